@@ -1,0 +1,272 @@
+#pragma once
+// Typed binding of configuration into plain structs. A struct describes its keys once; the defaults
+// are its member initialisers:
+//
+//   struct HttpConfig {
+//     std::string listen = "0.0.0.0:8080";
+//     std::chrono::milliseconds read_timeout{5000};
+//     config::ByteSize max_body = 4_MiB;
+//     std::string mode = "release";
+//     static void describe(config::Binder<HttpConfig>& b) {
+//       b.field("listen", &HttpConfig::listen).non_empty();
+//       b.field("read_timeout", &HttpConfig::read_timeout).range(1ms, 5min);
+//       b.field("max_body", &HttpConfig::max_body).range(1_KiB, 1_GiB);
+//       b.field("mode", &HttpConfig::mode).one_of({"debug", "release"});
+//     }
+//   };
+//
+// Supported member types: std::string, bool, integers, floating point, std::chrono::duration,
+// ByteSize, std::vector<std::string>, and nested structs with their own describe() (b.section).
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <concepts>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "svckit/config/layer.hpp"
+#include "svckit/config/units.hpp"
+#include "svckit/core/status.hpp"
+
+namespace svckit::config {
+
+template <class M>
+struct Codec;
+
+template <>
+struct Codec<std::string> {
+  static Status parse(const Entry& e, std::string& out) {
+    out = e.value;
+    return {};
+  }
+  static std::string format(const std::string& v) { return v; }
+};
+
+template <>
+struct Codec<bool> {
+  static Status parse(const Entry& e, bool& out) {
+    std::string v = e.value;
+    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (v == "true" || v == "yes" || v == "on" || v == "1") return out = true, Status();
+    if (v == "false" || v == "no" || v == "off" || v == "0") return out = false, Status();
+    return Status(Code::kInvalidArgument, "\"" + e.value + "\" is not a boolean (true/false)");
+  }
+  static std::string format(bool v) { return v ? "true" : "false"; }
+};
+
+template <class M>
+  requires(std::is_integral_v<M> && !std::is_same_v<M, bool>)
+struct Codec<M> {
+  static Status parse(const Entry& e, M& out) {
+    const char* b = e.value.data();
+    const char* end = b + e.value.size();
+    auto r = std::from_chars(b, end, out);
+    if (r.ec == std::errc::result_out_of_range)
+      return Status(Code::kOutOfRange, "\"" + e.value + "\" does not fit in this integer");
+    if (r.ec != std::errc() || r.ptr != end)
+      return Status(Code::kInvalidArgument, "\"" + e.value + "\" is not an integer");
+    return {};
+  }
+  static std::string format(M v) { return std::to_string(v); }
+};
+
+template <std::floating_point M>
+struct Codec<M> {
+  static Status parse(const Entry& e, M& out) {
+    const char* b = e.value.data();
+    const char* end = b + e.value.size();
+    auto r = std::from_chars(b, end, out);
+    if (r.ec != std::errc() || r.ptr != end) return Status(Code::kInvalidArgument, "\"" + e.value + "\" is not a number");
+    return {};
+  }
+  static std::string format(M v) {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
+  }
+};
+
+template <class Rep, class Period>
+struct Codec<std::chrono::duration<Rep, Period>> {
+  using D = std::chrono::duration<Rep, Period>;
+  static Status parse(const Entry& e, D& out) {
+    auto d = parse_duration(e.value);
+    if (!d) return d.error();
+    out = std::chrono::duration_cast<D>(*d);
+    if (std::chrono::duration_cast<std::chrono::nanoseconds>(out) != *d)
+      return Status(Code::kInvalidArgument, "\"" + e.value + "\" is finer than this setting's resolution");
+    return {};
+  }
+  static std::string format(D v) { return format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(v)); }
+};
+
+template <>
+struct Codec<ByteSize> {
+  static Status parse(const Entry& e, ByteSize& out) {
+    auto s = parse_size(e.value);
+    if (!s) return s.error();
+    out = *s;
+    return {};
+  }
+  static std::string format(ByteSize v) { return format_size(v); }
+};
+
+template <>
+struct Codec<std::vector<std::string>> {
+  static Status parse(const Entry& e, std::vector<std::string>& out) {
+    out.clear();
+    if (e.is_list) {
+      out = e.items;
+      return {};
+    }
+    // From env vars and flags: comma-separated.
+    std::string_view v = e.value;
+    while (!v.empty()) {
+      auto comma = v.find(',');
+      std::string_view item = v.substr(0, comma);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      if (!item.empty()) out.emplace_back(item);
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+    return {};
+  }
+  static std::string format(const std::vector<std::string>& v) {
+    std::string out;
+    for (auto& s : v) out += (out.empty() ? "" : ",") + s;
+    return out;
+  }
+};
+
+// One key of a struct, type-erased over the struct's address.
+struct FieldSpec {
+  std::string key;  // relative to the section
+  bool required = false;
+  bool secret = false;
+  std::string doc;
+  std::function<Status(const Entry&, void*)> assign;
+  std::function<std::string(const void*)> format;
+  std::vector<std::function<Status(const void*)>> checks;
+};
+
+template <class T>
+class Binder;
+
+template <class T, class M>
+class FieldBuilder {
+ public:
+  explicit FieldBuilder(FieldSpec& spec, M T::*member) : spec_(spec), member_(member) {}
+
+  // Must be set by a source other than the defaults.
+  FieldBuilder& required() {
+    spec_.required = true;
+    return *this;
+  }
+  // Redacted in --print-config and /debug/config.
+  FieldBuilder& secret() {
+    spec_.secret = true;
+    return *this;
+  }
+  FieldBuilder& doc(std::string text) {
+    spec_.doc = std::move(text);
+    return *this;
+  }
+  FieldBuilder& range(M lo, M hi) {
+    auto member = member_;
+    auto fmt = [](const M& v) { return Codec<M>::format(v); };
+    spec_.checks.push_back([member, lo, hi, fmt](const void* obj) -> Status {
+      const M& v = static_cast<const T*>(obj)->*member;
+      if (v < lo || hi < v)
+        return Status(Code::kOutOfRange, Codec<M>::format(v) + " is outside [" + fmt(lo) + ", " + fmt(hi) + "]");
+      return {};
+    });
+    return *this;
+  }
+  FieldBuilder& one_of(std::initializer_list<M> allowed) {
+    std::vector<M> values(allowed);
+    auto member = member_;
+    spec_.checks.push_back([member, values](const void* obj) -> Status {
+      const M& v = static_cast<const T*>(obj)->*member;
+      if (std::find(values.begin(), values.end(), v) != values.end()) return {};
+      std::string list;
+      for (auto& a : values) list += (list.empty() ? "" : ", ") + Codec<M>::format(a);
+      return Status(Code::kInvalidArgument, "\"" + Codec<M>::format(v) + "\" is not one of: " + list);
+    });
+    return *this;
+  }
+  FieldBuilder& non_empty() {
+    auto member = member_;
+    spec_.checks.push_back([member](const void* obj) -> Status {
+      if ((static_cast<const T*>(obj)->*member).empty()) return Status(Code::kInvalidArgument, "must not be empty");
+      return {};
+    });
+    return *this;
+  }
+  // Any other rule: pred(value) -> true when valid.
+  FieldBuilder& check(std::function<bool(const M&)> pred, std::string message) {
+    auto member = member_;
+    spec_.checks.push_back([member, pred = std::move(pred), message = std::move(message)](const void* obj) -> Status {
+      if (pred(static_cast<const T*>(obj)->*member)) return {};
+      return Status(Code::kInvalidArgument, message);
+    });
+    return *this;
+  }
+
+ private:
+  FieldSpec& spec_;
+  M T::*member_;
+};
+
+template <class T>
+class Binder {
+ public:
+  template <class M>
+  FieldBuilder<T, M> field(std::string key, M T::*member) {
+    auto& spec = specs_.emplace_back();
+    spec.key = std::move(key);
+    spec.assign = [member](const Entry& e, void* obj) { return Codec<M>::parse(e, static_cast<T*>(obj)->*member); };
+    spec.format = [member](const void* obj) { return Codec<M>::format(static_cast<const T*>(obj)->*member); };
+    return FieldBuilder<T, M>(spec, member);
+  }
+
+  // A nested struct with its own describe(), under key prefix `name`.
+  template <class S>
+  void section(const std::string& name, S T::*member) {
+    Binder<S> inner;
+    S::describe(inner);
+    for (auto& s : inner.specs_) {
+      FieldSpec spec;
+      spec.key = name + "." + s.key;
+      spec.required = s.required;
+      spec.secret = s.secret;
+      spec.doc = s.doc;
+      spec.assign = [member, f = s.assign](const Entry& e, void* obj) { return f(e, &(static_cast<T*>(obj)->*member)); };
+      spec.format = [member, f = s.format](const void* obj) { return f(&(static_cast<const T*>(obj)->*member)); };
+      for (auto& c : s.checks)
+        spec.checks.push_back([member, c](const void* obj) { return c(&(static_cast<const T*>(obj)->*member)); });
+      specs_.push_back(std::move(spec));
+    }
+    for (auto& c : inner.validators_)
+      validators_.push_back([member, c](const T& obj) { return c(obj.*member); });
+  }
+
+  // A rule across fields, run after every field bound: return a non-OK Status to reject.
+  void validate(std::function<Status(const T&)> rule) { validators_.push_back(std::move(rule)); }
+
+  const std::vector<FieldSpec>& specs() const noexcept { return specs_; }
+  const std::vector<std::function<Status(const T&)>>& validators() const noexcept { return validators_; }
+
+ private:
+  template <class>
+  friend class Binder;
+  std::vector<FieldSpec> specs_;
+  std::vector<std::function<Status(const T&)>> validators_;
+};
+
+}  // namespace svckit::config

@@ -1,0 +1,422 @@
+#include "svckit/config/config.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+namespace svckit::config {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool is_config_file(const fs::path& p) {
+  auto ext = p.extension().string();
+  return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+std::string env_name(std::string_view prefix, std::string_view key) {
+  std::string out(prefix);
+  out += '_';
+  for (char c : key) out += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+void merge(Layer& into, const Layer& from) {
+  for (auto& [k, v] : from) into[k] = v;
+}
+
+}  // namespace
+
+bool Snapshot::is_secret(std::string_view key) const {
+  if (secrets.count(key)) return true;
+  auto dot = key.rfind('.');
+  std::string_view last = dot == std::string_view::npos ? key : key.substr(dot + 1);
+  return ends_with(last, "password") || ends_with(last, "secret") || ends_with(last, "_key") || last == "key" ||
+         ends_with(last, "token");
+}
+
+std::string Snapshot::print(bool redact) const {
+  std::size_t width = 0;
+  std::vector<std::pair<std::string, const Entry*>> rows;
+  for (auto& [k, e] : values) {
+    std::string shown = redact && is_secret(k) ? "<redacted>" : (e.is_list ? "[" + e.value + "]" : e.value);
+    std::string line = k + " = " + shown;
+    width = std::max(width, line.size());
+    rows.emplace_back(std::move(line), &e);
+  }
+  std::string out = "# effective configuration (env " + env + "); value  # source\n";
+  for (auto& [line, e] : rows) {
+    out += line;
+    out.append(width - line.size() + 2, ' ');
+    out += "# " + e->origin.to_string() + "\n";
+  }
+  return out;
+}
+
+namespace detail {
+
+void bind_specs(const Snapshot& snap, std::string_view prefix, const std::vector<FieldSpec>& specs, void* obj,
+                std::vector<std::string>& errors) {
+  for (auto& spec : specs) {
+    std::string key = prefix.empty() ? spec.key : std::string(prefix) + "." + spec.key;
+    const Entry* e = snap.find(key);
+    if (!e) {
+      if (spec.required) errors.push_back(key + ": required but not set (set it in a config file, " +
+                                          env_name("SVCKIT", key) + " or --set " + key + "=...)");
+      continue;
+    }
+    if (auto st = spec.assign(*e, obj); !st.ok()) {
+      errors.push_back(key + ": " + std::string(st.message()) + " (" + e->origin.to_string() + ")");
+      continue;
+    }
+    for (auto& check : spec.checks) {
+      if (auto st = check(obj); !st.ok()) {
+        errors.push_back(key + ": " + std::string(st.message()) + " (" + e->origin.to_string() + ")");
+        break;
+      }
+    }
+  }
+}
+
+Status join_errors(const std::vector<std::string>& errors) {
+  if (errors.empty()) return {};
+  std::string msg = errors.size() == 1 ? "invalid configuration: " : "invalid configuration (" + std::to_string(errors.size()) + " errors):";
+  if (errors.size() == 1) {
+    msg += errors[0];
+  } else {
+    for (auto& e : errors) msg += "\n  " + e;
+  }
+  return Status(Code::kInvalidArgument, "CONFIG_INVALID", std::move(msg));
+}
+
+}  // namespace detail
+
+// ---- Config --------------------------------------------------------------------------------------
+
+struct Config::Impl {
+  mutable std::mutex mu;
+  std::shared_ptr<const Snapshot> current = std::make_shared<Snapshot>();
+  std::vector<std::shared_ptr<Source>> sources;
+
+  std::mutex subs_mu;
+  std::uint64_t next_sub = 1;
+  std::map<std::uint64_t, std::pair<std::string, std::function<void(const Snapshot&)>>> subs;
+
+  std::mutex reload_mu;  // one reload at a time
+  std::thread watcher;
+  int stop_fd = -1;
+};
+
+Config::Config(ConfigOptions options, log::Logger logger)
+    : impl_(std::make_unique<Impl>()), options_(std::move(options)), logger_(std::move(logger)) {
+  env_ = options_.env;
+  if (env_.empty()) {
+    const char* e = std::getenv((options_.env_prefix + "_ENV").c_str());
+    env_ = e && *e ? e : "dev";
+  }
+}
+
+Config::~Config() {
+  if (impl_->stop_fd >= 0) {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(impl_->stop_fd, &one, sizeof one);
+    impl_->watcher.join();
+    ::close(impl_->stop_fd);
+  }
+}
+
+void Config::add_section(Section section) { sections_.push_back(std::move(section)); }
+
+void Config::add_source(std::shared_ptr<Source> source) { impl_->sources.push_back(std::move(source)); }
+
+std::shared_ptr<const Snapshot> Config::snapshot() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->current;
+}
+
+Result<std::shared_ptr<const Snapshot>> Config::build() const {
+  auto snap = std::make_shared<Snapshot>();
+  snap->env = env_;
+  std::vector<std::string> errors;
+
+  std::set<std::string, std::less<>> known;  // keys the program defines
+  for (auto& s : sections_) {
+    merge(snap->values, s.defaults);
+    for (auto& spec : s.specs) {
+      std::string key = s.prefix.empty() ? spec.key : s.prefix + "." + spec.key;
+      known.insert(key);
+      if (spec.secret) snap->secrets.insert(key);
+    }
+  }
+
+  // Files: base, then the environment's folder in name order.
+  std::vector<fs::path> files;
+  fs::path dir(options_.dir);
+  for (const char* name : {"base.yaml", "base.yml", "base.json"})
+    if (fs::exists(dir / name)) files.push_back(dir / name);
+  fs::path env_dir = dir / env_;
+  std::error_code ec;
+  if (fs::is_directory(env_dir, ec)) {
+    std::vector<fs::path> env_files;
+    for (auto& de : fs::directory_iterator(env_dir, ec))
+      if (de.is_regular_file() && is_config_file(de.path())) env_files.push_back(de.path());
+    std::sort(env_files.begin(), env_files.end());
+    files.insert(files.end(), env_files.begin(), env_files.end());
+  } else if (!options_.env.empty() || std::getenv((options_.env_prefix + "_ENV").c_str())) {
+    if (fs::is_directory(dir)) errors.push_back("environment \"" + env_ + "\" has no folder " + env_dir.string());
+  }
+  for (auto& f : files) {
+    auto layer = load_file(f.string());
+    if (!layer) {
+      errors.push_back(std::string(layer.error().message()));
+      continue;
+    }
+    merge(snap->values, *layer);
+  }
+
+  // Environment variables, for every key a default or a file knows.
+  std::set<std::string, std::less<>> candidates = known;
+  for (auto& [k, v] : snap->values) candidates.insert(k);
+  for (auto& key : candidates) {
+    std::string name = env_name(options_.env_prefix, key);
+    if (const char* v = std::getenv(name.c_str())) snap->values[key] = Entry{v, {}, false, Origin{"env " + name, 0}};
+  }
+
+  for (auto& set : options_.sets) {
+    auto eq = set.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      errors.push_back("--set " + set + ": expected key=value");
+      continue;
+    }
+    snap->values[set.substr(0, eq)] = Entry{set.substr(eq + 1), {}, false, Origin{"flag --set", 0}};
+  }
+
+  for (auto& source : impl_->sources) {
+    auto layer = source->load();
+    if (!layer) {
+      errors.push_back(source->name() + ": " + std::string(layer.error().message()));
+      continue;
+    }
+    merge(snap->values, *layer);
+  }
+
+  // X_file: /path loads X from the file.
+  std::vector<std::string> file_keys;
+  for (auto& [k, e] : snap->values)
+    if (ends_with(k, "_file") && known.count(std::string_view(k).substr(0, k.size() - 5))) file_keys.push_back(k);
+  for (auto& fk : file_keys) {
+    const Entry e = snap->values[fk];
+    std::string target = fk.substr(0, fk.size() - 5);
+    std::ifstream in(e.value);
+    if (!in) {
+      errors.push_back(fk + ": cannot read \"" + e.value + "\" (" + e.origin.to_string() + ")");
+      continue;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string content = ss.str();
+    while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
+    snap->values[target] = Entry{content, {}, false, Origin{"file " + e.value + " via " + fk, 0}};
+    snap->secrets.insert(target);
+    snap->values.erase(fk);
+  }
+
+  // Keys under a defined section that no section defines are typos until proven otherwise.
+  for (auto& [k, e] : snap->values) {
+    if (known.count(k)) continue;
+    for (auto& s : sections_) {
+      if (!s.prefix.empty() && k.size() > s.prefix.size() && k.compare(0, s.prefix.size(), s.prefix) == 0 &&
+          k[s.prefix.size()] == '.') {
+        errors.push_back(k + ": unknown key (" + e.origin.to_string() + ")");
+        break;
+      }
+    }
+  }
+
+  for (auto& s : sections_) s.validate(*snap, errors);
+  if (!errors.empty()) return std::unexpected(detail::join_errors(errors));
+  return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+Status Config::load() {
+  std::lock_guard reload_lock(impl_->reload_mu);
+  auto next = build();
+  if (!next) return next.error();
+  std::lock_guard lock(impl_->mu);
+  impl_->current = std::move(*next);
+  return {};
+}
+
+Status Config::reload() {
+  std::lock_guard reload_lock(impl_->reload_mu);
+  auto next = build();
+  if (!next) {
+    reload_failures_.fetch_add(1);
+    logger_.error("config reload rejected, keeping the previous configuration",
+                  {{"error", next.error()}, {"reload_failures", reload_failures_.load()}});
+    return next.error();
+  }
+  apply(std::move(*next));
+  return {};
+}
+
+void Config::apply(std::shared_ptr<const Snapshot> next) {
+  std::shared_ptr<const Snapshot> prev;
+  {
+    std::lock_guard lock(impl_->mu);
+    prev = std::move(impl_->current);
+    impl_->current = next;
+  }
+  std::vector<std::string> changed;
+  for (auto& [k, e] : next->values) {
+    const Entry* old = prev->find(k);
+    if (!old || old->value != e.value || old->is_list != e.is_list) changed.push_back(k);
+  }
+  for (auto& [k, e] : prev->values)
+    if (!next->find(k)) changed.push_back(k);
+  reloads_.fetch_add(1);
+  logger_.info("config reloaded", {{"changed_keys", changed.size()}});
+  if (changed.empty()) return;
+
+  std::vector<std::function<void(const Snapshot&)>> notify;
+  {
+    std::lock_guard lock(impl_->subs_mu);
+    for (auto& [id, sub] : impl_->subs) {
+      const std::string& p = sub.first;
+      bool hit = std::any_of(changed.begin(), changed.end(), [&](const std::string& k) {
+        return p.empty() || k == p || (k.size() > p.size() && k.compare(0, p.size(), p) == 0 && k[p.size()] == '.');
+      });
+      if (hit) notify.push_back(sub.second);
+    }
+  }
+  for (auto& fn : notify) fn(*next);
+}
+
+Config::Subscription Config::subscribe(std::string prefix, std::function<void(const Snapshot&)> fn) {
+  std::uint64_t id;
+  {
+    std::lock_guard lock(impl_->subs_mu);
+    id = impl_->next_sub++;
+    impl_->subs.emplace(id, std::make_pair(std::move(prefix), std::move(fn)));
+  }
+  Impl* impl = impl_.get();
+  return Subscription(reinterpret_cast<void*>(id), [impl, id](void*) {
+    std::lock_guard lock(impl->subs_mu);
+    impl->subs.erase(id);
+  });
+}
+
+Status Config::watch() {
+  if (impl_->stop_fd >= 0) return {};
+  int ino = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (ino < 0) return Status(Code::kInternal, std::string("inotify_init1: ") + std::strerror(errno));
+  // Watch folders, not files: editors that save by writing a temp file and renaming it over the
+  // original replace the inode a file watch would be attached to.
+  constexpr std::uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE;
+  for (auto& d : {fs::path(options_.dir), fs::path(options_.dir) / env_}) {
+    std::error_code ec;
+    if (fs::is_directory(d, ec)) ::inotify_add_watch(ino, d.c_str(), kMask);
+  }
+  impl_->stop_fd = ::eventfd(0, EFD_CLOEXEC);
+  for (auto& source : impl_->sources) {
+    (void)source->watch([this] { (void)reload(); });
+  }
+  impl_->watcher = std::thread([this, ino] {
+    bool pending = false;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+      pollfd fds[2] = {{ino, POLLIN, 0}, {impl_->stop_fd, POLLIN, 0}};
+      // While a change is pending, wait only for the debounce window: a burst of events (an editor's
+      // write + rename, a `cp` of several files) becomes one reload.
+      int timeout = pending ? static_cast<int>(options_.debounce.count()) : -1;
+      int n = ::poll(fds, 2, timeout);
+      if (n < 0 && errno == EINTR) continue;
+      if (fds[1].revents & POLLIN) break;
+      if (n == 0 && pending) {
+        pending = false;
+        (void)reload();
+        continue;
+      }
+      if (fds[0].revents & POLLIN) {
+        for (;;) {
+          ssize_t len = ::read(ino, buf, sizeof buf);
+          if (len <= 0) break;
+          for (char* p = buf; p < buf + len;) {
+            auto* ev = reinterpret_cast<inotify_event*>(p);
+            if (ev->len > 0 && is_config_file(fs::path(ev->name))) pending = true;
+            p += sizeof(inotify_event) + ev->len;
+          }
+        }
+      }
+    }
+    ::close(ino);
+  });
+  return {};
+}
+
+// ---- command line --------------------------------------------------------------------------------
+
+Result<CommandLine> parse_command_line(int argc, const char* const* argv, ConfigOptions defaults) {
+  CommandLine cl;
+  cl.options = std::move(defaults);
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&](std::string_view flag) -> Result<std::string> {
+      if (a.size() > flag.size() && a[flag.size()] == '=') return std::string(a.substr(flag.size() + 1));
+      if (i + 1 >= argc) return make_error(Code::kInvalidArgument, std::string(flag) + " needs a value");
+      return std::string(argv[++i]);
+    };
+    auto is = [&](std::string_view flag) { return a == flag || (a.starts_with(flag) && a[flag.size()] == '='); };
+    if (is("--set")) {
+      auto v = value("--set");
+      if (!v) return std::unexpected(v.error());
+      if (v->find('=') == std::string::npos || v->front() == '=')
+        return make_error(Code::kInvalidArgument, "--set " + *v + ": expected key=value");
+      cl.options.sets.push_back(*v);
+    } else if (is("--config-dir")) {
+      auto v = value("--config-dir");
+      if (!v) return std::unexpected(v.error());
+      cl.options.dir = *v;
+    } else if (is("--env")) {
+      auto v = value("--env");
+      if (!v) return std::unexpected(v.error());
+      cl.options.env = *v;
+    } else if (a == "--print-config") {
+      cl.print_config = true;
+    } else if (a == "-h" || a == "--help") {
+      cl.help = true;
+    } else {
+      return make_error(Code::kInvalidArgument, "unknown argument \"" + std::string(a) + "\" (see --help)");
+    }
+  }
+  return cl;
+}
+
+std::string command_line_help(std::string_view program) {
+  return "usage: " + std::string(program) +
+         " [--config-dir DIR] [--env ENV] [--set key=value]... [--print-config]\n"
+         "  --config-dir DIR   configuration folder (default: configs)\n"
+         "  --env ENV          environment profile: reads DIR/ENV/*.yaml (default: $SVCKIT_ENV or dev)\n"
+         "  --set key=value    override one key (highest precedence after remote sources)\n"
+         "  --print-config     print the effective configuration with the source of each value, then exit\n"
+         "Environment variables SVCKIT_<KEY> override files: SVCKIT_HTTP_PORT sets http.port.\n";
+}
+
+}  // namespace svckit::config

@@ -1,0 +1,193 @@
+#pragma once
+// Layered configuration, as Viper does it for Go, with typed binding and hot reload.
+//
+// Precedence, lowest first: defaults in code (the member initialisers of the structs you define)
+// < configs/base.yaml < configs/<env>/*.yaml|*.json (env from SVCKIT_ENV, default "dev")
+// < environment variables (SVCKIT_DB_HOST sets db.host) < --set key=value < added sources (remote).
+//
+//   config::Config cfg(config::ConfigOptions{.dir = "configs"});
+//   cfg.define<HttpConfig>("http");                 // keys, defaults and validation of a section
+//   if (auto st = cfg.load(); !st.ok()) die(st);   // every error names the key, file and line
+//   HttpConfig http = *cfg.get<HttpConfig>("http");
+//   auto sub = cfg.on_change<HttpConfig>("http", [](const HttpConfig& c) { ... });
+//   cfg.watch();                                    // inotify; bad edits keep the old config
+//
+// A key `X_file: /path` loads X from that file (secrets). Keys ending in password, secret, _key or
+// token, and fields marked .secret(), are redacted when printed.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "svckit/config/binder.hpp"
+#include "svckit/config/layer.hpp"
+#include "svckit/log/logger.hpp"
+
+namespace svckit::config {
+
+// The merged configuration at one moment. Immutable; a reload makes a new one.
+struct Snapshot {
+  Layer values;
+  std::set<std::string, std::less<>> secrets;
+  std::string env;
+
+  const Entry* find(std::string_view key) const {
+    auto it = values.find(key);
+    return it == values.end() ? nullptr : &it->second;
+  }
+  bool is_secret(std::string_view key) const;
+  // "key = value  # origin" per line, sorted; secrets shown as <redacted> unless redact is false.
+  std::string print(bool redact = true) const;
+};
+
+// A source of keys beyond the files, env and flags: remote stores (etcd) plug in here.
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual std::string name() const = 0;
+  virtual Result<Layer> load() = 0;
+  // Calls changed() whenever the source has new data; the Config then reloads. Optional.
+  virtual Status watch(std::function<void()> changed) {
+    (void)changed;
+    return {};
+  }
+};
+
+struct ConfigOptions {
+  std::string dir = "configs";
+  std::string env;                 // empty: $SVCKIT_ENV, else "dev"
+  std::string env_prefix = "SVCKIT";
+  std::vector<std::string> sets;   // "key=value", from --set
+  std::chrono::milliseconds debounce{150};
+};
+
+// Binds one section of a snapshot into T; errors collected into `errors` as "key: problem (origin)".
+template <class T>
+Result<T> bind(const Snapshot& snap, std::string_view prefix);
+
+class Config {
+ public:
+  using Subscription = std::shared_ptr<void>;  // drop it to unsubscribe
+
+  explicit Config(ConfigOptions options = {}, log::Logger logger = log::global());
+  ~Config();
+  Config(const Config&) = delete;
+  Config& operator=(const Config&) = delete;
+
+  template <class T>
+  void define(std::string prefix);
+  void add_source(std::shared_ptr<Source> source);
+
+  // Reads every source and validates every defined section. On error nothing changes.
+  Status load();
+  const std::string& env() const noexcept { return env_; }
+  std::shared_ptr<const Snapshot> snapshot() const;
+  template <class T>
+  Result<T> get(std::string_view prefix) const {
+    return config::bind<T>(*snapshot(), prefix);
+  }
+  std::string print(bool redact = true) const { return snapshot()->print(redact); }
+
+  // Called after a reload changed a key equal to or under prefix ("" = any), on the watcher thread.
+  [[nodiscard]] Subscription subscribe(std::string prefix, std::function<void(const Snapshot&)> fn);
+  template <class T>
+  [[nodiscard]] Subscription on_change(std::string prefix, std::function<void(const T&)> fn) {
+    return subscribe(prefix, [prefix, fn = std::move(fn)](const Snapshot& s) {
+      if (auto v = config::bind<T>(s, prefix)) fn(*v);
+    });
+  }
+
+  // Watches the config folders (and sources that can) and reloads after a debounce.
+  Status watch();
+  // Re-reads everything now; a failure keeps the current snapshot, is logged and counted.
+  Status reload();
+  std::uint64_t reloads() const noexcept { return reloads_.load(); }
+  std::uint64_t reload_failures() const noexcept { return reload_failures_.load(); }
+
+ private:
+  struct Section {
+    std::string prefix;
+    std::vector<FieldSpec> specs;
+    Layer defaults;
+    std::function<void(const Snapshot&, std::vector<std::string>&)> validate;
+  };
+  Result<std::shared_ptr<const Snapshot>> build() const;
+  void apply(std::shared_ptr<const Snapshot> next);
+  void add_section(Section section);
+
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  ConfigOptions options_;
+  std::string env_;
+  log::Logger logger_;
+  std::vector<Section> sections_;
+  std::atomic<std::uint64_t> reloads_{0};
+  std::atomic<std::uint64_t> reload_failures_{0};
+};
+
+// Command line of every svckit binary: --set key=value (repeatable), --config-dir DIR, --env ENV,
+// --print-config, --help. Unknown flags are errors.
+struct CommandLine {
+  ConfigOptions options;
+  bool print_config = false;
+  bool help = false;
+};
+Result<CommandLine> parse_command_line(int argc, const char* const* argv, ConfigOptions defaults = {});
+std::string command_line_help(std::string_view program);
+
+// ---- templates -----------------------------------------------------------------------------------
+
+namespace detail {
+// Binds specs into obj; appends "key: problem (origin)" to errors.
+void bind_specs(const Snapshot& snap, std::string_view prefix, const std::vector<FieldSpec>& specs, void* obj,
+                std::vector<std::string>& errors);
+Status join_errors(const std::vector<std::string>& errors);
+}  // namespace detail
+
+template <class T>
+void bind_into(const Snapshot& snap, std::string_view prefix, T& out, std::vector<std::string>& errors) {
+  Binder<T> binder;
+  T::describe(binder);
+  std::size_t before = errors.size();
+  detail::bind_specs(snap, prefix, binder.specs(), &out, errors);
+  if (errors.size() != before) return;  // cross-field rules would only repeat the damage
+  for (auto& rule : binder.validators()) {
+    if (auto st = rule(out); !st.ok()) errors.push_back(std::string(prefix) + ": " + std::string(st.message()));
+  }
+}
+
+template <class T>
+Result<T> bind(const Snapshot& snap, std::string_view prefix) {
+  T out{};
+  std::vector<std::string> errors;
+  bind_into(snap, prefix, out, errors);
+  if (!errors.empty()) return std::unexpected(detail::join_errors(errors));
+  return out;
+}
+
+template <class T>
+void Config::define(std::string prefix) {
+  Binder<T> binder;
+  T::describe(binder);
+  Section s;
+  s.prefix = prefix;
+  s.specs = binder.specs();
+  T defaults{};
+  for (auto& spec : s.specs) {
+    if (spec.required) continue;  // a required key has no default by definition
+    std::string key = prefix.empty() ? spec.key : prefix + "." + spec.key;
+    s.defaults[key] = Entry{spec.format(&defaults), {}, false, Origin{"default", 0}};
+  }
+  s.validate = [prefix](const Snapshot& snap, std::vector<std::string>& errors) {
+    T out{};
+    bind_into(snap, prefix, out, errors);
+  };
+  add_section(std::move(s));
+}
+
+}  // namespace svckit::config

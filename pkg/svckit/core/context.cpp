@@ -1,0 +1,231 @@
+#include "svckit/core/context.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+namespace svckit::detail {
+
+// Shared by a context and the children that do not open a new cancellation scope.
+struct CancelState {
+  std::mutex mu;
+  bool cancelled = false;
+  Status reason;
+  std::uint64_t next_id = 1;
+  std::vector<std::pair<std::uint64_t, std::function<void(const Status&)>>> callbacks;
+  // Our registration in the parent's state, so that a parent's cancel reaches us.
+  CancelRegistration parent_link;
+  std::optional<Clock::time_point> deadline;
+
+  void cancel(const Status& why) {
+    std::vector<std::pair<std::uint64_t, std::function<void(const Status&)>>> run;
+    {
+      std::lock_guard lock(mu);
+      if (cancelled) return;
+      cancelled = true;
+      reason = why;
+      run.swap(callbacks);
+    }
+    for (auto& [id, fn] : run) fn(why);
+  }
+};
+
+struct ContextNode {
+  std::shared_ptr<const ContextNode> parent;
+  std::shared_ptr<CancelState> cancel;  // null: never cancelled (background)
+  // One kind of payload per node.
+  const void* value_key = nullptr;
+  std::shared_ptr<const void> value;
+  std::string meta_key;
+  std::string meta_value;
+  bool has_meta = false;
+  std::vector<Context::LogField> log_fields;  // accumulated: a copy of the parent's plus ours
+};
+
+}  // namespace svckit::detail
+
+namespace svckit {
+
+using detail::CancelState;
+using detail::ContextNode;
+
+namespace {
+const std::vector<Context::LogField> kNoFields;
+std::shared_ptr<const ContextNode> background_node() {
+  static const auto node = std::make_shared<const ContextNode>();
+  return node;
+}
+}  // namespace
+
+CancelRegistration::CancelRegistration(CancelRegistration&& other) noexcept
+    : state_(std::move(other.state_)), id_(std::exchange(other.id_, 0)) {}
+
+CancelRegistration& CancelRegistration::operator=(CancelRegistration&& other) noexcept {
+  if (this != &other) {
+    reset();
+    state_ = std::move(other.state_);
+    id_ = std::exchange(other.id_, 0);
+  }
+  return *this;
+}
+
+CancelRegistration::~CancelRegistration() { reset(); }
+
+void CancelRegistration::reset() {
+  if (id_ == 0) return;
+  if (auto state = state_.lock()) {
+    std::lock_guard lock(state->mu);
+    auto& cbs = state->callbacks;
+    cbs.erase(std::remove_if(cbs.begin(), cbs.end(), [&](auto& p) { return p.first == id_; }), cbs.end());
+  }
+  id_ = 0;
+  state_.reset();
+}
+
+Context::Context() : node_(background_node()) {}
+
+Context Context::with_new_cancel_scope(std::optional<Clock::time_point> deadline) const {
+  auto node = std::make_shared<ContextNode>();
+  node->parent = node_;
+  node->log_fields = node_->log_fields;
+  auto state = std::make_shared<CancelState>();
+  auto parent_deadline = this->deadline();
+  if (parent_deadline && (!deadline || *parent_deadline < *deadline)) deadline = parent_deadline;
+  state->deadline = deadline;
+  if (node_->cancel) {
+    std::weak_ptr<CancelState> weak = state;
+    state->parent_link = on_cancel([weak](const Status& why) {
+      if (auto s = weak.lock()) s->cancel(why);
+    });
+  }
+  node->cancel = std::move(state);
+  return Context(std::move(node));
+}
+
+Context Context::with_cancel() const { return with_new_cancel_scope(std::nullopt); }
+Context Context::with_deadline(Clock::time_point d) const { return with_new_cancel_scope(d); }
+Context Context::with_timeout(Duration t) const {
+  auto now = Clock::now();
+  // Saturate rather than overflow for "forever"-like timeouts.
+  auto d = t > Clock::time_point::max() - now ? Clock::time_point::max() : now + t;
+  return with_new_cancel_scope(d);
+}
+
+Context Context::with_value_impl(const void* key, std::shared_ptr<const void> value) const {
+  auto node = std::make_shared<ContextNode>();
+  node->parent = node_;
+  node->cancel = node_->cancel;
+  node->log_fields = node_->log_fields;
+  node->value_key = key;
+  node->value = std::move(value);
+  return Context(std::move(node));
+}
+
+Context Context::with_metadata(std::string key, std::string value) const {
+  auto node = std::make_shared<ContextNode>();
+  node->parent = node_;
+  node->cancel = node_->cancel;
+  node->log_fields = node_->log_fields;
+  std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+  node->meta_key = std::move(key);
+  node->meta_value = std::move(value);
+  node->has_meta = true;
+  return Context(std::move(node));
+}
+
+Context Context::with_log_field(std::string key, std::string value) const {
+  auto node = std::make_shared<ContextNode>();
+  node->parent = node_;
+  node->cancel = node_->cancel;
+  node->log_fields = node_->log_fields;
+  for (auto& f : node->log_fields) {
+    if (f.first == key) {
+      f.second = std::move(value);
+      return Context(std::move(node));
+    }
+  }
+  node->log_fields.emplace_back(std::move(key), std::move(value));
+  return Context(std::move(node));
+}
+
+void Context::cancel(Status reason) const {
+  if (!node_->cancel) return;  // background cannot be cancelled
+  if (reason.ok()) reason = Status(Code::kCancelled, "context cancelled");
+  node_->cancel->cancel(reason);
+}
+
+std::optional<Clock::time_point> Context::deadline() const noexcept {
+  return node_->cancel ? node_->cancel->deadline : std::nullopt;
+}
+
+bool Context::done() const noexcept {
+  auto& s = node_->cancel;
+  if (!s) return false;
+  if (s->deadline && Clock::now() >= *s->deadline) return true;
+  std::lock_guard lock(s->mu);
+  return s->cancelled;
+}
+
+Status Context::err() const {
+  auto& s = node_->cancel;
+  if (!s) return {};
+  {
+    std::lock_guard lock(s->mu);
+    if (s->cancelled) return s->reason;
+  }
+  if (s->deadline && Clock::now() >= *s->deadline) return Status(Code::kDeadlineExceeded, "deadline exceeded");
+  return {};
+}
+
+Duration Context::remaining() const noexcept {
+  auto d = deadline();
+  if (!d) return Duration::max();
+  auto now = Clock::now();
+  return *d > now ? std::chrono::duration_cast<Duration>(*d - now) : Duration::zero();
+}
+
+CancelRegistration Context::on_cancel(std::function<void(const Status&)> fn) const {
+  auto& s = node_->cancel;
+  if (!s) return {};
+  Status already;
+  {
+    std::lock_guard lock(s->mu);
+    if (!s->cancelled) {
+      auto id = s->next_id++;
+      s->callbacks.emplace_back(id, std::move(fn));
+      return CancelRegistration(s, id);
+    }
+    already = s->reason;
+  }
+  fn(already);
+  return {};
+}
+
+const void* Context::value_impl(const void* key) const noexcept {
+  for (const ContextNode* n = node_.get(); n; n = n->parent.get())
+    if (n->value_key == key) return n->value.get();
+  return nullptr;
+}
+
+std::optional<std::string_view> Context::metadata(std::string_view key) const noexcept {
+  for (const ContextNode* n = node_.get(); n; n = n->parent.get()) {
+    if (!n->has_meta || n->meta_key.size() != key.size()) continue;
+    bool eq = std::equal(key.begin(), key.end(), n->meta_key.begin(),
+                         [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+    if (eq) return std::string_view(n->meta_value);
+  }
+  return std::nullopt;
+}
+
+std::vector<std::pair<std::string_view, std::string_view>> Context::all_metadata() const {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  for (const ContextNode* n = node_.get(); n; n = n->parent.get()) {
+    if (!n->has_meta) continue;
+    bool seen = std::any_of(out.begin(), out.end(), [&](auto& p) { return p.first == n->meta_key; });
+    if (!seen) out.emplace_back(n->meta_key, n->meta_value);
+  }
+  return out;
+}
+
+const std::vector<Context::LogField>& Context::log_fields() const noexcept { return node_->log_fields; }
+
+}  // namespace svckit

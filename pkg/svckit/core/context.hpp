@@ -1,0 +1,106 @@
+#pragma once
+// Context is what a request carries through every call it makes, as Go's context.Context does: a
+// deadline, cancellation (cancelling a parent cancels its children), typed values, metadata that is
+// propagated to outgoing calls, and log fields that every log line written for the request includes.
+// A Context is a cheap handle (one shared_ptr); derived contexts never change their parent.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "svckit/core/status.hpp"
+
+namespace svckit {
+
+using Clock = std::chrono::steady_clock;
+using Duration = std::chrono::nanoseconds;
+
+namespace detail {
+struct ContextNode;
+struct CancelState;
+template <class T>
+struct TypeKey {
+  static constexpr char id = 0;
+};
+}  // namespace detail
+
+// Keeps an on_cancel callback registered; unregisters it when destroyed.
+class CancelRegistration {
+ public:
+  CancelRegistration() = default;
+  CancelRegistration(CancelRegistration&& other) noexcept;
+  CancelRegistration& operator=(CancelRegistration&& other) noexcept;
+  CancelRegistration(const CancelRegistration&) = delete;
+  CancelRegistration& operator=(const CancelRegistration&) = delete;
+  ~CancelRegistration();
+  void reset();
+
+ private:
+  friend class Context;
+  CancelRegistration(std::weak_ptr<detail::CancelState> state, std::uint64_t id) : state_(std::move(state)), id_(id) {}
+  std::weak_ptr<detail::CancelState> state_;
+  std::uint64_t id_ = 0;
+};
+
+class Context {
+ public:
+  using LogField = std::pair<std::string, std::string>;
+
+  // The background context: no deadline, never cancelled.
+  Context();
+
+  // Children. A child's deadline is never later than its parent's.
+  Context with_cancel() const;
+  Context with_deadline(Clock::time_point deadline) const;
+  Context with_timeout(Duration timeout) const;
+  template <class T>
+  Context with_value(T value) const {
+    return with_value_impl(&detail::TypeKey<T>::id, std::make_shared<const T>(std::move(value)));
+  }
+  // Metadata travels with outgoing calls (HTTP headers, gRPC metadata). Keys are lower case.
+  Context with_metadata(std::string key, std::string value) const;
+  // Fields every log line written with this context carries (request_id, trace_id, span_id...).
+  Context with_log_field(std::string key, std::string value) const;
+
+  // Cancels this context and its descendants; the first reason wins. Thread-safe.
+  void cancel(Status reason = Status(Code::kCancelled, "context cancelled")) const;
+
+  // True once cancelled or past the deadline.
+  bool done() const noexcept;
+  // OK, or why the context is done (CANCELLED, DEADLINE_EXCEEDED or the reason given to cancel).
+  Status err() const;
+  std::optional<Clock::time_point> deadline() const noexcept;
+  // Time left until the deadline (zero if past, Duration::max() without a deadline): what outgoing
+  // calls should use as their own timeout.
+  Duration remaining() const noexcept;
+
+  // Runs fn(reason) once when the context is cancelled (immediately if it already is), on the thread
+  // that cancels. The deadline passing does not call it by itself: the runtime's timers do
+  // (with_deadline, sleep_for). Keep the registration alive for as long as fn may run.
+  [[nodiscard]] CancelRegistration on_cancel(std::function<void(const Status&)> fn) const;
+
+  template <class T>
+  const T* value() const noexcept {
+    return static_cast<const T*>(value_impl(&detail::TypeKey<T>::id));
+  }
+  std::optional<std::string_view> metadata(std::string_view key) const noexcept;
+  // All metadata, nearest first; a key set twice appears once with its newest value.
+  std::vector<std::pair<std::string_view, std::string_view>> all_metadata() const;
+  // Log fields, oldest first (so a request's fields come in the order they were added).
+  const std::vector<LogField>& log_fields() const noexcept;
+
+ private:
+  explicit Context(std::shared_ptr<const detail::ContextNode> node) : node_(std::move(node)) {}
+  Context with_value_impl(const void* key, std::shared_ptr<const void> value) const;
+  const void* value_impl(const void* key) const noexcept;
+  Context with_new_cancel_scope(std::optional<Clock::time_point> deadline) const;
+
+  std::shared_ptr<const detail::ContextNode> node_;
+};
+
+}  // namespace svckit

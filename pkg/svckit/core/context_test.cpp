@@ -1,0 +1,136 @@
+#include "svckit/core/context.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+using namespace std::chrono_literals;
+
+namespace svckit {
+namespace {
+
+TEST(ContextTest, BackgroundNeverEnds) {
+  Context bg;
+  EXPECT_FALSE(bg.done());
+  EXPECT_TRUE(bg.err().ok());
+  EXPECT_EQ(bg.remaining(), Duration::max());
+  bg.cancel();  // no-op
+  EXPECT_FALSE(bg.done());
+}
+
+TEST(ContextTest, ParentCancelsChildrenNotTheOtherWay) {
+  Context root = Context().with_cancel();
+  Context child = root.with_cancel();
+  Context grandchild = child.with_value(42);
+  Context sibling = root.with_cancel();
+
+  child.cancel();
+  EXPECT_TRUE(child.done());
+  EXPECT_TRUE(grandchild.done());
+  EXPECT_FALSE(root.done());
+  EXPECT_FALSE(sibling.done());
+
+  root.cancel(Status(Code::kUnavailable, "shutting down"));
+  EXPECT_TRUE(sibling.done());
+  EXPECT_EQ(sibling.err().code(), Code::kUnavailable);
+  // The first reason wins.
+  EXPECT_EQ(child.err().code(), Code::kCancelled);
+}
+
+TEST(ContextTest, CancelledParentMakesNewChildrenDone) {
+  Context root = Context().with_cancel();
+  root.cancel();
+  EXPECT_TRUE(root.with_timeout(1h).done());
+}
+
+TEST(ContextTest, DeadlineIsInheritedAndNeverExtended) {
+  Context parent = Context().with_timeout(50ms);
+  Context child = parent.with_timeout(1h);
+  ASSERT_TRUE(child.deadline());
+  EXPECT_EQ(*child.deadline(), *parent.deadline());
+  EXPECT_LE(child.remaining(), 50ms);
+  Context tighter = parent.with_timeout(1ms);
+  EXPECT_LT(*tighter.deadline(), *parent.deadline());
+  std::this_thread::sleep_for(5ms);
+  EXPECT_TRUE(tighter.done());
+  EXPECT_EQ(tighter.err().code(), Code::kDeadlineExceeded);
+  EXPECT_EQ(tighter.remaining(), Duration::zero());
+  EXPECT_FALSE(parent.done());
+}
+
+TEST(ContextTest, OnCancelRunsOnceAndUnregisters) {
+  Context ctx = Context().with_cancel();
+  int calls = 0;
+  int unregistered_calls = 0;
+  auto reg = ctx.on_cancel([&](const Status& s) {
+    ++calls;
+    EXPECT_EQ(s.code(), Code::kCancelled);
+  });
+  {
+    auto gone = ctx.on_cancel([&](const Status&) { ++unregistered_calls; });
+  }
+  ctx.cancel();
+  ctx.cancel();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(unregistered_calls, 0);
+  // Registering on a cancelled context runs at once.
+  int late = 0;
+  auto reg2 = ctx.on_cancel([&](const Status&) { ++late; });
+  EXPECT_EQ(late, 1);
+}
+
+TEST(ContextTest, DestroyedChildrenDoNotAccumulateInParent) {
+  Context root = Context().with_cancel();
+  std::weak_ptr<int> probe;
+  for (int i = 0; i < 1000; ++i) {
+    Context c = root.with_timeout(1h);
+    (void)c;
+  }
+  // If children leaked callbacks, cancel would run 1000 dead callbacks; it must simply work.
+  root.cancel();
+  EXPECT_TRUE(root.done());
+}
+
+struct RequestInfo {
+  std::string user;
+};
+
+TEST(ContextTest, TypedValuesMetadataAndLogFields) {
+  Context ctx = Context().with_value(RequestInfo{"ann"}).with_metadata("X-Tenant", "t1").with_log_field("request_id", "r1");
+  Context child = ctx.with_cancel().with_metadata("x-tenant", "t2").with_log_field("trace_id", "abc");
+  ASSERT_NE(child.value<RequestInfo>(), nullptr);
+  EXPECT_EQ(child.value<RequestInfo>()->user, "ann");
+  EXPECT_EQ(child.value<int>(), nullptr);
+  EXPECT_EQ(ctx.metadata("x-tenant"), "t1");
+  EXPECT_EQ(child.metadata("X-TENANT"), "t2");
+  EXPECT_FALSE(child.metadata("missing"));
+  auto all = child.all_metadata();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].second, "t2");
+  ASSERT_EQ(child.log_fields().size(), 2u);
+  EXPECT_EQ(child.log_fields()[0].first, "request_id");
+  EXPECT_EQ(child.log_fields()[1].second, "abc");
+  EXPECT_EQ(ctx.log_fields().size(), 1u);
+}
+
+TEST(ContextConcurrencyTest, CancelFromManyThreadsRunsCallbacksOnce) {
+  for (int round = 0; round < 50; ++round) {
+    Context root = Context().with_cancel();
+    std::atomic<int> calls{0};
+    std::vector<Context> children;
+    std::vector<CancelRegistration> regs;
+    for (int i = 0; i < 8; ++i) {
+      children.push_back(root.with_cancel());
+      regs.push_back(children.back().on_cancel([&](const Status&) { calls++; }));
+    }
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) threads.emplace_back([&] { root.cancel(); });
+    for (auto& child : children) threads.emplace_back([&] { child.cancel(); });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(calls.load(), 8);
+  }
+}
+
+}  // namespace
+}  // namespace svckit

@@ -1,0 +1,257 @@
+#include "svckit/log/encoder.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+
+#include "svckit/core/status.hpp"
+
+namespace svckit::log::detail {
+
+namespace {
+
+// 0: copy as is; 1: short escape (\" \\ \n \r \t \b \f); 2: \u00XX.
+constexpr auto kEscape = [] {
+  struct Table {
+    unsigned char v[256]{};
+  } t;
+  for (int c = 0; c < 0x20; ++c) t.v[c] = 2;
+  t.v[static_cast<unsigned char>('"')] = 1;
+  t.v[static_cast<unsigned char>('\\')] = 1;
+  t.v[static_cast<unsigned char>('\n')] = 1;
+  t.v[static_cast<unsigned char>('\r')] = 1;
+  t.v[static_cast<unsigned char>('\t')] = 1;
+  t.v[static_cast<unsigned char>('\b')] = 1;
+  t.v[static_cast<unsigned char>('\f')] = 1;
+  return t;
+}();
+
+void append_int(Buffer& out, std::int64_t v) {
+  out.ensure(24);
+  auto r = std::to_chars(out.tail(), out.tail() + 24, v);
+  out.commit(static_cast<std::size_t>(r.ptr - out.tail()));
+}
+
+void append_uint(Buffer& out, std::uint64_t v) {
+  out.ensure(24);
+  auto r = std::to_chars(out.tail(), out.tail() + 24, v);
+  out.commit(static_cast<std::size_t>(r.ptr - out.tail()));
+}
+
+void append_double(Buffer& out, double v) {
+  // JSON has no NaN or infinities: write them as strings, as Zap does.
+  if (std::isnan(v)) return out.append("\"NaN\"");
+  if (std::isinf(v)) return out.append(v > 0 ? "\"+Inf\"" : "\"-Inf\"");
+  out.ensure(32);
+  auto r = std::to_chars(out.tail(), out.tail() + 32, v);
+  out.commit(static_cast<std::size_t>(r.ptr - out.tail()));
+}
+
+// Durations as seconds (Zap's SecondsDurationEncoder): machine-friendly and unit-explicit.
+void append_seconds(Buffer& out, std::int64_t nanos) { append_double(out, static_cast<double>(nanos) / 1e9); }
+
+void append_value_json(Buffer& out, const Field& f);
+
+void append_object_json(Buffer& out, const Field* fields, std::size_t n) {
+  out.push('{');
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) out.push(',');
+    append_json_string(out, fields[i].key);
+    out.push(':');
+    append_value_json(out, fields[i]);
+  }
+  out.push('}');
+}
+
+void append_status_json(Buffer& out, const Status& s) {
+  if (s.ok()) return out.append("null");
+  out.append("{\"code\":\"");
+  out.append(code_name(s.code()));
+  out.push('"');
+  if (!s.reason().empty()) {
+    out.append(",\"reason\":");
+    append_json_string(out, s.reason());
+  }
+  out.append(",\"message\":");
+  append_json_string(out, s.message());
+  if (!s.metadata().empty()) {
+    out.append(",\"metadata\":{");
+    bool first = true;
+    for (auto& [k, v] : s.metadata()) {
+      if (!first) out.push(',');
+      first = false;
+      append_json_string(out, k);
+      out.push(':');
+      append_json_string(out, v);
+    }
+    out.push('}');
+  }
+  out.push('}');
+}
+
+void append_value_json(Buffer& out, const Field& f) {
+  switch (f.type) {
+    case Field::Type::kString: return append_json_string(out, f.str);
+    case Field::Type::kInt: return append_int(out, f.i64);
+    case Field::Type::kUint: return append_uint(out, f.u64);
+    case Field::Type::kDouble: return append_double(out, f.f64);
+    case Field::Type::kBool: return out.append(f.boolean ? "true" : "false");
+    case Field::Type::kDuration: return append_seconds(out, f.nanos);
+    case Field::Type::kTime:
+      out.push('"');
+      append_timestamp(out, f.nanos);
+      return out.push('"');
+    case Field::Type::kStatus: return append_status_json(out, *f.status);
+    case Field::Type::kObject: return append_object_json(out, f.object.data, f.object.size);
+    case Field::Type::kNull: return out.append("null");
+  }
+}
+
+bool console_needs_quotes(std::string_view s) {
+  if (s.empty()) return true;
+  for (unsigned char c : s)
+    if (c <= ' ' || c == '"' || c == '=' || c == '\\') return true;
+  return false;
+}
+
+void append_value_console(Buffer& out, const Field& f) {
+  switch (f.type) {
+    case Field::Type::kString:
+      if (console_needs_quotes(f.str)) return append_json_string(out, f.str);
+      return out.append(f.str);
+    case Field::Type::kDuration: {
+      // Humans read 12.5ms better than 0.0125.
+      double ns = static_cast<double>(f.nanos);
+      const char* unit = "ns";
+      if (std::abs(ns) >= 1e9) ns /= 1e9, unit = "s";
+      else if (std::abs(ns) >= 1e6) ns /= 1e6, unit = "ms";
+      else if (std::abs(ns) >= 1e3) ns /= 1e3, unit = "us";
+      append_double(out, std::round(ns * 1000) / 1000);
+      return out.append(unit);
+    }
+    case Field::Type::kObject: {
+      out.push('{');
+      for (std::size_t i = 0; i < f.object.size; ++i) {
+        if (i) out.push(' ');
+        out.append(f.object.data[i].key);
+        out.push('=');
+        append_value_console(out, f.object.data[i]);
+      }
+      return out.push('}');
+    }
+    case Field::Type::kStatus:
+      if (f.status->ok()) return out.append("OK");
+      return append_json_string(out, f.status->to_string());
+    default: return append_value_json(out, f);
+  }
+}
+
+}  // namespace
+
+void append_json_string(Buffer& out, std::string_view s) {
+  // Worst case every byte becomes \u00XX.
+  out.ensure(s.size() * 6 + 2);
+  char* p = out.tail();
+  *p++ = '"';
+  const char* run = s.data();
+  const char* end = s.data() + s.size();
+  for (const char* c = run; c != end; ++c) {
+    unsigned char kind = kEscape.v[static_cast<unsigned char>(*c)];
+    if (kind == 0) continue;
+    std::size_t n = static_cast<std::size_t>(c - run);
+    std::memcpy(p, run, n);
+    p += n;
+    run = c + 1;
+    *p++ = '\\';
+    if (kind == 1) {
+      switch (*c) {
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
+        case '\b': *p++ = 'b'; break;
+        default: *p++ = 'f'; break;
+      }
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      *p++ = 'u';
+      *p++ = '0';
+      *p++ = '0';
+      *p++ = kHex[(*c >> 4) & 0xf];
+      *p++ = kHex[*c & 0xf];
+    }
+  }
+  std::size_t n = static_cast<std::size_t>(end - run);
+  std::memcpy(p, run, n);
+  p += n;
+  *p++ = '"';
+  out.commit(static_cast<std::size_t>(p - out.tail()));
+}
+
+void append_field_json(Buffer& out, const Field& f) {
+  out.push(',');
+  append_json_string(out, f.key);
+  out.push(':');
+  append_value_json(out, f);
+}
+
+void append_field_console(Buffer& out, const Field& f) {
+  out.push(' ');
+  out.append(f.key);
+  out.push('=');
+  append_value_console(out, f);
+}
+
+void append_timestamp(Buffer& out, std::int64_t unix_nanos) {
+  // The calendar part changes once a second: cache it per thread.
+  thread_local std::int64_t cached_second = -1;
+  thread_local char cached[20];  // "YYYY-MM-DDTHH:MM:SS"
+  std::int64_t sec = unix_nanos >= 0 ? unix_nanos / 1'000'000'000 : (unix_nanos - 999'999'999) / 1'000'000'000;
+  std::int64_t micros = (unix_nanos - sec * 1'000'000'000) / 1000;
+  if (sec != cached_second) {
+    std::time_t t = static_cast<std::time_t>(sec);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    auto put = [](char* p, int v, int width) {
+      for (int i = width - 1; i >= 0; --i, v /= 10) p[i] = static_cast<char>('0' + v % 10);
+    };
+    put(cached, tm.tm_year + 1900, 4);
+    cached[4] = '-';
+    put(cached + 5, tm.tm_mon + 1, 2);
+    cached[7] = '-';
+    put(cached + 8, tm.tm_mday, 2);
+    cached[10] = 'T';
+    put(cached + 11, tm.tm_hour, 2);
+    cached[13] = ':';
+    put(cached + 14, tm.tm_min, 2);
+    cached[16] = ':';
+    put(cached + 17, tm.tm_sec, 2);
+    cached_second = sec;
+  }
+  out.ensure(28);
+  char* p = out.tail();
+  std::memcpy(p, cached, 19);
+  p[19] = '.';
+  for (int i = 25; i >= 20; --i) {
+    p[i] = static_cast<char>('0' + micros % 10);
+    micros /= 10;
+  }
+  p[26] = 'Z';
+  out.commit(27);
+}
+
+void append_caller(Buffer& out, const std::source_location& loc) {
+  std::string_view file = loc.file_name();
+  auto slash = file.rfind('/');
+  if (slash != std::string_view::npos && slash > 0) {
+    auto prev = file.rfind('/', slash - 1);
+    file.remove_prefix(prev == std::string_view::npos ? 0 : prev + 1);
+  }
+  out.append(file);
+  out.push(':');
+  append_uint(out, loc.line());
+}
+
+}  // namespace svckit::log::detail

@@ -1,0 +1,87 @@
+#pragma once
+// Where encoded log lines go. Each write() gets one whole line ending in '\n'.
+// - StreamSink: stdout/stderr, one write(2) per line.
+// - FileSink: appends to a file; reopen() (wired to SIGHUP) lets logrotate move the file away.
+// - AsyncSink: wraps another sink behind a bounded double buffer and a writer thread, so the thread
+//   that logs (an event loop) never blocks on I/O. When the buffer is full lines are dropped and
+//   counted; the count is reported as a log line of its own and through dropped().
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "svckit/core/status.hpp"
+
+namespace svckit::log {
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void write(std::string_view line) = 0;
+  virtual void flush() {}
+  // Reopen the destination (files after rotation). OK where it means nothing.
+  virtual Status reopen() { return {}; }
+  // Lines dropped because the sink could not keep up.
+  virtual std::uint64_t dropped() const noexcept { return 0; }
+};
+
+class StreamSink final : public Sink {
+ public:
+  static std::shared_ptr<StreamSink> stdout_sink();
+  static std::shared_ptr<StreamSink> stderr_sink();
+  explicit StreamSink(int fd) : fd_(fd) {}
+  void write(std::string_view line) override;
+
+ private:
+  int fd_;
+};
+
+class FileSink final : public Sink {
+ public:
+  static Result<std::shared_ptr<FileSink>> open(std::string path);
+  ~FileSink() override;
+  void write(std::string_view line) override;
+  void flush() override;
+  Status reopen() override;
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  explicit FileSink(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+  std::atomic<int> fd_{-1};
+};
+
+// Swallows everything (benchmarks, tests).
+class DiscardSink final : public Sink {
+ public:
+  void write(std::string_view) override {}
+};
+
+struct AsyncSinkOptions {
+  std::size_t buffer_bytes = 4 << 20;  // split in two halves: one filling, one being written
+  std::chrono::milliseconds flush_interval{100};
+};
+
+class AsyncSink final : public Sink {
+ public:
+  explicit AsyncSink(std::shared_ptr<Sink> inner, AsyncSinkOptions options = {});
+  ~AsyncSink() override;  // writes what is buffered
+  void write(std::string_view line) override;
+  // Blocks until everything written so far has reached the inner sink.
+  void flush() override;
+  Status reopen() override { return inner_->reopen(); }
+  std::uint64_t dropped() const noexcept override { return dropped_.load(std::memory_order_relaxed); }
+  // Builds the line that reports n dropped lines (the logger sets one in its own format).
+  void set_drop_reporter(std::function<std::string(std::uint64_t)> reporter);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Sink> inner_;
+  std::atomic<std::uint64_t> dropped_{0};
+};
+
+}  // namespace svckit::log

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The one list of Debian packages svckit needs. Idempotent: installs only what is missing and runs
+# `apt-get update` only when something is. Groups: build (always), test (make test), bench (make bench).
+# usage: scripts/deps.sh [build|test|bench|all]...   (default: build test)
+set -euo pipefail
+
+build_pkgs=(
+  g++ make cmake ninja-build ccache pkg-config
+  libasio-dev libyaml-cpp-dev zlib1g-dev
+)
+test_pkgs=(
+  libgtest-dev libgmock-dev nlohmann-json3-dev
+  curl python3
+)
+bench_pkgs=(
+  libbenchmark-dev
+  golang-go golang-go.uber-zap-dev golang-github-rs-zerolog-dev
+)
+
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(build test)
+want=()
+for g in "${groups[@]}"; do
+  case "$g" in
+    build) want+=("${build_pkgs[@]}") ;;
+    test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+    bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
+    all) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+    *) echo "deps.sh: unknown group '$g' (build|test|bench|all)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in $(printf '%s\n' "${want[@]}" | sort -u); do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps.sh: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q -o DPkg::Lock::Timeout=600
+$sudo apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"
