@@ -1,7 +1,7 @@
 # svckit: two commands on a fresh Debian 12 machine.
 #   make run   - install missing packages, build optimised binaries, start the platform
 #   make test  - install missing packages, build (warnings are errors), run every test
-# Extra: make test-asan (ASan+UBSan), make test-tsan (concurrency tests under TSan), make bench, make fmt.
+# Extra: make test-asan (ASan+UBSan), make test-tsan (TSan), make bench, make fmt.
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
@@ -26,7 +26,7 @@ test: deps
 	cd build/test && ctest $(CTEST_FLAGS)
 
 test-asan: deps
-	cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSVCKIT_WERROR=ON -DSVCKIT_SANITIZE=address $(CMAKE_FLAGS) >/dev/null
+	cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSVCKIT_WERROR=ON -DSVCKIT_SANITIZE=address $(CMAKE_FLAGS) >/dev/null
 	cmake --build build/asan -j $(JOBS)
 	cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest $(CTEST_FLAGS) -LE install

@@ -4,7 +4,7 @@
 set -euo pipefail
 bin=$1 src=$2
 tmp=$(mktemp -d)
-trap 'kill $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'rc=$?; kill $pid 2>/dev/null || true; [ $rc -eq 0 ] || cat "$tmp/out" "$tmp/err" 2>/dev/null; rm -rf "$tmp"' EXIT
 pid=
 cp -r "$src/configs" "$tmp/configs"
 

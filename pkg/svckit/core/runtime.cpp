@@ -173,24 +173,7 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
   if (options.handle_signals) {
     impl_->signals = std::make_unique<asio::signal_set>(impl_->loops[0]->io(), SIGINT, SIGTERM, SIGHUP);
     impl_->signals->add(SIGUSR1);
-    auto wait = std::make_shared<std::function<void()>>();
-    *wait = [this, wait] {
-      impl_->signals->async_wait([this, wait](const std::error_code& ec, int signo) {
-        if (ec) return;
-        if (signo == SIGINT || signo == SIGTERM) {
-          if (++impl_->signals_seen > 1) std::_Exit(128 + signo);  // second signal: the operator means it
-          request_stop();
-        }
-        std::vector<std::function<void()>> handlers;
-        {
-          std::lock_guard lock(impl_->mu);
-          handlers = impl_->signal_handlers[signo];
-        }
-        for (auto& h : handlers) h();
-        (*wait)();
-      });
-    };
-    (*wait)();
+    arm_signals();
   }
   for (auto& loop : impl_->loops) {
     Loop* l = loop.get();
@@ -216,6 +199,23 @@ Runtime::~Runtime() {
   }
   impl_->signals.reset();
   impl_->loops.clear();
+}
+
+void Runtime::arm_signals() {
+  impl_->signals->async_wait([this](const std::error_code& ec, int signo) {
+    if (ec) return;
+    if (signo == SIGINT || signo == SIGTERM) {
+      if (++impl_->signals_seen > 1) std::_Exit(128 + signo);  // second signal: the operator means it
+      request_stop();
+    }
+    std::vector<std::function<void()>> handlers;
+    {
+      std::lock_guard lock(impl_->mu);
+      handlers = impl_->signal_handlers[signo];
+    }
+    for (auto& h : handlers) h();
+    arm_signals();
+  });
 }
 
 std::size_t Runtime::size() const noexcept { return impl_->loops.size(); }

@@ -141,6 +141,7 @@ class Runtime {
     }
   }
   void stop_sequence();
+  void arm_signals();
   void stop_loops();
 
   struct Impl;

@@ -26,8 +26,14 @@ Task<void> throws() {
 TEST(RuntimeTest, TasksComposeAndPropagateExceptions) {
   Runtime rt({.workers = 2});
   EXPECT_EQ(rt.block_on(add(2, 3)), 5);
-  // Symmetric transfer: a deep await chain does not grow the stack per level.
-  EXPECT_EQ(rt.block_on(chain(100000)), 100000);
+  // Symmetric transfer: a deep await chain does not grow the stack per level. Sanitizer instrumentation
+  // stops GCC from turning the transfer into a tail call, so there the chain is only moderately deep.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  constexpr int kDepth = 1000;
+#else
+  constexpr int kDepth = 100000;
+#endif
+  EXPECT_EQ(rt.block_on(chain(kDepth)), kDepth);
   EXPECT_THROW(rt.block_on(throws()), std::runtime_error);
 }
 
