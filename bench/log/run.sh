@@ -20,11 +20,12 @@ ours = {}
 for line in open(sys.argv[1]):
     m = re.match(r'(BM_\w+)_median\s+([\d.]+) ns\s+[\d.]+ ns\s+\d+(.*)', line)
     if m:
-        allocs = re.search(r'allocs_per_op=([\d.]+)', m.group(3))
-        ours[m.group(1)] = (float(m.group(2)), float(allocs.group(1)) if allocs else 0.0)
+        allocs = re.search(r'allocs_per_op=([\d.]+)([munk]?)', m.group(3))
+        scale = {'': 1, 'n': 1e-9, 'u': 1e-6, 'm': 1e-3, 'k': 1e3}[allocs.group(2)] if allocs else 0
+        ours[m.group(1)] = (float(m.group(2)), float(allocs.group(1)) * scale if allocs else 0.0)
 go = {}
 for line in open(sys.argv[2]):
-    m = re.match(r'Benchmark(\w+?)-\d+\s+\d+\s+([\d.]+) ns/op\s+(\d+) B/op\s+(\d+) allocs/op', line)
+    m = re.match(r'Benchmark(\w+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op\s+(\d+) B/op\s+(\d+) allocs/op', line)
     if m:
         go.setdefault(m.group(1), []).append((float(m.group(2)), int(m.group(4))))
 med = {k: (statistics.median(x[0] for x in v), v[0][1]) for k, v in go.items()}
@@ -36,5 +37,5 @@ for name, o, z, zl, zn, zln in rows:
     so, sa = ours[o]; zo, za = med[z]; lo, la = med[zl]
     print(f"| {name} | {so:.0f} ({sa:.0f}) | {zo:.0f} ({za}) | {lo:.0f} ({la}) | {so/zo:.2f}x | {so/lo:.2f}x | {med[zn][0]:.0f}, {med[zln][0]:.0f} |")
 for k in ("BM_DisabledLevel", "BM_Message10FieldsAsyncSink"):
-    if k in ours: print(f"| {k} | {ours[k][0]:.1f} ({ours[k][1]:.0f}) | | | | | |")
+    if k in ours: print(f"| {k} | {ours[k][0]:.1f} ({ours[k][1]:.4f}) | | | | | |")
 PY
