@@ -125,7 +125,7 @@ struct Config::Impl {
 };
 
 Config::Config(ConfigOptions options, log::Logger logger)
-    : impl_(std::make_unique<Impl>()), options_(std::move(options)), logger_(std::move(logger)) {
+    : impl_(std::make_shared<Impl>()), options_(std::move(options)), logger_(std::move(logger)) {
   env_ = options_.env;
   if (env_.empty()) {
     const char* e = std::getenv((options_.env_prefix + "_ENV").c_str());
@@ -316,10 +316,12 @@ Config::Subscription Config::subscribe(std::string prefix, std::function<void(co
     id = impl_->next_sub++;
     impl_->subs.emplace(id, std::make_pair(std::move(prefix), std::move(fn)));
   }
-  Impl* impl = impl_.get();
-  return Subscription(reinterpret_cast<void*>(id), [impl, id](void*) {
-    std::lock_guard lock(impl->subs_mu);
-    impl->subs.erase(id);
+  std::weak_ptr<Impl> weak = impl_;
+  return Subscription(reinterpret_cast<void*>(id), [weak, id](void*) {
+    if (auto impl = weak.lock()) {
+      std::lock_guard lock(impl->subs_mu);
+      impl->subs.erase(id);
+    }
   });
 }
 

@@ -121,7 +121,7 @@ class Config {
   void add_section(Section section);
 
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared: a Subscription may outlive the Config
   ConfigOptions options_;
   std::string env_;
   log::Logger logger_;

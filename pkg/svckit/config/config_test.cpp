@@ -290,6 +290,18 @@ TEST_F(ConfigTest, HotReloadAppliesGoodEditsAndKeepsOldOnBadOnes) {
   EXPECT_EQ(other_calls, 0);  // nothing under http changed
 }
 
+TEST_F(ConfigTest, SubscriptionMayOutliveTheConfig) {
+  Config::Subscription sub;
+  {
+    Config cfg(opts(), quiet());
+    cfg.define<DbConfig>("db");
+    ASSERT_TRUE(cfg.load().ok());
+    sub = cfg.subscribe("db", [](const Snapshot&) {});
+  }
+  sub.reset();  // must not touch the destroyed Config (ASan would report it)
+  SUCCEED();
+}
+
 TEST(CommandLineTest, ParsesFlags) {
   const char* argv[] = {"svc", "--set", "db.port=1", "--set=http.port=2", "--env", "prod", "--config-dir=/etc/x", "--print-config"};
   auto cl = parse_command_line(8, argv);
