@@ -18,7 +18,7 @@ build-release:
 	cmake --build build/release -j $(JOBS)
 
 run: build-release
-	@bash scripts/run.sh build/release
+	@bash scripts/run.sh build/release $(ARGS)
 
 test: deps
 	cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSVCKIT_WERROR=ON $(CMAKE_FLAGS) >/dev/null
