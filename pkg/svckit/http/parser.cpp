@@ -1,0 +1,372 @@
+#include "svckit/http/parser.hpp"
+
+#include <array>
+#include <cstring>
+
+namespace svckit::http {
+
+namespace {
+
+// RFC 9110 §5.6.2 token characters.
+constexpr auto kTchar = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
+// Field-value bytes: VCHAR, obs-text, SP, HTAB. Everything else (CTLs, bare CR, NUL, DEL) is refused.
+constexpr auto kValueChar = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x7f; ++c) t[c] = true;
+  for (int c = 0x80; c < 0x100; ++c) t[c] = true;
+  t['\t'] = true;
+  return t;
+}();
+
+// request-target bytes: visible ASCII only (no SP, CTL or obs-text).
+constexpr auto kTargetChar = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x21; c < 0x7f; ++c) t[c] = true;
+  return t;
+}();
+
+inline char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c; }
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Calls fn(token) for each comma-separated list element (RFC 9110 §5.6.1), skipping empty ones.
+template <class F>
+void for_each_token(std::string_view v, F fn) {
+  while (!v.empty()) {
+    auto comma = v.find(',');
+    auto item = trim_ows(v.substr(0, comma));
+    if (!item.empty()) fn(item);
+    if (comma == std::string_view::npos) break;
+    v.remove_prefix(comma + 1);
+  }
+}
+
+ParseResult fail(ParseError& e, int status, const char* reason) {
+  e.status = status;
+  e.reason = reason;
+  return ParseResult::kError;
+}
+
+}  // namespace
+
+std::string_view method_name(Method m) noexcept {
+  static constexpr std::string_view kNames[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "OTHER"};
+  return kNames[static_cast<std::size_t>(m)];
+}
+
+Method parse_method(std::string_view s) noexcept {
+  switch (s.size()) {
+    case 3:
+      if (s == "GET") return Method::kGet;
+      if (s == "PUT") return Method::kPut;
+      break;
+    case 4:
+      if (s == "POST") return Method::kPost;
+      if (s == "HEAD") return Method::kHead;
+      break;
+    case 5:
+      if (s == "PATCH") return Method::kPatch;
+      if (s == "TRACE") return Method::kTrace;
+      break;
+    case 6:
+      if (s == "DELETE") return Method::kDelete;
+      break;
+    case 7:
+      if (s == "OPTIONS") return Method::kOptions;
+      if (s == "CONNECT") return Method::kConnect;
+      break;
+  }
+  return Method::kOther;
+}
+
+std::string_view RequestHead::header(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < header_count; ++i)
+    if (iequals(headers[i].name, name)) return headers[i].value;
+  return {};
+}
+
+ParseResult parse_request_head(const char* data, std::size_t len, const ParserLimits& limits, RequestHead& head,
+                               std::size_t& consumed, std::size_t& scanned, ParseError& error) {
+  // RFC 9112 §2.2: ignore empty lines before the request line.
+  std::size_t start = 0;
+  while (start + 1 < len && data[start] == '\r' && data[start + 1] == '\n') start += 2;
+  if (start > 64) return fail(error, 400, "too many empty lines before the request");
+
+  // Find the blank line that ends the head, validating line endings as we go: a LF must follow a CR.
+  std::size_t from = scanned > start ? scanned : start;
+  std::size_t end = 0;
+  const char* p = data + from;
+  const char* stop = data + len;
+  while (p < stop) {
+    const char* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(stop - p)));
+    if (!lf) break;
+    if (lf == data || lf[-1] != '\r') return fail(error, 400, "bare LF in request head");
+    // "\r\n\r\n": the previous line was empty.
+    if (lf - data >= static_cast<std::ptrdiff_t>(start) + 3 && lf[-2] == '\n' && lf[-3] == '\r') {
+      end = static_cast<std::size_t>(lf - data) + 1;
+      break;
+    }
+    p = lf + 1;
+  }
+  if (!end) {
+    // Keep the last 3 bytes for the next search: the terminator may straddle the boundary.
+    scanned = len > 3 ? len - 3 : 0;
+    // Too long before even one line ended: the request line itself is oversized.
+    const void* first_lf = std::memchr(data + start, '\n', len - start);
+    if (!first_lf && len - start > limits.max_request_line) return fail(error, 414, "request line too long");
+    if (len - start > limits.max_header_bytes) return fail(error, 431, "request header block too large");
+    return ParseResult::kIncomplete;
+  }
+  if (end - start > limits.max_header_bytes) return fail(error, 431, "request header block too large");
+
+  // ---- request line ----
+  const char* c = data + start;
+  const char* line_end = static_cast<const char*>(std::memchr(c, '\r', end - start));  // exists
+  if (static_cast<std::size_t>(line_end - c) > limits.max_request_line) return fail(error, 414, "request line too long");
+  if (line_end[1] != '\n') return fail(error, 400, "bare CR in request line");
+  const char* m = c;
+  while (c < line_end && kTchar[static_cast<unsigned char>(*c)]) ++c;
+  if (c == m || c == line_end || *c != ' ') return fail(error, 400, "malformed request line");
+  head.method_text = std::string_view(m, static_cast<std::size_t>(c - m));
+  head.method = parse_method(head.method_text);
+  const char* t = ++c;
+  while (c < line_end && kTargetChar[static_cast<unsigned char>(*c)]) ++c;
+  if (c == t || c == line_end || *c != ' ') return fail(error, 400, "malformed request target");
+  head.target = std::string_view(t, static_cast<std::size_t>(c - t));
+  ++c;
+  std::string_view version(c, static_cast<std::size_t>(line_end - c));
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' || version[5] < '0' ||
+      version[5] > '9' || version[7] < '0' || version[7] > '9')
+    return fail(error, 400, "malformed HTTP version");
+  if (version[5] != '1') return fail(error, 505, "HTTP version not supported");
+  head.version_minor = version[7] - '0';
+  auto q = head.target.find('?');
+  head.path = head.target.substr(0, q);
+  head.query = q == std::string_view::npos ? std::string_view() : head.target.substr(q + 1);
+  if (head.target.front() != '/' && head.target != "*" && head.method != Method::kConnect &&
+      head.target.find("://") == std::string_view::npos)
+    return fail(error, 400, "malformed request target");
+
+  // ---- header fields ----
+  head.header_count = 0;
+  head.chunked = false;
+  head.has_content_length = false;
+  head.content_length = 0;
+  head.expect_continue = false;
+  bool has_te = false;
+  bool conn_close = false, conn_keep_alive = false;
+  int hosts = 0;
+  c = line_end + 2;
+  const char* head_end = data + end - 2;  // the final CRLF
+  std::size_t max_headers = limits.max_headers < kMaxHeaderSlots ? limits.max_headers : kMaxHeaderSlots;
+  while (c < head_end) {
+    if (*c == ' ' || *c == '\t') return fail(error, 400, "obsolete line folding in header");
+    const char* n = c;
+    while (kTchar[static_cast<unsigned char>(*c)]) ++c;
+    if (c == n || *c != ':') return fail(error, 400, "invalid header field name");
+    std::string_view name(n, static_cast<std::size_t>(c - n));
+    ++c;
+    const char* v = c;
+    while (kValueChar[static_cast<unsigned char>(*c)]) ++c;
+    if (c[0] != '\r' || c[1] != '\n') return fail(error, 400, "invalid character in header value");
+    std::string_view value = trim_ows(std::string_view(v, static_cast<std::size_t>(c - v)));
+    c += 2;
+    if (head.header_count >= max_headers) return fail(error, 431, "too many header fields");
+    head.headers[head.header_count++] = Header{name, value};
+
+    // Framing and connection fields; everything else is the application's.
+    switch (lower(name[0])) {
+      case 'c':
+        if (iequals(name, "content-length")) {
+          if (head.has_content_length) return fail(error, 400, "repeated Content-Length");
+          if (value.empty() || value.size() > 19) return fail(error, 400, "invalid Content-Length");
+          std::uint64_t n = 0;
+          for (char d : value) {
+            if (d < '0' || d > '9') return fail(error, 400, "invalid Content-Length");
+            n = n * 10 + static_cast<std::uint64_t>(d - '0');
+          }
+          head.has_content_length = true;
+          head.content_length = n;
+        } else if (iequals(name, "connection")) {
+          for_each_token(value, [&](std::string_view tok) {
+            if (iequals(tok, "close")) conn_close = true;
+            else if (iequals(tok, "keep-alive")) conn_keep_alive = true;
+          });
+        }
+        break;
+      case 't':
+        if (iequals(name, "transfer-encoding")) {
+          has_te = true;
+          // We decode chunked only; chunked must be the last coding and appear once.
+          bool bad = false;
+          for_each_token(value, [&](std::string_view tok) {
+            if (head.chunked) bad = true;  // anything after chunked, or chunked twice
+            if (iequals(tok, "chunked")) head.chunked = true;
+            else bad = true;
+          });
+          if (bad) return fail(error, head.chunked ? 400 : 501, "unsupported Transfer-Encoding");
+        }
+        break;
+      case 'h':
+        if (iequals(name, "host")) ++hosts;
+        break;
+      case 'e':
+        if (iequals(name, "expect")) {
+          if (!iequals(value, "100-continue")) return fail(error, 417, "unsupported expectation");
+          head.expect_continue = true;
+        }
+        break;
+    }
+  }
+
+  if (has_te && !head.chunked) return fail(error, 501, "unsupported Transfer-Encoding");
+  if (has_te && head.has_content_length) return fail(error, 400, "both Content-Length and Transfer-Encoding");
+  if (has_te && head.version_minor == 0) return fail(error, 400, "Transfer-Encoding in an HTTP/1.0 request");
+  if (head.version_minor >= 1 && hosts != 1) return fail(error, 400, hosts ? "repeated Host" : "missing Host");
+  if (hosts > 1) return fail(error, 400, "repeated Host");
+  if (head.has_content_length && head.content_length > limits.max_body) return fail(error, 413, "request body too large");
+  head.keep_alive = head.version_minor >= 1 ? !conn_close : (conn_keep_alive && !conn_close);
+  if (!head.has_content_length && !head.chunked) head.expect_continue = false;  // nothing to continue to
+  consumed = end;
+  scanned = 0;
+  return ParseResult::kComplete;
+}
+
+ParseResult ChunkedDecoder::feed(const char* data, std::size_t len, std::string& out, std::size_t& consumed,
+                                 ParseError& error) {
+  std::size_t i = 0;
+  while (i < len) {
+    char ch = data[i];
+    switch (state_) {
+      case State::kSize: {
+        int d = (ch >= '0' && ch <= '9') ? ch - '0'
+                : (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10
+                : (ch >= 'A' && ch <= 'F') ? ch - 'A' + 10
+                                           : -1;
+        if (d >= 0) {
+          if (++size_digits_ > 15) return fail(error, 400, "chunk size too long");
+          chunk_left_ = chunk_left_ * 16 + static_cast<std::uint64_t>(d);
+          ++i;
+          break;
+        }
+        if (size_digits_ == 0) return fail(error, 400, "invalid chunk size");
+        if (ch == ';' || ch == ' ' || ch == '\t') {
+          state_ = State::kSizeExt;
+          trailer_bytes_ = 0;
+          ++i;
+        } else if (ch == '\r') {
+          state_ = State::kSizeLf;
+          ++i;
+        } else {
+          return fail(error, 400, "invalid chunk size");
+        }
+        break;
+      }
+      case State::kSizeExt:
+        if (ch == '\r') {
+          state_ = State::kSizeLf;
+        } else if (!kValueChar[static_cast<unsigned char>(ch)] || ++trailer_bytes_ > 4096) {
+          return fail(error, 400, "invalid chunk extension");
+        }
+        ++i;
+        break;
+      case State::kSizeLf:
+        if (ch != '\n') return fail(error, 400, "bare CR in chunk size line");
+        ++i;
+        size_digits_ = 0;
+        if (chunk_left_ == 0) {
+          state_ = State::kTrailerStart;
+          trailer_bytes_ = 0;
+        } else {
+          if (chunk_left_ > max_body_ || total_ + chunk_left_ > max_body_) return fail(error, 413, "request body too large");
+          total_ += chunk_left_;
+          state_ = State::kData;
+        }
+        break;
+      case State::kData: {
+        std::size_t n = len - i;
+        if (n > chunk_left_) n = static_cast<std::size_t>(chunk_left_);
+        out.append(data + i, n);
+        i += n;
+        chunk_left_ -= n;
+        if (chunk_left_ == 0) state_ = State::kDataCr;
+        break;
+      }
+      case State::kDataCr:
+        if (ch != '\r') return fail(error, 400, "chunk data longer than its size");
+        state_ = State::kDataLf;
+        ++i;
+        break;
+      case State::kDataLf:
+        if (ch != '\n') return fail(error, 400, "bare CR after chunk data");
+        state_ = State::kSize;
+        ++i;
+        break;
+      case State::kTrailerStart:
+        if (ch == '\r') {
+          state_ = State::kFinalLf;
+          ++i;
+          break;
+        }
+        if (!kTchar[static_cast<unsigned char>(ch)]) return fail(error, 400, "invalid trailer field");
+        state_ = State::kTrailer;
+        trailer_name_done_ = false;
+        trailer_name_len_ = 0;
+        break;  // re-read ch in kTrailer
+      case State::kTrailer:
+        if (++trailer_bytes_ > 64 * 1024) return fail(error, 431, "trailer section too large");
+        if (!trailer_name_done_) {
+          if (ch == ':') {
+            if (trailer_name_len_ == 0) return fail(error, 400, "invalid trailer field");
+            trailer_name_done_ = true;
+          } else if (!kTchar[static_cast<unsigned char>(ch)]) {
+            return fail(error, 400, "invalid trailer field");
+          } else {
+            ++trailer_name_len_;
+          }
+        } else if (ch == '\r') {
+          state_ = State::kTrailerLf;
+        } else if (!kValueChar[static_cast<unsigned char>(ch)]) {
+          return fail(error, 400, "invalid trailer field");
+        }
+        ++i;
+        break;
+      case State::kTrailerLf:
+        if (ch != '\n') return fail(error, 400, "bare CR in trailer");
+        state_ = State::kTrailerStart;
+        ++i;
+        break;
+      case State::kFinalLf:
+        if (ch != '\n') return fail(error, 400, "bare CR at end of chunked body");
+        state_ = State::kDone;
+        consumed = i + 1;
+        return ParseResult::kComplete;
+      case State::kDone:
+        consumed = i;
+        return ParseResult::kComplete;
+    }
+  }
+  consumed = len;
+  return ParseResult::kIncomplete;
+}
+
+}  // namespace svckit::http
