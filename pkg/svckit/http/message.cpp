@@ -1,0 +1,203 @@
+#include "svckit/http/message.hpp"
+
+#include <algorithm>
+
+namespace svckit::http {
+
+namespace {
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x | 0x20);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y | 0x20);
+    if (x != y) return false;
+  }
+  return true;
+}
+}  // namespace
+
+std::string_view Request::query_param(std::string_view name) const noexcept {
+  std::string_view q = query();
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    std::string_view pair = q.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+std::string_view Request::param(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < param_count_; ++i)
+    if (params_[i].name == name) return params_[i].value;
+  return {};
+}
+
+void Response::set_header(std::string_view name, std::string_view value) {
+  for (std::size_t i = 0; i < count_; ++i) {
+    if (iequals(headers_[i].first, name)) {
+      headers_[i].second.assign(value);
+      return;
+    }
+  }
+  add_header(name, value);
+}
+
+void Response::add_header(std::string_view name, std::string_view value) {
+  if (count_ < headers_.size()) {
+    headers_[count_].first.assign(name);
+    headers_[count_].second.assign(value);
+  } else {
+    headers_.emplace_back(name, value);
+  }
+  ++count_;
+}
+
+std::string_view Response::header(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < count_; ++i)
+    if (iequals(headers_[i].first, name)) return headers_[i].second;
+  return {};
+}
+
+void Response::remove_header(std::string_view name) {
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < count_; ++i) {
+    if (iequals(headers_[i].first, name)) continue;
+    if (out != i) std::swap(headers_[out], headers_[i]);
+    ++out;
+  }
+  count_ = out;
+}
+
+void Response::text(int code, std::string_view s) {
+  status = code;
+  set_header("Content-Type", "text/plain; charset=utf-8");
+  body.assign(s);
+}
+
+void Response::json(int code, std::string_view serialized) {
+  status = code;
+  set_header("Content-Type", "application/json");
+  body.assign(serialized);
+}
+
+void Response::error(const Status& st) {
+  status = st.ok() ? 200 : st.to_http();
+  set_header("Content-Type", "application/json");
+  body.clear();
+  body += "{\"code\":\"";
+  body += code_name(st.code());
+  body += '"';
+  if (!st.reason().empty()) {
+    body += ",\"reason\":";
+    append_json_string(body, st.reason());
+  }
+  body += ",\"message\":";
+  append_json_string(body, st.message());
+  if (!st.metadata().empty()) {
+    body += ",\"metadata\":{";
+    bool first = true;
+    for (auto& [k, v] : st.metadata()) {
+      if (!first) body += ',';
+      first = false;
+      append_json_string(body, k);
+      body += ':';
+      append_json_string(body, v);
+    }
+    body += '}';
+  }
+  body += '}';
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out += kHex[(c >> 4) & 0xf];
+          out += kHex[c & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string url_decode(std::string_view s, bool form) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else if (form && s[i] == '+') {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::string_view reason_phrase(int status) noexcept {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 499: return "Client Closed Request";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "";
+  }
+}
+
+}  // namespace svckit::http

@@ -1,0 +1,128 @@
+#pragma once
+// Request and Response as handlers see them. A Request is a view of bytes the server owns for the
+// duration of the handler (headers, body and route parameters point into the connection's buffer);
+// copy what must outlive the handler. A Response is reused across the requests of a connection, so
+// after the first request its header list and body buffer do not allocate.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "svckit/core/context.hpp"
+#include "svckit/core/status.hpp"
+#include "svckit/http/parser.hpp"
+
+namespace svckit::http {
+
+inline constexpr std::size_t kMaxParams = 16;
+
+struct Param {
+  std::string_view name;
+  std::string_view value;
+};
+
+class Request {
+ public:
+  Method method() const noexcept { return head_->method; }
+  std::string_view method_text() const noexcept { return head_->method_text; }
+  std::string_view target() const noexcept { return head_->target; }
+  std::string_view path() const noexcept { return head_->path; }
+  std::string_view query() const noexcept { return head_->query; }
+  // The first value of a query parameter (raw, not percent-decoded), or empty.
+  std::string_view query_param(std::string_view name) const noexcept;
+  int version_minor() const noexcept { return head_->version_minor; }
+  std::string_view header(std::string_view name) const noexcept { return head_->header(name); }
+  const Header* headers_begin() const noexcept { return head_->headers; }
+  const Header* headers_end() const noexcept { return head_->headers + head_->header_count; }
+  std::string_view body() const noexcept { return body_; }
+  bool keep_alive() const noexcept { return head_->keep_alive; }
+
+  // Route parameters (":id", "*path"), raw as they appeared in the path.
+  std::string_view param(std::string_view name) const noexcept;
+  std::size_t param_count() const noexcept { return param_count_; }
+  const Param& param_at(std::size_t i) const noexcept { return params_[i]; }
+  // The matched route's template ("/users/:id"): what metrics and logs label requests with.
+  std::string_view route() const noexcept { return route_; }
+  std::string_view remote_address() const noexcept { return remote_address_; }
+  // The client's address after trusted proxies (set by the real_ip middleware), else remote_address.
+  std::string_view client_ip() const noexcept { return client_ip_.empty() ? remote_address_ : client_ip_; }
+
+  // Deadline, cancellation (the client went away), values and log fields of this request.
+  Context ctx;
+
+  // ---- for the server and middleware ----
+  void set_head(const RequestHead* head) noexcept { head_ = head; }
+  void set_body(std::string_view body) noexcept { body_ = body; }
+  void set_route(std::string_view route) noexcept { route_ = route; }
+  void set_remote_address(std::string_view a) noexcept { remote_address_ = a; }
+  void set_client_ip(std::string ip) { client_ip_ = std::move(ip); }
+  void clear_params() noexcept { param_count_ = 0; }
+  void truncate_params(std::size_t n) noexcept {
+    if (n < param_count_) param_count_ = n;
+  }
+  bool add_param(std::string_view name, std::string_view value) noexcept {
+    if (param_count_ >= kMaxParams) return false;
+    params_[param_count_++] = Param{name, value};
+    return true;
+  }
+  void reset() noexcept {
+    param_count_ = 0;
+    route_ = {};
+    body_ = {};
+    client_ip_.clear();
+  }
+
+ private:
+  const RequestHead* head_ = nullptr;
+  std::string_view body_;
+  std::string_view route_;
+  std::string_view remote_address_;
+  std::string client_ip_;
+  Param params_[kMaxParams];
+  std::size_t param_count_ = 0;
+};
+
+class Response {
+ public:
+  int status = 200;
+  std::string body;
+
+  void set_header(std::string_view name, std::string_view value);
+  void add_header(std::string_view name, std::string_view value);
+  std::string_view header(std::string_view name) const noexcept;
+  void remove_header(std::string_view name);
+  std::span<const std::pair<std::string, std::string>> headers() const noexcept { return {headers_.data(), count_}; }
+
+  // Body helpers: set status, Content-Type and body in one call.
+  void text(int code, std::string_view s);
+  void json(int code, std::string_view serialized);
+  // The one error format of svckit's HTTP APIs:
+  //   {"code":"NOT_FOUND","reason":"USER_NOT_FOUND","message":"…","metadata":{…}}
+  // with the HTTP status Status::to_http() gives.
+  void error(const Status& status);
+
+  // Set by the server: ask it to close the connection after this response.
+  bool close = false;
+
+  void reset() {
+    status = 200;
+    body.clear();
+    count_ = 0;  // the slots keep their strings' capacity for the next request
+    close = false;
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> headers_;
+  std::size_t count_ = 0;
+};
+
+// "OK", "Not Found"…; empty for unknown codes.
+std::string_view reason_phrase(int status) noexcept;
+// Appends s to out as a JSON string literal (quotes and escapes).
+void append_json_string(std::string& out, std::string_view s);
+// Percent-decodes (and '+' to space when form is true); invalid escapes are kept as they are.
+std::string url_decode(std::string_view s, bool form = false);
+
+}  // namespace svckit::http

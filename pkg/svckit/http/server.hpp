@@ -1,0 +1,87 @@
+#pragma once
+// svckit's HTTP/1.1 server: one acceptor per worker loop on the same port (SO_REUSEPORT, so the kernel
+// spreads connections and nothing is shared on the hot path), one coroutine per connection, keep-alive,
+// pipelining (responses to pipelined requests go out in one write), chunked request bodies,
+// Expect: 100-continue, per-route body limits, header/body/idle timeouts (408 for a slow head), a
+// connection cap, and a graceful drain that finishes in-flight requests and closes idle connections.
+//
+//   http::Router router;  router.get("/hello", ...);
+//   http::Server server(rt, router, {.port = 8080});
+//   if (auto st = server.start(); !st.ok()) ...;   // also registers the drain as a runtime stop hook
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "svckit/core/runtime.hpp"
+#include "svckit/http/parser.hpp"
+#include "svckit/http/router.hpp"
+#include "svckit/log/logger.hpp"
+
+namespace svckit::http {
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 8080;  // 0: pick a free port (see Server::port())
+  ParserLimits limits;
+  std::chrono::nanoseconds header_timeout = std::chrono::seconds(10);  // whole head, from its first byte
+  std::chrono::nanoseconds body_timeout = std::chrono::seconds(30);    // whole body
+  std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);    // keep-alive wait between requests
+  std::chrono::nanoseconds write_timeout = std::chrono::seconds(30);
+  std::chrono::nanoseconds drain_timeout = std::chrono::seconds(10);
+  std::size_t max_connections = 10000;  // beyond: 503 and close
+  std::string server_name = "svckit";   // the Server header; empty: none
+  int backlog = 1024;
+};
+
+struct ServerStats {
+  std::uint64_t connections_accepted;
+  std::uint64_t connections_rejected;
+  std::uint64_t requests;
+  std::uint64_t bad_requests;  // refused by the parser or a limit
+  std::uint64_t timeouts;
+  std::uint64_t handler_exceptions;
+};
+
+class Server {
+ public:
+  Server(Runtime& rt, Router& router, ServerOptions options = {}, log::Logger logger = log::global());
+  ~Server();  // drains if still running (blocking; call drain() from a coroutine to avoid that)
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds on every loop and starts accepting. Errors (address in use...) are returned, not thrown.
+  Status start();
+  std::uint16_t port() const noexcept { return port_; }
+  // Stops accepting, closes idle keep-alive connections, lets in-flight requests finish (their
+  // responses carry Connection: close) up to drain_timeout, then closes what is left.
+  Task<void> drain();
+  std::size_t connections() const noexcept { return active_.load(); }
+  ServerStats stats() const noexcept;
+
+ private:
+  struct LoopState;
+  struct Conn;
+  Task<void> accept_loop(LoopState& ls);
+  Task<void> sweep_loop(LoopState& ls);
+  Task<void> serve(std::unique_ptr<Conn> conn);
+  void close_idle(LoopState& ls, bool all);
+
+  Runtime& rt_;
+  Router& router_;
+  ServerOptions options_;
+  log::Logger logger_;
+  std::vector<std::unique_ptr<LoopState>> loops_;
+  std::uint16_t port_ = 0;
+  Context stop_ctx_;
+  std::atomic<std::size_t> active_{0};
+  std::atomic<std::size_t> loops_running_{0};  // accept + sweep coroutines still alive
+  std::atomic<bool> started_{false};
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> drained_{false};
+  struct Counters;
+  std::unique_ptr<Counters> counters_;
+};
+
+}  // namespace svckit::http

@@ -1,0 +1,372 @@
+#include "svckit/http/server.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <thread>
+
+using namespace std::chrono_literals;
+
+namespace svckit::http {
+namespace {
+
+// A deliberately dumb client: raw bytes in, raw bytes out, so tests control framing exactly.
+class RawClient {
+ public:
+  explicit RawClient(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) ADD_FAILURE() << "connect failed";
+  }
+  ~RawClient() { ::close(fd_); }
+  void send(std::string_view s) {
+    while (!s.empty()) {
+      ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      s.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  // Reads until `done(buffer)` or EOF or the timeout; returns what arrived.
+  template <class F>
+  std::string read_until(F done, std::chrono::milliseconds timeout = 5000ms) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done(buf_)) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+      char tmp[65536];
+      ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+      if (n <= 0) {
+        eof_ = true;
+        break;
+      }
+      buf_.append(tmp, static_cast<std::size_t>(n));
+    }
+    return buf_;
+  }
+  struct Response {
+    int status = 0;
+    std::map<std::string, std::string> headers;  // lower-case names
+    std::string body;
+  };
+  // Reads one whole response (Content-Length framed) from the stream.
+  std::optional<Response> response(std::chrono::milliseconds timeout = 5000ms, bool head_request = false) {
+    read_until([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }, timeout);
+    auto end = buf_.find("\r\n\r\n");
+    if (end == std::string::npos) return std::nullopt;
+    Response r;
+    r.status = std::stoi(buf_.substr(9, 3));
+    std::size_t pos = buf_.find("\r\n") + 2;
+    while (pos < end) {
+      auto eol = buf_.find("\r\n", pos);
+      auto line = buf_.substr(pos, eol - pos);
+      auto colon = line.find(':');
+      std::string name = line.substr(0, colon);
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(ch));
+      r.headers[name] = line.substr(colon + 2);
+      pos = eol + 2;
+    }
+    std::size_t len = r.headers.count("content-length") ? std::stoul(r.headers["content-length"]) : 0;
+    if (r.status == 100 || head_request) len = 0;  // a HEAD response announces a length it does not send
+    read_until([&](const std::string& b) { return b.size() >= end + 4 + len; }, timeout);
+    r.body = buf_.substr(end + 4, len);
+    buf_.erase(0, end + 4 + len);
+    return r;
+  }
+  // True when the server closed the connection (EOF within the timeout).
+  bool closed(std::chrono::milliseconds timeout = 3000ms) {
+    read_until([&](const std::string&) { return eof_; }, timeout);
+    return eof_;
+  }
+
+ private:
+  int fd_;
+  std::string buf_;
+  bool eof_ = false;
+};
+
+Task<void> slow_handler(Request& req, Response& res) {
+  co_await sleep_for(req.ctx, std::chrono::milliseconds(200));
+  res.text(200, "slow done");
+}
+
+Task<void> deadline_handler(Request& req, Response& res) {
+  Status st = co_await sleep_for(req.ctx, std::chrono::seconds(10));
+  res.error(st);
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    router_.get("/hello", [](Request&, Response& res) { res.json(200, R"({"msg":"Hello svckit"})"); });
+    router_.post("/echo", [](Request& req, Response& res) { res.text(200, req.body()); });
+    router_.post("/small", [](Request& req, Response& res) { res.text(200, req.body()); }).body_limit(10);
+    router_.get("/users/:id", [](Request& req, Response& res) {
+      res.text(200, std::string(req.route()) + " id=" + std::string(req.param("id")));
+    });
+    router_.put("/users/:id", [](Request&, Response& res) { res.text(200, "put"); });
+    router_.get("/files/*path", [](Request& req, Response& res) { res.text(200, req.param("path")); });
+    router_.get("/users/me", [](Request&, Response& res) { res.text(200, "static wins"); });
+    router_.get("/dir", [](Request&, Response& res) { res.text(200, "dir"); });
+    router_.get("/throw", [](Request&, Response&) -> void { throw std::runtime_error("handler bug"); });
+    router_.get("/slow", slow_handler);
+    router_.get("/deadline", deadline_handler).timeout(50ms);
+    router_.get("/big", [](Request&, Response& res) { res.text(200, std::string(100000, 'b')); });
+  }
+  void start(ServerOptions o = {}) {
+    o.host = "127.0.0.1";
+    o.port = 0;
+    server_ = std::make_unique<Server>(rt_, router_, o, log::Logger({.level = log::Level::kOff}));
+    ASSERT_TRUE(server_->start().ok());
+    port_ = server_->port();
+  }
+  void TearDown() override {
+    if (server_) rt_.block_on(server_->drain());
+  }
+
+  Runtime rt_{{.workers = 2}};
+  Router router_;
+  std::unique_ptr<Server> server_;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(ServerTest, HelloAndKeepAlive) {
+  start();
+  RawClient c(port_);
+  for (int i = 0; i < 3; ++i) {
+    c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r = c.response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, R"({"msg":"Hello svckit"})");
+    EXPECT_EQ(r->headers["content-type"], "application/json");
+    EXPECT_TRUE(r->headers.count("date"));
+    EXPECT_FALSE(r->headers.count("connection"));
+  }
+  EXPECT_EQ(server_->stats().connections_accepted, 1u);
+}
+
+TEST_F(ServerTest, PipelinedRequestsAnswerInOrder) {
+  start();
+  RawClient c(port_);
+  c.send("GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /users/2 HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto a = c.response(), b = c.response(), d = c.response();
+  ASSERT_TRUE(a && b && d);
+  EXPECT_EQ(a->body, "/users/:id id=1");
+  EXPECT_EQ(b->body, "hello");
+  EXPECT_EQ(d->body, "/users/:id id=2");
+}
+
+TEST_F(ServerTest, ChunkedUploadWithTrailers) {
+  start();
+  RawClient c(port_);
+  c.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+  std::this_thread::sleep_for(20ms);  // the body arrives in pieces
+  c.send("7;x=y\r\n, world\r\n0\r\nX-Sum: 1\r\n\r\n");
+  auto r = c.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello, world");
+}
+
+TEST_F(ServerTest, ExpectContinue) {
+  start();
+  RawClient c(port_);
+  c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  auto interim = c.response();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  c.send("body");
+  auto r = c.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "body");
+  // Over the route's limit: 413 at once, without asking for the body.
+  RawClient d(port_);
+  d.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n");
+  auto refused = d.response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 413);
+  EXPECT_TRUE(d.closed());
+}
+
+// Each case: raw request, expected status; the connection must be closed afterwards.
+TEST_F(ServerTest, LimitsAndSmugglingAnswerAndClose) {
+  ServerOptions o;
+  o.limits.max_request_line = 1024;
+  o.limits.max_header_bytes = 4096;
+  o.limits.max_headers = 20;
+  o.limits.max_body = 1000;
+  start(o);
+  std::string many_headers = "GET /hello HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 25; ++i) many_headers += "X-" + std::to_string(i) + ": v\r\n";
+  many_headers += "\r\n";
+  const std::pair<std::string, int> cases[] = {
+      {"GET /" + std::string(2000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
+      {"GET /hello HTTP/1.1\r\nHost: x\r\nBig: " + std::string(5000, 'a') + "\r\n\r\n", 431},
+      {many_headers, 431},
+      {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n", 413},
+      {"POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n01234567890", 413},
+      {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400},
+      {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
+      {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n", 413},
+      {"GET /hello HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", 400},
+      {"GET /hello HTTP/1.1\r\nHo st: x\r\n\r\n", 400},
+      {"GET /hello HTTP/1.1\r\nHost: x\rY: z\r\n\r\n", 400},
+      {"GET /hello HTTP/3.0\r\nHost: x\r\n\r\n", 505},
+  };
+  for (auto& [raw, status] : cases) {
+    RawClient c(port_);
+    c.send(raw);
+    auto r = c.response();
+    ASSERT_TRUE(r) << raw.substr(0, 60);
+    EXPECT_EQ(r->status, status) << raw.substr(0, 60);
+    EXPECT_EQ(r->headers["connection"], "close");
+    EXPECT_NE(r->body.find("\"code\":"), std::string::npos);  // the one error format
+    EXPECT_TRUE(c.closed()) << raw.substr(0, 60);
+  }
+  // And the server still serves.
+  RawClient ok(port_);
+  ok.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(ok.response()->status, 200);
+  EXPECT_GE(server_->stats().bad_requests, std::size(cases));
+}
+
+TEST_F(ServerTest, SlowHeadGets408AndIdleConnectionsClose) {
+  ServerOptions o;
+  o.header_timeout = 300ms;
+  o.idle_timeout = 300ms;
+  start(o);
+  RawClient slow(port_);
+  slow.send("GET /hello HTTP/1.1\r\nHo");  // slowloris: never finishes the head
+  auto r = slow.response(3000ms);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 408);
+  EXPECT_TRUE(slow.closed());
+
+  RawClient idle(port_);
+  idle.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(idle.response()->status, 200);
+  EXPECT_TRUE(idle.closed(3000ms));  // keep-alive ends after idle_timeout
+  EXPECT_GE(server_->stats().timeouts, 2u);
+}
+
+TEST_F(ServerTest, RoutingStatuses) {
+  start();
+  RawClient c(port_);
+  auto get = [&](std::string req) {
+    c.send(req);
+    return *c.response(5000ms, req.rfind("HEAD", 0) == 0);
+  };
+  EXPECT_EQ(get("GET /users/me HTTP/1.1\r\nHost: x\r\n\r\n").body, "static wins");
+  EXPECT_EQ(get("GET /files/a/b/c.txt HTTP/1.1\r\nHost: x\r\n\r\n").body, "a/b/c.txt");
+  auto nf = get("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(nf.status, 404);
+  EXPECT_NE(nf.body.find("\"code\":\"NOT_FOUND\""), std::string::npos);
+  auto na = get("DELETE /users/7 HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(na.status, 405);
+  EXPECT_EQ(na.headers["allow"], "GET, HEAD, PUT");
+  auto redirect = get("GET /dir/?a=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(redirect.status, 301);
+  EXPECT_EQ(redirect.headers["location"], "/dir?a=1");
+  auto head = get("HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n");  // no body follows; Content-Length is GET's
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.headers["content-length"], "22");
+  EXPECT_EQ(get("GET /big HTTP/1.1\r\nHost: x\r\n\r\n").body.size(), 100000u);
+  EXPECT_EQ(get("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").status, 200);  // still in sync
+}
+
+TEST_F(ServerTest, HandlerExceptionIs500AndServingContinues) {
+  start();
+  RawClient c(port_);
+  c.send("GET /throw HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r = c.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_NE(r->body.find("INTERNAL"), std::string::npos);
+  c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(c.response()->status, 200);
+  EXPECT_EQ(server_->stats().handler_exceptions, 1u);
+}
+
+TEST_F(ServerTest, RouteTimeoutBecomes504) {
+  start();
+  RawClient c(port_);
+  auto t0 = std::chrono::steady_clock::now();
+  c.send("GET /deadline HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r = c.response(5000ms);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 504);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);  // woken by the deadline, not the 10 s sleep
+}
+
+TEST_F(ServerTest, Http10ClosesUnlessKeepAlive) {
+  start();
+  RawClient c(port_);
+  c.send("GET /hello HTTP/1.0\r\n\r\n");
+  auto r = c.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(c.closed());
+  RawClient k(port_);
+  k.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  auto r2 = k.response();
+  EXPECT_EQ(r2->headers["connection"], "keep-alive");
+  k.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  EXPECT_EQ(k.response()->status, 200);
+}
+
+TEST_F(ServerTest, MaxConnectionsAnswers503) {
+  ServerOptions o;
+  o.max_connections = 2;
+  start(o);
+  RawClient a(port_), b(port_);
+  a.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  b.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(a.response());
+  ASSERT_TRUE(b.response());
+  RawClient c(port_);
+  auto r = c.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_TRUE(c.closed());
+}
+
+TEST_F(ServerTest, GracefulDrainFinishesInFlightAndClosesIdle) {
+  start();
+  RawClient idle(port_);
+  idle.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(idle.response());
+  RawClient busy(port_);
+  busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::this_thread::sleep_for(50ms);  // the slow handler is running
+  std::thread drainer([&] { rt_.block_on(server_->drain()); });
+  auto r = busy.response(5000ms);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "slow done");
+  EXPECT_EQ(r->headers["connection"], "close");
+  EXPECT_TRUE(idle.closed());
+  drainer.join();
+  EXPECT_EQ(server_->connections(), 0u);
+  // No longer accepting.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port_);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_NE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ::close(fd);
+}
+
+}  // namespace
+}  // namespace svckit::http
