@@ -10,7 +10,7 @@ build_pkgs=(
 )
 test_pkgs=(
   libgtest-dev libgmock-dev nlohmann-json3-dev
-  curl python3
+  curl python3 golang-go
 )
 bench_pkgs=(
   libbenchmark-dev

@@ -5,5 +5,5 @@ build=${1:-build/release}
 [ $# -gt 0 ] && shift
 cd "$(dirname "$0")/.."
 echo "svckit: starting hello (env ${SVCKIT_ENV:-dev}, configs/, logs to stdout as JSON; Ctrl-C stops it)"
-echo "svckit: serves no URL yet: GET http://127.0.0.1:8080/hello arrives with the HTTP engine"
+echo "svckit: hello serves GET http://127.0.0.1:${SVCKIT_HTTP_PORT:-8080}/hello"
 exec "$build/cmd/hello/hello" "$@"

@@ -1,5 +1,6 @@
-// hello: the smallest svckit service. Loads layered config, builds the logger from it, runs the worker
-// runtime until SIGTERM/SIGINT and drains. The HTTP engine (next milestone) adds GET /hello.
+// hello: the smallest svckit service. Loads layered config, builds the logger from it, serves
+// GET /hello on the HTTP engine with the default middleware (recovery, request id, access log), and
+// drains on SIGTERM/SIGINT.
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -7,6 +8,9 @@
 #include "svckit/config/config.hpp"
 #include "svckit/config/logging.hpp"
 #include "svckit/core/runtime.hpp"
+#include "svckit/http/middleware.hpp"
+#include "svckit/http/server.hpp"
+#include "svckit/http/settings.hpp"
 
 using namespace std::chrono_literals;
 namespace config = svckit::config;
@@ -46,6 +50,7 @@ int main(int argc, char** argv) {
   config::Config cfg(cl->options, svckit::log::Logger({.sink = svckit::log::StreamSink::stderr_sink()}));
   cfg.define<config::LogSettings>("log");
   cfg.define<HelloSettings>("hello");
+  cfg.define<svckit::http::ServerSettings>("http");
   if (auto st = cfg.load(); !st.ok()) {
     std::fprintf(stderr, "hello: refusing to start: %s\n", std::string(st.message()).c_str());
     return 2;
@@ -60,7 +65,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   svckit::log::set_global(*logger);
+  cfg.set_logger(*logger);
   auto settings = *cfg.get<HelloSettings>("hello");
+  auto http_settings = *cfg.get<svckit::http::ServerSettings>("http");
 
   svckit::Runtime rt({.workers = static_cast<std::size_t>(settings.workers), .handle_signals = true});
   rt.on_signal(SIGHUP, [sink = logger->sink()] { (void)sink->reopen(); });
@@ -69,14 +76,29 @@ int main(int argc, char** argv) {
   });
   if (auto st = cfg.watch(); !st.ok()) logger->warn("config hot reload unavailable", {{"error", st}});
 
+  // The response is built once: GET /hello is the benchmark's hot path.
+  std::string body = "{\"msg\":";
+  svckit::http::append_json_string(body, settings.message);
+  body += "}";
+  svckit::http::Router router;
+  router.use(svckit::http::middleware::recovery(*logger));
+  router.use(svckit::http::middleware::request_id());
+  if (!http_settings.trusted_proxies.empty())
+    router.use(svckit::http::middleware::real_ip(http_settings.trusted_proxies));
+  if (http_settings.access_log) router.use(svckit::http::middleware::access_log(*logger));
+  router.get("/hello", [body](svckit::http::Request&, svckit::http::Response& res) { res.json(200, body); });
+  svckit::http::Server server(rt, router, http_settings.to_options(), *logger);
+  if (auto st = server.start(); !st.ok()) {
+    logger->error("hello: cannot serve HTTP", {{"error", st}});
+    logger->flush();
+    return 1;
+  }
+  std::string url = "http://" + (http_settings.host == "0.0.0.0" ? std::string("127.0.0.1") : http_settings.host) +
+                    ":" + std::to_string(server.port()) + "/hello";
   logger->info("hello service started",
-               {{"env", cfg.env()}, {"workers", rt.size()}, {"message", settings.message},
-                {"note", "HTTP (GET /hello) arrives with the HTTP engine"}});
+               {{"env", cfg.env()}, {"workers", rt.size()}, {"url", url}});
+  std::fprintf(stderr, "hello: serving %s\n", url.c_str());
   rt.spawn(heartbeat(rt, *logger, settings));
-  rt.on_stop([l = *logger]() -> svckit::Task<void> {
-    l.info("stopping: draining");
-    co_return;
-  });
   rt.wait();
   logger->info("hello service stopped");
   logger->flush();

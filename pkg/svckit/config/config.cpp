@@ -144,6 +144,11 @@ Config::~Config() {
 
 void Config::add_section(Section section) { sections_.push_back(std::move(section)); }
 
+void Config::set_logger(log::Logger logger) {
+  std::lock_guard lock(impl_->reload_mu);  // reload() logs under this lock
+  logger_ = std::move(logger);
+}
+
 void Config::add_source(std::shared_ptr<Source> source) { impl_->sources.push_back(std::move(source)); }
 
 std::shared_ptr<const Snapshot> Config::snapshot() const {

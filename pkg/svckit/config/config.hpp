@@ -81,6 +81,8 @@ class Config {
 
   template <class T>
   void define(std::string prefix);
+  // Reload messages go here; a service sets its own logger once it has built it from this config.
+  void set_logger(log::Logger logger);
   void add_source(std::shared_ptr<Source> source);
 
   // Reads every source and validates every defined section. On error nothing changes.

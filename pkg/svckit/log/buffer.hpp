@@ -30,12 +30,14 @@ class Buffer {
     data_[size_++] = c;
   }
   void append(std::string_view s) {
+    if (s.empty()) return;
     ensure(s.size());
     std::memcpy(data_.get() + size_, s.data(), s.size());
     size_ += s.size();
   }
   void unchecked_push(char c) noexcept { data_[size_++] = c; }
   void unchecked_append(std::string_view s) noexcept {
+    if (s.empty()) return;
     std::memcpy(data_.get() + size_, s.data(), s.size());
     size_ += s.size();
   }

@@ -160,7 +160,7 @@ void append_json_string(Buffer& out, std::string_view s) {
     unsigned char kind = kEscape.v[static_cast<unsigned char>(*c)];
     if (kind == 0) continue;
     std::size_t n = static_cast<std::size_t>(c - run);
-    std::memcpy(p, run, n);
+    if (n) std::memcpy(p, run, n);
     p += n;
     run = c + 1;
     *p++ = '\\';
@@ -184,7 +184,7 @@ void append_json_string(Buffer& out, std::string_view s) {
     }
   }
   std::size_t n = static_cast<std::size_t>(end - run);
-  std::memcpy(p, run, n);
+  if (n) std::memcpy(p, run, n);  // an empty view may have a null data(): memcpy must not see it
   p += n;
   *p++ = '"';
   out.commit(static_cast<std::size_t>(p - out.tail()));
