@@ -15,6 +15,7 @@ test_pkgs=(
 bench_pkgs=(
   libbenchmark-dev
   golang-go golang-go.uber-zap-dev golang-github-rs-zerolog-dev
+  golang-github-gin-gonic-gin-dev golang-github-labstack-echo-dev nginx wrk libboost-dev
 )
 
 groups=("$@")

@@ -21,7 +21,9 @@ struct HelloSettings {
   std::string message = "Hello svckit";
   std::chrono::milliseconds heartbeat{60000};
   int workers = 0;
+  bool middleware = true;  // recovery + request id + access log; false benchmarks the bare engine
   static void describe(config::Binder<HelloSettings>& b) {
+    b.field("middleware", &HelloSettings::middleware);
     b.field("message", &HelloSettings::message).non_empty();
     b.field("heartbeat", &HelloSettings::heartbeat).range(100ms, 24h);
     b.field("workers", &HelloSettings::workers).range(0, 256).doc("0: one per core");
@@ -81,11 +83,13 @@ int main(int argc, char** argv) {
   svckit::http::append_json_string(body, settings.message);
   body += "}";
   svckit::http::Router router;
-  router.use(svckit::http::middleware::recovery(*logger));
-  router.use(svckit::http::middleware::request_id());
-  if (!http_settings.trusted_proxies.empty())
-    router.use(svckit::http::middleware::real_ip(http_settings.trusted_proxies));
-  if (http_settings.access_log) router.use(svckit::http::middleware::access_log(*logger));
+  if (settings.middleware) {
+    router.use(svckit::http::middleware::recovery(*logger));
+    router.use(svckit::http::middleware::request_id());
+    if (!http_settings.trusted_proxies.empty())
+      router.use(svckit::http::middleware::real_ip(http_settings.trusted_proxies));
+    if (http_settings.access_log) router.use(svckit::http::middleware::access_log(*logger));
+  }
   router.get("/hello", [body](svckit::http::Request&, svckit::http::Response& res) { res.json(200, body); });
   svckit::http::Server server(rt, router, http_settings.to_options(), *logger);
   if (auto st = server.start(); !st.ok()) {

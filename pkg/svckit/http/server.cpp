@@ -65,10 +65,13 @@ struct ReadAwaiter {
   tcp::socket& sock;
   char* data;
   std::size_t size;
+  bool speculate;
   std::error_code ec;
   std::size_t got = 0;
   bool await_ready() {
-    // Speculative read: with keep-alive and pipelining the bytes are often already there.
+    // Speculative read: with pipelining and large bodies the bytes are often already there. Right
+    // after we answered, a keep-alive client cannot have sent more yet: skip the wasted syscall.
+    if (!speculate) return false;
     got = sock.read_some(asio::buffer(data, size), ec);
     return ec != asio::error::would_block;
   }
@@ -315,6 +318,7 @@ Task<void> Server::serve(std::unique_ptr<Conn> conn) {
   c.in.reset(new char[c.cap]);
   const ParserLimits& limits = options_.limits;
 
+  bool just_flushed = false;
   // Writes c.out (and an optional large body) completely, or fails.
   auto flush = [&](std::string_view extra) -> Task<bool> {
     std::size_t off = 0, extra_off = 0;
@@ -336,6 +340,7 @@ Task<void> Server::serve(std::unique_ptr<Conn> conn) {
     }
     c.out.clear();
     c.deadline = 0;
+    just_flushed = true;
     co_return true;
   };
 
@@ -377,8 +382,11 @@ Task<void> Server::serve(std::unique_ptr<Conn> conn) {
 
   // Reads once into the buffer: >0 bytes read, 0 on EOF or error (timed_out tells which).
   auto read_more = [&]() -> Task<std::size_t> {
+    bool speculate = !just_flushed;
+    just_flushed = false;
     for (;;) {
-      auto [err, n] = co_await ReadAwaiter{c.sock, c.in.get() + c.end, c.cap - c.end, {}};
+      auto [err, n] = co_await ReadAwaiter{c.sock, c.in.get() + c.end, c.cap - c.end, speculate, {}};
+      speculate = false;
       if (n == std::size_t(-1)) continue;  // spurious wake-up
       if (err || n == 0) co_return 0;
       c.end += n;
