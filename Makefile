@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure --timeout 300 -j $(JOBS)
 
-.PHONY: run test test-asan test-tsan build-release bench bench-log deps fmt clean
+.PHONY: run test test-asan test-tsan build-release bench bench-log bench-http deps fmt clean
 
 deps:
 	@bash scripts/deps.sh build test
@@ -36,7 +36,11 @@ test-tsan: deps
 	cmake --build build/tsan -j $(JOBS)
 	cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest $(CTEST_FLAGS) -LE install
 
-bench: bench-log
+bench: bench-log bench-http
+
+bench-http: build-release
+	@bash scripts/deps.sh bench
+	bash bench/http/run.sh build/release
 
 bench-log:
 	@bash scripts/deps.sh build bench
