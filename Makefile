@@ -1,13 +1,14 @@
 # svckit: two commands on a fresh Debian 12 machine.
 #   make run   - install missing packages, build optimised binaries, start the platform
 #   make test  - install missing packages, build (warnings are errors), run every test
-# Extra: make test-asan (ASan+UBSan), make test-tsan (TSan), make bench, make fmt.
+# Extra: make test-asan (ASan+UBSan), make test-tsan (TSan), make bench, make fuzz (FUZZ_SECONDS=60), make fmt.
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure --timeout 300 -j $(JOBS)
+FUZZ_SECONDS ?= 60
 
-.PHONY: run test test-asan test-tsan build-release bench bench-log bench-http deps fmt clean
+.PHONY: run test test-asan test-tsan build-release bench bench-log bench-http fuzz deps fmt clean
 
 deps:
 	@bash scripts/deps.sh build test
@@ -47,6 +48,9 @@ bench-log:
 	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DSVCKIT_BUILD_TESTS=OFF -DSVCKIT_BUILD_BENCH=ON >/dev/null
 	cmake --build build/bench -j $(JOBS) --target svckit_log_bench
 	bash bench/log/run.sh build/bench/pkg/svckit/log/svckit_log_bench
+
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
 fmt:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

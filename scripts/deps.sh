@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one list of Debian packages svckit needs. Idempotent: installs only what is missing and runs
-# `apt-get update` only when something is. Groups: build (always), test (make test), bench (make bench).
-# usage: scripts/deps.sh [build|test|bench|all]...   (default: build test)
+# `apt-get update` only when something is. Groups: build, test (make test), bench (make bench), fuzz (make fuzz).
+# usage: scripts/deps.sh [build|test|bench|fuzz|all]...   (default: build test)
 set -euo pipefail
 
 build_pkgs=(
@@ -18,6 +18,10 @@ bench_pkgs=(
   golang-github-gin-gonic-gin-dev golang-github-labstack-echo-dev nginx wrk libboost-dev
 )
 
+fuzz_pkgs=(
+  clang libclang-rt-14-dev
+)
+
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(build test)
 want=()
@@ -26,8 +30,9 @@ for g in "${groups[@]}"; do
     build) want+=("${build_pkgs[@]}") ;;
     test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
     bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
-    all) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-    *) echo "deps.sh: unknown group '$g' (build|test|bench|all)" >&2; exit 2 ;;
+    fuzz) want+=("${fuzz_pkgs[@]}") ;;
+    all) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+    *) echo "deps.sh: unknown group '$g' (build|test|bench|fuzz|all)" >&2; exit 2 ;;
   esac
 done
 
