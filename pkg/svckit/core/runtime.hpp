@@ -216,55 +216,56 @@ auto with_deadline(Context ctx, Duration timeout, F fn) -> std::invoke_result_t<
   co_return co_await fn(child);
 }
 
+namespace detail {
+// Holds only pointers, so that however the compiler stores or copies the awaiter (GCC 12 relocates
+// some awaiter temporaries bitwise), the state it refers to stays put in the coroutine frame.
+template <class Job>
+struct BlockingAwaiter {
+  Job* job;
+  bool* refused;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    Job* j = job;
+    bool queued = submit_blocking([j] { (*j)(); }, h);
+    *refused = !queued;
+    return queued;
+  }
+  void await_resume() const noexcept {}
+};
+}  // namespace detail
+
 // Runs fn() on the blocking pool and resumes on the calling loop with its value as Result<R> (a
 // Result-returning fn is not wrapped twice). RESOURCE_EXHAUSTED when the pool's queue is full; the
 // context's err() when it is done before the job starts (the job is then not run). Exceptions from fn
 // are rethrown in the awaiting coroutine.
 template <class F>
-auto run_blocking(Context ctx, F fn) {
+auto run_blocking(Context ctx, F fn) -> Task<Result<typename detail::Unwrap<std::invoke_result_t<F&>>::type>> {
   using Raw = std::invoke_result_t<F&>;
   using Value = typename detail::Unwrap<Raw>::type;
-  struct Awaiter {
-    Context ctx;
-    F fn;
-    std::optional<Result<Value>> result;
-    std::exception_ptr error;
-
-    bool await_ready() {
-      if (auto st = ctx.err(); !st.ok()) {
-        result.emplace(std::unexpected(std::move(st)));
-        return true;
+  if (auto st = ctx.err(); !st.ok()) co_return std::unexpected(std::move(st));
+  std::optional<Result<Value>> result;
+  std::exception_ptr error;
+  auto job = [&] {
+    if (auto st = ctx.err(); !st.ok()) {
+      result.emplace(std::unexpected(std::move(st)));
+      return;
+    }
+    try {
+      if constexpr (std::is_void_v<Raw>) {
+        fn();
+        result.emplace();
+      } else {
+        result.emplace(fn());
       }
-      return false;
-    }
-    bool await_suspend(std::coroutine_handle<> h) {
-      bool queued = detail::submit_blocking(
-          [this] {
-            if (auto st = ctx.err(); !st.ok()) {
-              result.emplace(std::unexpected(std::move(st)));
-              return;
-            }
-            try {
-              if constexpr (std::is_void_v<Raw>) {
-                fn();
-                result.emplace();
-              } else {
-                result.emplace(fn());
-              }
-            } catch (...) {
-              error = std::current_exception();
-            }
-          },
-          h);
-      if (!queued) result.emplace(make_error(Code::kResourceExhausted, "blocking pool queue is full"));
-      return queued;
-    }
-    Result<Value> await_resume() {
-      if (error) std::rethrow_exception(error);
-      return std::move(*result);
+    } catch (...) {
+      error = std::current_exception();
     }
   };
-  return Awaiter{std::move(ctx), std::move(fn), std::nullopt, nullptr};
+  bool refused = false;
+  co_await detail::BlockingAwaiter<decltype(job)>{&job, &refused};
+  if (refused) co_return make_error(Code::kResourceExhausted, "blocking pool queue is full");
+  if (error) std::rethrow_exception(error);
+  co_return std::move(*result);
 }
 template <class F>
 auto run_blocking(F fn) {

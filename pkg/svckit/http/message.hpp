@@ -49,7 +49,8 @@ class Request {
   // The client's address after trusted proxies (set by the real_ip middleware), else remote_address.
   std::string_view client_ip() const noexcept { return client_ip_.empty() ? remote_address_ : client_ip_; }
 
-  // Deadline, cancellation (the client went away), values and log fields of this request.
+  // Deadline, values and log fields of this request. For coroutine handlers it is also cancelled
+  // (reason CLIENT_CLOSED) when the client disconnects mid-request.
   Context ctx;
 
   // ---- for the server and middleware ----

@@ -251,6 +251,94 @@ ParseResult parse_request_head(const char* data, std::size_t len, const ParserLi
   return ParseResult::kComplete;
 }
 
+std::string_view ResponseHead::header(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < header_count; ++i)
+    if (iequals(headers[i].name, name)) return headers[i].value;
+  return {};
+}
+
+ParseResult parse_response_head(const char* data, std::size_t len, const ParserLimits& limits, ResponseHead& head,
+                                std::size_t& consumed, ParseError& error) {
+  const char* end_ptr = nullptr;
+  for (const char* p = data; p < data + len;) {
+    const char* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(data + len - p)));
+    if (!lf) break;
+    if (lf == data || lf[-1] != '\r') return fail(error, 502, "bare LF in response head");
+    if (lf - data >= 3 && lf[-2] == '\n' && lf[-3] == '\r') {
+      end_ptr = lf + 1;
+      break;
+    }
+    p = lf + 1;
+  }
+  if (!end_ptr) {
+    if (len > limits.max_header_bytes) return fail(error, 502, "response head too large");
+    return ParseResult::kIncomplete;
+  }
+  std::size_t end = static_cast<std::size_t>(end_ptr - data);
+  if (end > limits.max_header_bytes) return fail(error, 502, "response head too large");
+  // "HTTP/1.1 200 OK"
+  const char* c = data;
+  const char* line_end = static_cast<const char*>(std::memchr(c, '\r', end));
+  std::string_view line(c, static_cast<std::size_t>(line_end - c));
+  if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." || line[7] < '0' || line[7] > '9' || line[8] != ' ' ||
+      line[9] < '1' || line[9] > '5' || line[10] < '0' || line[10] > '9' || line[11] < '0' || line[11] > '9' ||
+      (line.size() > 12 && line[12] != ' '))
+    return fail(error, 502, "malformed status line");
+  head.version_minor = line[7] - '0';
+  head.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+  head.reason = line.size() > 13 ? line.substr(13) : std::string_view();
+  head.header_count = 0;
+  head.chunked = false;
+  head.has_content_length = false;
+  head.content_length = 0;
+  bool conn_close = false, conn_keep_alive = false, has_te = false;
+  c = line_end + 2;
+  const char* head_end = data + end - 2;
+  std::size_t max_headers = limits.max_headers < kMaxHeaderSlots ? limits.max_headers : kMaxHeaderSlots;
+  while (c < head_end) {
+    if (*c == ' ' || *c == '\t') return fail(error, 502, "obsolete line folding in response");
+    const char* n = c;
+    while (kTchar[static_cast<unsigned char>(*c)]) ++c;
+    if (c == n || *c != ':') return fail(error, 502, "invalid response header name");
+    std::string_view name(n, static_cast<std::size_t>(c - n));
+    const char* v = ++c;
+    while (kValueChar[static_cast<unsigned char>(*c)]) ++c;
+    if (c[0] != '\r' || c[1] != '\n') return fail(error, 502, "invalid character in response header");
+    std::string_view value = trim_ows(std::string_view(v, static_cast<std::size_t>(c - v)));
+    c += 2;
+    if (head.header_count >= max_headers) return fail(error, 502, "too many response header fields");
+    head.headers[head.header_count++] = Header{name, value};
+    if (iequals(name, "content-length")) {
+      if (head.has_content_length || value.empty() || value.size() > 19) return fail(error, 502, "invalid Content-Length");
+      std::uint64_t v64 = 0;
+      for (char d : value) {
+        if (d < '0' || d > '9') return fail(error, 502, "invalid Content-Length");
+        v64 = v64 * 10 + static_cast<std::uint64_t>(d - '0');
+      }
+      head.has_content_length = true;
+      head.content_length = v64;
+    } else if (iequals(name, "transfer-encoding")) {
+      has_te = true;
+      bool bad = false;
+      for_each_token(value, [&](std::string_view tok) {
+        if (head.chunked) bad = true;
+        if (iequals(tok, "chunked")) head.chunked = true;
+      });
+      if (bad) return fail(error, 502, "chunked is not the final transfer coding");
+    } else if (iequals(name, "connection")) {
+      for_each_token(value, [&](std::string_view tok) {
+        if (iequals(tok, "close")) conn_close = true;
+        else if (iequals(tok, "keep-alive")) conn_keep_alive = true;
+      });
+    }
+  }
+  if (has_te && head.has_content_length) return fail(error, 502, "both Content-Length and Transfer-Encoding");
+  head.keep_alive = head.version_minor >= 1 ? !conn_close : (conn_keep_alive && !conn_close);
+  if (has_te && !head.chunked) head.keep_alive = false;  // body delimited by close (RFC 9112 §6.3)
+  consumed = end;
+  return ParseResult::kComplete;
+}
+
 ParseResult ChunkedDecoder::feed(const char* data, std::size_t len, std::string& out, std::size_t& consumed,
                                  ParseError& error) {
   std::size_t i = 0;

@@ -64,6 +64,26 @@ enum class ParseResult : std::uint8_t { kComplete, kIncomplete, kError };
 ParseResult parse_request_head(const char* data, std::size_t len, const ParserLimits& limits, RequestHead& head,
                                std::size_t& consumed, std::size_t& scanned, ParseError& error);
 
+// The status line and header fields of one response (for the client).
+struct ResponseHead {
+  int version_minor = 1;
+  int status = 0;
+  std::string_view reason;
+  Header headers[kMaxHeaderSlots];
+  std::size_t header_count = 0;
+  bool chunked = false;
+  bool has_content_length = false;
+  std::uint64_t content_length = 0;
+  bool keep_alive = true;
+
+  std::string_view header(std::string_view name) const noexcept;
+};
+
+// Parses one response head (same strictness as requests). Servers answer 400-class statuses for
+// requests; here errors are reported with status 502 (a malformed upstream response).
+ParseResult parse_response_head(const char* data, std::size_t len, const ParserLimits& limits, ResponseHead& head,
+                                std::size_t& consumed, ParseError& error);
+
 // Decodes a chunked body incrementally (RFC 9112 §7.1), trailers included (validated, then dropped).
 class ChunkedDecoder {
  public:

@@ -3,6 +3,9 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/socket_base.hpp>
 #include <asio/write.hpp>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -106,6 +109,28 @@ struct WaitWritable {
     });
   }
   std::error_code await_resume() const noexcept { return ec; }
+};
+
+// Watches a connection while an async handler runs: readable with nothing to read means the client
+// closed it. Asio may report stale readiness at once, so an empty peek re-arms the wait.
+struct DisconnectWatch {
+  DisconnectWatch(tcp::socket& s, Context c) : sock(s), ctx(std::move(c)) {}
+  tcp::socket& sock;
+  Context ctx;
+  bool watching = true;
+  void arm(std::shared_ptr<DisconnectWatch> self) {
+    sock.async_wait(tcp::socket::wait_read, [self](const std::error_code& e) {
+      if (e || !self->watching) return;
+      char probe;
+      ssize_t n = ::recv(self->sock.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        self->ctx.cancel(Status(Code::kCancelled, "CLIENT_CLOSED", "client closed the connection"));
+      } else if (n < 0) {
+        self->arm(self);  // stale readiness: wait for the real edge
+      }
+      // n > 0: the next pipelined request arrived; it is read after this one is answered.
+    });
+  }
 };
 
 struct AcceptAwaiter {
@@ -536,8 +561,19 @@ Task<void> Server::serve(std::unique_ptr<Conn> conn) {
     try {
       if (match.status == 200) {
         const Chain& chain = match.route->chain;
-        if (chain.is_sync()) chain.sync(c.req, c.res);
-        else co_await chain.run(c.req, c.res);
+        if (chain.is_sync()) {
+          chain.sync(c.req, c.res);
+        } else {
+          // An async handler may wait a long time: if the client goes away meanwhile, cancel its
+          // Context so that its downstream calls and waits stop too.
+          c.req.ctx = Context().with_cancel();
+          auto watch = std::make_shared<DisconnectWatch>(c.sock, c.req.ctx);
+          watch->arm(watch);
+          co_await chain.run(c.req, c.res);
+          watch->watching = false;  // a completion still queued must not touch the socket again
+          c.sock.cancel(ec);        // drop the pending wait (nothing else is pending now)
+          if (c.req.ctx.err().reason() == "CLIENT_CLOSED") c.res.close = true;
+        }
       } else {
         if (match.status == 405) {
           c.res.error(Status(Code::kUnimplemented, "METHOD_NOT_ALLOWED",

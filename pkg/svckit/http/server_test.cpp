@@ -309,6 +309,28 @@ TEST_F(ServerTest, RouteTimeoutBecomes504) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);  // woken by the deadline, not the 10 s sleep
 }
 
+Task<void> watch_cancel(Request& req, Response& res, std::atomic<int>* seen) {
+  Status st = co_await sleep_for(req.ctx, std::chrono::seconds(30));
+  seen->store(st.reason() == "CLIENT_CLOSED" ? 1 : 2);
+  res.text(200, "late");
+}
+
+TEST_F(ServerTest, ClientDisconnectCancelsTheHandlersContext) {
+  std::atomic<int> seen{0};
+  router_.get("/watch", [&seen](Request& req, Response& res) { return watch_cancel(req, res, &seen); });
+  start();
+  {
+    RawClient c(port_);
+    c.send("GET /watch HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::this_thread::sleep_for(100ms);
+  }  // the client hangs up mid-request
+  for (int i = 0; i < 200 && seen.load() == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(seen.load(), 1);  // woken by the disconnect, long before its 30 s wait
+  RawClient ok(port_);
+  ok.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(ok.response()->status, 200);
+}
+
 TEST_F(ServerTest, Http10ClosesUnlessKeepAlive) {
   start();
   RawClient c(port_);

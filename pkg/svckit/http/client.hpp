@@ -1,0 +1,93 @@
+#pragma once
+// svckit's HTTP/1.1 client, on the same runtime as the server: a pool of keep-alive connections per
+// host and per loop (no locks on the hot path), limits per host, idle eviction, chunked and
+// close-delimited responses, streaming bodies both ways, and timeouts taken from the Context: every
+// call ends by the Context's deadline (or ClientOptions::timeout without one), is cancelled with it,
+// and tells the next hop how long it has left (X-Request-Timeout-Ms) along with the Context's metadata.
+//
+//   http::Client client(rt);
+//   auto res = co_await client.get(ctx, "http://127.0.0.1:8080/hello");
+//   if (!res) return res.error();           // UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED…
+//   use(res->status, res->body);
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "svckit/core/runtime.hpp"
+#include "svckit/http/parser.hpp"
+
+namespace svckit::http {
+
+struct ClientOptions {
+  std::size_t max_connections_per_host = 64;  // per loop; beyond it calls wait for a free connection
+  std::size_t max_idle_per_host = 16;         // per loop
+  std::chrono::nanoseconds idle_timeout = std::chrono::seconds(90);
+  std::chrono::nanoseconds timeout = std::chrono::seconds(30);  // when the Context has no deadline
+  std::uint64_t max_response_body = 64ull << 20;                // larger: RESOURCE_EXHAUSTED
+  ParserLimits limits;                                          // for response heads
+  std::string user_agent = "svckit";
+  bool propagate_deadline = true;  // send X-Request-Timeout-Ms with the time left
+};
+
+struct ClientRequest {
+  Method method = Method::kGet;
+  std::string url;  // http://host[:port]/path?query (https is not supported yet)
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // Set instead of `body` to stream a request body of unknown length (sent chunked): return the next
+  // piece, or nullopt at the end.
+  std::function<std::optional<std::string>()> body_stream;
+  // Set to receive the response body piece by piece instead of in ClientResponse::body. A non-OK
+  // Status aborts the call with it.
+  std::function<Status(std::string_view)> on_body;
+};
+
+struct ClientResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string_view header(std::string_view name) const noexcept;
+};
+
+struct ClientStats {
+  std::uint64_t requests = 0;
+  std::uint64_t connections_opened = 0;
+  std::uint64_t connections_reused = 0;
+  std::uint64_t retries = 0;  // requests re-sent after a reused connection turned out closed
+};
+
+class Client {
+ public:
+  explicit Client(Runtime& rt, ClientOptions options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  Task<Result<ClientResponse>> send(const Context& ctx, ClientRequest request);
+  Task<Result<ClientResponse>> get(const Context& ctx, std::string url);
+  Task<Result<ClientResponse>> post(const Context& ctx, std::string url, std::string body,
+                                    std::string content_type = "application/json");
+
+  ClientStats stats() const noexcept;
+  // Idle connections across all loops (for tests and the admin page).
+  std::size_t idle_connections() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Splits "http://host:port/path?q" into its parts; INVALID_ARGUMENT for anything else.
+struct Url {
+  std::string host;
+  std::uint16_t port = 80;
+  std::string target = "/";  // path and query
+};
+Result<Url> parse_url(std::string_view url);
+
+}  // namespace svckit::http
