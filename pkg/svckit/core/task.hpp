@@ -99,6 +99,23 @@ class [[nodiscard]] Task {
   // For the runtime: hand over the frame.
   std::coroutine_handle<promise_type> release() noexcept { return std::exchange(handle_, {}); }
 
+  // Runs the task until it first suspends (or finishes); true if it finished. Then `co_await
+  // std::move(task).join()` waits for the rest without resuming it early. Lets a caller skip work
+  // that only a task which really waits needs (the HTTP server's disconnect watch).
+  bool start_inline() {
+    handle_.resume();
+    return handle_.done();
+  }
+  auto join() && noexcept {
+    struct Awaiter {
+      std::coroutine_handle<promise_type> handle;
+      bool await_ready() const noexcept { return handle.done(); }
+      void await_suspend(std::coroutine_handle<> awaiting) noexcept { handle.promise().continuation = awaiting; }
+      T await_resume() { return handle.promise().take(); }
+    };
+    return Awaiter{handle_};
+  }
+
  private:
   std::coroutine_handle<promise_type> handle_;
 };

@@ -566,12 +566,18 @@ Task<void> Server::serve(std::unique_ptr<Conn> conn) {
         } else {
           // An async handler may wait a long time: if the client goes away meanwhile, cancel its
           // Context so that its downstream calls and waits stop too.
+          // Most handlers finish without waiting: the watch is armed only for those that suspend.
           c.req.ctx = Context().with_cancel();
-          auto watch = std::make_shared<DisconnectWatch>(c.sock, c.req.ctx);
-          watch->arm(watch);
-          co_await chain.run(c.req, c.res);
-          watch->watching = false;  // a completion still queued must not touch the socket again
-          c.sock.cancel(ec);        // drop the pending wait (nothing else is pending now)
+          Task<void> run = chain.run(c.req, c.res);
+          if (!run.start_inline()) {
+            auto watch = std::make_shared<DisconnectWatch>(c.sock, c.req.ctx);
+            watch->arm(watch);
+            co_await std::move(run).join();
+            watch->watching = false;  // a completion still queued must not touch the socket again
+            c.sock.cancel(ec);        // drop the pending wait (nothing else is pending now)
+          } else {
+            co_await std::move(run).join();  // finished: rethrows the handler's exception, if any
+          }
           if (c.req.ctx.err().reason() == "CLIENT_CLOSED") c.res.close = true;
         }
       } else {
