@@ -1,5 +1,7 @@
 #include "svckit/http/client.hpp"
 
+#include "svckit/http/io_await.hpp"
+
 #include <netdb.h>
 #include <sys/socket.h>
 
@@ -23,33 +25,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-struct WaitAwaiter {
-  tcp::socket& sock;
-  tcp::socket::wait_type what;
-  std::error_code ec;
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) {
-    sock.async_wait(what, [this, h](const std::error_code& e) {
-      ec = e;
-      h.resume();
-    });
-  }
-  std::error_code await_resume() const noexcept { return ec; }
-};
 
-struct ConnectAwaiter {
-  tcp::socket& sock;
-  tcp::endpoint ep;
-  std::error_code ec;
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) {
-    sock.async_connect(ep, [this, h](const std::error_code& e) {
-      ec = e;
-      h.resume();
-    });
-  }
-  std::error_code await_resume() const noexcept { return ec; }
-};
 
 bool idempotent(Method m) {
   return m == Method::kGet || m == Method::kHead || m == Method::kPut || m == Method::kDelete ||
@@ -280,7 +256,7 @@ Task<Result<ClientResponse>> Client::send(const Context& ctx, ClientRequest requ
             }
           });
         });
-        ec = co_await ConnectAwaiter{c->sock, ep, {}};
+        ec = co_await detail::ConnectAwaiter{c->sock, ep, {}};
         if (ec) {
           --pool.open;
           co_return std::unexpected(ended("connect " + key + ": " + ec.message()));
@@ -318,7 +294,7 @@ Task<Result<ClientResponse>> Client::send(const Context& ctx, ClientRequest requ
         std::error_code e;
         std::size_t n = c.sock.write_some(asio::buffer(data.data(), data.size()), e);
         if (e == asio::error::would_block) {
-          e = co_await WaitAwaiter{c.sock, tcp::socket::wait_write, {}};
+          e = co_await detail::WaitAwaiter{c.sock, tcp::socket::wait_write, {}};
           if (e) co_return e;
           continue;
         }
@@ -361,7 +337,7 @@ Task<Result<ClientResponse>> Client::send(const Context& ctx, ClientRequest requ
         std::error_code e;
         std::size_t n = c.sock.read_some(asio::buffer(c.buf.get() + c.end, c.cap - c.end), e);
         if (e == asio::error::would_block) {
-          e = co_await WaitAwaiter{c.sock, tcp::socket::wait_read, {}};
+          e = co_await detail::WaitAwaiter{c.sock, tcp::socket::wait_read, {}};
           if (e) {
             ec = e;
             co_return 0;

@@ -98,7 +98,7 @@ Method parse_method(std::string_view s) noexcept {
   return Method::kOther;
 }
 
-std::string_view RequestHead::header(std::string_view name) const noexcept {
+std::string_view HeaderFields::header(std::string_view name) const noexcept {
   for (std::size_t i = 0; i < header_count; ++i)
     if (iequals(headers[i].name, name)) return headers[i].value;
   return {};
@@ -249,12 +249,6 @@ ParseResult parse_request_head(const char* data, std::size_t len, const ParserLi
   consumed = end;
   scanned = 0;
   return ParseResult::kComplete;
-}
-
-std::string_view ResponseHead::header(std::string_view name) const noexcept {
-  for (std::size_t i = 0; i < header_count; ++i)
-    if (iequals(headers[i].name, name)) return headers[i].value;
-  return {};
 }
 
 ParseResult parse_response_head(const char* data, std::size_t len, const ParserLimits& limits, ResponseHead& head,

@@ -34,26 +34,28 @@ struct ParseError {
   const char* reason = "";
 };
 
+// Header fields and body framing, common to requests and responses.
+struct HeaderFields {
+  Header headers[kMaxHeaderSlots];
+  std::size_t header_count = 0;
+  bool chunked = false;
+  bool has_content_length = false;
+  std::uint64_t content_length = 0;
+  bool keep_alive = true;
+
+  // Case-insensitive lookup of the first field with this name.
+  std::string_view header(std::string_view name) const noexcept;
+};
+
 // The request line and header fields of one request.
-struct RequestHead {
+struct RequestHead : HeaderFields {
   std::string_view method_text;
   Method method = Method::kOther;
   std::string_view target;  // as sent: "/path?query"
   std::string_view path;
   std::string_view query;   // without '?'
   int version_minor = 1;    // HTTP/1.<minor>
-  Header headers[kMaxHeaderSlots];
-  std::size_t header_count = 0;
-
-  // Framing, derived from the headers.
-  bool chunked = false;
-  bool has_content_length = false;
-  std::uint64_t content_length = 0;
-  bool keep_alive = true;
   bool expect_continue = false;
-
-  // Case-insensitive lookup of the first field with this name.
-  std::string_view header(std::string_view name) const noexcept;
 };
 
 enum class ParseResult : std::uint8_t { kComplete, kIncomplete, kError };
@@ -65,18 +67,10 @@ ParseResult parse_request_head(const char* data, std::size_t len, const ParserLi
                                std::size_t& consumed, std::size_t& scanned, ParseError& error);
 
 // The status line and header fields of one response (for the client).
-struct ResponseHead {
+struct ResponseHead : HeaderFields {
   int version_minor = 1;
   int status = 0;
   std::string_view reason;
-  Header headers[kMaxHeaderSlots];
-  std::size_t header_count = 0;
-  bool chunked = false;
-  bool has_content_length = false;
-  std::uint64_t content_length = 0;
-  bool keep_alive = true;
-
-  std::string_view header(std::string_view name) const noexcept;
 };
 
 // Parses one response head (same strictness as requests). Servers answer 400-class statuses for

@@ -1,5 +1,7 @@
 #include "svckit/http/server.hpp"
 
+#include "svckit/http/io_await.hpp"
+
 #include <asio/ip/tcp.hpp>
 #include <asio/socket_base.hpp>
 #include <asio/write.hpp>
@@ -98,18 +100,6 @@ struct ReadAwaiter {
   }
 };
 
-struct WaitWritable {
-  tcp::socket& sock;
-  std::error_code ec;
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) {
-    sock.async_wait(tcp::socket::wait_write, [this, h](const std::error_code& e) {
-      ec = e;
-      h.resume();
-    });
-  }
-  std::error_code await_resume() const noexcept { return ec; }
-};
 
 // Watches a connection while an async handler runs: readable with nothing to read means the client
 // closed it. Asio may report stale readiness at once, so an empty peek re-arms the wait.
@@ -133,19 +123,6 @@ struct DisconnectWatch {
   }
 };
 
-struct AcceptAwaiter {
-  tcp::acceptor& acceptor;
-  tcp::socket& sock;
-  std::error_code ec;
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) {
-    acceptor.async_accept(sock, [this, h](const std::error_code& e) {
-      ec = e;
-      h.resume();
-    });
-  }
-  std::error_code await_resume() const noexcept { return ec; }
-};
 
 }  // namespace
 
@@ -243,7 +220,7 @@ Status Server::start() {
 Task<void> Server::accept_loop(LoopState& ls) {
   for (;;) {
     tcp::socket sock(ls.loop->io());
-    std::error_code ec = co_await AcceptAwaiter{*ls.acceptor, sock, {}};
+    std::error_code ec = co_await detail::AcceptAwaiter{*ls.acceptor, sock, {}};
     if (ec) {
       if (ec == asio::error::operation_aborted || !ls.acceptor->is_open() || draining_) break;
       // Out of descriptors or a transient error: back off instead of spinning.
@@ -354,7 +331,7 @@ Task<void> Server::serve(std::unique_ptr<Conn> conn) {
                                              asio::buffer(extra.data() + extra_off, extra.size() - extra_off)};
       std::size_t n = c.sock.write_some(bufs, ec);  // writev
       if (ec == asio::error::would_block) {
-        ec = co_await WaitWritable{c.sock, {}};
+        ec = co_await detail::WaitAwaiter{c.sock, tcp::socket::wait_write, {}};
         if (ec) co_return false;
         continue;
       }
