@@ -84,11 +84,12 @@ int main(int argc, char** argv) {
   body += "}";
   svckit::http::Router router;
   if (settings.middleware) {
-    router.use(svckit::http::middleware::recovery(*logger));
+    // Recovery innermost: the request id and the access log see the 500 it makes of an exception.
     router.use(svckit::http::middleware::request_id());
     if (!http_settings.trusted_proxies.empty())
       router.use(svckit::http::middleware::real_ip(http_settings.trusted_proxies));
     if (http_settings.access_log) router.use(svckit::http::middleware::access_log(*logger));
+    router.use(svckit::http::middleware::recovery(*logger));
   }
   router.get("/hello", [body](svckit::http::Request&, svckit::http::Response& res) { res.json(200, body); });
   svckit::http::Server server(rt, router, http_settings.to_options(), *logger);

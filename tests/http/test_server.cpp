@@ -12,8 +12,8 @@ int main() {
   Runtime rt({.workers = 2, .handle_signals = true});
   log::Logger logger({.level = log::Level::kWarn, .sink = log::StreamSink::stderr_sink()});
   http::Router router;
-  router.use(http::middleware::recovery(logger));
   router.use(http::middleware::request_id());
+  router.use(http::middleware::recovery(logger));
   router.get("/hello", [](http::Request&, http::Response& res) { res.json(200, R"({"msg":"Hello svckit"})"); });
   router.post("/echo", [](http::Request& req, http::Response& res) {
     res.set_header("X-Body-Length", std::to_string(req.body().size()));

@@ -1,6 +1,9 @@
 #include "svckit/http/middleware.hpp"
 
 #include <arpa/inet.h>
+#include <zlib.h>
+
+#include <algorithm>
 
 #include <random>
 
@@ -139,6 +142,123 @@ Middleware real_ip(std::vector<std::string> trusted_proxies) {
     }
     co_await next(req, res);
   };
+}
+
+namespace {
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// True if Accept-Encoding lists gzip (or *) without q=0.
+bool accepts_gzip(std::string_view header) {
+  while (!header.empty()) {
+    auto comma = header.find(',');
+    std::string_view item = header.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    auto semi = item.find(';');
+    std::string_view coding = item.substr(0, semi);
+    while (!coding.empty() && coding.back() == ' ') coding.remove_suffix(1);
+    if (coding == "gzip" || coding == "x-gzip" || coding == "*") {
+      if (semi == std::string_view::npos) return true;
+      std::string_view params = item.substr(semi + 1);
+      auto q = params.find("q=");
+      if (q == std::string_view::npos) return true;
+      std::string_view v = params.substr(q + 2);
+      // q=0, q=0.0, q=0.000 refuse; anything else accepts.
+      bool zero = !v.empty() && v.front() == '0';
+      for (std::size_t i = 1; zero && i < v.size() && v[i] != ' ' && v[i] != ';'; ++i)
+        if (v[i] != '.' && v[i] != '0') zero = false;
+      return !zero;
+    }
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
+  }
+  return false;
+}
+}  // namespace
+
+Middleware cors(CorsOptions o) {
+  bool any = std::find(o.allow_origins.begin(), o.allow_origins.end(), "*") != o.allow_origins.end();
+  std::string methods = join(o.allow_methods), headers = join(o.allow_headers), expose = join(o.expose_headers);
+  std::string max_age = std::to_string(o.max_age.count());
+  return [o, any, methods, headers, expose, max_age](Request& req, Response& res, Next next) -> Task<void> {
+    std::string_view origin = req.header("Origin");
+    bool allowed = !origin.empty() &&
+                   (any || std::find(o.allow_origins.begin(), o.allow_origins.end(), origin) != o.allow_origins.end());
+    if (!allowed) {
+      co_await next(req, res);
+      co_return;
+    }
+    std::string allow_origin = any && !o.allow_credentials ? std::string("*") : std::string(origin);
+    if (req.method() == Method::kOptions && !req.header("Access-Control-Request-Method").empty()) {
+      res.reset();  // a preflight never reaches the handler (nor the router's 405)
+      res.status = 204;
+      res.set_header("Access-Control-Allow-Origin", allow_origin);
+      res.set_header("Access-Control-Allow-Methods", methods);
+      res.set_header("Access-Control-Allow-Headers", headers);
+      res.set_header("Access-Control-Max-Age", max_age);
+      if (o.allow_credentials) res.set_header("Access-Control-Allow-Credentials", "true");
+      res.set_header("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
+      co_return;
+    }
+    co_await next(req, res);
+    res.set_header("Access-Control-Allow-Origin", allow_origin);
+    if (!expose.empty()) res.set_header("Access-Control-Expose-Headers", expose);
+    if (o.allow_credentials) res.set_header("Access-Control-Allow-Credentials", "true");
+    if (allow_origin != "*") res.add_header("Vary", "Origin");
+  };
+}
+
+Middleware gzip(GzipOptions o) {
+  return [o](Request& req, Response& res, Next next) -> Task<void> {
+    co_await next(req, res);
+    if (res.body.size() < o.min_size || !res.header("Content-Encoding").empty() || res.status < 200 ||
+        res.status == 204 || res.status == 304)
+      co_return;
+    std::string_view type = res.header("Content-Type");
+    bool compressible = std::any_of(o.types.begin(), o.types.end(), [&](const std::string& p) { return type.starts_with(p); });
+    if (!compressible) co_return;
+    res.add_header("Vary", "Accept-Encoding");  // caches must key on it whether or not we compress
+    if (!accepts_gzip(req.header("Accept-Encoding"))) co_return;
+    z_stream z{};
+    if (deflateInit2(&z, o.level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) co_return;
+    std::string out(deflateBound(&z, static_cast<uLong>(res.body.size())) + 32, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(res.body.data());
+    z.avail_in = static_cast<uInt>(res.body.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    int rc = deflate(&z, Z_FINISH);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END || out.size() >= res.body.size()) co_return;  // not smaller: send as is
+    res.body = std::move(out);
+    res.set_header("Content-Encoding", "gzip");
+  };
+}
+
+Result<std::string> gunzip(std::string_view data) {
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK) return make_error(Code::kInternal, "inflateInit2 failed");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  char buf[16384];
+  int rc;
+  do {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&z);
+      return make_error(Code::kInvalidArgument, "not a valid gzip stream");
+    }
+    out.append(buf, sizeof buf - z.avail_out);
+  } while (rc != Z_STREAM_END && (z.avail_in > 0 || z.avail_out == 0));
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END) return make_error(Code::kInvalidArgument, "truncated gzip stream");
+  return out;
 }
 
 }  // namespace svckit::http::middleware

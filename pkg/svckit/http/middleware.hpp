@@ -1,6 +1,6 @@
 #pragma once
-// Built-in middleware. The default set a service gets from the app runtime is
-// recovery + request_id + access_log; the others are opt-in.
+// Built-in middleware. The default set, outermost first: request_id, access_log, recovery (innermost,
+// so that the others see the 500 it makes of an exception). The others are opt-in.
 #include <chrono>
 #include <string>
 #include <vector>
@@ -24,5 +24,31 @@ Middleware access_log(log::Logger logger);
 // Trusts X-Forwarded-For / X-Real-IP only when the direct peer is one of `trusted_proxies` (exact
 // addresses or IPv4 CIDRs like 10.0.0.0/8); the client IP is then the right-most untrusted hop.
 Middleware real_ip(std::vector<std::string> trusted_proxies);
+
+struct CorsOptions {
+  std::vector<std::string> allow_origins = {"*"};  // exact origins, or "*"
+  std::vector<std::string> allow_methods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+  std::vector<std::string> allow_headers = {"Content-Type", "Authorization", "X-Request-Id"};
+  std::vector<std::string> expose_headers = {"X-Request-Id"};
+  bool allow_credentials = false;  // with credentials the origin is echoed, never "*"
+  std::chrono::seconds max_age{600};
+};
+// CORS (Fetch standard): answers preflights (OPTIONS + Access-Control-Request-Method) with 204 without
+// calling the handler; adds Access-Control-Allow-Origin and friends to actual requests from allowed
+// origins; leaves requests from other origins untouched (the browser then blocks them).
+Middleware cors(CorsOptions options = {});
+
+struct GzipOptions {
+  int level = 6;               // zlib 1..9
+  std::size_t min_size = 1024;  // smaller bodies are not worth it
+  std::vector<std::string> types = {"text/", "application/json", "application/javascript", "application/xml",
+                                    "image/svg+xml"};  // Content-Type prefixes
+};
+// Compresses response bodies with gzip when the client accepts it (Accept-Encoding, q > 0), the type
+// is compressible and the body is large enough; sets Content-Encoding and Vary: Accept-Encoding.
+Middleware gzip(GzipOptions options = {});
+
+// Decompresses a gzip body (for tests and clients); INVALID_ARGUMENT if it is not valid gzip.
+Result<std::string> gunzip(std::string_view data);
 
 }  // namespace svckit::http::middleware

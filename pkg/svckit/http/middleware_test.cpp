@@ -1,0 +1,181 @@
+#include "svckit/http/middleware.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "svckit/http/client.hpp"
+#include "svckit/http/server.hpp"
+
+using namespace std::chrono_literals;
+
+namespace svckit::http {
+namespace {
+
+class LineSink : public log::Sink {
+ public:
+  void write(std::string_view line) override {
+    std::lock_guard lock(mu);
+    lines.emplace_back(line);
+  }
+  std::mutex mu;
+  std::vector<std::string> lines;
+};
+
+// A server with the given middleware and a client to call it, all on one runtime.
+class MiddlewareTest : public ::testing::Test {
+ protected:
+  void start() {
+    ServerOptions o;
+    o.host = "127.0.0.1";
+    o.port = 0;
+    server_ = std::make_unique<Server>(rt_, router_, o, log::Logger({.level = log::Level::kOff}));
+    ASSERT_TRUE(server_->start().ok());
+    base_ = "http://127.0.0.1:" + std::to_string(server_->port());
+  }
+  void TearDown() override {
+    if (server_) rt_.block_on(server_->drain());
+  }
+  ClientResponse call(ClientRequest req) {
+    req.url = base_ + req.url;
+    auto r = rt_.block_on([](Client& c, ClientRequest q) -> Task<Result<ClientResponse>> {
+      co_return co_await c.send(Context().with_timeout(5s), std::move(q));
+    }(client_, std::move(req)));
+    EXPECT_TRUE(r) << r.error().to_string();
+    return r ? *r : ClientResponse{};
+  }
+  ClientRequest get(std::string path, std::vector<std::pair<std::string, std::string>> headers = {}) {
+    ClientRequest r;
+    r.url = std::move(path);
+    r.headers = std::move(headers);
+    return r;
+  }
+
+  Runtime rt_{{.workers = 1}};
+  Router router_;
+  Client client_{rt_};
+  std::unique_ptr<Server> server_;
+  std::string base_;
+};
+
+TEST_F(MiddlewareTest, RequestIdAndAccessLogAndRecovery) {
+  auto sink = std::make_shared<LineSink>();
+  log::Logger logger({.sink = sink});
+  // The default order: recovery innermost, so the request id and the access log see its 500.
+  router_.use(middleware::request_id());
+  router_.use(middleware::access_log(logger));
+  router_.use(middleware::recovery(logger));
+  router_.get("/ok", [](Request&, Response& res) { res.text(200, "ok"); });
+  router_.get("/boom", [](Request&, Response&) -> void { throw std::runtime_error("kaboom"); });
+  start();
+  auto given = call(get("/ok", {{"X-Request-Id", "abc-123"}}));
+  EXPECT_EQ(given.header("X-Request-Id"), "abc-123");
+  auto generated = call(get("/ok", {{"X-Request-Id", "bad id with spaces"}}));
+  EXPECT_EQ(generated.header("X-Request-Id").size(), 32u);
+  auto boom = call(get("/boom"));
+  EXPECT_EQ(boom.status, 500);
+  EXPECT_NE(boom.body.find("\"code\":\"INTERNAL\""), std::string::npos);
+  EXPECT_FALSE(boom.header("X-Request-Id").empty());
+  std::lock_guard lock(sink->mu);
+  int access = 0, panics = 0;
+  for (auto& l : sink->lines) {
+    auto j = nlohmann::json::parse(l);
+    if (j["msg"] == "http request") {
+      ++access;
+      EXPECT_TRUE(j.contains("request_id"));
+      EXPECT_EQ(j["route"], j["path"]);
+    }
+    if (j["msg"] == "panic recovered: handler threw") {
+      ++panics;
+      EXPECT_EQ(j["error"], "kaboom");
+    }
+  }
+  EXPECT_EQ(access, 3);
+  EXPECT_EQ(panics, 1);
+}
+
+TEST_F(MiddlewareTest, CorsPreflightAndActualRequests) {
+  router_.use(middleware::cors({.allow_origins = {"https://app.example"}, .allow_credentials = true}));
+  router_.post("/api", [](Request&, Response& res) { res.text(200, "posted"); });
+  start();
+  auto pre = call([] {
+    ClientRequest r;
+    r.method = Method::kOptions;
+    r.url = "/api";
+    r.headers = {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "POST"}};
+    return r;
+  }());
+  EXPECT_EQ(pre.status, 204);  // answered by CORS, not the router's 405
+  EXPECT_EQ(pre.header("Access-Control-Allow-Origin"), "https://app.example");
+  EXPECT_NE(pre.header("Access-Control-Allow-Methods").find("POST"), std::string_view::npos);
+  EXPECT_EQ(pre.header("Access-Control-Allow-Credentials"), "true");
+  EXPECT_EQ(pre.header("Access-Control-Max-Age"), "600");
+  ClientRequest post;
+  post.method = Method::kPost;
+  post.url = "/api";
+  post.headers = {{"Origin", "https://app.example"}};
+  auto actual = call(post);
+  EXPECT_EQ(actual.body, "posted");
+  EXPECT_EQ(actual.header("Access-Control-Allow-Origin"), "https://app.example");
+  post.headers = {{"Origin", "https://evil.example"}};
+  auto foreign = call(post);
+  EXPECT_EQ(foreign.status, 200);
+  EXPECT_EQ(foreign.header("Access-Control-Allow-Origin"), "");  // the browser will block it
+  post.headers = {};
+  EXPECT_EQ(call(post).header("Access-Control-Allow-Origin"), "");  // not a CORS request
+}
+
+TEST_F(MiddlewareTest, GzipNegotiated) {
+  router_.use(middleware::gzip());
+  std::string big = "{\"items\":[" + std::string(5000, '1') + "]}";
+  router_.get("/json", [big](Request&, Response& res) { res.json(200, big); });
+  router_.get("/small", [](Request&, Response& res) { res.json(200, "{}"); });
+  router_.get("/png", [big](Request&, Response& res) {
+    res.body = big;
+    res.set_header("Content-Type", "image/png");
+  });
+  start();
+  auto zipped = call(get("/json", {{"Accept-Encoding", "br, gzip;q=0.8"}}));
+  EXPECT_EQ(zipped.header("Content-Encoding"), "gzip");
+  EXPECT_NE(zipped.header("Vary").find("Accept-Encoding"), std::string_view::npos);
+  EXPECT_LT(zipped.body.size(), big.size() / 10);
+  auto plain = middleware::gunzip(zipped.body);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(*plain, big);
+  EXPECT_EQ(call(get("/json", {{"Accept-Encoding", "gzip;q=0"}})).header("Content-Encoding"), "");
+  EXPECT_EQ(call(get("/json")).body, big);
+  EXPECT_EQ(call(get("/small", {{"Accept-Encoding", "gzip"}})).header("Content-Encoding"), "");
+  EXPECT_EQ(call(get("/png", {{"Accept-Encoding", "gzip"}})).header("Content-Encoding"), "");
+  EXPECT_FALSE(middleware::gunzip("not gzip"));
+}
+
+TEST_F(MiddlewareTest, RealIpOnlyBehindTrustedProxies) {
+  router_.use(middleware::real_ip({"127.0.0.0/8"}));
+  router_.get("/ip", [](Request& req, Response& res) { res.text(200, req.client_ip()); });
+  start();
+  EXPECT_EQ(call(get("/ip", {{"X-Forwarded-For", "203.0.113.9, 10.1.1.1, 127.0.0.5"}})).body, "10.1.1.1");
+  EXPECT_EQ(call(get("/ip", {{"X-Real-IP", "198.51.100.2"}})).body, "198.51.100.2");
+  EXPECT_EQ(call(get("/ip")).body, "127.0.0.1");
+}
+
+TEST(RealIpTest, UntrustedPeerCannotSpoof) {
+  Runtime rt({.workers = 1});
+  Router router;
+  router.use(middleware::real_ip({"10.0.0.0/8"}));
+  router.get("/ip", [](Request& req, Response& res) { res.text(200, req.client_ip()); });
+  Server server(rt, router, {.host = "127.0.0.1", .port = 0}, log::Logger({.level = log::Level::kOff}));
+  ASSERT_TRUE(server.start().ok());
+  Client client(rt);
+  ClientRequest r;
+  r.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/ip";
+  r.headers = {{"X-Forwarded-For", "1.2.3.4"}};
+  auto res = rt.block_on([](Client& c, ClientRequest q) -> Task<Result<ClientResponse>> {
+    co_return co_await c.send(Context(), std::move(q));
+  }(client, r));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body, "127.0.0.1");  // 127.0.0.1 is not a trusted proxy here
+  rt.block_on(server.drain());
+}
+
+}  // namespace
+}  // namespace svckit::http
