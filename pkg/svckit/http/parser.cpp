@@ -104,6 +104,76 @@ std::string_view HeaderFields::header(std::string_view name) const noexcept {
   return {};
 }
 
+// What the framing fields said, beyond what HeaderFields records.
+struct FramingScan {
+  bool has_te = false;
+  bool te_other = false;     // a coding other than chunked
+  bool te_misorder = false;  // anything after chunked, or chunked twice
+  bool conn_close = false;
+  bool conn_keep_alive = false;
+};
+
+// Parses the header fields of a head (from the line after the start line to the final CRLF) into
+// `fields`, with the same strictness for requests and responses, and reads the framing fields every
+// message has. `bad` is the status for malformed input (400 for requests, 502 for responses), `too_many`
+// for exceeding max_headers. extra(name, value) sees each field and may fail (request-only fields).
+template <class Extra>
+ParseResult parse_fields(const char* c, const char* head_end, std::size_t max_headers, int bad, int too_many,
+                         HeaderFields& fields, FramingScan& scan, ParseError& error, Extra extra) {
+  fields.header_count = 0;
+  fields.chunked = false;
+  fields.has_content_length = false;
+  fields.content_length = 0;
+  if (max_headers > kMaxHeaderSlots) max_headers = kMaxHeaderSlots;
+  while (c < head_end) {
+    if (*c == ' ' || *c == '\t') return fail(error, bad, "obsolete line folding in header");
+    const char* n = c;
+    while (kTchar[static_cast<unsigned char>(*c)]) ++c;
+    if (c == n || *c != ':') return fail(error, bad, "invalid header field name");
+    std::string_view name(n, static_cast<std::size_t>(c - n));
+    const char* v = ++c;
+    while (kValueChar[static_cast<unsigned char>(*c)]) ++c;
+    if (c[0] != '\r' || c[1] != '\n') return fail(error, bad, "invalid character in header value");
+    std::string_view value = trim_ows(std::string_view(v, static_cast<std::size_t>(c - v)));
+    c += 2;
+    if (fields.header_count >= max_headers) return fail(error, too_many, "too many header fields");
+    fields.headers[fields.header_count++] = Header{name, value};
+
+    switch (lower(name[0])) {
+      case 'c':
+        if (iequals(name, "content-length")) {
+          if (fields.has_content_length) return fail(error, bad, "repeated Content-Length");
+          if (value.empty() || value.size() > 19) return fail(error, bad, "invalid Content-Length");
+          std::uint64_t digits = 0;
+          for (char d : value) {
+            if (d < '0' || d > '9') return fail(error, bad, "invalid Content-Length");
+            digits = digits * 10 + static_cast<std::uint64_t>(d - '0');
+          }
+          fields.has_content_length = true;
+          fields.content_length = digits;
+        } else if (iequals(name, "connection")) {
+          for_each_token(value, [&](std::string_view tok) {
+            if (iequals(tok, "close")) scan.conn_close = true;
+            else if (iequals(tok, "keep-alive")) scan.conn_keep_alive = true;
+          });
+        }
+        break;
+      case 't':
+        if (iequals(name, "transfer-encoding")) {
+          scan.has_te = true;
+          for_each_token(value, [&](std::string_view tok) {
+            if (fields.chunked) scan.te_misorder = true;
+            if (iequals(tok, "chunked")) fields.chunked = true;
+            else scan.te_other = true;
+          });
+        }
+        break;
+    }
+    if (ParseResult r = extra(name, value); r == ParseResult::kError) return r;
+  }
+  return ParseResult::kComplete;
+}
+
 ParseResult parse_request_head(const char* data, std::size_t len, const ParserLimits& limits, RequestHead& head,
                                std::size_t& consumed, std::size_t& scanned, ParseError& error) {
   // RFC 9112 §2.2: ignore empty lines before the request line.
@@ -167,84 +237,30 @@ ParseResult parse_request_head(const char* data, std::size_t len, const ParserLi
     return fail(error, 400, "malformed request target");
 
   // ---- header fields ----
-  head.header_count = 0;
-  head.chunked = false;
-  head.has_content_length = false;
-  head.content_length = 0;
   head.expect_continue = false;
-  bool has_te = false;
-  bool conn_close = false, conn_keep_alive = false;
+  FramingScan scan;
   int hosts = 0;
-  c = line_end + 2;
-  const char* head_end = data + end - 2;  // the final CRLF
-  std::size_t max_headers = limits.max_headers < kMaxHeaderSlots ? limits.max_headers : kMaxHeaderSlots;
-  while (c < head_end) {
-    if (*c == ' ' || *c == '\t') return fail(error, 400, "obsolete line folding in header");
-    const char* n = c;
-    while (kTchar[static_cast<unsigned char>(*c)]) ++c;
-    if (c == n || *c != ':') return fail(error, 400, "invalid header field name");
-    std::string_view name(n, static_cast<std::size_t>(c - n));
-    ++c;
-    const char* v = c;
-    while (kValueChar[static_cast<unsigned char>(*c)]) ++c;
-    if (c[0] != '\r' || c[1] != '\n') return fail(error, 400, "invalid character in header value");
-    std::string_view value = trim_ows(std::string_view(v, static_cast<std::size_t>(c - v)));
-    c += 2;
-    if (head.header_count >= max_headers) return fail(error, 431, "too many header fields");
-    head.headers[head.header_count++] = Header{name, value};
+  ParseResult fr = parse_fields(line_end + 2, data + end - 2, limits.max_headers, 400, 431, head, scan, error,
+                                [&](std::string_view name, std::string_view value) {
+                                  if (iequals(name, "host")) {
+                                    ++hosts;
+                                  } else if (iequals(name, "expect")) {
+                                    if (!iequals(value, "100-continue")) return fail(error, 417, "unsupported expectation");
+                                    head.expect_continue = true;
+                                  }
+                                  return ParseResult::kComplete;
+                                });
+  if (fr == ParseResult::kError) return fr;
 
-    // Framing and connection fields; everything else is the application's.
-    switch (lower(name[0])) {
-      case 'c':
-        if (iequals(name, "content-length")) {
-          if (head.has_content_length) return fail(error, 400, "repeated Content-Length");
-          if (value.empty() || value.size() > 19) return fail(error, 400, "invalid Content-Length");
-          std::uint64_t n = 0;
-          for (char d : value) {
-            if (d < '0' || d > '9') return fail(error, 400, "invalid Content-Length");
-            n = n * 10 + static_cast<std::uint64_t>(d - '0');
-          }
-          head.has_content_length = true;
-          head.content_length = n;
-        } else if (iequals(name, "connection")) {
-          for_each_token(value, [&](std::string_view tok) {
-            if (iequals(tok, "close")) conn_close = true;
-            else if (iequals(tok, "keep-alive")) conn_keep_alive = true;
-          });
-        }
-        break;
-      case 't':
-        if (iequals(name, "transfer-encoding")) {
-          has_te = true;
-          // We decode chunked only; chunked must be the last coding and appear once.
-          bool bad = false;
-          for_each_token(value, [&](std::string_view tok) {
-            if (head.chunked) bad = true;  // anything after chunked, or chunked twice
-            if (iequals(tok, "chunked")) head.chunked = true;
-            else bad = true;
-          });
-          if (bad) return fail(error, head.chunked ? 400 : 501, "unsupported Transfer-Encoding");
-        }
-        break;
-      case 'h':
-        if (iequals(name, "host")) ++hosts;
-        break;
-      case 'e':
-        if (iequals(name, "expect")) {
-          if (!iequals(value, "100-continue")) return fail(error, 417, "unsupported expectation");
-          head.expect_continue = true;
-        }
-        break;
-    }
-  }
-
-  if (has_te && !head.chunked) return fail(error, 501, "unsupported Transfer-Encoding");
-  if (has_te && head.has_content_length) return fail(error, 400, "both Content-Length and Transfer-Encoding");
-  if (has_te && head.version_minor == 0) return fail(error, 400, "Transfer-Encoding in an HTTP/1.0 request");
+  // We decode chunked only, as the single, final coding.
+  if (scan.te_misorder) return fail(error, 400, "unsupported Transfer-Encoding");
+  if (scan.te_other) return fail(error, 501, "unsupported Transfer-Encoding");
+  if (scan.has_te && head.has_content_length) return fail(error, 400, "both Content-Length and Transfer-Encoding");
+  if (scan.has_te && head.version_minor == 0) return fail(error, 400, "Transfer-Encoding in an HTTP/1.0 request");
   if (head.version_minor >= 1 && hosts != 1) return fail(error, 400, hosts ? "repeated Host" : "missing Host");
   if (hosts > 1) return fail(error, 400, "repeated Host");
   if (head.has_content_length && head.content_length > limits.max_body) return fail(error, 413, "request body too large");
-  head.keep_alive = head.version_minor >= 1 ? !conn_close : (conn_keep_alive && !conn_close);
+  head.keep_alive = head.version_minor >= 1 ? !scan.conn_close : (scan.conn_keep_alive && !scan.conn_close);
   if (!head.has_content_length && !head.chunked) head.expect_continue = false;  // nothing to continue to
   consumed = end;
   scanned = 0;
@@ -281,54 +297,15 @@ ParseResult parse_response_head(const char* data, std::size_t len, const ParserL
   head.version_minor = line[7] - '0';
   head.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
   head.reason = line.size() > 13 ? line.substr(13) : std::string_view();
-  head.header_count = 0;
-  head.chunked = false;
-  head.has_content_length = false;
-  head.content_length = 0;
-  bool conn_close = false, conn_keep_alive = false, has_te = false;
-  c = line_end + 2;
-  const char* head_end = data + end - 2;
-  std::size_t max_headers = limits.max_headers < kMaxHeaderSlots ? limits.max_headers : kMaxHeaderSlots;
-  while (c < head_end) {
-    if (*c == ' ' || *c == '\t') return fail(error, 502, "obsolete line folding in response");
-    const char* n = c;
-    while (kTchar[static_cast<unsigned char>(*c)]) ++c;
-    if (c == n || *c != ':') return fail(error, 502, "invalid response header name");
-    std::string_view name(n, static_cast<std::size_t>(c - n));
-    const char* v = ++c;
-    while (kValueChar[static_cast<unsigned char>(*c)]) ++c;
-    if (c[0] != '\r' || c[1] != '\n') return fail(error, 502, "invalid character in response header");
-    std::string_view value = trim_ows(std::string_view(v, static_cast<std::size_t>(c - v)));
-    c += 2;
-    if (head.header_count >= max_headers) return fail(error, 502, "too many response header fields");
-    head.headers[head.header_count++] = Header{name, value};
-    if (iequals(name, "content-length")) {
-      if (head.has_content_length || value.empty() || value.size() > 19) return fail(error, 502, "invalid Content-Length");
-      std::uint64_t v64 = 0;
-      for (char d : value) {
-        if (d < '0' || d > '9') return fail(error, 502, "invalid Content-Length");
-        v64 = v64 * 10 + static_cast<std::uint64_t>(d - '0');
-      }
-      head.has_content_length = true;
-      head.content_length = v64;
-    } else if (iequals(name, "transfer-encoding")) {
-      has_te = true;
-      bool bad = false;
-      for_each_token(value, [&](std::string_view tok) {
-        if (head.chunked) bad = true;
-        if (iequals(tok, "chunked")) head.chunked = true;
-      });
-      if (bad) return fail(error, 502, "chunked is not the final transfer coding");
-    } else if (iequals(name, "connection")) {
-      for_each_token(value, [&](std::string_view tok) {
-        if (iequals(tok, "close")) conn_close = true;
-        else if (iequals(tok, "keep-alive")) conn_keep_alive = true;
-      });
-    }
-  }
-  if (has_te && head.has_content_length) return fail(error, 502, "both Content-Length and Transfer-Encoding");
-  head.keep_alive = head.version_minor >= 1 ? !conn_close : (conn_keep_alive && !conn_close);
-  if (has_te && !head.chunked) head.keep_alive = false;  // body delimited by close (RFC 9112 §6.3)
+  FramingScan scan;
+  ParseResult fr = parse_fields(line_end + 2, data + end - 2, limits.max_headers, 502, 502, head, scan, error,
+                                [](std::string_view, std::string_view) { return ParseResult::kComplete; });
+  if (fr == ParseResult::kError) return fr;
+  if (scan.te_misorder) return fail(error, 502, "chunked is not the final transfer coding");
+  if (scan.has_te && head.has_content_length) return fail(error, 502, "both Content-Length and Transfer-Encoding");
+  head.keep_alive = head.version_minor >= 1 ? !scan.conn_close : (scan.conn_keep_alive && !scan.conn_close);
+  // Codings we do not decode leave the body delimited by the connection closing (RFC 9112 §6.3).
+  if (scan.has_te && !head.chunked) head.keep_alive = false;
   consumed = end;
   return ParseResult::kComplete;
 }

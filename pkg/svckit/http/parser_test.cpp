@@ -113,6 +113,7 @@ TEST(ParserTest, LimitsAndSmugglingDefences) {
       {"NUL in value", std::string("GET / HTTP/1.1\r\nHost: h\r\nX-A: a\0b\r\n\r\n", 38), 400},
       {"TE gzip", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
       {"TE chunked twice", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400},
+      {"TE gzip then chunked", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
       {"TE chunked not last", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400},
       {"TE in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
       {"missing host", "GET / HTTP/1.1\r\n\r\n", 400},
@@ -141,6 +142,39 @@ TEST(ParserTest, OversizeRequestLineIsRefusedBeforeItEnds) {
   EXPECT_EQ(status_of("GET /" + std::string(50, 'a'), limits), -1);
   limits.max_header_bytes = 300;
   EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(400, 'a'), limits), 431);
+}
+
+TEST(ResponseParserTest, SameStrictnessReportedAs502) {
+  auto parse_response = [](const std::string& raw, ResponseHead& head) {
+    std::size_t consumed = 0;
+    ParseError err;
+    auto r = parse_response_head(raw.data(), raw.size(), {}, head, consumed, err);
+    return r == ParseResult::kError ? err.status : (r == ParseResult::kComplete ? 0 : -1);
+  };
+  ResponseHead head;
+  std::string ok = "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\nX-A:  b \r\n\r\nabc";
+  ASSERT_EQ(parse_response(ok, head), 0);
+  EXPECT_EQ(head.status, 404);
+  EXPECT_EQ(head.reason, "Not Found");
+  EXPECT_EQ(head.content_length, 3u);
+  EXPECT_EQ(head.header("x-a"), "b");
+  EXPECT_TRUE(head.keep_alive);
+  std::string gz = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n";
+  ASSERT_EQ(parse_response(gz, head), 0);
+  EXPECT_FALSE(head.keep_alive);  // body runs to the close
+  std::string old = "HTTP/1.0 200 OK\r\n\r\n";
+  ASSERT_EQ(parse_response(old, head), 0);
+  EXPECT_FALSE(head.keep_alive);
+  const char* bad[] = {
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX: a\r\n folded\r\n\r\n",
+      "HTTP/1.1 20 OK\r\n\r\n",
+      "HTTP/2 200 OK\r\n\r\n",
+  };
+  for (const char* raw : bad) EXPECT_EQ(parse_response(raw, head), 502) << raw;
 }
 
 std::pair<ParseResult, std::string> decode(const std::string& body, std::uint64_t max = 1 << 20, std::size_t* consumed_out = nullptr,

@@ -86,15 +86,12 @@ struct ReadAwaiter {
       h.resume();
     });
   }
+  // {error, bytes}; bytes == kRetry when readiness was spurious (nothing to read after all).
+  static constexpr std::size_t kRetry = std::size_t(-1);
   std::pair<std::error_code, std::size_t> await_resume() {
     if (!ec && got == 0) {
-      for (;;) {
-        got = sock.read_some(asio::buffer(data, size), ec);
-        if (ec != asio::error::would_block) break;
-        // Spurious readiness: nothing to read after all. Rare; report as an empty read to retry.
-        ec = {};
-        return {ec, std::size_t(-1)};
-      }
+      got = sock.read_some(asio::buffer(data, size), ec);
+      if (ec == asio::error::would_block) return {std::error_code(), kRetry};
     }
     return {ec, got};
   }
@@ -389,7 +386,7 @@ Task<void> Server::serve(std::unique_ptr<Conn> conn) {
     for (;;) {
       auto [err, n] = co_await ReadAwaiter{c.sock, c.in.get() + c.end, c.cap - c.end, speculate, {}};
       speculate = false;
-      if (n == std::size_t(-1)) continue;  // spurious wake-up
+      if (n == ReadAwaiter::kRetry) continue;  // spurious wake-up
       if (err || n == 0) co_return 0;
       c.end += n;
       co_return n;
