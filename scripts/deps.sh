@@ -16,10 +16,11 @@ bench_pkgs=(
   libbenchmark-dev
   golang-go golang-go.uber-zap-dev golang-github-rs-zerolog-dev
   golang-github-gin-gonic-gin-dev golang-github-labstack-echo-dev nginx wrk libboost-dev
+  nlohmann-json3-dev rapidjson-dev libsimdjson-dev
 )
 
 fuzz_pkgs=(
-  clang libclang-rt-14-dev
+  clang-16 libclang-rt-16-dev  # 16: clang 14 lacks the concepts level libstdc++ needs for std::expected
 )
 
 groups=("$@")

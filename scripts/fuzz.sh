@@ -6,10 +6,19 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
 bash scripts/deps.sh fuzz
 out=build/fuzz
-mkdir -p "$out/corpus/http_parser"
-clang++ -std=c++2b -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Ipkg \
-  pkg/svckit/http/parser_fuzz.cpp pkg/svckit/http/parser.cpp -o "$out/http_parser_fuzz"
-cp -n tests/fuzz/corpus/http_parser/* "$out/corpus/http_parser/" 2>/dev/null || true
-"$out/http_parser_fuzz" -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
-  "$out/corpus/http_parser" tests/fuzz/corpus/http_parser 2>&1 | tail -15
-echo "fuzz: http_parser ran ${seconds}s without a finding"
+# clang 16 implements what libstdc++ 12 needs for std::expected but still reports C++20 concepts as
+# 201907; the define lets <expected> see it.
+flags=(-std=c++2b -Wno-macro-redefined -D__cpp_concepts=202002L -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Ipkg)
+# target name, sources
+run_target() {
+  local name=$1
+  shift
+  mkdir -p "$out/corpus/$name" "tests/fuzz/corpus/$name"
+  clang++-16 "${flags[@]}" "$@" pkg/svckit/core/status.cpp -o "$out/${name}_fuzz"
+  cp -n "tests/fuzz/corpus/$name"/* "$out/corpus/$name/" 2>/dev/null || true
+  "$out/${name}_fuzz" -artifact_prefix="$out/" -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
+    "$out/corpus/$name" "tests/fuzz/corpus/$name" 2>&1 | tail -15
+  echo "fuzz: $name ran ${seconds}s without a finding"
+}
+run_target http_parser pkg/svckit/http/parser_fuzz.cpp pkg/svckit/http/parser.cpp
+run_target json pkg/svckit/json/json_fuzz.cpp pkg/svckit/json/reader.cpp pkg/svckit/json/json.cpp

@@ -1,6 +1,7 @@
 #include "svckit/http/message.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace svckit::http {
 
@@ -112,27 +113,48 @@ void Response::error(const Status& st) {
   body += '}';
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xf];
-          out += kHex[c & 0xf];
-        } else {
-          out += c;
-        }
+Status check_json_request(const Request& req) {
+  std::string_view type = req.header("Content-Type");
+  if (!type.empty()) {
+    auto lower_eq = [](std::string_view a, std::string_view b) {
+      if (a.size() != b.size()) return false;
+      for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+      return true;
+    };
+    auto trim = [](std::string_view v) {
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      return v;
+    };
+    std::string_view media = trim(type.substr(0, type.find(';')));
+    bool json =
+        lower_eq(media, "application/json") || (media.size() > 5 && lower_eq(media.substr(media.size() - 5), "+json"));
+    // Parameters: only charset=utf-8 (RFC 8259 JSON is UTF-8) is acceptable.
+    for (auto semi = type.find(';'); json && semi != std::string_view::npos;) {
+      std::string_view rest = type.substr(semi + 1);
+      auto next = rest.find(';');
+      std::string_view param = trim(rest.substr(0, next));
+      auto eq = param.find('=');
+      if (eq != std::string_view::npos && lower_eq(trim(param.substr(0, eq)), "charset")) {
+        std::string_view cs = trim(param.substr(eq + 1));
+        if (cs.size() >= 2 && cs.front() == '"' && cs.back() == '"') cs = cs.substr(1, cs.size() - 2);
+        if (!lower_eq(cs, "utf-8") && !lower_eq(cs, "utf8")) json = false;
+      }
+      semi = next == std::string_view::npos ? next : semi + 1 + next;
     }
+    if (!json)
+      return Status(Code::kInvalidArgument, "UNSUPPORTED_MEDIA_TYPE",
+                    "Content-Type " + std::string(type) + " is not JSON (application/json expected)")
+          .with_http_status(415);
   }
-  out += '"';
+  if (req.body().empty())
+    return Status(Code::kInvalidArgument, "EMPTY_BODY", "the request body is empty; a JSON document is expected");
+  return {};
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  json::append_string(out, s);
 }
 
 std::string url_decode(std::string_view s, bool form) {
@@ -159,44 +181,82 @@ std::string url_decode(std::string_view s, bool form) {
 
 std::string_view reason_phrase(int status) noexcept {
   switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 499: return "Client Closed Request";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "";
+    case 100:
+      return "Continue";
+    case 101:
+      return "Switching Protocols";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 412:
+      return "Precondition Failed";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 416:
+      return "Range Not Satisfiable";
+    case 417:
+      return "Expectation Failed";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 499:
+      return "Client Closed Request";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "";
   }
 }
 

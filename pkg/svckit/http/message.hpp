@@ -13,6 +13,7 @@
 #include "svckit/core/context.hpp"
 #include "svckit/core/status.hpp"
 #include "svckit/http/parser.hpp"
+#include "svckit/json/json.hpp"
 
 namespace svckit::http {
 
@@ -99,6 +100,14 @@ class Response {
   // Body helpers: set status, Content-Type and body in one call.
   void text(int code, std::string_view s);
   void json(int code, std::string_view serialized);
+  // A described struct (or vector, map, optional of one), encoded straight into the body: no DOM.
+  template <class T>
+  requires(!std::is_convertible_v<const T&, std::string_view>) void json(int code, const T& value) {
+    status = code;
+    set_header("Content-Type", "application/json");
+    body.clear();
+    svckit::json::encode_to(body, value);
+  }
   // The one error format of svckit's HTTP APIs:
   //   {"code":"NOT_FOUND","reason":"USER_NOT_FOUND","message":"…","metadata":{…}}
   // with the HTTP status Status::to_http() gives.
@@ -118,6 +127,19 @@ class Response {
   std::vector<std::pair<std::string, std::string>> headers_;
   std::size_t count_ = 0;
 };
+
+// The request body as JSON (see svckit/json/json.hpp). Errors, all INVALID_ARGUMENT unless noted:
+//   Content-Type other than application/json or */*+json (charset utf-8 only) → 415 UNSUPPORTED_MEDIA_TYPE
+//   empty body → 400 EMPTY_BODY; syntax → 400 MALFORMED_JSON (line, column);
+//   types, required fields and rules → 400 VALIDATION_FAILED with {field path: reason} as metadata.
+//   auto in = http::bind_json<CreateUser>(req);
+//   if (!in) return res.error(in.error());
+Status check_json_request(const Request& req);
+template <class T>
+Result<T> bind_json(const Request& req, const svckit::json::DecodeOptions& options = {}) {
+  if (Status st = check_json_request(req); !st.ok()) return std::unexpected<Status>(std::move(st));
+  return svckit::json::decode<T>(req.body(), options);
+}
 
 // "OK", "Not Found"…; empty for unknown codes.
 std::string_view reason_phrase(int status) noexcept;

@@ -39,7 +39,7 @@ struct CorsOptions {
 Middleware cors(CorsOptions options = {});
 
 struct GzipOptions {
-  int level = 6;               // zlib 1..9
+  int level = 6;                // zlib 1..9
   std::size_t min_size = 1024;  // smaller bodies are not worth it
   std::vector<std::string> types = {"text/", "application/json", "application/javascript", "application/xml",
                                     "image/svg+xml"};  // Content-Type prefixes
@@ -47,6 +47,20 @@ struct GzipOptions {
 // Compresses response bodies with gzip when the client accepts it (Accept-Encoding, q > 0), the type
 // is compressible and the body is large enough; sets Content-Encoding and Vary: Accept-Encoding.
 Middleware gzip(GzipOptions options = {});
+
+// Largest request body accepted (413 beyond it, and no
+// `100 Continue`). Enforced by the server before it reads the body; the innermost limit on a route's
+// path wins, and the route's own .body_limit() beats them all. Global use also bounds unmatched paths.
+inline Middleware body_limit(std::uint64_t bytes) {
+  return BodyLimit{bytes};
+}
+
+// The request Context's deadline becomes min(current, now + d); when the rest of the onion overruns
+// it the answer is 504 DEADLINE_EXCEEDED (unless it already wrote an error). Outgoing calls made with
+// req.ctx carry what remains.
+inline Middleware timeout(std::chrono::nanoseconds d) {
+  return Timeout{d};
+}
 
 // Decompresses a gzip body (for tests and clients); INVALID_ARGUMENT if it is not valid gzip.
 Result<std::string> gunzip(std::string_view data);

@@ -9,21 +9,28 @@ namespace svckit::http {
 namespace {
 constexpr std::size_t kMethods = 9;  // Method::kGet .. Method::kTrace
 
-// Timeout middleware: the route's deadline on the request Context, enforced by a loop timer.
-Middleware timeout_middleware(std::chrono::nanoseconds t) {
-  return [t](Request& req, Response& res, Next next) -> Task<void> {
-    Context outer = req.ctx;
-    req.ctx = outer.with_timeout(t);
-    {
-      svckit::detail::DeadlineGuard guard(req.ctx);
-      co_await next(req, res);
-    }
-    if (req.ctx.err().code() == Code::kDeadlineExceeded && res.status < 400)
-      res.error(Status(Code::kDeadlineExceeded, "route timeout exceeded"));
-    req.ctx = outer;
-  };
-}
 }  // namespace
+
+Task<void> BodyLimit::operator()(Request& req, Response& res, Next next) const {
+  // Folded into the route at freeze(); reached only when a chain is run outside a frozen router.
+  if (req.body().size() > bytes) {
+    res.error(Status::from_http(413, "request body too large"));
+    co_return;
+  }
+  co_await next(req, res);
+}
+
+Task<void> Timeout::operator()(Request& req, Response& res, Next next) const {
+  Context outer = req.ctx;
+  req.ctx = outer.with_timeout(duration);
+  {
+    svckit::detail::DeadlineGuard guard(req.ctx);
+    co_await next(req, res);
+  }
+  if (req.ctx.err().code() == Code::kDeadlineExceeded && res.status < 400)
+    res.error(Status(Code::kDeadlineExceeded, "route timeout exceeded"));
+  req.ctx = outer;
+}
 
 Task<void> Next::operator()(Request& req, Response& res) const {
   const Chain& c = *chain_;
@@ -77,7 +84,8 @@ Route& Router::add(Method method, std::string_view pattern, std::vector<Middlewa
                    SyncHandler sync) {
   if (frozen_) throw std::logic_error("route added after the server started: " + std::string(pattern));
   if (method == Method::kOther) throw std::logic_error("routes need a standard method");
-  if (pattern.empty() || pattern.front() != '/') throw std::logic_error("route must start with '/': " + std::string(pattern));
+  if (pattern.empty() || pattern.front() != '/')
+    throw std::logic_error("route must start with '/': " + std::string(pattern));
   Node* node = tree_.get();
   std::string_view rest = pattern.substr(1);
   bool at_root = rest.empty();
@@ -122,7 +130,8 @@ Route& Router::add(Method method, std::string_view pattern, std::vector<Middlewa
     rest.remove_prefix(slash + 1);
   }
   auto idx = static_cast<std::size_t>(method);
-  if (node->routes[idx]) throw std::logic_error("duplicate route " + std::string(method_name(method)) + " " + std::string(pattern));
+  if (node->routes[idx])
+    throw std::logic_error("duplicate route " + std::string(method_name(method)) + " " + std::string(pattern));
   Route& r = routes_.emplace_back();
   r.method = method;
   r.pattern = std::string(pattern);
@@ -136,14 +145,29 @@ Route& Router::add(Method method, std::string_view pattern, std::vector<Middlewa
 void Router::freeze() {
   if (frozen_) return;
   frozen_ = true;
+  // BodyLimit entries are folded into a limit (innermost wins) and dropped from the onion.
+  auto fold = [](const std::vector<Middleware>& in, std::vector<Middleware>& out, std::uint64_t& limit) {
+    for (const auto& m : in) {
+      if (const BodyLimit* b = m.target<BodyLimit>()) {
+        limit = b->bytes;
+        continue;
+      }
+      out.push_back(m);
+    }
+  };
+  std::vector<Middleware> global;
+  fold(global_, global, default_body_limit_);
   for (auto& r : routes_) {
-    r.chain.middleware = global_;
-    r.chain.middleware.insert(r.chain.middleware.end(), r.middleware.begin(), r.middleware.end());
-    if (r.timeout.count() > 0) r.chain.middleware.push_back(timeout_middleware(r.timeout));
+    std::uint64_t limit = default_body_limit_;
+    r.chain.middleware.clear();
+    fold(global_, r.chain.middleware, limit);
+    fold(r.middleware, r.chain.middleware, limit);
+    if (r.max_body == 0) r.max_body = limit;  // an explicit .body_limit() wins
+    if (r.timeout.count() > 0) r.chain.middleware.push_back(Timeout{r.timeout});
     r.chain.handler = r.handler;
     r.chain.sync = r.sync;
   }
-  fallback_.middleware = global_;
+  fallback_.middleware = std::move(global);
   fallback_.sync = [](Request&, Response&) {};  // the server wrote the 404/405/redirect already
 }
 
@@ -226,7 +250,8 @@ Router::Match Router::find(Method method, std::string_view path, Request& req) c
     RequestHead dummy;
     probe.set_head(&dummy);
     std::string_view o = other;
-    const Node* alt = o.size() == 1 ? (tree_->has_routes() ? tree_.get() : nullptr) : match(tree_.get(), o.substr(1), probe);
+    const Node* alt =
+        o.size() == 1 ? (tree_->has_routes() ? tree_.get() : nullptr) : match(tree_.get(), o.substr(1), probe);
     if (alt && alt->has_routes()) {
       m.status = method == Method::kGet || method == Method::kHead ? 301 : 308;
       m.redirect = std::move(other);

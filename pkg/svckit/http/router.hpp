@@ -29,6 +29,23 @@ using Handler = std::function<Task<void>(Request&, Response&)>;
 using SyncHandler = std::function<void(Request&, Response&)>;
 
 struct Chain;
+class Next;
+using Middleware = std::function<Task<void>(Request&, Response&, Next)>;
+
+// The middleware forms of the per-route options, usable globally, per group and per route
+// (middleware::body_limit / middleware::timeout make them). The router recognises them when it
+// freezes: a body limit becomes the route's limit, enforced by the server before the body is read
+// (the innermost one wins, so a group can raise a global limit for its uploads) and costs nothing at
+// run time; a timeout stays in the onion and narrows the request Context's deadline.
+struct BodyLimit {
+  std::uint64_t bytes;
+  Task<void> operator()(Request& req, Response& res, Next next) const;
+};
+struct Timeout {
+  std::chrono::nanoseconds duration;
+  Task<void> operator()(Request& req, Response& res, Next next) const;
+};
+
 // Calls the rest of the onion.
 class Next {
  public:
@@ -39,8 +56,6 @@ class Next {
   const Chain* chain_;
   std::size_t index_;
 };
-using Middleware = std::function<Task<void>(Request&, Response&, Next)>;
-
 struct Chain {
   std::vector<Middleware> middleware;
   Handler handler;
@@ -56,7 +71,7 @@ struct Route {
   std::vector<Middleware> middleware;  // group + route middleware, outermost first
   Handler handler;
   SyncHandler sync;
-  std::uint64_t max_body = 0;  // 0: the server's default
+  std::uint64_t max_body = 0;  // 0: the server's default (set by .body_limit() or a BodyLimit middleware)
   std::chrono::nanoseconds timeout{0};
   Chain chain;  // global + middleware + timeout + handler, built by Router::freeze()
 };
@@ -87,19 +102,33 @@ class Group {
   template <class F>
   RouteBuilder handle(Method m, std::string_view path, F&& fn);
   template <class F>
-  RouteBuilder get(std::string_view p, F&& f) { return handle(Method::kGet, p, std::forward<F>(f)); }
+  RouteBuilder get(std::string_view p, F&& f) {
+    return handle(Method::kGet, p, std::forward<F>(f));
+  }
   template <class F>
-  RouteBuilder post(std::string_view p, F&& f) { return handle(Method::kPost, p, std::forward<F>(f)); }
+  RouteBuilder post(std::string_view p, F&& f) {
+    return handle(Method::kPost, p, std::forward<F>(f));
+  }
   template <class F>
-  RouteBuilder put(std::string_view p, F&& f) { return handle(Method::kPut, p, std::forward<F>(f)); }
+  RouteBuilder put(std::string_view p, F&& f) {
+    return handle(Method::kPut, p, std::forward<F>(f));
+  }
   template <class F>
-  RouteBuilder patch(std::string_view p, F&& f) { return handle(Method::kPatch, p, std::forward<F>(f)); }
+  RouteBuilder patch(std::string_view p, F&& f) {
+    return handle(Method::kPatch, p, std::forward<F>(f));
+  }
   template <class F>
-  RouteBuilder del(std::string_view p, F&& f) { return handle(Method::kDelete, p, std::forward<F>(f)); }
+  RouteBuilder del(std::string_view p, F&& f) {
+    return handle(Method::kDelete, p, std::forward<F>(f));
+  }
   template <class F>
-  RouteBuilder options(std::string_view p, F&& f) { return handle(Method::kOptions, p, std::forward<F>(f)); }
+  RouteBuilder options(std::string_view p, F&& f) {
+    return handle(Method::kOptions, p, std::forward<F>(f));
+  }
   template <class F>
-  RouteBuilder head(std::string_view p, F&& f) { return handle(Method::kHead, p, std::forward<F>(f)); }
+  RouteBuilder head(std::string_view p, F&& f) {
+    return handle(Method::kHead, p, std::forward<F>(f));
+  }
 
  private:
   Router* router_;
@@ -123,17 +152,29 @@ class Router {
   void use(Middleware m);
   Group group(std::string_view prefix) { return Group(*this, std::string(prefix), {}); }
   template <class F>
-  RouteBuilder get(std::string_view p, F&& f) { return root().get(p, std::forward<F>(f)); }
+  RouteBuilder get(std::string_view p, F&& f) {
+    return root().get(p, std::forward<F>(f));
+  }
   template <class F>
-  RouteBuilder post(std::string_view p, F&& f) { return root().post(p, std::forward<F>(f)); }
+  RouteBuilder post(std::string_view p, F&& f) {
+    return root().post(p, std::forward<F>(f));
+  }
   template <class F>
-  RouteBuilder put(std::string_view p, F&& f) { return root().put(p, std::forward<F>(f)); }
+  RouteBuilder put(std::string_view p, F&& f) {
+    return root().put(p, std::forward<F>(f));
+  }
   template <class F>
-  RouteBuilder patch(std::string_view p, F&& f) { return root().patch(p, std::forward<F>(f)); }
+  RouteBuilder patch(std::string_view p, F&& f) {
+    return root().patch(p, std::forward<F>(f));
+  }
   template <class F>
-  RouteBuilder del(std::string_view p, F&& f) { return root().del(p, std::forward<F>(f)); }
+  RouteBuilder del(std::string_view p, F&& f) {
+    return root().del(p, std::forward<F>(f));
+  }
   template <class F>
-  RouteBuilder handle(Method m, std::string_view p, F&& f) { return root().handle(m, p, std::forward<F>(f)); }
+  RouteBuilder handle(Method m, std::string_view p, F&& f) {
+    return root().handle(m, p, std::forward<F>(f));
+  }
 
   // Registers a route; a duplicate or a conflicting pattern is a programmer error (std::logic_error).
   Route& add(Method method, std::string_view pattern, std::vector<Middleware> middleware, Handler handler,
@@ -154,6 +195,8 @@ class Router {
   // The chain that answers 404/405/redirects (global middleware around a writer of the error).
   const Chain& fallback_chain() const noexcept { return fallback_; }
   const std::deque<Route>& routes() const noexcept { return routes_; }
+  // The body limit of requests that match no route (a global BodyLimit middleware), 0 if none.
+  std::uint64_t default_body_limit() const noexcept { return default_body_limit_; }
 
  private:
   struct Node;
@@ -165,6 +208,7 @@ class Router {
   std::deque<Route> routes_;
   std::vector<Middleware> global_;
   Chain fallback_;
+  std::uint64_t default_body_limit_ = 0;
   bool frozen_ = false;
 };
 

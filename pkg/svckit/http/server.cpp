@@ -1,18 +1,18 @@
 #include "svckit/http/server.hpp"
 
-#include "svckit/http/io_await.hpp"
+#include <sys/socket.h>
 
 #include <asio/ip/tcp.hpp>
 #include <asio/socket_base.hpp>
 #include <asio/write.hpp>
-#include <sys/socket.h>
-
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <ctime>
 #include <exception>
 #include <vector>
+
+#include "svckit/http/io_await.hpp"
 
 namespace svckit::http {
 
@@ -48,13 +48,20 @@ void append_uint(std::string& out, std::uint64_t v) {
 // Prebuilt "HTTP/1.1 200 OK\r\n" lines for the common statuses.
 std::string_view status_line(int status, std::string& scratch) {
   switch (status) {
-    case 200: return "HTTP/1.1 200 OK\r\n";
-    case 201: return "HTTP/1.1 201 Created\r\n";
-    case 204: return "HTTP/1.1 204 No Content\r\n";
-    case 304: return "HTTP/1.1 304 Not Modified\r\n";
-    case 400: return "HTTP/1.1 400 Bad Request\r\n";
-    case 404: return "HTTP/1.1 404 Not Found\r\n";
-    default: break;
+    case 200:
+      return "HTTP/1.1 200 OK\r\n";
+    case 201:
+      return "HTTP/1.1 201 Created\r\n";
+    case 204:
+      return "HTTP/1.1 204 No Content\r\n";
+    case 304:
+      return "HTTP/1.1 304 Not Modified\r\n";
+    case 400:
+      return "HTTP/1.1 400 Bad Request\r\n";
+    case 404:
+      return "HTTP/1.1 404 Not Found\r\n";
+    default:
+      break;
   }
   scratch = "HTTP/1.1 ";
   append_uint(scratch, static_cast<std::uint64_t>(status));
@@ -97,7 +104,6 @@ struct ReadAwaiter {
   }
 };
 
-
 // Watches a connection while an async handler runs: readable with nothing to read means the client
 // closed it. Asio may report stale readiness at once, so an empty peek re-arms the wait.
 struct DisconnectWatch {
@@ -119,7 +125,6 @@ struct DisconnectWatch {
     });
   }
 };
-
 
 }  // namespace
 
@@ -154,8 +159,12 @@ struct Server::Conn {
 };
 
 Server::Server(Runtime& rt, Router& router, ServerOptions options, log::Logger logger)
-    : rt_(rt), router_(router), options_(std::move(options)), logger_(std::move(logger)),
-      stop_ctx_(Context().with_cancel()), counters_(std::make_unique<Counters>()) {}
+    : rt_(rt),
+      router_(router),
+      options_(std::move(options)),
+      logger_(std::move(logger)),
+      stop_ctx_(Context().with_cancel()),
+      counters_(std::make_unique<Counters>()) {}
 
 Server::~Server() {
   if (started_ && !drained_) {
@@ -166,8 +175,8 @@ Server::~Server() {
 
 ServerStats Server::stats() const noexcept {
   auto& c = *counters_;
-  return ServerStats{c.accepted.load(), c.rejected.load(), c.requests.load(), c.bad.load(), c.timeouts.load(),
-                     c.exceptions.load()};
+  return ServerStats{c.accepted.load(), c.rejected.load(), c.requests.load(),
+                     c.bad.load(),      c.timeouts.load(), c.exceptions.load()};
 }
 
 Status Server::start() {
@@ -197,7 +206,8 @@ Status Server::start() {
     if (ec) {
       started_ = false;
       loops_.clear();
-      return Status(Code::kUnavailable, "listen on " + options_.host + ":" + std::to_string(port) + ": " + ec.message());
+      return Status(Code::kUnavailable,
+                    "listen on " + options_.host + ":" + std::to_string(port) + ": " + ec.message());
     }
     if (port == 0) port = a.local_endpoint().port();  // the others join the port the first one got
     loops_.push_back(std::move(ls));
@@ -410,7 +420,8 @@ Task<void> Server::serve(std::unique_ptr<Conn> conn) {
           c.state = Conn::State::kHead;
           c.deadline = now_ns() + options_.header_timeout.count();
         }
-        ParseResult pr = parse_request_head(c.in.get() + c.start, c.end - c.start, limits, c.head, consumed, scanned, perr);
+        ParseResult pr =
+            parse_request_head(c.in.get() + c.start, c.end - c.start, limits, c.head, consumed, scanned, perr);
         if (pr == ParseResult::kComplete) {
           have_head = true;
           break;
@@ -443,7 +454,9 @@ Task<void> Server::serve(std::unique_ptr<Conn> conn) {
     c.req.set_head(&c.head);
     c.req.ctx = Context();
     Router::Match match = router_.find(c.head.method, c.head.path, c.req);
-    std::uint64_t body_limit = match.route && match.route->max_body ? match.route->max_body : limits.max_body;
+    std::uint64_t body_limit = match.route && match.route->max_body ? match.route->max_body
+                               : router_.default_body_limit()       ? router_.default_body_limit()
+                                                                    : limits.max_body;
 
     // ---------------- body ----------------
     std::size_t body_start = c.start + consumed;
@@ -604,13 +617,17 @@ Task<void> Server::serve(std::unique_ptr<Conn> conn) {
       append_uint(c.out, res.body.size());
       c.out += "\r\n";
     }
-    if (!keep) c.out += "Connection: close\r\n";
-    else if (c.head.version_minor == 0) c.out += "Connection: keep-alive\r\n";
+    if (!keep)
+      c.out += "Connection: close\r\n";
+    else if (c.head.version_minor == 0)
+      c.out += "Connection: keep-alive\r\n";
     c.out += "\r\n";
     std::string_view big_body;
     if (!no_body) {
-      if (res.body.size() <= 16 * 1024) c.out += res.body;
-      else big_body = res.body;
+      if (res.body.size() <= 16 * 1024)
+        c.out += res.body;
+      else
+        big_body = res.body;
     }
     c.start = next_start;
     if (c.start == c.end) c.start = c.end = 0;
