@@ -11,12 +11,13 @@ build_pkgs=(
 test_pkgs=(
   libgtest-dev libgmock-dev nlohmann-json3-dev
   curl python3 golang-go
+  prometheus python3-prometheus-client  # promtool and a real Prometheus; a strict OpenMetrics parser
 )
 bench_pkgs=(
   libbenchmark-dev
   golang-go golang-go.uber-zap-dev golang-github-rs-zerolog-dev
   golang-github-gin-gonic-gin-dev golang-github-labstack-echo-dev nginx wrk libboost-dev
-  nlohmann-json3-dev rapidjson-dev libsimdjson-dev
+  nlohmann-json3-dev rapidjson-dev libsimdjson-dev golang-github-prometheus-client-golang-dev
 )
 
 fuzz_pkgs=(

@@ -82,9 +82,18 @@ int main(int argc, char** argv) {
   std::string body = "{\"msg\":";
   svckit::http::append_json_string(body, settings.message);
   body += "}";
+  auto& registry = svckit::metrics::Registry::global();
+  svckit::metrics::register_process_metrics(registry);
+  svckit::metrics::register_runtime_metrics(registry, rt);
+  registry.add_collector([logger](svckit::metrics::Emitter& e) {
+    e.counter("svckit_log_dropped_total", "Log lines dropped because the async sink was full.",
+              static_cast<double>(logger->dropped()));
+  });
   svckit::http::Router router;
   if (settings.middleware) {
+    // Metrics outermost: they count every answer, including 404s and the 500s recovery makes.
     // Recovery innermost: the request id and the access log see the 500 it makes of an exception.
+    router.use(svckit::http::middleware::metrics(registry));
     router.use(svckit::http::middleware::request_id());
     if (!http_settings.trusted_proxies.empty())
       router.use(svckit::http::middleware::real_ip(http_settings.trusted_proxies));
@@ -92,6 +101,7 @@ int main(int argc, char** argv) {
     router.use(svckit::http::middleware::recovery(*logger));
   }
   router.get("/hello", [body](svckit::http::Request&, svckit::http::Response& res) { res.json(200, body); });
+  router.get("/metrics", svckit::http::metrics_handler(registry));
   svckit::http::Server server(rt, router, http_settings.to_options(), *logger);
   if (auto st = server.start(); !st.ok()) {
     logger->error("hello: cannot serve HTTP", {{"error", st}});
@@ -100,8 +110,7 @@ int main(int argc, char** argv) {
   }
   std::string url = "http://" + (http_settings.host == "0.0.0.0" ? std::string("127.0.0.1") : http_settings.host) +
                     ":" + std::to_string(server.port()) + "/hello";
-  logger->info("hello service started",
-               {{"env", cfg.env()}, {"workers", rt.size()}, {"url", url}});
+  logger->info("hello service started", {{"env", cfg.env()}, {"workers", rt.size()}, {"url", url}});
   std::fprintf(stderr, "hello: serving %s\n", url.c_str());
   rt.spawn(heartbeat(rt, *logger, settings));
   rt.wait();

@@ -4,8 +4,9 @@
 #include <zlib.h>
 
 #include <algorithm>
-
+#include <charconv>
 #include <random>
+#include <unordered_map>
 
 namespace svckit::http::middleware {
 
@@ -62,12 +63,85 @@ Middleware request_id() {
   };
 }
 
+namespace {
+
+struct HttpMetrics {
+  metrics::CounterVec& requests;
+  metrics::HistogramVec& duration;
+  metrics::Gauge in_flight;
+};
+
+struct SeriesKey {
+  const void* owner;
+  const char* route;  // route templates live as long as the router: their address is their identity
+  std::size_t route_size;
+  Method method;
+  int status;
+  bool operator==(const SeriesKey&) const = default;
+};
+struct SeriesKeyHash {
+  std::size_t operator()(const SeriesKey& k) const noexcept {
+    std::size_t h = std::hash<const void*>()(k.owner) ^ (std::hash<const void*>()(k.route) * 31);
+    return h ^ (static_cast<std::size_t>(k.method) << 20) ^ (static_cast<std::size_t>(k.status) << 4) ^ k.route_size;
+  }
+};
+
+std::string_view method_label(Method m) {
+  return m == Method::kOther ? std::string_view("OTHER") : method_name(m);
+}
+
+}  // namespace
+
+Middleware metrics(metrics::Registry& registry) {
+  auto m = std::make_shared<HttpMetrics>(HttpMetrics{
+      registry.counter_vec({.name = "svckit_http_server_requests_total", .help = "HTTP requests answered."},
+                           {"method", "route", "status"}),
+      registry.histogram_vec(
+          {.name = "svckit_http_server_request_duration_seconds", .help = "Time from routing to the response."},
+          {"method", "route"}),
+      registry.gauge({.name = "svckit_http_server_requests_in_flight", .help = "HTTP requests being handled."})});
+  return [m](Request& req, Response& res, Next next) -> Task<void> {
+    auto start = Clock::now();
+    m->in_flight.inc();
+    struct Done {  // also on an exception escaping the onion (then the status is 500)
+      HttpMetrics& m;
+      Request& req;
+      Response& res;
+      Clock::time_point start;
+      bool ok = false;
+      ~Done() {
+        m.in_flight.dec();
+        int status = ok ? res.status : 500;
+        std::string_view route = req.route().empty() ? std::string_view("unmatched") : req.route();
+        thread_local std::unordered_map<SeriesKey, std::pair<metrics::Counter, metrics::Histogram>, SeriesKeyHash>
+            cache;
+        SeriesKey key{&m, route.data(), route.size(), req.method(), status};
+        auto it = cache.find(key);
+        if (it == cache.end()) {
+          char code[8];
+          auto r = std::to_chars(code, code + sizeof code, status);
+          std::string_view method = method_label(req.method());
+          it = cache
+                   .emplace(key, std::pair{m.requests.with({method, route, std::string_view(code, r.ptr)}),
+                                           m.duration.with({method, route})})
+                   .first;
+        }
+        it->second.first.inc();
+        it->second.second.observe(std::chrono::duration<double>(Clock::now() - start).count());
+      }
+    } done{*m, req, res, start};
+    co_await next(req, res);
+    done.ok = true;
+  };
+}
+
 Middleware access_log(log::Logger logger) {
   return [logger](Request& req, Response& res, Next next) -> Task<void> {
     auto start = Clock::now();
     co_await next(req, res);
     auto elapsed = Clock::now() - start;
-    log::Level level = res.status >= 500 ? log::Level::kError : (res.status >= 400 ? log::Level::kWarn : log::Level::kInfo);
+    log::Level level =
+        res.status >= 500 ? log::Level::kError : (res.status >= 400 ? log::Level::kWarn : log::Level::kInfo);
     logger.log(level, req.ctx, "http request",
                {{"method", req.method_text()},
                 {"path", req.path()},
@@ -218,7 +292,8 @@ Middleware gzip(GzipOptions o) {
         res.status == 204 || res.status == 304)
       co_return;
     std::string_view type = res.header("Content-Type");
-    bool compressible = std::any_of(o.types.begin(), o.types.end(), [&](const std::string& p) { return type.starts_with(p); });
+    bool compressible =
+        std::any_of(o.types.begin(), o.types.end(), [&](const std::string& p) { return type.starts_with(p); });
     if (!compressible) co_return;
     res.add_header("Vary", "Accept-Encoding");  // caches must key on it whether or not we compress
     if (!accepts_gzip(req.header("Accept-Encoding"))) co_return;
@@ -262,3 +337,15 @@ Result<std::string> gunzip(std::string_view data) {
 }
 
 }  // namespace svckit::http::middleware
+
+namespace svckit::http {
+SyncHandler metrics_handler(metrics::Registry& registry) {
+  return [&registry](Request& req, Response& res) {
+    auto format = metrics::negotiate(req.header("Accept"));
+    res.status = 200;
+    res.set_header("Content-Type", metrics::content_type(format));
+    res.body.clear();
+    registry.render_to(res.body, format);
+  };
+}
+}  // namespace svckit::http

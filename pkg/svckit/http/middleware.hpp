@@ -1,14 +1,23 @@
 #pragma once
-// Built-in middleware. The default set, outermost first: request_id, access_log, recovery (innermost,
-// so that the others see the 500 it makes of an exception). The others are opt-in.
+// Built-in middleware. The default set, outermost first: metrics, request_id, access_log, recovery
+// (innermost, so that the others see the 500 it makes of an exception). The others are opt-in.
 #include <chrono>
 #include <string>
 #include <vector>
 
 #include "svckit/http/router.hpp"
 #include "svckit/log/logger.hpp"
+#include "svckit/metrics/metrics.hpp"
 
 namespace svckit::http::middleware {
+
+// RED metrics for every request, labelled by the route template (never the raw path):
+//   svckit_http_server_requests_total{method,route,status}
+//   svckit_http_server_request_duration_seconds{method,route}   (histogram, default buckets)
+//   svckit_http_server_requests_in_flight
+// Requests that match no route are labelled route="unmatched"; unknown methods method="OTHER".
+// Series handles are cached per thread, so a request costs two clock reads and a few adds.
+Middleware metrics(metrics::Registry& registry = metrics::Registry::global());
 
 // An exception escaping the rest of the onion becomes a 500 in the error format and one log line.
 Middleware recovery(log::Logger logger = log::global());
@@ -66,3 +75,9 @@ inline Middleware timeout(std::chrono::nanoseconds d) {
 Result<std::string> gunzip(std::string_view data);
 
 }  // namespace svckit::http::middleware
+
+namespace svckit::http {
+// GET /metrics: the registry in the format the scraper's Accept header asks for (Prometheus text
+// 0.0.4 or OpenMetrics 1.0).
+SyncHandler metrics_handler(metrics::Registry& registry = metrics::Registry::global());
+}  // namespace svckit::http

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "svckit/http/client.hpp"
+#include "svckit/http/raw_client_test.hpp"
 #include "svckit/http/server.hpp"
 
 using namespace std::chrono_literals;
@@ -175,6 +176,80 @@ TEST(RealIpTest, UntrustedPeerCannotSpoof) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->body, "127.0.0.1");  // 127.0.0.1 is not a trusted proxy here
   rt.block_on(server.drain());
+}
+
+}  // namespace
+}  // namespace svckit::http
+
+namespace svckit::http {
+namespace {
+
+Task<void> hold_until_released(Request&, Response& res, std::atomic<bool>* entered, std::atomic<bool>* release) {
+  entered->store(true);
+  while (!release->load()) co_await sleep_for(Context(), std::chrono::milliseconds(2));
+  res.text(200, "released");
+}
+
+TEST_F(MiddlewareTest, MetricsCountEveryRequestByRouteTemplate) {
+  metrics::Registry registry;
+  router_.use(middleware::metrics(registry));
+  router_.use(middleware::recovery(log::Logger({.level = log::Level::kOff})));
+  router_.get("/users/:id", [](Request&, Response& res) { res.text(200, "user"); });
+  router_.post("/users", [](Request&, Response& res) { res.text(201, "made"); });
+  router_.get("/boom", [](Request&, Response&) -> void { throw std::runtime_error("kaboom"); });
+  std::atomic<bool> entered{false}, release{false};
+  router_.get("/hold", [&](Request& req, Response& res) { return hold_until_released(req, res, &entered, &release); });
+  router_.get("/metrics", metrics_handler(registry));
+  start();
+  for (int i = 0; i < 5; ++i) call(get("/users/" + std::to_string(i)));
+  ClientRequest post;
+  post.method = Method::kPost;
+  post.url = "/users";
+  call(post);
+  call(get("/boom"));
+  call(get("/no/such/path"));
+  {
+    testing::RawClient raw(server_->port());
+    raw.send("BREW /users/1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r = raw.response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 405);
+  }
+
+  // In flight: one request held inside its handler.
+  std::thread holder([&] { call(get("/hold")); });
+  while (!entered.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto during = call(get("/metrics"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  release = true;
+  holder.join();
+  // Counting the /metrics call itself, two requests were in flight.
+  EXPECT_NE(during.body.find("svckit_http_server_requests_in_flight 2\n"), std::string::npos) << during.body;
+
+  auto scrape = call(get("/metrics"));
+  EXPECT_EQ(scrape.header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  const std::string& t = scrape.body;
+  for (std::string line : {
+           "svckit_http_server_requests_total{method=\"GET\",route=\"/users/:id\",status=\"200\"} 5\n",
+           "svckit_http_server_requests_total{method=\"POST\",route=\"/users\",status=\"201\"} 1\n",
+           "svckit_http_server_requests_total{method=\"GET\",route=\"/boom\",status=\"500\"} 1\n",
+           "svckit_http_server_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1\n",
+           "svckit_http_server_requests_total{method=\"OTHER\",route=\"unmatched\",status=\"405\"} 1\n",
+           "svckit_http_server_requests_total{method=\"GET\",route=\"/hold\",status=\"200\"} 1\n",
+           "svckit_http_server_request_duration_seconds_count{method=\"GET\",route=\"/users/:id\"} 5\n",
+           "svckit_http_server_requests_in_flight 1\n",  // the scrape itself
+       }) {
+    EXPECT_NE(t.find(line), std::string::npos) << line << "\nin:\n" << t;
+  }
+  EXPECT_EQ(t.find("/users/3"), std::string::npos) << "raw paths must never become labels";
+  // The held request took ≥ the time it was held: its duration landed above the smallest bucket.
+  EXPECT_NE(t.find("svckit_http_server_request_duration_seconds_bucket{method=\"GET\",route=\"/hold\",le=\"0.005\"} 0"),
+            std::string::npos)
+      << t;
+
+  auto om = call(get("/metrics", {{"Accept", "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"}}));
+  EXPECT_EQ(om.header("Content-Type"), "application/openmetrics-text; version=1.0.0; charset=utf-8");
+  EXPECT_TRUE(om.body.ends_with("# EOF\n"));
 }
 
 }  // namespace

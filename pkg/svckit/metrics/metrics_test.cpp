@@ -1,0 +1,301 @@
+#include "svckit/metrics/metrics.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+namespace svckit::metrics {
+namespace {
+
+std::string run(const std::string& cmd, int* status = nullptr) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  int rc = pclose(p);
+  if (status) *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return out;
+}
+
+std::string write_temp(const std::string& text) {
+  char path[] = "/tmp/svckit_metrics_XXXXXX";
+  int fd = mkstemp(path);
+  ::close(fd);
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Metrics, CounterGaugeHistogramValues) {
+  Registry r;
+  Counter c = r.counter({.name = "t_events_total", .help = "Events."});
+  c.inc();
+  c.inc(2.5);
+  c.inc(-4);  // ignored: counters only go up
+  EXPECT_DOUBLE_EQ(c.value(), 3.5);
+
+  Gauge g = r.gauge({.name = "t_queue_depth", .help = "Depth."});
+  g.inc(5);
+  g.dec(2);
+  EXPECT_DOUBLE_EQ(g.value(), 3);
+  g.set(42);
+  EXPECT_DOUBLE_EQ(g.value(), 42);
+  g.add(-2);
+  EXPECT_DOUBLE_EQ(g.value(), 40);
+
+  Histogram h = r.histogram({.name = "t_latency_seconds", .help = "Latency.", .buckets = {0.1, 1, 10}});
+  for (double v : {0.05, 0.1, 0.5, 1.0, 5.0, 50.0}) h.observe(v);
+  EXPECT_EQ(h.count(), 6u);
+  EXPECT_DOUBLE_EQ(h.sum(), 56.65);
+  std::string text = r.render();
+  // le is an inclusive upper bound: 0.1 falls in le="0.1", 1.0 in le="1".
+  EXPECT_NE(text.find("t_latency_seconds_bucket{le=\"0.1\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("t_latency_seconds_bucket{le=\"1\"} 4\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("t_latency_seconds_bucket{le=\"10\"} 5\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("t_latency_seconds_bucket{le=\"+Inf\"} 6\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("t_latency_seconds_count 6\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("t_latency_seconds_sum 56.65\n"), std::string::npos) << text;
+}
+
+TEST(Metrics, ExactPrometheusAndOpenMetricsText) {
+  Registry r;
+  auto& req =
+      r.counter_vec({.name = "t_requests_total", .help = "Requests \\ handled.\nSecond line."}, {"method", "path"});
+  req.with({"GET", "/a\"b\\c\nd"}).inc(3);
+  auto& lat = r.histogram_vec({.name = "t_seconds", .help = "With \"quotes\".", .buckets = {0.5, 2}}, {"op"});
+  lat.with({"read"}).observe(1);
+  r.gauge({.name = "t_up", .help = "Up."}).set(1);
+
+  EXPECT_EQ(r.render(Format::kPrometheus),
+            "# HELP t_requests_total Requests \\\\ handled.\\nSecond line.\n"
+            "# TYPE t_requests_total counter\n"
+            "t_requests_total{method=\"GET\",path=\"/a\\\"b\\\\c\\nd\"} 3\n"
+            "# HELP t_seconds With \"quotes\".\n"
+            "# TYPE t_seconds histogram\n"
+            "t_seconds_bucket{op=\"read\",le=\"0.5\"} 0\n"
+            "t_seconds_bucket{op=\"read\",le=\"2\"} 1\n"
+            "t_seconds_bucket{op=\"read\",le=\"+Inf\"} 1\n"
+            "t_seconds_count{op=\"read\"} 1\n"
+            "t_seconds_sum{op=\"read\"} 1\n"
+            "# HELP t_up Up.\n"
+            "# TYPE t_up gauge\n"
+            "t_up 1\n");
+  EXPECT_EQ(r.render(Format::kOpenMetrics),
+            "# HELP t_requests Requests \\\\ handled.\\nSecond line.\n"
+            "# TYPE t_requests counter\n"
+            "t_requests_total{method=\"GET\",path=\"/a\\\"b\\\\c\\nd\"} 3\n"
+            "# HELP t_seconds With \\\"quotes\\\".\n"
+            "# TYPE t_seconds histogram\n"
+            "t_seconds_bucket{op=\"read\",le=\"0.5\"} 0\n"
+            "t_seconds_bucket{op=\"read\",le=\"2.0\"} 1\n"
+            "t_seconds_bucket{op=\"read\",le=\"+Inf\"} 1\n"
+            "t_seconds_count{op=\"read\"} 1\n"
+            "t_seconds_sum{op=\"read\"} 1\n"
+            "# HELP t_up Up.\n"
+            "# TYPE t_up gauge\n"
+            "t_up 1\n"
+            "# EOF\n");
+}
+
+TEST(Metrics, NegotiatesTheFormatFromAccept) {
+  EXPECT_EQ(negotiate(""), Format::kPrometheus);
+  EXPECT_EQ(negotiate("text/plain;version=0.0.4;q=0.5,*/*;q=0.1"), Format::kPrometheus);
+  // What Prometheus 2.42 sends.
+  EXPECT_EQ(negotiate("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+                      "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"),
+            Format::kOpenMetrics);
+  EXPECT_EQ(content_type(Format::kPrometheus), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+TEST(Metrics, RegistrationRules) {
+  Registry r;
+  EXPECT_THROW(r.counter({.name = "no_suffix"}), std::invalid_argument);
+  EXPECT_THROW(r.gauge({.name = "9starts_with_digit"}), std::invalid_argument);
+  EXPECT_THROW(r.gauge({.name = "has-dash"}), std::invalid_argument);
+  EXPECT_THROW(r.counter_vec({.name = "a_total"}, {"__reserved"}), std::invalid_argument);
+  EXPECT_THROW(r.counter_vec({.name = "b_total"}, {"x", "x"}), std::invalid_argument);
+  EXPECT_THROW(r.histogram_vec({.name = "h"}, {"le"}), std::invalid_argument);
+  EXPECT_THROW(r.histogram({.name = "h2", .buckets = {1, 1}}), std::invalid_argument);
+  // The same registration twice is the same family; a different shape is an error.
+  Counter a = r.counter({.name = "same_total", .help = "x"});
+  Counter b = r.counter({.name = "same_total", .help = "x"});
+  a.inc();
+  b.inc();
+  EXPECT_DOUBLE_EQ(a.value(), 2);
+  EXPECT_THROW(r.gauge({.name = "same_total"}), std::invalid_argument);
+  EXPECT_THROW(r.counter_vec({.name = "same_total"}, {"l"}), std::invalid_argument);
+  auto& v = r.counter_vec({.name = "lab_total"}, {"a", "b"});
+  EXPECT_THROW(v.with({"only-one"}), std::invalid_argument);
+}
+
+TEST(Metrics, CardinalityGuardFoldsIntoOverflowAndCounts) {
+  Registry r;
+  auto& v = r.counter_vec({.name = "t_by_user_total", .help = "Per user (a bad idea).", .max_series = 3}, {"user"});
+  for (int i = 0; i < 10; ++i) v.with({std::to_string(i)}).inc();
+  v.with({"1"}).inc();              // existing series keep working
+  EXPECT_EQ(v.series_count(), 4u);  // three real ones and the overflow series
+  std::string text = r.render();
+  EXPECT_NE(text.find("t_by_user_total{user=\"overflow\"} 7\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("t_by_user_total{user=\"1\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("svckit_metrics_overflow_total{metric=\"t_by_user_total\"} 7\n"), std::string::npos) << text;
+}
+
+TEST(MetricsConcurrency, WritesFromManyThreadsAreExactAndSurviveThreadExit) {
+  Registry r;
+  Counter c = r.counter({.name = "t_mt_total", .help = "x"});
+  Gauge g = r.gauge({.name = "t_mt_inflight", .help = "x"});
+  Histogram h = r.histogram({.name = "t_mt_seconds", .help = "x", .buckets = {0.5}});
+  constexpr int kThreads = 4, kPerThread = 100000;
+  std::atomic<bool> stop{false};
+  // A scraper reading while the writers write (TSan checks the protocol).
+  std::thread scraper([&] {
+    while (!stop.load()) {
+      std::string text = r.render();
+      ASSERT_NE(text.find("t_mt_total"), std::string::npos);
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        c.inc();
+        g.inc();
+        g.dec();
+        h.observe(t % 2 ? 0.25 : 1.0);
+      }
+    });
+  }
+  for (auto& w : writers) w.join();  // their cells are folded into the retired totals on exit
+  stop = true;
+  scraper.join();
+  EXPECT_DOUBLE_EQ(c.value(), kThreads * kPerThread);
+  EXPECT_DOUBLE_EQ(g.value(), 0);
+  EXPECT_EQ(h.count(), static_cast<std::uint64_t>(kThreads * kPerThread));
+  EXPECT_NE(r.render().find("t_mt_seconds_bucket{le=\"0.5\"} 200000\n"), std::string::npos);
+}
+
+TEST(Metrics, ProcessMetricsAreRealNumbers) {
+  Registry r;
+  register_process_metrics(r);
+  std::string text = r.render();
+  auto value = [&](std::string_view name) {
+    auto pos = text.find("\n" + std::string(name) + " ");
+    if (pos == std::string::npos) return -1.0;
+    return std::stod(text.substr(pos + name.size() + 2));
+  };
+  EXPECT_GT(value("process_resident_memory_bytes"), 1e5);
+  EXPECT_GT(value("process_virtual_memory_bytes"), value("process_resident_memory_bytes"));
+  EXPECT_GE(value("process_open_fds"), 3);
+  EXPECT_GT(value("process_max_fds"), 0);
+  EXPECT_GE(value("process_threads"), 1);
+  EXPECT_GE(value("process_cpu_seconds_total"), 0);
+  double now = static_cast<double>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  double start = value("process_start_time_seconds");
+  EXPECT_LE(start, now + 2);
+  EXPECT_GT(start, now - 3600);
+}
+
+// A registry with every feature, for the third-party checks below.
+void populate(Registry& r) {
+  register_process_metrics(r);
+  auto& req = r.counter_vec({.name = "svckit_http_server_requests_total", .help = "HTTP requests handled."},
+                            {"method", "route", "status"});
+  req.with({"GET", "/users/:id", "200"}).inc(41);
+  req.with({"POST", "/users", "400"}).inc();
+  auto& lat =
+      r.histogram_vec({.name = "svckit_http_server_request_duration_seconds", .help = "Latency."}, {"method", "route"});
+  lat.with({"GET", "/users/:id"}).observe(0.003);
+  lat.with({"GET", "/users/:id"}).observe(0.7);
+  r.gauge({.name = "svckit_http_server_requests_in_flight", .help = "In flight \"now\"."}).set(2);
+  r.gauge_fn("svckit_test_answer", "Computed at scrape time.", [] { return 42.0; });
+  auto& weird = r.counter_vec({.name = "svckit_test_escapes_total", .help = "Back\\slash and\nnewline."}, {"v"});
+  weird.with({"quote\" backslash\\ newline\n utf8 \xc3\xa9"}).inc();
+}
+
+TEST(MetricsInterop, PromtoolFindsNothingToLint) {
+  if (run("command -v promtool").empty()) GTEST_SKIP() << "promtool not installed (make test installs it)";
+  Registry r;
+  populate(r);
+  std::string path = write_temp(r.render(Format::kPrometheus));
+  int status = -1;
+  std::string out = run("promtool check metrics < " + path + " 2>&1", &status);
+  std::remove(path.c_str());
+  EXPECT_EQ(status, 0) << out;
+}
+
+TEST(MetricsInterop, PythonOpenMetricsParserAcceptsOurOutput) {
+  if (run("/usr/bin/python3 -c 'import prometheus_client.openmetrics.parser' 2>&1; echo $?") != "0\n")
+    GTEST_SKIP() << "python3-prometheus-client not installed (make test installs it)";
+  Registry r;
+  populate(r);
+  std::string path = write_temp(r.render(Format::kOpenMetrics));
+  // The strict parser raises on any deviation from OpenMetrics 1.0; print what it understood.
+  std::string script =
+      "import sys\n"
+      "from prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n"
+      "for f in p(open(sys.argv[1]).read()):\n"
+      "  for s in f.samples:\n"
+      "    print(f.type, s.name, sorted(s.labels.items()), s.value)\n";
+  std::string spath = write_temp(script);
+  int status = -1;
+  std::string out = run("/usr/bin/python3 " + spath + " " + path + " 2>&1", &status);
+  std::remove(path.c_str());
+  std::remove(spath.c_str());
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("counter svckit_http_server_requests_total [('method', 'GET'), ('route', '/users/:id'), "
+                     "('status', '200')] 41"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("histogram svckit_http_server_request_duration_seconds_bucket [('le', '1.0'), ('method', "
+                     "'GET'), ('route', '/users/:id')] 2"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("('v', 'quote\" backslash\\\\ newline\\n utf8 \xc3\xa9')"), std::string::npos) << out;
+  EXPECT_NE(out.find("gauge svckit_test_answer [] 42"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace svckit::metrics
+
+#include "svckit/core/runtime.hpp"
+
+namespace svckit::metrics {
+namespace {
+
+TEST(RuntimeMetrics, LoopLagSeesABlockedLoop) {
+  Registry r;
+  Runtime rt({.workers = 1});
+  register_runtime_metrics(r, rt, std::chrono::milliseconds(5));
+  // Block the only loop for 120 ms: the probe's next timer fires that late.
+  rt.loop(0).post([] { std::this_thread::sleep_for(std::chrono::milliseconds(120)); });
+  std::string text;
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    text = r.render();
+    if (text.find("svckit_runtime_loop_lag_distribution_seconds_bucket{loop=\"0\",le=\"0.1\"}") != std::string::npos) {
+      auto pos = text.find("svckit_runtime_loop_lag_distribution_seconds_bucket{loop=\"0\",le=\"0.05\"} ");
+      auto inf = text.find("svckit_runtime_loop_lag_distribution_seconds_count{loop=\"0\"} ");
+      if (pos != std::string::npos && inf != std::string::npos) {
+        double below = std::stod(text.substr(text.find("} ", pos) + 2));
+        double all = std::stod(text.substr(text.find("} ", inf) + 2));
+        if (all > below) break;  // one observation above 50 ms: the blocked interval
+      }
+    }
+  }
+  auto pos = text.find("svckit_runtime_loop_lag_distribution_seconds_bucket{loop=\"0\",le=\"0.05\"} ");
+  auto cnt = text.find("svckit_runtime_loop_lag_distribution_seconds_count{loop=\"0\"} ");
+  ASSERT_NE(pos, std::string::npos) << text;
+  ASSERT_NE(cnt, std::string::npos) << text;
+  EXPECT_GT(std::stod(text.substr(text.find("} ", cnt) + 2)), std::stod(text.substr(text.find("} ", pos) + 2))) << text;
+  EXPECT_NE(text.find("svckit_runtime_blocking_queue 0\n"), std::string::npos) << text;
+  rt.request_stop();
+  rt.wait();
+}
+
+}  // namespace
+}  // namespace svckit::metrics
