@@ -12,6 +12,7 @@ test_pkgs=(
   libgtest-dev libgmock-dev nlohmann-json3-dev
   curl python3 golang-go
   prometheus python3-prometheus-client  # promtool and a real Prometheus; a strict OpenMetrics parser
+  protobuf-compiler python3-protobuf    # the OTLP schema check (scripts/otlp_validate.sh; npm fetches the .proto files)
 )
 bench_pkgs=(
   libbenchmark-dev

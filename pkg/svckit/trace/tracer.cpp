@@ -1,0 +1,381 @@
+#include "svckit/trace/tracer.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+
+namespace svckit::trace {
+
+std::int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// ---------------- Resource ----------------
+
+Resource Resource::detect(std::string service_name, std::string service_version, std::string environment) {
+  Resource r;
+  r.attributes.push_back({"service.name", std::move(service_name)});
+  if (!service_version.empty()) r.attributes.push_back({"service.version", std::move(service_version)});
+  if (!environment.empty()) r.attributes.push_back({"deployment.environment", std::move(environment)});
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) == 0) r.attributes.push_back({"host.name", std::string(host)});
+  // A random id per process start, so that replicas of one service are told apart.
+  TraceId id = TraceId::random();
+  std::string hex = id.hex();
+  std::string uuid = hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) +
+                     "-" + hex.substr(20);
+  r.attributes.push_back({"service.instance.id", uuid});
+  r.attributes.push_back({"process.pid", std::int64_t{getpid()}});
+  r.attributes.push_back({"telemetry.sdk.name", std::string("svckit")});
+  r.attributes.push_back({"telemetry.sdk.language", std::string("cpp")});
+  return r;
+}
+
+std::string_view Resource::get(std::string_view key) const noexcept {
+  for (const auto& a : attributes)
+    if (a.key == key)
+      if (auto* s = std::get_if<std::string>(&a.value)) return *s;
+  return {};
+}
+
+// ---------------- Samplers ----------------
+
+namespace {
+
+class AlwaysOn : public Sampler {
+ public:
+  bool should_sample(const std::optional<SpanContext>&, const TraceId&) const override { return true; }
+  std::string description() const override { return "AlwaysOnSampler"; }
+};
+class AlwaysOff : public Sampler {
+ public:
+  bool should_sample(const std::optional<SpanContext>&, const TraceId&) const override { return false; }
+  std::string description() const override { return "AlwaysOffSampler"; }
+};
+class Ratio : public Sampler {
+ public:
+  explicit Ratio(double p) : p_(std::clamp(p, 0.0, 1.0)) {
+    // As OpenTelemetry's TraceIdRatioBased: compare the trace id's last 8 bytes (big endian, top bit
+    // cleared) with p × 2^63.
+    bound_ = p_ >= 1.0 ? UINT64_MAX : static_cast<std::uint64_t>(p_ * 9223372036854775808.0);
+  }
+  bool should_sample(const std::optional<SpanContext>&, const TraceId& id) const override {
+    std::uint64_t v = 0;
+    for (int i = 8; i < 16; ++i) v = (v << 8) | id.bytes[static_cast<std::size_t>(i)];
+    v &= 0x7fffffffffffffffull;
+    return p_ >= 1.0 || v < bound_;
+  }
+  std::string description() const override { return "TraceIdRatioBased{" + std::to_string(p_) + "}"; }
+
+ private:
+  double p_;
+  std::uint64_t bound_;
+};
+class ParentBased : public Sampler {
+ public:
+  explicit ParentBased(std::shared_ptr<const Sampler> root) : root_(std::move(root)) {}
+  bool should_sample(const std::optional<SpanContext>& parent, const TraceId& id) const override {
+    if (parent && parent->valid()) return parent->sampled;
+    return root_->should_sample(parent, id);
+  }
+  std::string description() const override { return "ParentBased{root:" + root_->description() + "}"; }
+
+ private:
+  std::shared_ptr<const Sampler> root_;
+};
+
+}  // namespace
+
+std::shared_ptr<const Sampler> always_on() {
+  return std::make_shared<AlwaysOn>();
+}
+std::shared_ptr<const Sampler> always_off() {
+  return std::make_shared<AlwaysOff>();
+}
+std::shared_ptr<const Sampler> ratio(double p) {
+  return std::make_shared<Ratio>(p);
+}
+std::shared_ptr<const Sampler> parent_based(std::shared_ptr<const Sampler> root) {
+  return std::make_shared<ParentBased>(std::move(root));
+}
+
+// ---------------- Span ----------------
+
+Span::Span(Span&& o) noexcept
+    : tracer_(std::exchange(o.tracer_, nullptr)), context_(std::move(o.context_)), data_(std::move(o.data_)) {}
+
+Span& Span::operator=(Span&& o) noexcept {
+  if (this != &o) {
+    end();
+    tracer_ = std::exchange(o.tracer_, nullptr);
+    context_ = std::move(o.context_);
+    data_ = std::move(o.data_);
+  }
+  return *this;
+}
+
+Span& Span::set(std::string_view key, AttributeValue value) {
+  if (!data_) return *this;
+  const SpanLimits& lim = tracer_->limits();
+  if (auto* s = std::get_if<std::string>(&value); s && s->size() > lim.max_attribute_length) {
+    // Cut on a UTF-8 boundary.
+    std::size_t n = lim.max_attribute_length;
+    while (n > 0 && (static_cast<unsigned char>((*s)[n]) & 0xC0) == 0x80) --n;
+    s->resize(n);
+  }
+  for (auto& a : data_->attributes) {
+    if (a.key == key) {
+      a.value = std::move(value);
+      return *this;
+    }
+  }
+  if (data_->attributes.size() >= lim.max_attributes) {
+    ++data_->dropped_attributes;
+    return *this;
+  }
+  data_->attributes.push_back({std::string(key), std::move(value)});
+  return *this;
+}
+
+Span& Span::add_event(std::string_view name, std::vector<Attribute> attributes) {
+  if (!data_) return *this;
+  if (data_->events.size() >= tracer_->limits().max_events) {
+    ++data_->dropped_events;
+    return *this;
+  }
+  data_->events.push_back({std::string(name), now_ns(), std::move(attributes)});
+  return *this;
+}
+
+Span& Span::add_link(const SpanContext& linked, std::vector<Attribute> attributes) {
+  if (!data_ || !linked.valid()) return *this;
+  if (data_->links.size() >= tracer_->limits().max_links) {
+    ++data_->dropped_links;
+    return *this;
+  }
+  data_->links.push_back({linked, std::move(attributes)});
+  return *this;
+}
+
+Span& Span::set_name(std::string_view name) {
+  if (data_) data_->name = std::string(name);
+  return *this;
+}
+
+Span& Span::set_status(StatusCode code, std::string_view message) {
+  if (!data_) return *this;
+  // OK is final; an error message is kept only with ERROR (as the specification says).
+  if (data_->status == StatusCode::kOk) return *this;
+  data_->status = code;
+  data_->status_message = code == StatusCode::kError ? std::string(message) : std::string();
+  return *this;
+}
+
+Span& Span::record_error(const Status& status) {
+  if (!data_ || status.ok()) return *this;
+  add_event("exception", {{"exception.type", std::string(code_name(status.code()))},
+                          {"exception.message", std::string(status.message())}});
+  return set_status(StatusCode::kError, status.to_string());
+}
+
+void Span::end() {
+  if (!data_) return;
+  data_->end_ns = now_ns();
+  tracer_->finish(*data_);
+  data_.reset();
+}
+
+// ---------------- Tracer ----------------
+
+Tracer::Tracer(TracerOptions options) : options_(std::move(options)) {
+  if (!options_.sampler) options_.sampler = parent_based(always_on());
+  processors_ = options_.processors;
+}
+
+Tracer::~Tracer() {
+  shutdown();
+}
+
+Span Tracer::start_span(std::string_view name, SpanKind kind, const std::optional<SpanContext>& parent,
+                        std::vector<Attribute> attributes) const {
+  SpanContext sc;
+  bool has_parent = parent && parent->valid();
+  sc.trace_id = has_parent ? parent->trace_id : TraceId::random();
+  sc.span_id = SpanId::random();
+  if (has_parent) sc.trace_state = parent->trace_state;
+  sc.sampled = options_.sampler->should_sample(has_parent ? parent : std::nullopt, sc.trace_id);
+  if (!sc.sampled) return Span(this, std::move(sc), nullptr);
+  auto data = std::make_unique<SpanData>();
+  data->context = sc;
+  if (has_parent) data->parent_span_id = parent->span_id;
+  data->name = std::string(name);
+  data->kind = kind;
+  data->start_ns = now_ns();
+  Span span(this, std::move(sc), std::move(data));
+  for (auto& a : attributes) span.set(a.key, std::move(a.value));
+  return span;
+}
+
+Span Tracer::start(const Context& ctx, std::string_view name, SpanKind kind, std::vector<Attribute> attributes) const {
+  return start_span(name, kind, span_from(ctx), std::move(attributes));
+}
+
+void Tracer::add_processor(std::shared_ptr<SpanProcessor> p) {
+  std::lock_guard lock(mu_);
+  processors_.push_back(std::move(p));
+}
+
+void Tracer::finish(SpanData& data) const {
+  std::vector<std::shared_ptr<SpanProcessor>> ps;
+  {
+    std::lock_guard lock(mu_);
+    ps = processors_;
+  }
+  for (auto& p : ps) p->on_end(data);
+}
+
+void Tracer::force_flush() const {
+  std::vector<std::shared_ptr<SpanProcessor>> ps;
+  {
+    std::lock_guard lock(mu_);
+    ps = processors_;
+  }
+  for (auto& p : ps) p->force_flush();
+}
+
+void Tracer::shutdown() {
+  std::vector<std::shared_ptr<SpanProcessor>> ps;
+  {
+    std::lock_guard lock(mu_);
+    ps = processors_;
+  }
+  for (auto& p : ps) p->shutdown();
+}
+
+namespace {
+std::mutex g_mu;
+std::shared_ptr<Tracer>& global_slot() {
+  static auto* slot = new std::shared_ptr<Tracer>;
+  return *slot;
+}
+}  // namespace
+
+std::shared_ptr<Tracer> Tracer::global() {
+  std::lock_guard lock(g_mu);
+  return global_slot();
+}
+
+void Tracer::set_global(std::shared_ptr<Tracer> tracer) {
+  std::lock_guard lock(g_mu);
+  global_slot() = std::move(tracer);
+}
+
+// ---------------- Context ----------------
+
+Context with_span(const Context& ctx, const SpanContext& span) {
+  if (!span.valid()) return ctx;
+  return ctx.with_value<SpanContext>(span)
+      .with_log_field("trace_id", span.trace_id.hex())
+      .with_log_field("span_id", span.span_id.hex());
+}
+
+std::optional<SpanContext> span_from(const Context& ctx) {
+  if (const SpanContext* sc = ctx.value<SpanContext>()) return *sc;
+  return std::nullopt;
+}
+
+Context with_baggage(const Context& ctx, Baggage baggage) {
+  return ctx.with_value<Baggage>(std::move(baggage));
+}
+const Baggage* baggage_from(const Context& ctx) {
+  return ctx.value<Baggage>();
+}
+
+// ---------------- Processors ----------------
+
+BatchSpanProcessor::BatchSpanProcessor(std::shared_ptr<SpanExporter> exporter, const Resource& resource,
+                                       BatchOptions options)
+    : exporter_(std::move(exporter)), resource_(resource), options_(options) {
+  thread_ = std::thread([this] { run(); });
+}
+
+BatchSpanProcessor::~BatchSpanProcessor() {
+  shutdown();
+}
+
+void BatchSpanProcessor::on_end(const SpanData& span) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_ || queue_.size() >= options_.max_queue) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    queue_.push_back(span);
+    if (queue_.size() < options_.max_batch) return;
+  }
+  cv_.notify_one();
+}
+
+void BatchSpanProcessor::force_flush() {
+  std::unique_lock lock(mu_);
+  if (!thread_.joinable()) return;
+  std::uint64_t ticket = ++flush_requested_;
+  cv_.notify_one();
+  flushed_.wait(lock, [&] { return flush_done_ >= ticket || stop_; });
+}
+
+void BatchSpanProcessor::shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void BatchSpanProcessor::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait_for(lock, options_.interval,
+                 [&] { return stop_ || queue_.size() >= options_.max_batch || flush_requested_ > flush_done_; });
+    std::uint64_t flush_ticket = flush_requested_;
+    // Export everything queued, one batch at a time, without holding the lock while exporting.
+    while (!queue_.empty()) {
+      std::vector<SpanData> batch;
+      std::size_t n = std::min(queue_.size(), options_.max_batch);
+      batch.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      lock.unlock();
+      Status st = exporter_->export_spans(batch, resource_);
+      if (st.ok())
+        exported_.fetch_add(batch.size(), std::memory_order_relaxed);
+      else
+        failures_.fetch_add(1, std::memory_order_relaxed);
+      lock.lock();
+    }
+    flush_done_ = flush_ticket;
+    flushed_.notify_all();
+    if (stop_) break;
+  }
+}
+
+void RingBufferProcessor::on_end(const SpanData& span) {
+  std::lock_guard lock(mu_);
+  if (spans_.size() >= capacity_) spans_.pop_front();
+  spans_.push_back(span);
+}
+
+std::vector<SpanData> RingBufferProcessor::recent() const {
+  std::lock_guard lock(mu_);
+  return {spans_.begin(), spans_.end()};
+}
+
+}  // namespace svckit::trace
