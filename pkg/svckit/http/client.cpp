@@ -1,7 +1,5 @@
 #include "svckit/http/client.hpp"
 
-#include "svckit/http/io_await.hpp"
-
 #include <netdb.h>
 #include <sys/socket.h>
 
@@ -11,6 +9,10 @@
 #include <cstring>
 #include <map>
 #include <vector>
+
+#include "svckit/http/io_await.hpp"
+#include "svckit/metrics/metrics.hpp"
+#include "svckit/trace/tracer.hpp"
 
 namespace svckit::http {
 
@@ -24,8 +26,6 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
     if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
   return true;
 }
-
-
 
 bool idempotent(Method m) {
   return m == Method::kGet || m == Method::kHead || m == Method::kPut || m == Method::kDelete ||
@@ -124,7 +124,8 @@ Task<Result<ClientResponse>> Client::get(const Context& ctx, std::string url) {
   co_return co_await send(ctx, std::move(r));
 }
 
-Task<Result<ClientResponse>> Client::post(const Context& ctx, std::string url, std::string body, std::string content_type) {
+Task<Result<ClientResponse>> Client::post(const Context& ctx, std::string url, std::string body,
+                                          std::string content_type) {
   ClientRequest r;
   r.method = Method::kPost;
   r.url = std::move(url);
@@ -133,7 +134,82 @@ Task<Result<ClientResponse>> Client::post(const Context& ctx, std::string url, s
   co_return co_await send(ctx, std::move(r));
 }
 
+namespace {
+
+struct ClientMetrics {
+  metrics::CounterVec& requests;
+  metrics::HistogramVec& duration;
+};
+
+ClientMetrics& client_metrics() {
+  auto& r = metrics::Registry::global();
+  static ClientMetrics m{
+      r.counter_vec({.name = "svckit_http_client_requests_total",
+                     .help = "HTTP client calls by upstream host, method and outcome (HTTP status or error code)."},
+                    {"host", "method", "status"}),
+      r.histogram_vec(
+          {.name = "svckit_http_client_request_duration_seconds", .help = "HTTP client call latency by upstream host."},
+          {"host", "method"})};
+  return m;
+}
+
+}  // namespace
+
+// Observability around every call: a client span (child of the caller's span) whose context travels
+// in the propagation headers, baggage, and RED metrics per upstream host.
 Task<Result<ClientResponse>> Client::send(const Context& ctx, ClientRequest request) {
+  if (!impl_->options.observe) co_return co_await send_untraced(ctx, std::move(request));
+  auto start = Clock::now();
+  std::shared_ptr<trace::Tracer> tracer = trace::Tracer::global();
+  auto url = parse_url(request.url);
+  std::string host = url ? url->host + ":" + std::to_string(url->port) : std::string("invalid");
+  std::string_view method = method_name(request.method);
+  Context call = ctx;
+  trace::Span span;
+  if (tracer) {
+    span = tracer->start(ctx, method, trace::SpanKind::kClient);
+    if (span.recording()) {
+      span.set_attribute("http.request.method", method);
+      span.set_attribute("url.full", request.url);
+      if (url) {
+        span.set_attribute("server.address", url->host);
+        span.set_attribute("server.port", std::int64_t{url->port});
+      }
+    }
+    call = trace::with_span(ctx, span.context());
+  }
+  bool caller_set_trace = false;  // headers the caller wrote themselves win
+  for (auto& [k, v] : request.headers)
+    caller_set_trace = caller_set_trace || iequals(k, "traceparent") || iequals(k, "b3") ||
+                       iequals(k, "uber-trace-id") || iequals(k, "X-B3-TraceId");
+  if (auto sc = trace::span_from(call); sc && !caller_set_trace) {
+    static const std::vector<trace::Format> kDefault{trace::Format::kW3C};
+    trace::inject(
+        *sc,
+        [&](std::string_view k, std::string_view v) { request.headers.emplace_back(std::string(k), std::string(v)); },
+        tracer ? tracer->propagation() : kDefault);
+  }
+  if (const trace::Baggage* b = trace::baggage_from(ctx); b && !b->empty())
+    request.headers.emplace_back("baggage", trace::format_baggage(*b));
+
+  Result<ClientResponse> res = co_await send_untraced(call, std::move(request));
+
+  std::string status = res ? std::to_string(res->status) : std::string(code_name(res.error().code()));
+  ClientMetrics& m = client_metrics();
+  m.requests.with({host, method, status}).inc();
+  m.duration.with({host, method}).observe(std::chrono::duration<double>(Clock::now() - start).count());
+  if (span.recording()) {
+    if (res) {
+      span.set_attribute("http.response.status_code", std::int64_t{res->status});
+      if (res->status >= 400) span.set_status(trace::StatusCode::kError, "HTTP " + std::to_string(res->status));
+    } else {
+      span.record_error(res.error());
+    }
+  }
+  co_return res;
+}
+
+Task<Result<ClientResponse>> Client::send_untraced(const Context& ctx, ClientRequest request) {
   Loop* loop = Loop::current();
   if (!loop) throw std::logic_error("http::Client::send awaited outside a svckit loop");
   Impl& impl = *impl_;
@@ -182,7 +258,8 @@ Task<Result<ClientResponse>> Client::send(const Context& ctx, ClientRequest requ
     head += "X-Request-Timeout-Ms: " + std::to_string(left > 0 ? left : 0) + "\r\n";
   }
   bool streaming = static_cast<bool>(request.body_stream);
-  if (streaming) head += "Transfer-Encoding: chunked\r\n";
+  if (streaming)
+    head += "Transfer-Encoding: chunked\r\n";
   else if (!request.body.empty() || request.method == Method::kPost || request.method == Method::kPut ||
            request.method == Method::kPatch)
     head += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
@@ -269,8 +346,9 @@ Task<Result<ClientResponse>> Client::send(const Context& ctx, ClientRequest requ
       }
       // At the per-host limit: wait for a connection to come back, within the call's deadline.
       if (!(co_await sleep_for(call, std::chrono::milliseconds(1))).ok())
-        co_return std::unexpected(Status(Code::kResourceExhausted, "no connection to " + key + " became free before the deadline")
-                                      .with_metadata("cause", call.err().to_string()));
+        co_return std::unexpected(
+            Status(Code::kResourceExhausted, "no connection to " + key + " became free before the deadline")
+                .with_metadata("cause", call.err().to_string()));
     }
     if (reused) impl.reused.fetch_add(1, std::memory_order_relaxed);
     ClientConn& c = *conn;
@@ -379,8 +457,7 @@ Task<Result<ClientResponse>> Client::send(const Context& ctx, ClientRequest requ
       give_up();
       // A reused connection the server had closed: nothing of ours was processed, send again once.
       if (reused && !got_any && attempt == 0 && call.err().ok() &&
-          (idempotent(request.method) || ec == asio::error::eof || ec == asio::error::connection_reset) &&
-          !streaming) {
+          (idempotent(request.method) || ec == asio::error::eof || ec == asio::error::connection_reset) && !streaming) {
         impl.retries.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
@@ -424,8 +501,9 @@ Task<Result<ClientResponse>> Client::send(const Context& ctx, ClientRequest requ
         }
         if (r == ParseResult::kComplete) break;
         if (r == ParseResult::kError) {
-          sink_status = perr.status == 413 ? Status(Code::kResourceExhausted, "response body exceeds the client's limit")
-                                           : Status::from_http(502, std::string("malformed chunked body: ") + perr.reason);
+          sink_status = perr.status == 413
+                            ? Status(Code::kResourceExhausted, "response body exceeds the client's limit")
+                            : Status::from_http(502, std::string("malformed chunked body: ") + perr.reason);
           complete = false;
           break;
         }

@@ -32,6 +32,8 @@ struct ClientOptions {
   ParserLimits limits;                                          // for response heads
   std::string user_agent = "svckit";
   bool propagate_deadline = true;  // send X-Request-Timeout-Ms with the time left
+  // Client spans (with the global tracer), trace-context propagation and svckit_http_client_* metrics.
+  bool observe = true;
 };
 
 struct ClientRequest {
@@ -78,6 +80,7 @@ class Client {
   std::size_t idle_connections() const noexcept;
 
  private:
+  Task<Result<ClientResponse>> send_untraced(const Context& ctx, ClientRequest request);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -96,7 +96,8 @@ TEST_F(ClientTest, PostAndChunkedUploadAndStreamingDownload) {
     };
     auto c = co_await client.send(Context(), std::move(big));
     co_return std::make_tuple(a ? a->body : a.error().to_string(), b ? b->body : b.error().to_string(),
-                              b ? std::string(b->header("X-Request-TE")) : "", pieces, c && c->body.empty() ? total : 0);
+                              b ? std::string(b->header("X-Request-TE")) : "", pieces,
+                              c && c->body.empty() ? total : 0);
   };
   auto [a, b, te, pieces, total] = rt_.block_on(task());
   EXPECT_EQ(a, "plain body");
@@ -121,13 +122,15 @@ TEST_F(ClientTest, DeadlineAndCancellationEndTheCall) {
     std::this_thread::sleep_for(50ms);
     ctx.cancel();
   });
-  auto cancelled = rt_.block_on([&]() -> Task<Result<ClientResponse>> { co_return co_await client.get(ctx, base_ + "/sleep/5000"); }());
+  auto cancelled = rt_.block_on(
+      [&]() -> Task<Result<ClientResponse>> { co_return co_await client.get(ctx, base_ + "/sleep/5000"); }());
   canceller.join();
   ASSERT_FALSE(cancelled);
   EXPECT_EQ(cancelled.error().code(), Code::kCancelled);
   // The client's own timeout applies when the Context has none.
   Client quick(rt_, {.timeout = 100ms});
-  auto t = rt_.block_on([&]() -> Task<Result<ClientResponse>> { co_return co_await quick.get(Context(), base_ + "/sleep/5000"); }());
+  auto t = rt_.block_on(
+      [&]() -> Task<Result<ClientResponse>> { co_return co_await quick.get(Context(), base_ + "/sleep/5000"); }());
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().code(), Code::kDeadlineExceeded);
 }
@@ -148,26 +151,32 @@ TEST_F(ClientTest, PropagatesMetadataAndRemainingDeadline) {
 
 TEST_F(ClientTest, ErrorsAreStatuses) {
   Client client(rt_, {.max_response_body = 1000});
-  auto refused = rt_.block_on([&]() -> Task<Result<ClientResponse>> { co_return co_await client.get(Context(), "http://127.0.0.1:1/x"); }());
+  auto refused = rt_.block_on(
+      [&]() -> Task<Result<ClientResponse>> { co_return co_await client.get(Context(), "http://127.0.0.1:1/x"); }());
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code(), Code::kUnavailable);
-  auto big = rt_.block_on([&]() -> Task<Result<ClientResponse>> { co_return co_await client.get(Context(), base_ + "/big"); }());
+  auto big = rt_.block_on(
+      [&]() -> Task<Result<ClientResponse>> { co_return co_await client.get(Context(), base_ + "/big"); }());
   ASSERT_FALSE(big);
   EXPECT_EQ(big.error().code(), Code::kResourceExhausted);
-  auto bad = rt_.block_on([&]() -> Task<Result<ClientResponse>> { co_return co_await client.get(Context(), "ftp://x/y"); }());
+  auto bad =
+      rt_.block_on([&]() -> Task<Result<ClientResponse>> { co_return co_await client.get(Context(), "ftp://x/y"); }());
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code(), Code::kInvalidArgument);
   // Still usable afterwards.
-  auto ok = rt_.block_on([&]() -> Task<Result<ClientResponse>> { co_return co_await client.get(Context(), base_ + "/hello"); }());
+  auto ok = rt_.block_on(
+      [&]() -> Task<Result<ClientResponse>> { co_return co_await client.get(Context(), base_ + "/hello"); }());
   EXPECT_TRUE(ok);
 }
 
 TEST_F(ClientTest, ServerClosedIdleConnectionIsNotUsed) {
   Client client(rt_);
-  auto first = rt_.block_on([&]() -> Task<Result<ClientResponse>> { co_return co_await client.get(Context(), base_ + "/hello"); }());
+  auto first = rt_.block_on(
+      [&]() -> Task<Result<ClientResponse>> { co_return co_await client.get(Context(), base_ + "/hello"); }());
   ASSERT_TRUE(first);
   std::this_thread::sleep_for(700ms);  // the server's idle timeout (300 ms) closes it
-  auto second = rt_.block_on([&]() -> Task<Result<ClientResponse>> { co_return co_await client.get(Context(), base_ + "/hello"); }());
+  auto second = rt_.block_on(
+      [&]() -> Task<Result<ClientResponse>> { co_return co_await client.get(Context(), base_ + "/hello"); }());
   ASSERT_TRUE(second) << second.error().to_string();
   EXPECT_EQ(second->body, "hi");
   EXPECT_EQ(client.stats().connections_opened, 2u);

@@ -135,6 +135,49 @@ Middleware metrics(metrics::Registry& registry) {
   };
 }
 
+Middleware tracing(TracingOptions options) {
+  return [options](Request& req, Response& res, Next next) -> Task<void> {
+    std::shared_ptr<trace::Tracer> tracer = options.tracer ? options.tracer : trace::Tracer::global();
+    if (!tracer) {
+      co_await next(req, res);
+      co_return;
+    }
+    auto parent = trace::extract([&req](std::string_view name) { return req.header(name); }, tracer->propagation());
+    std::string name(req.method() == Method::kOther ? std::string_view("HTTP") : method_name(req.method()));
+    if (!req.route().empty()) {
+      name += ' ';
+      name += req.route();
+    }
+    trace::Span span = tracer->start_span(name, trace::SpanKind::kServer, parent);
+    if (span.recording()) {
+      span.set_attribute("http.request.method", req.method_text());
+      span.set_attribute("url.path", req.path());
+      if (!req.query().empty()) span.set_attribute("url.query", req.query());
+      if (!req.route().empty()) span.set_attribute("http.route", req.route());
+      span.set_attribute("client.address", req.client_ip());
+      span.set_attribute("network.protocol.version", req.version_minor() == 0 ? "1.0" : "1.1");
+      if (auto ua = req.header("User-Agent"); !ua.empty()) span.set_attribute("user_agent.original", ua);
+    }
+    Context outer = req.ctx;
+    req.ctx = trace::with_span(outer, span.context());
+    if (auto b = req.header("baggage"); !b.empty()) req.ctx = trace::with_baggage(req.ctx, trace::parse_baggage(b));
+    struct Finish {  // also when an exception escapes
+      trace::Span& span;
+      Response& res;
+      bool ok = false;
+      ~Finish() {
+        int status = ok ? res.status : 500;
+        if (!span.recording()) return;
+        span.set_attribute("http.response.status_code", status);
+        if (status >= 500) span.set_status(trace::StatusCode::kError, "HTTP " + std::to_string(status));
+      }
+    } finish{span, res};
+    co_await next(req, res);
+    finish.ok = true;
+    req.ctx = outer;
+  };
+}
+
 Middleware access_log(log::Logger logger) {
   return [logger](Request& req, Response& res, Next next) -> Task<void> {
     auto start = Clock::now();

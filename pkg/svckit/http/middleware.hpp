@@ -1,5 +1,5 @@
 #pragma once
-// Built-in middleware. The default set, outermost first: metrics, request_id, access_log, recovery
+// Built-in middleware. The default set, outermost first: metrics, tracing, request_id, access_log, recovery
 // (innermost, so that the others see the 500 it makes of an exception). The others are opt-in.
 #include <chrono>
 #include <string>
@@ -8,6 +8,7 @@
 #include "svckit/http/router.hpp"
 #include "svckit/log/logger.hpp"
 #include "svckit/metrics/metrics.hpp"
+#include "svckit/trace/tracer.hpp"
 
 namespace svckit::http::middleware {
 
@@ -18,6 +19,16 @@ namespace svckit::http::middleware {
 // Requests that match no route are labelled route="unmatched"; unknown methods method="OTHER".
 // Series handles are cached per thread, so a request costs two clock reads and a few adds.
 Middleware metrics(metrics::Registry& registry = metrics::Registry::global());
+
+struct TracingOptions {
+  std::shared_ptr<trace::Tracer> tracer;  // null: trace::Tracer::global() at each request (none: no spans)
+};
+// A server span per request, child of the caller's span when a propagation header (the tracer's
+// formats: W3C, B3, Jaeger) carries one: named "METHOD /route/:template", with the HTTP semantic
+// convention attributes, ERROR for 5xx. req.ctx carries the span (for child spans and outgoing
+// calls), its trace_id/span_id as log fields, and the request's W3C baggage. Place it outside the
+// access log so that the log line carries the ids.
+Middleware tracing(TracingOptions options = {});
 
 // An exception escaping the rest of the onion becomes a 500 in the error format and one log line.
 Middleware recovery(log::Logger logger = log::global());

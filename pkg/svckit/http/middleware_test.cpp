@@ -54,7 +54,7 @@ class MiddlewareTest : public ::testing::Test {
 
   Runtime rt_{{.workers = 1}};
   Router router_;
-  Client client_{rt_};
+  Client client_{rt_, {.observe = false}};  // the test's own calls: no spans of their own
   std::unique_ptr<Server> server_;
   std::string base_;
 };
@@ -250,6 +250,105 @@ TEST_F(MiddlewareTest, MetricsCountEveryRequestByRouteTemplate) {
   auto om = call(get("/metrics", {{"Accept", "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"}}));
   EXPECT_EQ(om.header("Content-Type"), "application/openmetrics-text; version=1.0.0; charset=utf-8");
   EXPECT_TRUE(om.body.ends_with("# EOF\n"));
+}
+
+}  // namespace
+}  // namespace svckit::http
+
+namespace svckit::http {
+namespace {
+
+Task<void> front_handler(Request& req, Response& res, Client* client, const std::string* base) {
+  auto r = co_await client->get(req.ctx, *base + "/back");
+  if (!r) {
+    res.error(r.error());
+    co_return;
+  }
+  res.text(200, r->body);
+}
+
+class TracingTest : public MiddlewareTest {
+ protected:
+  void SetUp() override {
+    ring_ = std::make_shared<trace::RingBufferProcessor>(100);
+    tracer_ = std::make_shared<trace::Tracer>(
+        trace::TracerOptions{.resource = trace::Resource::detect("test-svc"),
+                             .propagation = {trace::Format::kW3C, trace::Format::kB3, trace::Format::kJaeger},
+                             .processors = {ring_}});
+    trace::Tracer::set_global(tracer_);  // the client's spans use the global tracer
+    sink_ = std::make_shared<LineSink>();
+    router_.use(middleware::tracing());
+    router_.use(middleware::access_log(log::Logger({.sink = sink_})));
+    router_.get("/front", [this](Request& req, Response& res) { return front_handler(req, res, &traced_, &base_); });
+    router_.get("/back", [](Request& req, Response& res) {
+      const trace::Baggage* b = trace::baggage_from(req.ctx);
+      std::string tenant;
+      if (b)
+        for (auto& [k, v] : *b)
+          if (k == "tenant") tenant = v;
+      res.text(200, std::string(req.header("traceparent")) + " tenant=" + tenant);
+    });
+    start();
+  }
+  void TearDown() override {
+    MiddlewareTest::TearDown();
+    trace::Tracer::set_global(nullptr);
+  }
+  std::shared_ptr<trace::RingBufferProcessor> ring_;
+  std::shared_ptr<trace::Tracer> tracer_;
+  std::shared_ptr<LineSink> sink_;
+  Client traced_{rt_};
+};
+
+TEST_F(TracingTest, OneTraceAcrossServerClientServerWithLogsAndBaggage) {
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736", parent = "00f067aa0ba902b7";
+  auto r = call(get("/front", {{"traceparent", "00-" + trace_id + "-" + parent + "-01"}, {"baggage", "tenant=acme"}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto spans = ring_->recent();
+  ASSERT_EQ(spans.size(), 3u);
+  // Ends in order: the inner server span, the client span, the outer server span.
+  const auto &back = spans[0], &client = spans[1], &front = spans[2];
+  EXPECT_EQ(front.name, "GET /front");
+  EXPECT_EQ(front.kind, trace::SpanKind::kServer);
+  EXPECT_EQ(front.parent_span_id.hex(), parent);
+  EXPECT_EQ(client.kind, trace::SpanKind::kClient);
+  EXPECT_EQ(client.parent_span_id, front.context.span_id);
+  EXPECT_EQ(back.name, "GET /back");
+  EXPECT_EQ(back.parent_span_id, client.context.span_id);
+  for (const auto& s : spans) EXPECT_EQ(s.context.trace_id.hex(), trace_id);
+  // What /back received: the client span's context, and the baggage.
+  EXPECT_EQ(r.body, "00-" + trace_id + "-" + client.context.span_id.hex() + "-01 tenant=acme");
+  bool status_attr = false;
+  for (auto& a : front.attributes)
+    if (a.key == "http.response.status_code") status_attr = std::get<std::int64_t>(a.value) == 200;
+  EXPECT_TRUE(status_attr);
+  // Every access-log line of the request carries the trace id.
+  std::lock_guard lock(sink_->mu);
+  ASSERT_EQ(sink_->lines.size(), 2u);
+  for (auto& l : sink_->lines) EXPECT_NE(l.find("\"trace_id\":\"" + trace_id + "\""), std::string::npos) << l;
+}
+
+TEST_F(TracingTest, MalformedOrMissingHeadersStartANewTraceAndB3AndJaegerAreAccepted) {
+  call(get("/back", {{"traceparent", "00-zzzz-nope-01"}}));
+  call(get("/back"));
+  call(get("/back", {{"b3", "a3ce929d0e0e4736-00f067aa0ba902b7-1"}}));
+  call(get("/back", {{"uber-trace-id", "4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7:0:1"}}));
+  auto spans = ring_->recent();
+  ASSERT_EQ(spans.size(), 4u);
+  EXPECT_FALSE(spans[0].parent_span_id.valid());
+  EXPECT_FALSE(spans[1].parent_span_id.valid());
+  EXPECT_NE(spans[0].context.trace_id, spans[1].context.trace_id);
+  EXPECT_EQ(spans[2].context.trace_id.hex(), "0000000000000000a3ce929d0e0e4736");
+  EXPECT_EQ(spans[3].context.trace_id.hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+}
+
+TEST_F(TracingTest, AnUnsampledCallerIsRespectedButItsTraceStillPropagates) {
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  auto r = call(get("/front", {{"traceparent", "00-" + trace_id + "-00f067aa0ba902b7-00"}}));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_TRUE(ring_->recent().empty());
+  EXPECT_EQ(r.body.substr(0, 36), "00-" + trace_id + "-");
+  EXPECT_EQ(r.body.substr(52, 3), "-00");
 }
 
 }  // namespace

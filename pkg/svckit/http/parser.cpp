@@ -33,7 +33,9 @@ constexpr auto kTargetChar = [] {
   return t;
 }();
 
-inline char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c; }
+inline char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
@@ -69,7 +71,8 @@ ParseResult fail(ParseError& e, int status, const char* reason) {
 }  // namespace
 
 std::string_view method_name(Method m) noexcept {
-  static constexpr std::string_view kNames[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "OTHER"};
+  static constexpr std::string_view kNames[] = {"GET",   "HEAD",    "POST",    "PUT",   "DELETE",
+                                                "PATCH", "OPTIONS", "CONNECT", "TRACE", "OTHER"};
   return kNames[static_cast<std::size_t>(m)];
 }
 
@@ -153,8 +156,10 @@ ParseResult parse_fields(const char* c, const char* head_end, std::size_t max_he
           fields.content_length = digits;
         } else if (iequals(name, "connection")) {
           for_each_token(value, [&](std::string_view tok) {
-            if (iequals(tok, "close")) scan.conn_close = true;
-            else if (iequals(tok, "keep-alive")) scan.conn_keep_alive = true;
+            if (iequals(tok, "close"))
+              scan.conn_close = true;
+            else if (iequals(tok, "keep-alive"))
+              scan.conn_keep_alive = true;
           });
         }
         break;
@@ -163,8 +168,10 @@ ParseResult parse_fields(const char* c, const char* head_end, std::size_t max_he
           scan.has_te = true;
           for_each_token(value, [&](std::string_view tok) {
             if (fields.chunked) scan.te_misorder = true;
-            if (iequals(tok, "chunked")) fields.chunked = true;
-            else scan.te_other = true;
+            if (iequals(tok, "chunked"))
+              fields.chunked = true;
+            else
+              scan.te_other = true;
           });
         }
         break;
@@ -211,7 +218,8 @@ ParseResult parse_request_head(const char* data, std::size_t len, const ParserLi
   // ---- request line ----
   const char* c = data + start;
   const char* line_end = static_cast<const char*>(std::memchr(c, '\r', end - start));  // exists
-  if (static_cast<std::size_t>(line_end - c) > limits.max_request_line) return fail(error, 414, "request line too long");
+  if (static_cast<std::size_t>(line_end - c) > limits.max_request_line)
+    return fail(error, 414, "request line too long");
   if (line_end[1] != '\n') return fail(error, 400, "bare CR in request line");
   const char* m = c;
   while (c < line_end && kTchar[static_cast<unsigned char>(*c)]) ++c;
@@ -245,7 +253,8 @@ ParseResult parse_request_head(const char* data, std::size_t len, const ParserLi
                                   if (iequals(name, "host")) {
                                     ++hosts;
                                   } else if (iequals(name, "expect")) {
-                                    if (!iequals(value, "100-continue")) return fail(error, 417, "unsupported expectation");
+                                    if (!iequals(value, "100-continue"))
+                                      return fail(error, 417, "unsupported expectation");
                                     head.expect_continue = true;
                                   }
                                   return ParseResult::kComplete;
@@ -259,7 +268,8 @@ ParseResult parse_request_head(const char* data, std::size_t len, const ParserLi
   if (scan.has_te && head.version_minor == 0) return fail(error, 400, "Transfer-Encoding in an HTTP/1.0 request");
   if (head.version_minor >= 1 && hosts != 1) return fail(error, 400, hosts ? "repeated Host" : "missing Host");
   if (hosts > 1) return fail(error, 400, "repeated Host");
-  if (head.has_content_length && head.content_length > limits.max_body) return fail(error, 413, "request body too large");
+  if (head.has_content_length && head.content_length > limits.max_body)
+    return fail(error, 413, "request body too large");
   head.keep_alive = head.version_minor >= 1 ? !scan.conn_close : (scan.conn_keep_alive && !scan.conn_close);
   if (!head.has_content_length && !head.chunked) head.expect_continue = false;  // nothing to continue to
   consumed = end;
@@ -317,7 +327,7 @@ ParseResult ChunkedDecoder::feed(const char* data, std::size_t len, std::string&
     char ch = data[i];
     switch (state_) {
       case State::kSize: {
-        int d = (ch >= '0' && ch <= '9') ? ch - '0'
+        int d = (ch >= '0' && ch <= '9')   ? ch - '0'
                 : (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10
                 : (ch >= 'A' && ch <= 'F') ? ch - 'A' + 10
                                            : -1;
@@ -356,7 +366,8 @@ ParseResult ChunkedDecoder::feed(const char* data, std::size_t len, std::string&
           state_ = State::kTrailerStart;
           trailer_bytes_ = 0;
         } else {
-          if (chunk_left_ > max_body_ || total_ + chunk_left_ > max_body_) return fail(error, 413, "request body too large");
+          if (chunk_left_ > max_body_ || total_ + chunk_left_ > max_body_)
+            return fail(error, 413, "request body too large");
           total_ += chunk_left_;
           state_ = State::kData;
         }

@@ -53,8 +53,8 @@ struct RequestHead : HeaderFields {
   Method method = Method::kOther;
   std::string_view target;  // as sent: "/path?query"
   std::string_view path;
-  std::string_view query;   // without '?'
-  int version_minor = 1;    // HTTP/1.<minor>
+  std::string_view query;  // without '?'
+  int version_minor = 1;   // HTTP/1.<minor>
   bool expect_continue = false;
 };
 
@@ -88,7 +88,19 @@ class ChunkedDecoder {
   ParseResult feed(const char* data, std::size_t len, std::string& out, std::size_t& consumed, ParseError& error);
 
  private:
-  enum class State : std::uint8_t { kSize, kSizeExt, kSizeLf, kData, kDataCr, kDataLf, kTrailerStart, kTrailer, kTrailerLf, kFinalLf, kDone };
+  enum class State : std::uint8_t {
+    kSize,
+    kSizeExt,
+    kSizeLf,
+    kData,
+    kDataCr,
+    kDataLf,
+    kTrailerStart,
+    kTrailer,
+    kTrailerLf,
+    kFinalLf,
+    kDone
+  };
   State state_ = State::kSize;
   std::uint64_t chunk_left_ = 0;
   std::uint64_t total_ = 0;

@@ -98,9 +98,11 @@ TEST(ParserTest, LimitsAndSmugglingDefences) {
   small.max_headers = 4;
   small.max_body = 1000;
   const Case cases[] = {
-      {"content-length and transfer-encoding", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+      {"content-length and transfer-encoding",
+       "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
       {"duplicate content-length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n", 400},
-      {"conflicting content-length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", 400},
+      {"conflicting content-length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+       400},
       {"content-length list", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\n", 400},
       {"signed content-length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +3\r\n\r\n", 400},
       {"huge content-length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n", 400},
@@ -177,8 +179,8 @@ TEST(ResponseParserTest, SameStrictnessReportedAs502) {
   for (const char* raw : bad) EXPECT_EQ(parse_response(raw, head), 502) << raw;
 }
 
-std::pair<ParseResult, std::string> decode(const std::string& body, std::uint64_t max = 1 << 20, std::size_t* consumed_out = nullptr,
-                                           ParseError* err_out = nullptr) {
+std::pair<ParseResult, std::string> decode(const std::string& body, std::uint64_t max = 1 << 20,
+                                           std::size_t* consumed_out = nullptr, ParseError* err_out = nullptr) {
   ChunkedDecoder d(max);
   std::string out;
   std::size_t consumed = 0;
@@ -215,13 +217,13 @@ TEST(ChunkedTest, ByteByByte) {
 
 TEST(ChunkedTest, RejectsMalformedAndOversize) {
   const std::pair<const char*, int> bad[] = {
-      {"x\r\nhello\r\n0\r\n\r\n", 400},                // not hex
-      {"-5\r\nhello\r\n0\r\n\r\n", 400},               // sign
-      {"5\r\nhelloXX\r\n0\r\n\r\n", 400},              // data longer than size
-      {"5\nhello\r\n0\r\n\r\n", 400},                  // bare LF after size
+      {"x\r\nhello\r\n0\r\n\r\n", 400},                    // not hex
+      {"-5\r\nhello\r\n0\r\n\r\n", 400},                   // sign
+      {"5\r\nhelloXX\r\n0\r\n\r\n", 400},                  // data longer than size
+      {"5\nhello\r\n0\r\n\r\n", 400},                      // bare LF after size
       {"5\r\nhello\r\n0\r\nBad Trailer: x\r\n\r\n", 400},  // invalid trailer name
-      {"ffffffffffffffff\r\n", 400},                   // 16 hex digits: overflow guard
-      {"\r\n", 400},                                   // empty size
+      {"ffffffffffffffff\r\n", 400},                       // 16 hex digits: overflow guard
+      {"\r\n", 400},                                       // empty size
   };
   for (auto& [body, status] : bad) {
     ParseError err;

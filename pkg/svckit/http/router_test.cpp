@@ -76,11 +76,12 @@ TEST(RouterTest, GroupsAndMiddlewareOrder) {
     co_await n(q, s);
     trace += ">a";
   });
-  api.get("/x", [&trace](Request&, Response&) { trace += "h"; }).use([&trace](Request& q, Response& s, Next n) -> Task<void> {
-    trace += "r<";
-    co_await n(q, s);
-    trace += ">r";
-  });
+  api.get("/x", [&trace](Request&, Response&) { trace += "h"; })
+      .use([&trace](Request& q, Response& s, Next n) -> Task<void> {
+        trace += "r<";
+        co_await n(q, s);
+        trace += ">r";
+      });
   r.freeze();
   RequestHead head;
   Request req;
