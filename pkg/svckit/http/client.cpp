@@ -7,6 +7,7 @@
 #include <asio/ip/tcp.hpp>
 #include <charconv>
 #include <cstring>
+#include <future>
 #include <map>
 #include <vector>
 
@@ -562,6 +563,38 @@ Task<Result<ClientResponse>> Client::send_untraced(const Context& ctx, ClientReq
     }
     co_return res;
   }
+}
+
+namespace {
+Task<void> post_for_exporter(std::shared_ptr<Client> client, Context ctx, ClientRequest req,
+                             std::shared_ptr<std::promise<Result<ClientResponse>>> done) {
+  Result<ClientResponse> r = co_await client->send(ctx, std::move(req));
+  done->set_value(std::move(r));
+}
+}  // namespace
+
+trace::Transport otlp_transport(Runtime& rt) {
+  auto client = std::make_shared<Client>(rt, ClientOptions{.observe = false});
+  return [client, &rt](const trace::PostRequest& r) -> Result<trace::PostResponse> {
+    ClientRequest req;
+    req.method = Method::kPost;
+    req.url = r.url;
+    req.headers = r.headers;
+    req.body = r.body;
+    auto done = std::make_shared<std::promise<Result<ClientResponse>>>();
+    auto future = done->get_future();
+    rt.next_loop().spawn(post_for_exporter(client, Context().with_timeout(r.timeout), std::move(req), done));
+    if (future.wait_for(r.timeout + std::chrono::seconds(2)) != std::future_status::ready)
+      return make_error(Code::kUnavailable, "the runtime is not running");
+    Result<ClientResponse> res = future.get();
+    if (!res) return std::unexpected(res.error());
+    trace::PostResponse out{res->status, std::nullopt, std::move(res->body)};
+    std::string_view ra = res->header("Retry-After");
+    int secs = 0;
+    if (!ra.empty() && std::from_chars(ra.data(), ra.data() + ra.size(), secs).ec == std::errc() && secs >= 0)
+      out.retry_after = std::chrono::seconds(secs);
+    return out;
+  };
 }
 
 }  // namespace svckit::http

@@ -20,6 +20,7 @@
 
 #include "svckit/core/runtime.hpp"
 #include "svckit/http/parser.hpp"
+#include "svckit/trace/otlp.hpp"
 
 namespace svckit::http {
 
@@ -92,5 +93,10 @@ struct Url {
   std::string target = "/";  // path and query
 };
 Result<Url> parse_url(std::string_view url);
+
+// The HTTP transport for the OTLP exporter (svckit::trace does not depend on http). It runs on rt's
+// loops with its own unobserved client (exporting must not make spans of its own); called from the
+// exporter's thread. When the runtime no longer runs, calls fail with UNAVAILABLE after the timeout.
+trace::Transport otlp_transport(Runtime& rt);
 
 }  // namespace svckit::http

@@ -1,0 +1,39 @@
+#pragma once
+// The `trace:` configuration section and the Tracer it builds (with a batch exporter and the ring
+// buffer of recent spans behind /debug/traces).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "svckit/config/binder.hpp"
+#include "svckit/trace/otlp.hpp"
+#include "svckit/trace/tracer.hpp"
+
+namespace svckit::trace {
+
+struct TraceSettings {
+  std::string exporter = "none";  // none | stdout | otlp
+  std::string otlp_endpoint = "http://127.0.0.1:4318/v1/traces";
+  bool otlp_gzip = false;
+  std::chrono::milliseconds otlp_timeout{10000};
+  std::string sampler = "parent_ratio";  // always_on | always_off | ratio | parent_ratio
+  double ratio = 1.0;
+  std::vector<std::string> propagation = {"w3c", "b3", "jaeger"};
+  int queue_size = 2048;
+  int batch_size = 512;
+  std::chrono::milliseconds export_interval{5000};
+  int recent_spans = 256;
+
+  static void describe(config::Binder<TraceSettings>& b);
+};
+
+struct TracingSetup {
+  std::shared_ptr<Tracer> tracer;
+  std::shared_ptr<RingBufferProcessor> recent;
+  std::shared_ptr<BatchSpanProcessor> batch;  // null with exporter: none
+};
+
+// `transport` is needed for exporter: otlp (http::trace_transport provides one).
+TracingSetup make_tracing(const TraceSettings& settings, Resource resource, Transport transport = nullptr);
+
+}  // namespace svckit::trace
