@@ -20,15 +20,16 @@ grep -q 'log.level: "loud" is not one of' "$tmp/err"
 SVCKIT_LOG_OUTPUT=stdout "$bin" --config-dir "$tmp/configs" --print-config | grep -q 'log.output = stdout .*# env SVCKIT_LOG_OUTPUT'
 
 # Runs on a free port, serves GET /hello, logs JSON.
-"$bin" --config-dir "$tmp/configs" --set log.async=false --set http.port=0 --set http.host=127.0.0.1 >"$tmp/out" 2>"$tmp/err" &
+"$bin" --config-dir "$tmp/configs" --set log.async=false --set http.port=0 --set http.host=127.0.0.1 \
+  --set admin.port=0 >"$tmp/out" 2>"$tmp/err" &
 pid=$!
-for _ in $(seq 100); do grep -q 'serving http' "$tmp/err" && break; sleep 0.05; done
-url=$(sed -n 's/^hello: serving \(http[^ ]*\)$/\1/p' "$tmp/err")
-[ -n "$url" ] || { echo "no URL printed"; exit 1; }
+. "$src/tests/lib.sh"
+wait_service "$tmp/err" hello
+url=$svc_url/hello
 body=$(curl -sf "$url")
 [ "$body" = '{"msg":"Hello svckit"}' ] || { echo "unexpected body: $body"; exit 1; }
 [ "$(curl -s -o /dev/null -w '%{http_code}' "${url%/hello}/nope")" = 404 ]
-grep -q '"msg":"hello service started"' "$tmp/out"
+grep -q '"msg":"service started".*"service":"hello"' "$tmp/out"
 grep -q '"msg":"http request".*"route":"/hello","status":200' "$tmp/out"
 /usr/bin/python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1]) if l.strip()]' "$tmp/out"
 

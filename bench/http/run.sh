@@ -7,14 +7,14 @@ cd "$(dirname "$0")/../.."
 build=${1:-build/release}
 peers=${PEERS_SH:-../shared/bench/peers.sh}
 [ -x "$build/cmd/hello/hello" ] || { echo "build $build first (make build-release)"; exit 1; }
-hello="$(pwd)/$build/cmd/hello/hello --config-dir $(pwd)/configs --set http.port=9000 --set hello.workers=\$THREADS"
+hello="$(pwd)/$build/cmd/hello/hello --config-dir $(pwd)/configs --set http.port=9000 --set admin.port=0 --set app.workers=\$THREADS"
 OUT=${OUT:-/tmp/svckit-bench-http/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 export ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-5} WARMUP=${WARMUP:-2}
 
 echo "== 1. every peer and bare svckit (no middleware), pinned and shared"
 OUT=$OUT/bare EXTRA_NAME=svckit-bare \
-  EXTRA_CMD="$hello --set hello.middleware=false --set log.level=warn" \
+  EXTRA_CMD="$hello --set app.middleware=false --set log.level=warn" \
   bash "$peers" http://127.0.0.1:9000/hello | tee "$OUT/bare.log" | grep -E '^(pinned|shared)  r' || true
 
 echo "== 2. default middleware (recovery, request id, access log to a file) vs nginx and Gin+Logger, pinned"
@@ -43,7 +43,7 @@ events { worker_connections 1024; }
 http { access_log off; server { listen 127.0.0.1:9100 reuseport; location /hello { default_type application/json; return 200 '{"msg":"hello"}'; } } }
 NGX
 pipeline nginx "nginx -p $nginx_dir -c $nginx_dir/conf/nginx.conf -e $nginx_dir/logs/error.log" 9100 | tee "$OUT/pipelined.log"
-pipeline svckit "${hello//9000/9101} --set hello.middleware=false --set log.level=warn" 9101 | tee -a "$OUT/pipelined.log"
+pipeline svckit "${hello//9000/9101} --set app.middleware=false --set log.level=warn" 9101 | tee -a "$OUT/pipelined.log"
 rm -rf "$nginx_dir"
 
 echo "== summaries in $OUT (bare/*/summary.csv, middleware/*/summary.csv, pipelined.log)"

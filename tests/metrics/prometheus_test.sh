@@ -16,21 +16,22 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 cp -r "$src/configs" "$tmp/configs"
-"$bin" --config-dir "$tmp/configs" --set http.port=0 --set http.host=127.0.0.1 --set log.level=warn >"$tmp/out" 2>"$tmp/err" &
+"$bin" --config-dir "$tmp/configs" --set http.port=0 --set http.host=127.0.0.1 --set admin.port=0 \
+  --set log.level=warn >"$tmp/out" 2>"$tmp/err" &
 pids+=($!)
-for _ in $(seq 200); do grep -q 'serving http' "$tmp/err" && break; sleep 0.05; done
-url=$(sed -n 's/^hello: serving \(http[^ ]*\)$/\1/p' "$tmp/err")
-base=${url%/hello}
-target=${base#http://}
+. "$src/tests/lib.sh"
+wait_service "$tmp/err" hello
+url=$svc_url/hello
+base=$svc_url
+target=${admin_url#http://}   # Prometheus scrapes the admin port
 
 for _ in $(seq 25); do curl -sf "$url" >/dev/null; done
 for _ in $(seq 3); do curl -s -o /dev/null "$base/missing"; done
 
 # promtool: the Prometheus text format as served, no lint findings (exit 0, not 3).
-curl -sf "$base/metrics" > "$tmp/metrics.txt"
+curl -sf "$admin_url/metrics" > "$tmp/metrics.txt"
 promtool check metrics < "$tmp/metrics.txt"
 grep -q '^process_resident_memory_bytes ' "$tmp/metrics.txt"
 grep -q '^svckit_runtime_loop_lag_seconds{loop="0"} ' "$tmp/metrics.txt"
@@ -69,4 +70,26 @@ $PY -c "import sys; v=float('$q'); sys.exit(0 if 0 <= v < 10 else 1)" || { echo 
 # The scrape used OpenMetrics (Prometheus asks for it first): no parse errors reported for the target.
 health=$(curl -s "http://127.0.0.1:$pport/api/v1/targets" | $PY -c 'import sys,json; t=json.load(sys.stdin)["data"]["activeTargets"][0]; print(t["health"], t["lastError"] or "-")')
 [ "$health" = "up -" ] || { echo "target: $health"; exit 1; }
+# rate() needs two scrapes in its window.
+for _ in $(seq 100); do [ "$(query 'count_over_time(up{job="hello"}[1m])')" -ge 3 ] 2>/dev/null && break; sleep 0.2; done
+# Every query of the Grafana dashboard is valid PromQL over these series; the RED, process and runtime
+# panels return data (the HTTP client and overflow panels have none: hello makes no calls).
+$PY - "$src/deploy/grafana/svckit-overview.json" "http://127.0.0.1:$pport" <<'PY'
+import json, sys, urllib.parse, urllib.request
+dash, base = json.load(open(sys.argv[1])), sys.argv[2]
+assert [v["type"] for v in dash["templating"]["list"]][0] == "datasource"
+n = 0
+for p in dash["panels"]:
+    if p["type"] == "row":
+        continue
+    assert p["datasource"]["uid"] == "${datasource}", p["title"]
+    for t in p["targets"]:
+        q = t["expr"].replace("$__rate_interval", "1m").replace("$job", ".*").replace("$instance", ".*")
+        r = json.load(urllib.request.urlopen(base + "/api/v1/query?" + urllib.parse.urlencode({"query": q})))
+        assert r["status"] == "success", (p["title"], q, r)
+        must = any(m in q for m in ("svckit_http_server", "process_", "svckit_runtime", "svckit_log_dropped"))
+        assert r["data"]["result"] or not must, ("no data", p["title"], q)
+        n += 1
+print(f"dashboard: {n} queries valid")
+PY
 echo "prometheus test: ok (PromQL read 25 requests, p99 $q s)"

@@ -16,18 +16,19 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$tmp/got"
-$PY "$src/tests/trace/otlp_collector.py" "$tmp/got" > "$tmp/collector.port" &
+$PY "$src/tests/trace/otlp_collector.py" "$tmp/got" --fail-first > "$tmp/collector.port" &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$tmp/collector.port" ] && break; sleep 0.05; done
 cport=$(cat "$tmp/collector.port")
 
 cp -r "$src/configs" "$tmp/configs"
-"$bin" --config-dir "$tmp/configs" --set http.port=0 --set http.host=127.0.0.1 --set log.async=false \
+"$bin" --config-dir "$tmp/configs" --set http.port=0 --set http.host=127.0.0.1 --set admin.port=0 --set log.async=false \
   --set trace.exporter=otlp --set trace.otlp_endpoint=http://127.0.0.1:$cport/v1/traces \
   --set trace.otlp_gzip=true --set trace.export_interval=200ms >"$tmp/out" 2>"$tmp/err" &
 pids+=($!)
-for _ in $(seq 200); do grep -q 'serving http' "$tmp/err" && break; sleep 0.05; done
-url=$(sed -n 's/^hello: serving \(http[^ ]*\)$/\1/p' "$tmp/err")
+. "$src/tests/lib.sh"
+wait_service "$tmp/err" hello
+url=$svc_url/hello
 trace_id=4bf92f3577b34da6a3ce929d0e0e4736
 curl -sf -H "traceparent: 00-$trace_id-00f067aa0ba902b7-01" "$url" >/dev/null
 for _ in $(seq 3); do curl -sf "$url" >/dev/null; done
@@ -35,14 +36,14 @@ for _ in $(seq 3); do curl -sf "$url" >/dev/null; done
 # The access log line carries the caller's trace id.
 grep -q "\"trace_id\":\"$trace_id\"" "$tmp/out" || { echo "no trace_id in the access log"; exit 1; }
 # /debug/traces shows the span.
-curl -sf "${url%/hello}/debug/traces" | grep -q "\"traceId\":\"$trace_id\""
+curl -sf "$admin_url/debug/traces" | grep -q "\"traceId\":\"$trace_id\""
 
 # Exported after the 503 and a retry.
-for _ in $(seq 100); do ls "$tmp/got"/*.json >/dev/null 2>&1 && grep -q "$trace_id" "$tmp/got"/*.json && break; sleep 0.1; done
-grep -l "$trace_id" "$tmp/got"/*.json >/dev/null || { echo "collector did not receive the trace"; exit 1; }
-for f in "$tmp/got"/*.json; do bash "$src/scripts/otlp_validate.sh" traces json "$f"; done
-grep -q '"key":"service.name","value":{"stringValue":"hello"}' "$tmp/got"/1.json
-grep -q '"name":"GET /hello"' "$tmp/got"/*.json
+for _ in $(seq 100); do ls "$tmp/got"/traces-*.json >/dev/null 2>&1 && grep -q "$trace_id" "$tmp/got"/traces-*.json && break; sleep 0.1; done
+grep -l "$trace_id" "$tmp/got"/traces-*.json >/dev/null || { echo "collector did not receive the trace"; exit 1; }
+for f in "$tmp/got"/traces-*.json; do bash "$src/scripts/otlp_validate.sh" traces json "$f"; done
+grep -q '"key":"service.name","value":{"stringValue":"hello"}' "$tmp/got"/traces-1.json
+grep -q '"name":"GET /hello"' "$tmp/got"/traces-*.json
 # Export counters are visible to Prometheus.
-curl -sf "${url%/hello}/metrics" | grep -Eq '^svckit_trace_spans_exported_total [1-9]'
+curl -sf "$admin_url/metrics" | grep -Eq '^svckit_trace_spans_exported_total [1-9]'
 echo "otlp export test: ok"

@@ -2,7 +2,7 @@
 
 namespace svckit::config {
 
-Result<log::Logger> make_logger(const LogSettings& s) {
+Result<log::Logger> make_logger(const LogSettings& s, std::shared_ptr<log::Sink> also) {
   auto level = log::parse_level(s.level);
   if (!level) return std::unexpected(level.error());
   std::shared_ptr<log::Sink> sink;
@@ -16,6 +16,8 @@ Result<log::Logger> make_logger(const LogSettings& s) {
     sink = *file;
   }
   if (s.async) sink = std::make_shared<log::AsyncSink>(sink, log::AsyncSinkOptions{.buffer_bytes = s.buffer.bytes});
+  if (also)
+    sink = std::make_shared<log::TeeSink>(std::vector<std::shared_ptr<log::Sink>>{std::move(sink), std::move(also)});
   log::LoggerOptions options{
       .level = *level,
       .format = s.format == "console" ? log::Format::kConsole : log::Format::kJson,

@@ -40,6 +40,8 @@ struct LogSettings {
   }
 };
 
-Result<log::Logger> make_logger(const LogSettings& settings);
+// `also` (optional) receives every line too, beside the configured output (an OTLP log exporter);
+// it must not block, as it is called on the logging thread.
+Result<log::Logger> make_logger(const LogSettings& settings, std::shared_ptr<log::Sink> also = nullptr);
 
 }  // namespace svckit::config

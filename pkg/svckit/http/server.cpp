@@ -218,7 +218,7 @@ Status Server::start() {
     ls->loop->spawn(accept_loop(*ls));
     ls->loop->spawn(sweep_loop(*ls));
   }
-  rt_.on_stop([this]() -> Task<void> { co_await drain(); });
+  if (options_.drain_on_stop) rt_.on_stop([this]() -> Task<void> { co_await drain(); });
   logger_.info("http server listening",
                {{"address", options_.host + ":" + std::to_string(port_)}, {"loops", loops_.size()}});
   return {};
@@ -282,7 +282,11 @@ void Server::close_idle(LoopState& ls, bool all) {
 }
 
 Task<void> Server::drain() {
-  if (!started_ || draining_.exchange(true)) co_return;
+  if (!started_) co_return;
+  if (draining_.exchange(true)) {
+    while (!drained_.load()) co_await sleep_for(std::chrono::milliseconds(2));
+    co_return;
+  }
   auto post_all = [this](bool all) {
     for (auto& ls : loops_) {
       LoopState* p = ls.get();

@@ -30,6 +30,9 @@ struct ServerOptions {
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);    // keep-alive wait between requests
   std::chrono::nanoseconds write_timeout = std::chrono::seconds(30);
   std::chrono::nanoseconds drain_timeout = std::chrono::seconds(10);
+  // Drain as a runtime stop hook of its own. The app runtime turns this off to sequence the drain
+  // after readiness has gone down.
+  bool drain_on_stop = true;
   std::size_t max_connections = 10000;  // beyond: 503 and close
   std::string server_name = "svckit";   // the Server header; empty: none
   int backlog = 1024;
@@ -55,7 +58,8 @@ class Server {
   Status start();
   std::uint16_t port() const noexcept { return port_; }
   // Stops accepting, closes idle keep-alive connections, lets in-flight requests finish (their
-  // responses carry Connection: close) up to drain_timeout, then closes what is left.
+  // responses carry Connection: close) up to drain_timeout, then closes what is left. A second call
+  // waits for the first to finish.
   Task<void> drain();
   std::size_t connections() const noexcept { return active_.load(); }
   ServerStats stats() const noexcept;

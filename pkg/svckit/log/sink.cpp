@@ -36,7 +36,16 @@ std::shared_ptr<StreamSink> StreamSink::stderr_sink() {
   return sink;
 }
 
-void StreamSink::write(std::string_view line) { write_all(fd_, line.data(), line.size()); }
+void StreamSink::write(std::string_view line) {
+  write_all(fd_, line.data(), line.size());
+}
+
+Status TeeSink::reopen() {
+  Status first;
+  for (auto& s : sinks_)
+    if (auto st = s->reopen(); !st.ok() && first.ok()) first = std::move(st);
+  return first;
+}
 
 Result<std::shared_ptr<FileSink>> FileSink::open(std::string path) {
   std::shared_ptr<FileSink> sink(new FileSink(std::move(path)));
@@ -83,12 +92,12 @@ Status FileSink::reopen() {
 
 struct AsyncSink::Impl {
   std::mutex mu;
-  std::condition_variable wake;      // the writer thread waits here
-  std::condition_variable flushed;   // flush() waits here
-  std::vector<char> front;           // filled by loggers
-  std::vector<char> back;            // written by the writer thread
+  std::condition_variable wake;     // the writer thread waits here
+  std::condition_variable flushed;  // flush() waits here
+  std::vector<char> front;          // filled by loggers
+  std::vector<char> back;           // written by the writer thread
   std::size_t half = 0;
-  std::uint64_t written_seq = 0;     // bumps each time the writer finishes a buffer
+  std::uint64_t written_seq = 0;  // bumps each time the writer finishes a buffer
   std::uint64_t requested_seq = 0;
   bool stopping = false;
   std::uint64_t reported_drops = 0;

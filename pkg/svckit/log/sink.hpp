@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "svckit/core/status.hpp"
 
@@ -52,6 +53,28 @@ class FileSink final : public Sink {
   explicit FileSink(std::string path) : path_(std::move(path)) {}
   std::string path_;
   std::atomic<int> fd_{-1};
+};
+
+// Writes every line to each of several sinks (stdout and an OTLP exporter, say). flush, reopen and
+// dropped cover all of them.
+class TeeSink final : public Sink {
+ public:
+  explicit TeeSink(std::vector<std::shared_ptr<Sink>> sinks) : sinks_(std::move(sinks)) {}
+  void write(std::string_view line) override {
+    for (auto& s : sinks_) s->write(line);
+  }
+  void flush() override {
+    for (auto& s : sinks_) s->flush();
+  }
+  Status reopen() override;
+  std::uint64_t dropped() const noexcept override {
+    std::uint64_t n = 0;
+    for (auto& s : sinks_) n += s->dropped();
+    return n;
+  }
+
+ private:
+  std::vector<std::shared_ptr<Sink>> sinks_;
 };
 
 // Swallows everything (benchmarks, tests).

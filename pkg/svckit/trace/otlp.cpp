@@ -30,7 +30,9 @@ void write_value(json::Writer& w, const AttributeValue& v) {
   w.end_object();
 }
 
-void write_attributes(json::Writer& w, const std::vector<Attribute>& attrs) {
+}  // namespace
+
+void write_otlp_attributes(json::Writer& w, std::span<const Attribute> attrs) {
   w.key("attributes").begin_array();
   for (const auto& a : attrs) {
     w.begin_object().key("key").string(a.key).key("value");
@@ -40,16 +42,18 @@ void write_attributes(json::Writer& w, const std::vector<Attribute>& attrs) {
   w.end_array();
 }
 
-}  // namespace
+void write_otlp_resource(json::Writer& w, const Resource& resource) {
+  w.key("resource").begin_object();
+  write_otlp_attributes(w, resource.attributes);
+  w.end_object();
+}
 
 std::string encode_otlp_json(std::span<const SpanData> spans, const Resource& resource) {
   std::string out;
   out.reserve(256 + spans.size() * 512);
   json::Writer w(out);
   w.begin_object().key("resourceSpans").begin_array().begin_object();
-  w.key("resource").begin_object();
-  write_attributes(w, resource.attributes);
-  w.end_object();
+  write_otlp_resource(w, resource);
   w.key("scopeSpans").begin_array().begin_object();
   w.key("scope").begin_object().key("name").string("svckit").key("version").string("0.1.0").end_object();
   w.key("spans").begin_array();
@@ -63,12 +67,12 @@ std::string encode_otlp_json(std::span<const SpanData> spans, const Resource& re
     w.key("kind").integer(static_cast<int>(s.kind));
     w.key("startTimeUnixNano").string(std::to_string(s.start_ns));
     w.key("endTimeUnixNano").string(std::to_string(s.end_ns));
-    write_attributes(w, s.attributes);
+    write_otlp_attributes(w, s.attributes);
     if (s.dropped_attributes) w.key("droppedAttributesCount").integer(s.dropped_attributes);
     w.key("events").begin_array();
     for (const Event& e : s.events) {
       w.begin_object().key("timeUnixNano").string(std::to_string(e.time_ns)).key("name").string(e.name);
-      write_attributes(w, e.attributes);
+      write_otlp_attributes(w, e.attributes);
       w.end_object();
     }
     w.end_array();
@@ -77,7 +81,7 @@ std::string encode_otlp_json(std::span<const SpanData> spans, const Resource& re
     for (const Link& l : s.links) {
       w.begin_object().key("traceId").string(l.context.trace_id.hex()).key("spanId").string(l.context.span_id.hex());
       if (!l.context.trace_state.empty()) w.key("traceState").string(l.context.trace_state);
-      write_attributes(w, l.attributes);
+      write_otlp_attributes(w, l.attributes);
       w.end_object();
     }
     w.end_array();
@@ -117,20 +121,18 @@ bool retryable_http(int status) {
 
 }  // namespace
 
-OtlpHttpExporter::OtlpHttpExporter(OtlpOptions options, Transport transport)
+OtlpClient::OtlpClient(OtlpOptions options, Transport transport)
     : options_(std::move(options)), transport_(std::move(transport)) {
   if (!options_.sleep) options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   options_.max_attempts = std::max(options_.max_attempts, 1);
 }
 
-Status OtlpHttpExporter::export_spans(std::span<const SpanData> spans, const Resource& resource) {
-  if (spans.empty()) return {};
+Status OtlpClient::post(std::string body) {
   PostRequest req;
   req.url = options_.endpoint;
   req.timeout = options_.timeout;
   req.headers = options_.headers;
   req.headers.emplace_back("Content-Type", "application/json");
-  std::string body = encode_otlp_json(spans, resource);
   if (options_.gzip) {
     auto z = gzip_body(body);
     if (!z) return z.error();

@@ -2,7 +2,8 @@
 // OTLP/HTTP export with JSON encoding (`POST /v1/traces`, optionally gzip), retries with backoff on
 // 429/502/503/504 and connection failures (honouring Retry-After), and a stream exporter that writes
 // the same JSON to stdout or a file. The HTTP transport is injected (the http module provides one on
-// its client), so this module does not depend on the HTTP stack.
+// its client), so this module does not depend on the HTTP stack. OtlpClient (the retrying POST) and
+// the resource/attribute encoders are shared with the log and metric exporters of svckit::app.
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -14,7 +15,16 @@
 
 #include "svckit/trace/tracer.hpp"
 
+namespace svckit::json {
+class Writer;
+}
+
 namespace svckit::trace {
+
+// `"attributes":[{"key":..,"value":{"stringValue":..}}, ...]` as OTLP/JSON writes them.
+void write_otlp_attributes(json::Writer& w, std::span<const Attribute> attributes);
+// `"resource":{"attributes":[...]}`.
+void write_otlp_resource(json::Writer& w, const Resource& resource);
 
 // ExportTraceServiceRequest in OTLP/JSON: ids as hex, 64-bit integers as strings, enums as numbers.
 std::string encode_otlp_json(std::span<const SpanData> spans, const Resource& resource);
@@ -44,17 +54,34 @@ struct OtlpOptions {
   std::function<void(std::chrono::milliseconds)> sleep;
 };
 
-class OtlpHttpExporter : public SpanExporter {
+// POSTs one OTLP/JSON document to options.endpoint: gzip if asked, retries with full-jitter
+// backoff on 429/502/503/504 and connection failures (Retry-After wins), never on other 4xx.
+// Blocking: call it from an exporter thread, never from an event loop. Not thread-safe.
+class OtlpClient {
  public:
-  OtlpHttpExporter(OtlpOptions options, Transport transport);
-  Status export_spans(std::span<const SpanData> spans, const Resource& resource) override;
+  OtlpClient(OtlpOptions options, Transport transport);
+  Status post(std::string json_body);
   std::uint64_t retries() const noexcept { return retries_; }
+  const OtlpOptions& options() const noexcept { return options_; }
 
  private:
   OtlpOptions options_;
   Transport transport_;
   std::mt19937_64 rng_{std::random_device{}()};
   std::uint64_t retries_ = 0;
+};
+
+class OtlpHttpExporter : public SpanExporter {
+ public:
+  OtlpHttpExporter(OtlpOptions options, Transport transport) : client_(std::move(options), std::move(transport)) {}
+  Status export_spans(std::span<const SpanData> spans, const Resource& resource) override {
+    if (spans.empty()) return {};
+    return client_.post(encode_otlp_json(spans, resource));
+  }
+  std::uint64_t retries() const noexcept { return client_.retries(); }
+
+ private:
+  OtlpClient client_;
 };
 
 // One OTLP/JSON document per batch, one line each.

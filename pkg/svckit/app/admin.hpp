@@ -1,0 +1,33 @@
+#pragma once
+// The admin endpoints, served on their own port so that probes and scrapes never queue behind
+// traffic and /debug/* can stay on loopback:
+//   GET /metrics           Prometheus text or OpenMetrics (negotiated)
+//   GET /healthz           liveness: 200 while the loops answer
+//   GET /readyz            readiness: 200 or 503 with every check's result as JSON
+//   GET /debug/config      the effective configuration with its sources, secrets redacted
+//   GET /debug/traces      recent spans as OTLP/JSON (?trace_id= filters)
+//   GET|PUT /debug/log-level  {"level":"debug"}
+#include <memory>
+
+#include "svckit/app/health.hpp"
+#include "svckit/config/config.hpp"
+#include "svckit/http/router.hpp"
+#include "svckit/log/logger.hpp"
+#include "svckit/metrics/metrics.hpp"
+#include "svckit/trace/tracer.hpp"
+
+namespace svckit::app {
+
+struct AdminParts {
+  metrics::Registry* registry = nullptr;
+  const config::Config* config = nullptr;
+  log::Logger logger;
+  std::shared_ptr<trace::RingBufferProcessor> recent;  // may be null
+  std::shared_ptr<trace::Tracer> tracer;               // for the resource in /debug/traces
+  const Readiness* readiness = nullptr;
+  std::chrono::milliseconds check_timeout{2000};
+};
+
+void mount_admin(http::Router& router, AdminParts parts);
+
+}  // namespace svckit::app

@@ -1,0 +1,273 @@
+#include "svckit/app/app.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <mutex>
+
+#include "svckit/app/admin.hpp"
+#include "svckit/app/otlp_logs.hpp"
+#include "svckit/app/otlp_metrics.hpp"
+#include "svckit/config/logging.hpp"
+#include "svckit/http/client.hpp"
+#include "svckit/http/middleware.hpp"
+#include "svckit/http/server.hpp"
+#include "svckit/http/settings.hpp"
+#include "svckit/trace/settings.hpp"
+
+namespace svckit::app {
+
+struct App::Telemetry {
+  trace::TracingSetup tracing;
+  std::shared_ptr<OtlpLogSink> logs;
+  std::unique_ptr<OtlpMetricsPusher> metrics_push;
+};
+
+App::App(AppOptions options) : options_(std::move(options)), telemetry_(std::make_unique<Telemetry>()) {
+  if (options_.registry) registry_ = options_.registry;
+}
+
+App::~App() {
+  // Servers first (they reference the routers and the runtime), then exporters (they use the runtime
+  // as their transport), then the runtime.
+  admin_server_.reset();
+  server_.reset();
+  if (telemetry_->logs) telemetry_->logs->shutdown();
+  telemetry_.reset();
+}
+
+std::optional<int> App::init(int argc, const char* const* argv) {
+  const std::string& name = options_.name;
+  auto refuse = [&](std::string_view why) {
+    std::fprintf(stderr, "%s: refusing to start: %.*s\n", name.c_str(), static_cast<int>(why.size()), why.data());
+    return std::optional<int>(2);
+  };
+  auto cl = config::parse_command_line(argc, argv);
+  if (!cl) {
+    std::fprintf(stderr, "%s: %s\n%s", name.c_str(), std::string(cl.error().message()).c_str(),
+                 config::command_line_help(name).c_str());
+    return 2;
+  }
+  if (cl->help) {
+    std::fputs(config::command_line_help(name).c_str(), stdout);
+    return 0;
+  }
+  config_ = std::make_unique<config::Config>(cl->options, log::Logger({.sink = log::StreamSink::stderr_sink()}));
+  config_->define<config::LogSettings>("log");
+  config_->define<http::ServerSettings>("http");
+  config_->define<trace::TraceSettings>("trace");
+  config_->define<AppSettings>("app");
+  config_->define<AdminSettings>("admin");
+  config_->define<OtlpSettings>("otlp");
+  for (auto& define : pending_sections_) define(*config_);
+  if (auto st = config_->load(); !st.ok()) return refuse(st.message());
+  if (cl->print_config) {
+    std::fputs(config_->print().c_str(), stdout);
+    return 0;
+  }
+  auto log_settings = settings<config::LogSettings>("log");
+  auto otlp = settings<OtlpSettings>("otlp");
+  app_settings_ = settings<AppSettings>("app");
+  admin_settings_ = settings<AdminSettings>("admin");
+  if (otlp.logs && log_settings.format != "json") return refuse("otlp.logs needs log.format: json");
+
+  runtime_ = std::make_unique<Runtime>(RuntimeOptions{.workers = static_cast<std::size_t>(app_settings_.workers),
+                                                      .shutdown_timeout = app_settings_.shutdown_timeout,
+                                                      .handle_signals = true});
+  auto resource = trace::Resource::detect(name, options_.version, config_->env());
+  auto transport = http::otlp_transport(*runtime_);
+  trace::OtlpOptions otlp_base{.gzip = otlp.gzip, .timeout = otlp.timeout};
+  if (otlp.logs) {
+    auto o = otlp_base;
+    o.endpoint = otlp.logs_endpoint;
+    telemetry_->logs = std::make_shared<OtlpLogSink>(OtlpLogOptions{.otlp = o}, resource, transport);
+  }
+  auto logger = config::make_logger(log_settings, telemetry_->logs);
+  if (!logger) return refuse(logger.error().message());
+  logger_ = *logger;
+  log::set_global(logger_);
+  config_->set_logger(logger_);
+  runtime_->on_signal(SIGHUP, [sink = logger_.sink()] { (void)sink->reopen(); });
+  log_subscription_ = config_->on_change<config::LogSettings>("log", [l = logger_](const config::LogSettings& s) {
+    if (auto level = log::parse_level(s.level)) l.set_level(*level);
+  });
+  if (auto st = config_->watch(); !st.ok()) logger_.warn("config hot reload unavailable", {{"error", st}});
+
+  telemetry_->tracing = trace::make_tracing(settings<trace::TraceSettings>("trace"), resource, transport);
+  tracer_ = telemetry_->tracing.tracer;
+  trace::Tracer::set_global(tracer_);
+  if (otlp.metrics) {
+    auto o = otlp_base;
+    o.endpoint = otlp.metrics_endpoint;
+    telemetry_->metrics_push = std::make_unique<OtlpMetricsPusher>(
+        *registry_, OtlpMetricsOptions{.otlp = o, .interval = otlp.metrics_interval}, resource, transport);
+  }
+  register_telemetry_metrics();
+
+  router_ = std::make_unique<http::Router>();
+  if (app_settings_.middleware) {
+    auto http_settings = settings<http::ServerSettings>("http");
+    // Metrics outermost: they count every answer, including 404s and the 500s recovery makes.
+    // Recovery innermost: the request id and the access log see the 500 it makes of an exception.
+    router_->use(http::middleware::metrics(*registry_));
+    router_->use(http::middleware::tracing());
+    router_->use(http::middleware::request_id());
+    if (!http_settings.trusted_proxies.empty()) router_->use(http::middleware::real_ip(http_settings.trusted_proxies));
+    if (http_settings.access_log) router_->use(http::middleware::access_log(logger_));
+    router_->use(http::middleware::recovery(logger_));
+  }
+  admin_router_ = std::make_unique<http::Router>();
+  mount_admin(*admin_router_, {.registry = registry_,
+                               .config = config_.get(),
+                               .logger = logger_,
+                               .recent = telemetry_->tracing.recent,
+                               .tracer = tracer_,
+                               .readiness = &readiness_,
+                               .check_timeout = admin_settings_.check_timeout});
+  return std::nullopt;
+}
+
+void App::register_telemetry_metrics() {
+  metrics::Registry& r = *registry_;
+  // Process metrics describe the process, not an App: once per registry.
+  static std::mutex mu;
+  static std::vector<const metrics::Registry*> with_process;
+  {
+    std::lock_guard lock(mu);
+    if (std::find(with_process.begin(), with_process.end(), &r) == with_process.end()) {
+      with_process.push_back(&r);
+      metrics::register_process_metrics(r);
+    }
+  }
+  metrics::register_runtime_metrics(r, *runtime_);
+  r.add_collector([t = telemetry_.get(), logger = logger_, cfg = config_.get()](metrics::Emitter& e) {
+    e.counter("svckit_log_dropped_total", "Log lines dropped because a sink could not keep up.",
+              static_cast<double>(logger.dropped()));
+    e.counter("svckit_config_reloads_total", "Configuration reloads applied.", static_cast<double>(cfg->reloads()));
+    e.counter("svckit_config_reload_failures_total", "Configuration reloads refused (the old config stays).",
+              static_cast<double>(cfg->reload_failures()));
+    if (auto& batch = t->tracing.batch) {
+      e.counter("svckit_trace_spans_exported_total", "Spans handed to the exporter successfully.",
+                static_cast<double>(batch->exported()));
+      e.counter("svckit_trace_spans_dropped_total", "Spans dropped because the export queue was full.",
+                static_cast<double>(batch->dropped()));
+      e.counter("svckit_trace_export_failures_total", "Export batches that failed after retries.",
+                static_cast<double>(batch->export_failures()));
+    }
+    if (auto& logs = t->logs) {
+      e.counter("svckit_otlp_logs_exported_total", "Log records accepted by the OTLP endpoint.",
+                static_cast<double>(logs->exported()));
+      e.counter("svckit_otlp_logs_dropped_total", "Log lines dropped because the OTLP export buffer was full.",
+                static_cast<double>(logs->dropped()));
+      e.counter("svckit_otlp_logs_export_failures_total", "Log export batches that failed after retries.",
+                static_cast<double>(logs->export_failures()));
+    }
+    if (auto& push = t->metrics_push) {
+      e.counter("svckit_otlp_metrics_pushes_total", "Metric pushes accepted by the OTLP endpoint.",
+                static_cast<double>(push->pushes()));
+      e.counter("svckit_otlp_metrics_push_failures_total", "Metric pushes that failed after retries.",
+                static_cast<double>(push->failures()));
+    }
+  });
+}
+
+namespace {
+std::string display_host(const std::string& host) {
+  return host == "0.0.0.0" ? "127.0.0.1" : host;
+}
+}  // namespace
+
+Status App::start() {
+  if (!runtime_) throw std::logic_error("App::start before a successful init()");
+  if (started_) return {};
+  auto http_settings = settings<http::ServerSettings>("http");
+  auto http_options = http_settings.to_options();
+  http_options.drain_on_stop = false;  // the stop sequence drains after readiness went down
+  server_ = std::make_unique<http::Server>(*runtime_, *router_, http_options, logger_);
+  if (auto st = server_->start(); !st.ok()) return st;
+  if (admin_settings_.enabled) {
+    http::ServerOptions admin_options{.host = admin_settings_.host,
+                                      .port = static_cast<std::uint16_t>(admin_settings_.port),
+                                      .drain_timeout = std::chrono::seconds(2),
+                                      .drain_on_stop = false,
+                                      .max_connections = 256};
+    admin_server_ = std::make_unique<http::Server>(*runtime_, *admin_router_, admin_options, logger_);
+    if (auto st = admin_server_->start(); !st.ok())
+      return Status(st.code(), "admin port: " + std::string(st.message()));
+  }
+  runtime_->on_stop([this] { return stop_sequence(); });
+  started_ = true;
+  readiness_.set_serving(true);
+  std::string url = "http://" + display_host(http_settings.host) + ":" + std::to_string(server_->port());
+  std::fprintf(stderr, "%s: serving %s\n", options_.name.c_str(), url.c_str());
+  std::string admin_url;
+  if (admin_server_) {
+    admin_url = "http://" + display_host(admin_settings_.host) + ":" + std::to_string(admin_server_->port());
+    std::fprintf(stderr, "%s: admin %s (/metrics /healthz /readyz /debug/config /debug/traces /debug/log-level)\n",
+                 options_.name.c_str(), admin_url.c_str());
+  }
+  logger_.info("service started", {{"service", options_.name},
+                                   {"version", options_.version},
+                                   {"env", config_->env()},
+                                   {"workers", runtime_->size()},
+                                   {"url", url},
+                                   {"admin_url", admin_url}});
+  return {};
+}
+
+Task<void> App::stop_sequence() {
+  readiness_.mark_draining();
+  logger_.info("stopping", {{"shutdown_delay_ms", app_settings_.shutdown_delay.count()}});
+  // A fresh Context: nothing should cut the delay short but the runtime's own shutdown timeout.
+  // (Named, not a temporary inside co_await: see docs/architecture.md on GCC 12.)
+  Context delay_ctx;
+  if (app_settings_.shutdown_delay.count() > 0) (void)co_await sleep_for(delay_ctx, app_settings_.shutdown_delay);
+  if (server_) co_await server_->drain();
+  for (auto& hook : stop_hooks_) {
+    try {
+      co_await hook();
+    } catch (const std::exception& e) {
+      logger_.error("stop hook failed", {{"error", e.what()}});
+    }
+  }
+  // Last pushes of spans and metrics, off the loops (they block on the exporters' threads).
+  Telemetry* t = telemetry_.get();
+  auto flush = [t] {
+    if (t->tracing.batch) t->tracing.batch->shutdown();
+    if (t->metrics_push) t->metrics_push->shutdown();
+    if (t->logs) t->logs->flush();
+  };
+  Context flush_ctx = Context().with_timeout(std::chrono::seconds(15));
+  (void)co_await run_blocking(flush_ctx, flush);
+  if (admin_server_) co_await admin_server_->drain();
+}
+
+int App::run() {
+  if (auto st = start(); !st.ok()) {
+    logger_.error("cannot start", {{"service", options_.name}, {"error", st}});
+    logger_.flush();
+    std::fprintf(stderr, "%s: cannot start: %s\n", options_.name.c_str(), std::string(st.message()).c_str());
+    return 1;
+  }
+  wait();
+  return 0;
+}
+
+void App::request_stop() {
+  if (runtime_) runtime_->request_stop();
+}
+
+void App::wait() {
+  runtime_->wait();
+  logger_.info("service stopped", {{"service", options_.name}});
+  logger_.flush();
+}
+
+std::uint16_t App::http_port() const noexcept {
+  return server_ ? server_->port() : 0;
+}
+std::uint16_t App::admin_port() const noexcept {
+  return admin_server_ ? admin_server_->port() : 0;
+}
+
+}  // namespace svckit::app

@@ -1,0 +1,119 @@
+#pragma once
+// App: the runtime of a svckit service. It parses the command line, loads layered config, builds the
+// logger, the tracer (with OTLP export), metrics (process, runtime, trace and log counters) and the
+// event loops from it, installs the default middleware on the traffic router, serves the admin
+// endpoints on their own port, and on SIGTERM runs the stop sequence: readiness down, shutdown_delay,
+// drain the traffic server, stop hooks, flush spans, logs and metrics.
+//
+//   int main(int argc, char** argv) {
+//     svckit::app::App app({.name = "user-svc", .version = "1.2.0"});
+//     app.define<UserSettings>("user");                       // your own config section
+//     if (auto exit = app.init(argc, argv)) return *exit;     // --help, --print-config, bad config
+//     auto s = app.settings<UserSettings>("user");
+//     app.router().get("/v1/users/:id", get_user);
+//     app.readiness().add("db", db_ping);
+//     return app.run();                                       // until SIGTERM/SIGINT
+//   }
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "svckit/app/health.hpp"
+#include "svckit/app/settings.hpp"
+#include "svckit/config/config.hpp"
+#include "svckit/core/runtime.hpp"
+#include "svckit/http/router.hpp"
+#include "svckit/log/logger.hpp"
+#include "svckit/metrics/metrics.hpp"
+#include "svckit/trace/tracer.hpp"
+
+namespace svckit::http {
+class Server;
+}
+
+namespace svckit::app {
+
+struct AppOptions {
+  std::string name;               // service.name in telemetry, the program name in messages
+  std::string version = "0.0.0";  // service.version
+  // Where the app's metrics go; null: metrics::Registry::global() (what svckit's own clients use).
+  // Tests that build several Apps in one process give each its own.
+  metrics::Registry* registry = nullptr;
+};
+
+class App {
+ public:
+  explicit App(AppOptions options);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  // A config section of the service's own; call before init().
+  template <class T>
+  void define(std::string section) {
+    pending_sections_.push_back([section = std::move(section)](config::Config& c) { c.define<T>(section); });
+  }
+
+  // Parses the command line, loads and validates the config, builds logger, runtime, tracer and
+  // metrics. Returns the exit code when the process should end now: 0 after --help or
+  // --print-config, 2 for bad flags or config (the message is on stderr).
+  [[nodiscard]] std::optional<int> init(int argc, const char* const* argv);
+
+  template <class T>
+  T settings(std::string_view section) const {
+    return *config_->get<T>(section);  // validated by init(): cannot fail
+  }
+  config::Config& config() { return *config_; }
+  const log::Logger& logger() const { return logger_; }
+  Runtime& runtime() { return *runtime_; }
+  metrics::Registry& metrics() { return *registry_; }
+  const std::shared_ptr<trace::Tracer>& tracer() const { return tracer_; }
+  Readiness& readiness() { return readiness_; }
+  // Traffic routes; the default middleware (app.middleware) is already in place.
+  http::Router& router() { return *router_; }
+  // Extra routes on the admin port (registered before run()).
+  http::Router& admin_router() { return *admin_router_; }
+  // Runs during the stop sequence, after the traffic server drained, before telemetry is flushed.
+  void on_stop(std::function<Task<void>()> hook) { stop_hooks_.push_back(std::move(hook)); }
+
+  // Starts the servers and blocks until SIGTERM/SIGINT (or request_stop()) and the stop sequence end.
+  // Returns the process exit code: 1 when a server cannot start.
+  int run();
+  // Starts the servers without blocking (tests); stop with request_stop() and wait().
+  Status start();
+  void request_stop();
+  void wait();
+
+  // Valid after start(): the bound ports (useful with port 0).
+  std::uint16_t http_port() const noexcept;
+  std::uint16_t admin_port() const noexcept;
+  const std::string& name() const noexcept { return options_.name; }
+
+ private:
+  Task<void> stop_sequence();
+  void register_telemetry_metrics();
+
+  AppOptions options_;
+  std::vector<std::function<void(config::Config&)>> pending_sections_;
+  std::unique_ptr<config::Config> config_;
+  config::Config::Subscription log_subscription_;
+  log::Logger logger_;
+  std::unique_ptr<Runtime> runtime_;
+  metrics::Registry* registry_ = &metrics::Registry::global();
+  std::shared_ptr<trace::Tracer> tracer_;
+  struct Telemetry;
+  std::unique_ptr<Telemetry> telemetry_;
+  Readiness readiness_;
+  std::unique_ptr<http::Router> router_;
+  std::unique_ptr<http::Router> admin_router_;
+  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<http::Server> admin_server_;
+  std::vector<std::function<Task<void>()>> stop_hooks_;
+  AppSettings app_settings_;
+  AdminSettings admin_settings_;
+  bool started_ = false;
+};
+
+}  // namespace svckit::app
