@@ -6,13 +6,15 @@ set -euo pipefail
 
 build_pkgs=(
   g++ make cmake ninja-build ccache pkg-config
-  libasio-dev libyaml-cpp-dev zlib1g-dev
+  libasio-dev libyaml-cpp-dev zlib1g-dev libsqlite3-dev libpq-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev nlohmann-json3-dev
   curl python3 golang-go
   prometheus python3-prometheus-client  # promtool and a real Prometheus; a strict OpenMetrics parser
+  python3-yaml                          # the OpenAPI-vs-router check
   protobuf-compiler python3-protobuf    # the OTLP schema check (scripts/otlp_validate.sh; npm fetches the .proto files)
+  postgresql-15 postgresql-client-15    # a real PostgreSQL the db and user-svc tests start themselves
 )
 bench_pkgs=(
   libbenchmark-dev

@@ -1,10 +1,35 @@
 #!/usr/bin/env bash
-# Starts the platform on embedded defaults from an optimised build. Today: the hello service.
+# Starts the platform on embedded defaults from an optimised build: every service of the reference
+# platform that exists today, with SQLite under data/, the configs/ folder, JSON logs on stdout.
+# Ctrl-C (or SIGTERM) stops them all gracefully.
 set -euo pipefail
 build=${1:-build/release}
 [ $# -gt 0 ] && shift
 cd "$(dirname "$0")/.."
-echo "svckit: starting hello (env ${SVCKIT_ENV:-dev}, configs/, logs to stdout as JSON; Ctrl-C stops it)"
-echo "svckit: hello serves GET http://127.0.0.1:${SVCKIT_HTTP_PORT:-8080}/hello;" \
-  "admin (metrics, health, debug) on http://127.0.0.1:${SVCKIT_ADMIN_PORT:-8081}"
-exec "$build/cmd/hello/hello" "$@"
+mkdir -p data
+pids=()
+stop() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap stop INT TERM
+start() {  # name http_port admin_port binary args...
+  local name=$1 http=$2 admin=$3 bin=$4
+  shift 4
+  "$bin" --set http.port="$http" --set admin.port="$admin" "$@" &
+  pids+=($!)
+  printf 'svckit: %-9s http://127.0.0.1:%s   admin http://127.0.0.1:%s\n' "$name" "$http" "$admin"
+}
+echo "svckit: starting the platform (env ${SVCKIT_ENV:-dev}, configs/, data/ for SQLite, JSON logs; Ctrl-C stops it)"
+start hello 8080 8081 "$build/cmd/hello/hello" "$@"
+start user-svc 8082 8083 "$build/cmd/user-svc/user-svc" "$@"
+cat <<'TXT'
+svckit: try
+  curl http://127.0.0.1:8080/hello
+  curl -X POST http://127.0.0.1:8082/v1/users -H 'Content-Type: application/json' -d '{"email":"ann@example.com","name":"Ann"}'
+  curl http://127.0.0.1:8082/v1/users            # the OpenAPI document: http://127.0.0.1:8082/openapi.yaml
+  curl http://127.0.0.1:8083/readyz              # admin: /metrics /healthz /readyz /debug/config /debug/traces
+TXT
+# Stop everything when any service exits on its own.
+wait -n "${pids[@]}" || true
+stop

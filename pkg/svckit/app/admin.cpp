@@ -82,6 +82,17 @@ void mount_admin(http::Router& router, AdminParts p) {
       std::erase_if(spans, [&](const trace::SpanData& s) { return s.context.trace_id.hex() != want; });
     res.json(200, trace::encode_otlp_json(spans, tracer ? tracer->resource() : trace::Resource{}));
   });
+  if (p.traffic) {
+    router.get("/debug/routes", [traffic = p.traffic](http::Request&, http::Response& res) {
+      std::string body;
+      json::Writer w(body);
+      w.begin_array();
+      for (const auto& r : traffic->routes())
+        w.begin_object().key("method").string(http::method_name(r.method)).key("path").string(r.pattern).end_object();
+      w.end_array();
+      res.json(200, body);
+    });
+  }
   router.get("/debug/log-level",
              [logger = p.logger](http::Request&, http::Response& res) { write_level(res, logger); });
   router.put("/debug/log-level", [logger = p.logger](http::Request& req, http::Response& res) {

@@ -7,6 +7,7 @@
 //   GET /debug/config      the effective configuration with its sources, secrets redacted
 //   GET /debug/traces      recent spans as OTLP/JSON (?trace_id= filters)
 //   GET|PUT /debug/log-level  {"level":"debug"}
+//   GET /debug/routes      the traffic router's routes: [{"method":"GET","path":"/v1/users/:id"}]
 #include <memory>
 
 #include "svckit/app/health.hpp"
@@ -26,6 +27,7 @@ struct AdminParts {
   std::shared_ptr<trace::Tracer> tracer;               // for the resource in /debug/traces
   const Readiness* readiness = nullptr;
   std::chrono::milliseconds check_timeout{2000};
+  const http::Router* traffic = nullptr;  // for /debug/routes
 };
 
 void mount_admin(http::Router& router, AdminParts parts);

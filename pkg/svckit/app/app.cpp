@@ -123,7 +123,8 @@ std::optional<int> App::init(int argc, const char* const* argv) {
                                .recent = telemetry_->tracing.recent,
                                .tracer = tracer_,
                                .readiness = &readiness_,
-                               .check_timeout = admin_settings_.check_timeout});
+                               .check_timeout = admin_settings_.check_timeout,
+                               .traffic = router_.get()});
   return std::nullopt;
 }
 
@@ -203,8 +204,9 @@ Status App::start() {
   std::string admin_url;
   if (admin_server_) {
     admin_url = "http://" + display_host(admin_settings_.host) + ":" + std::to_string(admin_server_->port());
-    std::fprintf(stderr, "%s: admin %s (/metrics /healthz /readyz /debug/config /debug/traces /debug/log-level)\n",
-                 options_.name.c_str(), admin_url.c_str());
+    std::fprintf(
+        stderr, "%s: admin %s (/metrics /healthz /readyz /debug/config /debug/traces /debug/log-level /debug/routes)\n",
+        options_.name.c_str(), admin_url.c_str());
   }
   logger_.info("service started", {{"service", options_.name},
                                    {"version", options_.version},

@@ -36,8 +36,11 @@ class AppTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::unique_ptr<App> make(std::vector<std::string> sets) {
-    auto app = std::make_unique<App>(AppOptions{.name = "shop", .version = "1.0.0", .registry = &registry_});
+  // The App is owned by the fixture, declared before the client: the client (whose pooled
+  // connections live on the App's loops) goes first.
+  App* make(std::vector<std::string> sets) {
+    auto& app = app_;
+    app = std::make_unique<App>(AppOptions{.name = "shop", .version = "1.0.0", .registry = &registry_});
     app->define<ShopSettings>("shop");
     std::vector<std::string> args = {"shop", "--config-dir", dir_.string(), "--set", "app.workers=2"};
     for (auto& s : sets) {
@@ -48,7 +51,7 @@ class AppTest : public ::testing::Test {
     for (auto& a : args) argv.push_back(a.c_str());
     auto exit = app->init(static_cast<int>(argv.size()), argv.data());
     EXPECT_FALSE(exit) << "init asked to exit with " << *exit;
-    return app;
+    return app.get();
   }
 
   Result<http::ClientResponse> call(App& app, http::Method method, std::string url, std::string body = {}) {
@@ -64,6 +67,7 @@ class AppTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   metrics::Registry registry_;
+  std::unique_ptr<App> app_;
   std::unique_ptr<http::Client> client_;
 };
 

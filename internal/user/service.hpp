@@ -1,0 +1,23 @@
+#pragma once
+// The user centre: a REST resource over the users table (api/user/v1/openapi.yaml), on any svckit
+// Database (SQLite by default, PostgreSQL by config). Every query is parameterised; every error is a
+// Status in svckit's error format; a database that is down answers 503 with Retry-After.
+#include <memory>
+
+#include "svckit/db/database.hpp"
+#include "svckit/http/router.hpp"
+#include "svckit/log/logger.hpp"
+
+namespace svckit::user {
+
+struct Options {
+  int default_page = 20;
+  int max_page = 100;
+  std::uint64_t max_body = 64 * 1024;  // bytes of a create/patch/upsert body
+};
+
+// Registers POST/GET /v1/users, GET/PATCH/DELETE /v1/users/:id and PUT /v1/users/by-external-id/:ext.
+// db must outlive the router.
+void mount(http::Router& router, std::shared_ptr<db::Database> db, log::Logger logger, Options options = {});
+
+}  // namespace svckit::user

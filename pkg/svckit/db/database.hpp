@@ -1,0 +1,72 @@
+#pragma once
+// One database API for PostgreSQL (async libpq on the event loops, pooled and pipelined) and SQLite
+// (the embedded default, on the blocking pool). Queries use $1, $2… placeholders and typed Params on
+// both; every call takes the request's Context (its deadline becomes the statement's timeout and
+// cancels the query when it passes) and reports errors as Status:
+//   unique violation → ALREADY_EXISTS, foreign key / check / not null → FAILED_PRECONDITION,
+//   serialization failure or deadlock → ABORTED (retry the transaction), connection lost or database
+//   unreachable → UNAVAILABLE, deadline → DEADLINE_EXCEEDED, bad SQL → INTERNAL.
+//
+//   auto db = co_await db::open(ctx, rt, settings);       // or db::SqliteDatabase::open / PgDatabase
+//   auto user = co_await (*db)->query_one(ctx, "SELECT id, email FROM users WHERE id = $1", {id});
+//   if (!user) co_return user.error();                    // NOT_FOUND when there is no row
+//   Status st = co_await (*db)->transaction(ctx, [&](db::Tx& tx) -> Task<Status> {
+//     auto r = co_await tx.exec(ctx, "UPDATE accounts SET balance = balance - $1 WHERE id = $2", {amount, from});
+//     if (!r) co_return r.error();
+//     co_return co_await tx.transaction(ctx, nested);     // a savepoint
+//   });                                                   // commit on OK, rollback on error or exception
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "svckit/core/context.hpp"
+#include "svckit/core/status.hpp"
+#include "svckit/core/task.hpp"
+#include "svckit/db/value.hpp"
+
+namespace svckit::db {
+
+class Tx;
+using TxFn = std::function<Task<Status>(Tx&)>;
+
+// What both a Database and a transaction can run.
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  virtual Task<Result<Rows>> query(const Context& ctx, std::string_view sql, Params params = {}) = 0;
+  // The first row; NOT_FOUND when there is none.
+  Task<Result<Rows>> query_one(const Context& ctx, std::string_view sql, Params params = {});
+  // Rows changed (INSERT/UPDATE/DELETE).
+  Task<Result<std::uint64_t>> exec(const Context& ctx, std::string_view sql, Params params = {});
+  // Several statements without parameters (migrations).
+  virtual Task<Status> exec_script(const Context& ctx, std::string_view sql) = 0;
+};
+
+// A transaction: holds one connection until commit() or rollback(); destroying it unfinished rolls
+// back. transaction() nests as a savepoint.
+class Tx : public Executor {
+ public:
+  virtual Task<Status> commit() = 0;
+  virtual Task<Status> rollback() = 0;
+  Task<Status> transaction(const Context& ctx, TxFn fn);
+
+ protected:
+  int savepoints_ = 0;
+};
+
+class Database : public Executor {
+ public:
+  virtual std::string_view driver() const noexcept = 0;  // "sqlite" or "postgres"
+  virtual Task<Result<std::unique_ptr<Tx>>> begin(const Context& ctx) = 0;
+  // Runs fn in a transaction: commit when it returns OK, rollback when it returns an error or throws
+  // (the exception then propagates).
+  Task<Status> transaction(const Context& ctx, TxFn fn);
+  // A round trip (readiness checks).
+  virtual Task<Status> ping(const Context& ctx) = 0;
+  // Closes every connection; later calls fail with UNAVAILABLE.
+  virtual void close() = 0;
+};
+
+}  // namespace svckit::db

@@ -1,0 +1,430 @@
+#include "svckit/db/sqlite.hpp"
+
+#include <sqlite3.h>
+
+#include <charconv>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace svckit::db {
+
+namespace {
+
+struct Conn {
+  sqlite3* db = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> statements;
+  ~Conn() {
+    for (auto& [sql, stmt] : statements) sqlite3_finalize(stmt);
+    if (db) sqlite3_close_v2(db);
+  }
+};
+
+Status map_error(sqlite3* db, int rc, const Context* ctx = nullptr) {
+  int ext = db ? sqlite3_extended_errcode(db) : rc;
+  std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  switch (ext) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+      return Status(Code::kAlreadyExists, "UNIQUE_VIOLATION", msg);
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+      return Status(Code::kFailedPrecondition, "FOREIGN_KEY_VIOLATION", msg);
+    case SQLITE_CONSTRAINT_CHECK:
+      return Status(Code::kFailedPrecondition, "CHECK_VIOLATION", msg);
+    case SQLITE_CONSTRAINT_NOTNULL:
+      return Status(Code::kFailedPrecondition, "NOT_NULL_VIOLATION", msg);
+    default:
+      break;
+  }
+  switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+      return Status(Code::kFailedPrecondition, "CONSTRAINT_VIOLATION", msg);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status(Code::kAborted, "BUSY", msg + " (retry the transaction)");
+    case SQLITE_INTERRUPT:
+      if (ctx && ctx->done()) return ctx->err();
+      return Status(Code::kCancelled, "INTERRUPTED", msg);
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return Status(Code::kUnavailable, "DATABASE_UNAVAILABLE", msg);
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+      return Status(Code::kInvalidArgument, "BAD_PARAMETER", msg);
+    default:
+      return Status(Code::kInternal, "SQL_ERROR", msg);
+  }
+}
+
+// Wakes a running statement when the request's deadline passes or it is cancelled.
+int interrupt_when_done(void* arg) {
+  return static_cast<const Context*>(arg)->done() ? 1 : 0;
+}
+
+Status bind(sqlite3* db, sqlite3_stmt* stmt, const Params& params) {
+  int n = sqlite3_bind_parameter_count(stmt);
+  std::vector<bool> used(params.size());
+  for (int i = 1; i <= n; ++i) {
+    // $1, ?1 and ? name their position; SQLite numbers parameters by first appearance, so map by name.
+    const char* name = sqlite3_bind_parameter_name(stmt, i);
+    std::size_t index = static_cast<std::size_t>(i);
+    if (name && (name[0] == '$' || name[0] == '?')) {
+      std::string_view digits(name + 1);
+      if (std::from_chars(digits.data(), digits.data() + digits.size(), index).ec != std::errc())
+        return Status(Code::kInvalidArgument, "BAD_PARAMETER", std::string("unsupported placeholder ") + name);
+    } else if (name) {
+      return Status(Code::kInvalidArgument, "BAD_PARAMETER", std::string("use $1, $2... placeholders, not ") + name);
+    }
+    if (index < 1 || index > params.size())
+      return Status(
+          Code::kInvalidArgument, "BAD_PARAMETER",
+          "placeholder $" + std::to_string(index) + " has no parameter (" + std::to_string(params.size()) + " given)");
+    used[index - 1] = true;
+    int rc = std::visit(
+        [&](const auto& v) -> int {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::nullptr_t>) {
+            return sqlite3_bind_null(stmt, i);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            return sqlite3_bind_int(stmt, i, v ? 1 : 0);
+          } else if constexpr (std::is_same_v<T, std::int64_t>) {
+            return sqlite3_bind_int64(stmt, i, v);
+          } else if constexpr (std::is_same_v<T, double>) {
+            return sqlite3_bind_double(stmt, i, v);
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            return sqlite3_bind_text64(stmt, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+          } else if constexpr (std::is_same_v<T, Bytes>) {
+            return sqlite3_bind_blob64(stmt, i, v.data.data(), v.data.size(), SQLITE_STATIC);
+          } else if constexpr (std::is_same_v<T, Json>) {
+            return sqlite3_bind_text64(stmt, i, v.text.data(), v.text.size(), SQLITE_STATIC, SQLITE_UTF8);
+          } else if constexpr (std::is_same_v<T, Timestamp>) {
+            std::string s = format_timestamp(v);
+            return sqlite3_bind_text64(stmt, i, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+          } else if constexpr (std::is_same_v<T, Uuid>) {
+            std::string s = v.str();
+            return sqlite3_bind_text64(stmt, i, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+          } else if constexpr (std::is_same_v<T, std::vector<std::int64_t>>) {
+            std::string s = "[";
+            for (std::size_t k = 0; k < v.size(); ++k) s += (k ? "," : "") + std::to_string(v[k]);
+            s += "]";
+            return sqlite3_bind_text64(stmt, i, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+          } else {
+            std::string s = "[";
+            for (std::size_t k = 0; k < v.size(); ++k) {
+              if (k) s += ',';
+              s += '"';
+              for (char c : v[k]) {
+                if (c == '"' || c == '\\') s += '\\';
+                s += c;
+              }
+              s += '"';
+            }
+            s += "]";
+            return sqlite3_bind_text64(stmt, i, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+          }
+        },
+        params[index - 1].value());
+    if (rc != SQLITE_OK) return map_error(db, rc);
+  }
+  for (std::size_t k = 0; k < used.size(); ++k)
+    if (!used[k])
+      return Status(Code::kInvalidArgument, "BAD_PARAMETER",
+                    "parameter " + std::to_string(k + 1) + " has no $" + std::to_string(k + 1) + " in the query");
+  return {};
+}
+
+Result<Rows> run(Conn& c, const Context& ctx, const std::string& sql, const Params& params) {
+  sqlite3_stmt* stmt = nullptr;
+  if (auto it = c.statements.find(sql); it != c.statements.end()) {
+    stmt = it->second;
+  } else {
+    const char* tail = nullptr;
+    int rc =
+        sqlite3_prepare_v3(c.db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
+    if (rc != SQLITE_OK) return std::unexpected(map_error(c.db, rc));
+    if (!stmt) return make_error(Code::kInvalidArgument, "empty query");
+    for (; tail && *tail; ++tail) {
+      if (*tail != ' ' && *tail != '\n' && *tail != '\t' && *tail != '\r' && *tail != ';') {
+        sqlite3_finalize(stmt);
+        return make_error(Code::kInvalidArgument, "one statement per query (exec_script runs several)");
+      }
+    }
+    if (c.statements.size() >= 256) {  // a bound on statements built from varying SQL text
+      for (auto& [s, st] : c.statements) sqlite3_finalize(st);
+      c.statements.clear();
+    }
+    c.statements.emplace(sql, stmt);
+  }
+  struct Reset {
+    sqlite3_stmt* s;
+    sqlite3* db;
+    ~Reset() {
+      sqlite3_reset(s);
+      sqlite3_clear_bindings(s);
+      sqlite3_progress_handler(db, 0, nullptr, nullptr);
+    }
+  } reset{stmt, c.db};
+  if (auto st = bind(c.db, stmt, params); !st.ok()) return std::unexpected(std::move(st));
+  sqlite3_progress_handler(c.db, 1000, interrupt_when_done, const_cast<Context*>(&ctx));
+  Rows rows;
+  int cols = sqlite3_column_count(stmt);
+  for (int i = 0; i < cols; ++i) rows.add_column(sqlite3_column_name(stmt, i));
+  for (;;) {
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return std::unexpected(map_error(c.db, rc, &ctx));
+    for (int i = 0; i < cols; ++i) {
+      switch (sqlite3_column_type(stmt, i)) {
+        case SQLITE_NULL:
+          rows.add_null();
+          break;
+        case SQLITE_INTEGER:
+          rows.add_integer(sqlite3_column_int64(stmt, i));
+          break;
+        case SQLITE_FLOAT:
+          rows.add_real(sqlite3_column_double(stmt, i));
+          break;
+        case SQLITE_BLOB: {
+          const void* p = sqlite3_column_blob(stmt, i);
+          rows.add_text(
+              std::string_view(static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt, i))),
+              CellKind::kBlob);
+          break;
+        }
+        default: {
+          const unsigned char* p = sqlite3_column_text(stmt, i);
+          rows.add_text(std::string_view(reinterpret_cast<const char*>(p),
+                                         static_cast<std::size_t>(sqlite3_column_bytes(stmt, i))));
+        }
+      }
+    }
+    rows.end_row();
+  }
+  if (!sqlite3_stmt_readonly(stmt)) rows.set_affected(static_cast<std::uint64_t>(sqlite3_changes64(c.db)));
+  return rows;
+}
+
+Status run_script(Conn& c, const Context& ctx, const std::string& sql) {
+  sqlite3_progress_handler(c.db, 1000, interrupt_when_done, const_cast<Context*>(&ctx));
+  char* err = nullptr;
+  int rc = sqlite3_exec(c.db, sql.c_str(), nullptr, nullptr, &err);
+  sqlite3_progress_handler(c.db, 0, nullptr, nullptr);
+  if (err) sqlite3_free(err);
+  return rc == SQLITE_OK ? Status() : map_error(c.db, rc, &ctx);
+}
+
+}  // namespace
+
+struct SqliteDatabase::Impl {
+  Runtime& rt;
+  SqliteOptions options;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::unique_ptr<Conn>> idle;
+  int open = 0;
+  bool closed = false;
+
+  Impl(Runtime& r, SqliteOptions o) : rt(r), options(std::move(o)) {}
+
+  Result<std::unique_ptr<Conn>> connect() {
+    auto c = std::make_unique<Conn>();
+    int rc =
+        sqlite3_open_v2(options.path.c_str(), &c->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);
+    if (rc != SQLITE_OK) {
+      Status st = map_error(c->db, rc);
+      return make_error(Code::kUnavailable,
+                        "cannot open SQLite database '" + options.path + "': " + std::string(st.message()));
+    }
+    sqlite3_busy_timeout(c->db, static_cast<int>(options.busy_timeout.count()));
+    sqlite3_extended_result_codes(c->db, 1);
+    char* err = nullptr;
+    rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", nullptr,
+                      nullptr, &err);
+    if (err) sqlite3_free(err);
+    if (rc != SQLITE_OK) return std::unexpected(map_error(c->db, rc));
+    return c;
+  }
+
+  // Blocking: runs on the blocking pool.
+  Result<std::unique_ptr<Conn>> acquire(const Context& ctx) {
+    std::unique_lock lock(mu);
+    for (;;) {
+      if (closed) return make_error(Code::kUnavailable, "database closed");
+      if (!idle.empty()) {
+        auto c = std::move(idle.back());
+        idle.pop_back();
+        return c;
+      }
+      if (open < options.max_connections) {
+        ++open;
+        lock.unlock();
+        auto c = connect();
+        if (!c) {
+          std::lock_guard relock(mu);
+          --open;
+          cv.notify_one();
+        }
+        return c;
+      }
+      auto left = ctx.remaining();
+      if (left <= Duration::zero())
+        return make_error(Code::kDeadlineExceeded, "no SQLite connection free before the deadline");
+      if (left > std::chrono::hours(1)) left = std::chrono::hours(1);
+      cv.wait_for(lock, left);
+    }
+  }
+
+  void release(std::unique_ptr<Conn> c) {
+    std::lock_guard lock(mu);
+    if (closed || !c) {
+      --open;
+    } else {
+      idle.push_back(std::move(c));
+    }
+    cv.notify_one();
+  }
+};
+
+namespace {
+
+class SqliteTx final : public Tx {
+ public:
+  SqliteTx(std::shared_ptr<SqliteDatabase::Impl> impl, std::unique_ptr<Conn> conn)
+      : impl_(std::move(impl)), conn_(std::move(conn)) {}
+  ~SqliteTx() override {
+    if (!conn_) return;
+    // Unfinished: roll back off the loop (ROLLBACK touches the file), then hand the connection back.
+    auto holder = std::make_shared<std::unique_ptr<Conn>>(std::move(conn_));
+    auto job = [impl = impl_, holder] {
+      sqlite3_exec((*holder)->db, "ROLLBACK", nullptr, nullptr, nullptr);
+      impl->release(std::move(*holder));
+    };
+    if (!impl_->rt.blocking_pool().try_submit(job)) job();
+  }
+
+  Task<Result<Rows>> query(const Context& ctx, std::string_view sql, Params params) override {
+    if (!conn_) co_return make_error(Code::kFailedPrecondition, "transaction already finished");
+    std::string q(sql);
+    Conn* c = conn_.get();
+    auto job = [c, &ctx, &q, &params] { return run(*c, ctx, q, params); };
+    co_return co_await run_blocking(ctx, job);
+  }
+  Task<Status> exec_script(const Context& ctx, std::string_view sql) override {
+    if (!conn_) co_return Status(Code::kFailedPrecondition, "transaction already finished");
+    std::string q(sql);
+    Conn* c = conn_.get();
+    auto job = [c, &ctx, &q] { return run_script(*c, ctx, q); };
+    auto r = co_await run_blocking(ctx, job);
+    co_return r ? *r : r.error();
+  }
+  Task<Status> commit() override { return finish("COMMIT"); }
+  Task<Status> rollback() override { return finish("ROLLBACK"); }
+
+ private:
+  Task<Status> finish(const char* sql) {
+    if (!conn_) co_return Status(Code::kFailedPrecondition, "transaction already finished");
+    Conn* c = conn_.get();
+    Context none;
+    const std::string q = sql;
+    auto job = [c, &none, &q] { return run_script(*c, none, q); };
+    auto r = co_await run_blocking(none, job);
+    Status st = r ? *r : r.error();
+    if (!st.ok() && q == "COMMIT") {
+      // A failed COMMIT (a deferred constraint, a busy database) leaves the transaction open: undo it.
+      const std::string back = "ROLLBACK";
+      auto undo = [c, &none, &back] { return run_script(*c, none, back); };
+      (void)co_await run_blocking(none, undo);
+    }
+    impl_->release(std::move(conn_));
+    co_return st;
+  }
+
+  std::shared_ptr<SqliteDatabase::Impl> impl_;
+  std::unique_ptr<Conn> conn_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<SqliteDatabase>> SqliteDatabase::open(Runtime& rt, SqliteOptions options) {
+  if (options.max_connections < 1) options.max_connections = 1;
+  if (options.create_directories && options.path != ":memory:" && !options.path.starts_with("file:")) {
+    auto parent = std::filesystem::path(options.path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  }
+  auto impl = std::make_shared<Impl>(rt, std::move(options));
+  auto first = impl->connect();
+  if (!first) return std::unexpected(first.error());
+  impl->open = 1;
+  impl->idle.push_back(std::move(*first));
+  return std::shared_ptr<SqliteDatabase>(new SqliteDatabase(std::move(impl)));
+}
+
+SqliteDatabase::~SqliteDatabase() {
+  close();
+}
+
+void SqliteDatabase::close() {
+  std::lock_guard lock(impl_->mu);
+  impl_->closed = true;
+  impl_->open -= static_cast<int>(impl_->idle.size());
+  impl_->idle.clear();
+  impl_->cv.notify_all();
+}
+
+Task<Result<Rows>> SqliteDatabase::query(const Context& ctx, std::string_view sql, Params params) {
+  std::string q(sql);  // the caller's text may not outlive the suspension
+  Impl* impl = impl_.get();
+  auto job = [impl, &ctx, &q, &params]() -> Result<Rows> {
+    auto c = impl->acquire(ctx);
+    if (!c) return std::unexpected(c.error());
+    auto r = run(**c, ctx, q, params);
+    impl->release(std::move(*c));
+    return r;
+  };
+  co_return co_await run_blocking(ctx, job);
+}
+
+Task<Status> SqliteDatabase::exec_script(const Context& ctx, std::string_view sql) {
+  std::string q(sql);
+  Impl* impl = impl_.get();
+  auto job = [impl, &ctx, &q]() -> Status {
+    auto c = impl->acquire(ctx);
+    if (!c) return c.error();
+    Status st = run_script(**c, ctx, q);
+    impl->release(std::move(*c));
+    return st;
+  };
+  auto r = co_await run_blocking(ctx, job);
+  co_return r ? *r : r.error();
+}
+
+Task<Result<std::unique_ptr<Tx>>> SqliteDatabase::begin(const Context& ctx) {
+  Impl* impl = impl_.get();
+  auto job = [impl, &ctx]() -> Result<std::unique_ptr<Conn>> {
+    auto c = impl->acquire(ctx);
+    if (!c) return c;
+    if (auto st = run_script(**c, ctx, "BEGIN IMMEDIATE"); !st.ok()) {
+      impl->release(std::move(*c));
+      return std::unexpected(st);
+    }
+    return c;
+  };
+  auto conn = co_await run_blocking(ctx, job);
+  if (!conn) co_return std::unexpected(conn.error());
+  co_return std::unique_ptr<Tx>(new SqliteTx(impl_, std::move(*conn)));
+}
+
+Task<Status> SqliteDatabase::ping(const Context& ctx) {
+  auto r = co_await query(ctx, "SELECT 1");
+  co_return r ? Status() : r.error();
+}
+
+}  // namespace svckit::db

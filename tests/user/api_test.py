@@ -1,0 +1,137 @@
+# The user centre through its HTTP API, as a client sees it, on whichever database the service runs.
+# usage: api_test.py BASE_URL ADMIN_URL OPENAPI_YAML
+import http.client, json, sys, urllib.parse, yaml
+
+base, admin, openapi_path = sys.argv[1:4]
+u = urllib.parse.urlparse(base)
+failures = []
+
+def call(method, path, body=None, headers=None, raw=None):
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    h = {"Content-Type": "application/json"}
+    h.update(headers or {})
+    data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+    c.request(method, path, body=data, headers=h)
+    r = c.getresponse()
+    text = r.read()
+    c.close()
+    try:
+        doc = json.loads(text) if text else None
+    except ValueError:
+        doc = text
+    return r.status, doc, r
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+
+# create, read, duplicate
+s, ann, r = call("POST", "/v1/users", {"email": "Ann@Example.com", "name": "Ann", "profile": {"city": "Oslo", "tier": 2}})
+check(s == 201 and ann["email"] == "ann@example.com" and ann["profile"]["city"] == "Oslo", f"create: {s} {ann}")
+check(r.getheader("Location") == f"/v1/users/{ann['id']}", "create: Location")
+s, got, _ = call("GET", f"/v1/users/{ann['id']}")
+check(s == 200 and got == ann, f"get: {s} {got}")
+s, dup, _ = call("POST", "/v1/users", {"email": "ANN@example.com", "name": "Other"})
+check(s == 409 and dup["reason"] == "EMAIL_TAKEN" and dup["metadata"]["field"] == "email", f"duplicate email: {s} {dup}")
+
+# validation: every problem at once, with field paths
+s, bad, _ = call("POST", "/v1/users", {"email": "not-an-email", "name": "", "age": 3, "profile": [1]})
+check(s == 400 and bad["reason"] == "VALIDATION_FAILED", f"validation: {s} {bad}")
+check(set(bad.get("metadata", {})) >= {"email", "name", "age", "profile"}, f"validation fields: {bad}")
+s, bad, _ = call("POST", "/v1/users", {"email": 42, "name": "x"})
+check(s == 400 and "email" in bad.get("metadata", {}), f"wrong type: {s} {bad}")
+s, bad, _ = call("POST", "/v1/users", raw='{"email": "a@b.c", "name": ')
+check(s == 400 and bad["reason"] == "MALFORMED_JSON", f"malformed: {s} {bad}")
+s, bad, _ = call("POST", "/v1/users", raw='{"email":"a@b.cd","name":"x"}', headers={"Content-Type": "text/plain"})
+check(s == 415, f"content type: {s} {bad}")
+s, bad, _ = call("POST", "/v1/users", {"email": "big@x.io", "name": "Big", "profile": {"blob": "x" * 70000}})
+check(s == 413, f"oversize body: {s}")
+s, bad, _ = call("POST", "/v1/users", {"email": "big@x.io", "name": "Big", "profile": {"blob": "x" * 17000}})
+check(s == 400 and "profile" in bad.get("metadata", {}), f"profile too big: {s} {bad}")
+s, bad, _ = call("GET", "/v1/users/abc")
+check(s == 400 and bad["reason"] == "BAD_ID", f"bad id: {s} {bad}")
+s, bad, _ = call("GET", "/v1/users/999999")
+check(s == 404 and bad["reason"] == "USER_NOT_FOUND", f"missing: {s} {bad}")
+
+# SQL injection in every string parameter is stored or matched as data
+evil = "x'); DROP TABLE users; --"
+s, e, _ = call("POST", "/v1/users", {"email": "evil@x.io", "name": evil, "profile": {"note": evil}})
+check(s == 201 and e["name"] == evil, f"injection create: {s} {e}")
+s, page, _ = call("GET", "/v1/users?email=" + urllib.parse.quote("evil@x.io' OR '1'='1"))
+check(s == 200 and page["users"] == [], f"injection email filter: {s} {page}")
+s, page, _ = call("GET", "/v1/users?" + urllib.parse.urlencode({"profile.note": evil}))
+check(s == 200 and [x["id"] for x in page["users"]] == [e["id"]], f"injection profile filter: {s} {page}")
+s, bad, _ = call("GET", "/v1/users?" + urllib.parse.urlencode({"profile.a'b": "1"}))
+check(s == 400, f"bad profile key: {s}")
+s, up, _ = call("PUT", "/v1/users/by-external-id/" + urllib.parse.quote(evil, safe=""), {"email": "evil2@x.io", "name": "E"})
+check(s == 200 and up["external_id"] == evil, f"injection upsert: {s} {up}")
+s, _, _ = call("GET", f"/v1/users/{ann['id']}")
+check(s == 200, "the table is still there")
+
+# patch, including a conflict and an empty patch
+s, p, _ = call("PATCH", f"/v1/users/{ann['id']}", {"name": "Anne", "profile": {"city": "Bergen"}})
+check(s == 200 and p["name"] == "Anne" and p["profile"] == {"city": "Bergen"} and p["email"] == ann["email"], f"patch: {s} {p}")
+check(p["updated_at"] >= ann["updated_at"] and p["created_at"] == ann["created_at"], "patch timestamps")
+s, bad, _ = call("PATCH", f"/v1/users/{ann['id']}", {})
+check(s == 400, f"empty patch: {s} {bad}")
+s, bad, _ = call("PATCH", f"/v1/users/{ann['id']}", {"email": "evil@x.io"})
+check(s == 409, f"patch to a taken email: {s} {bad}")
+s, bad, _ = call("PATCH", "/v1/users/999999", {"name": "x"})
+check(s == 404, f"patch missing: {s}")
+
+# upsert: insert, then update the same row
+s, a, _ = call("PUT", "/v1/users/by-external-id/crm-17", {"email": "crm@x.io", "name": "Crm"})
+s2, b, _ = call("PUT", "/v1/users/by-external-id/crm-17", {"email": "crm2@x.io", "name": "Crm Two", "profile": {"k": 1}})
+check(s == 200 and s2 == 200 and a["id"] == b["id"] and b["email"] == "crm2@x.io" and b["profile"] == {"k": 1}, f"upsert: {a} {b}")
+s, bad, _ = call("PUT", "/v1/users/by-external-id/crm-18", {"email": "crm2@x.io", "name": "Clash"})
+check(s == 409, f"upsert email clash: {s} {bad}")
+
+# keyset pagination over 25 more users, filtered by profile
+for i in range(25):
+    s, _, _ = call("POST", "/v1/users", {"email": f"page{i}@x.io", "name": f"P{i}", "profile": {"team": "pager"}})
+    check(s == 201, f"create page{i}: {s}")
+seen, cursor, pages = [], None, 0
+while True:
+    q = {"limit": 10, "profile.team": "pager"}
+    if cursor:
+        q["cursor"] = cursor
+    s, page, _ = call("GET", "/v1/users?" + urllib.parse.urlencode(q))
+    check(s == 200, f"page: {s} {page}")
+    pages += 1
+    seen += [x["id"] for x in page["users"]]
+    cursor = page.get("next_cursor")
+    if not cursor or pages > 5:
+        break
+check(pages == 3 and len(seen) == 25 and seen == sorted(set(seen)), f"pagination: {pages} pages, {len(seen)} ids")
+s, bad, _ = call("GET", "/v1/users?limit=1000")
+check(s == 400 and "limit" in bad["metadata"], f"limit: {s} {bad}")
+s, bad, _ = call("GET", "/v1/users?cursor=xyz")
+check(s == 400, f"cursor: {s}")
+
+# delete
+s, _, _ = call("DELETE", f"/v1/users/{ann['id']}")
+check(s == 204, f"delete: {s}")
+s, _, _ = call("DELETE", f"/v1/users/{ann['id']}")
+check(s == 404, f"delete again: {s}")
+
+# The OpenAPI document describes exactly the router's routes.
+s, text, _ = call("GET", "/openapi.yaml")
+check(s == 200, f"openapi served: {s}")
+doc = yaml.safe_load(open(openapi_path))
+served = yaml.safe_load(text if isinstance(text, (str, bytes)) else json.dumps(text))
+check(served == doc, "/openapi.yaml is the document in api/user/v1")
+documented = set()
+for path, ops in doc["paths"].items():
+    for m in ops:
+        if m in ("get", "post", "put", "patch", "delete"):
+            documented.add((m.upper(), path.replace("{", ":").replace("}", "")))
+a = urllib.parse.urlparse(admin)
+c = http.client.HTTPConnection(a.hostname, a.port, timeout=10)
+c.request("GET", "/debug/routes")
+routes = {(x["method"], x["path"]) for x in json.loads(c.getresponse().read())}
+check(documented == routes, f"OpenAPI vs router: only documented {documented - routes}, only routed {routes - documented}")
+
+if failures:
+    print("user api failures:\n  " + "\n  ".join(failures))
+    sys.exit(1)
+print(f"user api: ok ({len(routes)} routes match the OpenAPI document)")

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# user-svc end to end on both databases: the API suite (tests/user/api_test.py) against SQLite and
+# against a real PostgreSQL 15 started here (scripts/pg.sh), then the outage test on PostgreSQL.
+set -euo pipefail
+bin=$1 src=$2
+PY=/usr/bin/python3
+tmp=$(mktemp -d)
+pg=$(mktemp -d /tmp/svckit-pg.XXXXXX)  # its own folder: the postgres user cannot enter $tmp (mode 700)
+pid=
+cleanup() {
+  rc=$?
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  [ -d "$pg/data" ] && bash "$src/scripts/pg.sh" stop "$pg" 2>/dev/null
+  [ $rc -eq 0 ] || { echo "--- user-svc stderr"; tail -20 "$tmp/err" 2>/dev/null; echo "--- stdout"; tail -5 "$tmp/out" 2>/dev/null; }
+  rm -rf "$tmp" "$pg"
+}
+trap cleanup EXIT
+. "$src/tests/lib.sh"
+cd "$src"  # user-svc finds api/ and internal/ relative to the repository
+
+start() {
+  "$bin" --config-dir "$src/configs" --set http.port=0 --set http.host=127.0.0.1 --set admin.port=0 \
+    --set log.level=warn "$@" >"$tmp/out" 2>"$tmp/err" &
+  pid=$!
+  wait_service "$tmp/err" user-svc
+}
+stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
+
+echo "== sqlite"
+start --set db.driver=sqlite --set db.sqlite.path="$tmp/sqlite/user.db"
+$PY "$src/tests/user/api_test.py" "$svc_url" "$admin_url" "$src/api/user/v1/openapi.yaml"
+stop
+# A restart keeps the data and does not re-apply migrations.
+start --set db.driver=sqlite --set db.sqlite.path="$tmp/sqlite/user.db"
+[ "$(curl -s "$svc_url/v1/users?limit=100" | $PY -c 'import sys,json; print(len(json.load(sys.stdin)["users"]))')" -ge 25 ]
+stop
+
+echo "== postgres"
+dsn=$(bash "$src/scripts/pg.sh" start "$pg")
+start --set db.driver=postgres --set "db.postgres.dsn=$dsn" --set db.postgres.max_connections=4
+$PY "$src/tests/user/api_test.py" "$svc_url" "$admin_url" "$src/api/user/v1/openapi.yaml"
+curl -sf "$admin_url/readyz" | grep -q '"db":"ok"'
+$PY "$src/tests/user/fault_test.py" "$svc_url" "$admin_url" "$src/scripts/pg.sh" "$pg"
+stop
+echo "user-svc test: ok"
