@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure --timeout 300 -j $(JOBS)
 FUZZ_SECONDS ?= 60
 
-.PHONY: run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http fuzz deps fmt clean
+.PHONY: run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http bench-db fuzz deps fmt clean
 
 deps:
 	@bash scripts/deps.sh build test
@@ -37,7 +37,7 @@ test-tsan: deps
 	cmake --build build/tsan -j $(JOBS)
 	cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest $(CTEST_FLAGS) -LE install
 
-bench: bench-log bench-json bench-metrics bench-http
+bench: bench-log bench-json bench-metrics bench-http bench-db
 
 bench-http: build-release
 	@bash scripts/deps.sh bench
@@ -54,6 +54,12 @@ bench-metrics:
 	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DSVCKIT_BUILD_TESTS=OFF -DSVCKIT_BUILD_BENCH=ON >/dev/null
 	cmake --build build/bench -j $(JOBS) --target svckit_metrics_bench
 	bash bench/metrics/run.sh build/bench/pkg/svckit/metrics/svckit_metrics_bench
+
+bench-db:
+	@bash scripts/deps.sh build test bench
+	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DSVCKIT_BUILD_TESTS=OFF -DSVCKIT_BUILD_BENCH=ON >/dev/null
+	cmake --build build/bench -j $(JOBS) --target svckit_db_bench libpq_fetch
+	bash bench/db/run.sh build/bench
 
 bench-log:
 	@bash scripts/deps.sh build bench

@@ -17,7 +17,9 @@ set -e
 grep -q 'log.level: "loud" is not one of' "$tmp/err"
 
 # --print-config names the source of each value.
-SVCKIT_LOG_OUTPUT=stdout "$bin" --config-dir "$tmp/configs" --print-config | grep -q 'log.output = stdout .*# env SVCKIT_LOG_OUTPUT'
+# (to a file first: grep -q would close the pipe early and the writer would die of SIGPIPE)
+SVCKIT_LOG_OUTPUT=stdout "$bin" --config-dir "$tmp/configs" --print-config > "$tmp/printed"
+grep -q 'log.output = stdout .*# env SVCKIT_LOG_OUTPUT' "$tmp/printed"
 
 # Runs on a free port, serves GET /hello, logs JSON.
 "$bin" --config-dir "$tmp/configs" --set log.async=false --set http.port=0 --set http.host=127.0.0.1 \

@@ -36,7 +36,7 @@ for _ in $(seq 3); do curl -sf "$url" >/dev/null; done
 # The access log line carries the caller's trace id.
 grep -q "\"trace_id\":\"$trace_id\"" "$tmp/out" || { echo "no trace_id in the access log"; exit 1; }
 # /debug/traces shows the span.
-curl -sf "$admin_url/debug/traces" | grep -q "\"traceId\":\"$trace_id\""
+[[ "$(curl -sf "$admin_url/debug/traces")" == *"\"traceId\":\"$trace_id\""* ]]
 
 # Exported after the 503 and a retry.
 for _ in $(seq 100); do ls "$tmp/got"/traces-*.json >/dev/null 2>&1 && grep -q "$trace_id" "$tmp/got"/traces-*.json && break; sleep 0.1; done
@@ -45,5 +45,6 @@ for f in "$tmp/got"/traces-*.json; do bash "$src/scripts/otlp_validate.sh" trace
 grep -q '"key":"service.name","value":{"stringValue":"hello"}' "$tmp/got"/traces-1.json
 grep -q '"name":"GET /hello"' "$tmp/got"/traces-*.json
 # Export counters are visible to Prometheus.
-curl -sf "$admin_url/metrics" | grep -Eq '^svckit_trace_spans_exported_total [1-9]'
+curl -sf "$admin_url/metrics" > "$tmp/metrics.txt"
+grep -Eq '^svckit_trace_spans_exported_total [1-9]' "$tmp/metrics.txt"
 echo "otlp export test: ok"

@@ -39,7 +39,7 @@ echo "== postgres"
 dsn=$(bash "$src/scripts/pg.sh" start "$pg")
 start --set db.driver=postgres --set "db.postgres.dsn=$dsn" --set db.postgres.max_connections=4
 $PY "$src/tests/user/api_test.py" "$svc_url" "$admin_url" "$src/api/user/v1/openapi.yaml"
-curl -sf "$admin_url/readyz" | grep -q '"db":"ok"'
+[[ "$(curl -sf "$admin_url/readyz")" == *'"db":"ok"'* ]]
 $PY "$src/tests/user/fault_test.py" "$svc_url" "$admin_url" "$src/scripts/pg.sh" "$pg"
 stop
 echo "user-svc test: ok"
