@@ -7,6 +7,7 @@ set -euo pipefail
 build_pkgs=(
   g++ make cmake ninja-build ccache pkg-config
   libasio-dev libyaml-cpp-dev zlib1g-dev libsqlite3-dev libpq-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
 )
 test_pkgs=(
   libgtest-dev libgmock-dev nlohmann-json3-dev
@@ -15,6 +16,7 @@ test_pkgs=(
   python3-yaml                          # the OpenAPI-vs-router check
   protobuf-compiler python3-protobuf    # the OTLP schema check (scripts/otlp_validate.sh; npm fetches the .proto files)
   postgresql-15 postgresql-client-15    # a real PostgreSQL the db and user-svc tests start themselves
+  python3-grpcio                        # a gRPC client nobody here wrote (chat-svc interop)
 )
 bench_pkgs=(
   libbenchmark-dev
@@ -26,6 +28,9 @@ bench_pkgs=(
 fuzz_pkgs=(
   clang-16 libclang-rt-16-dev  # 16: clang 14 lacks the concepts level libstdc++ needs for std::expected
 )
+
+# Node.js (the grpc-js interop client comes from npm): Debian's only where no node is installed already.
+command -v node >/dev/null && command -v npm >/dev/null || test_pkgs+=(nodejs npm)
 
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(build test)

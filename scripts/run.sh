@@ -23,12 +23,15 @@ start() {  # name http_port admin_port binary args...
 echo "svckit: starting the platform (env ${SVCKIT_ENV:-dev}, configs/, data/ for SQLite, JSON logs; Ctrl-C stops it)"
 start hello 8080 8081 "$build/cmd/hello/hello" "$@"
 start user-svc 8082 8083 "$build/cmd/user-svc/user-svc" "$@"
+start chat-svc 8084 8085 "$build/cmd/chat-svc/chat-svc" --set grpc.port=9090 "$@"
+echo "svckit: chat-svc  gRPC 127.0.0.1:9090 (api/chat/v1/chat.proto: svckit.chat.v1.ChatService/BidirectionalChat)"
 cat <<'TXT'
 svckit: try
   curl http://127.0.0.1:8080/hello
   curl -X POST http://127.0.0.1:8082/v1/users -H 'Content-Type: application/json' -d '{"email":"ann@example.com","name":"Ann"}'
   curl http://127.0.0.1:8082/v1/users            # the OpenAPI document: http://127.0.0.1:8082/openapi.yaml
   curl http://127.0.0.1:8083/readyz              # admin: /metrics /healthz /readyz /debug/config /debug/traces
+  scripts/chat_client.py 127.0.0.1:9090 ann general   # chat: type lines; run a second one as bob
 TXT
 # Stop everything when any service exits on its own.
 wait -n "${pids[@]}" || true

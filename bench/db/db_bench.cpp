@@ -48,7 +48,9 @@ int main(int argc, char** argv) {
   std::size_t workers = mode == "select" ? 2 : 1;
   svckit::Runtime rt({.workers = workers});
   std::size_t conns = mode == "select" ? std::strtoul(argv[3], nullptr, 10) : 1;
-  auto opened = db::PgDatabase::open(rt, {.dsn = dsn, .min_connections = conns, .max_connections = conns,
+  auto opened = db::PgDatabase::open(rt, {.dsn = dsn,
+                                          .min_connections = conns,
+                                          .max_connections = conns,
                                           .statement_timeout = std::chrono::milliseconds(0)});
   if (!opened) {
     std::fprintf(stderr, "%s\n", opened.error().to_string().c_str());
@@ -82,7 +84,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < repeats; ++i) {
       auto t0 = steady_clock::now();
       std::size_t bytes = 0;
-      auto rows = rt.block_on([&]() -> Task<svckit::Result<db::Rows>> { co_return co_await pg->query(Context(), sql); }());
+      auto rows =
+          rt.block_on([&]() -> Task<svckit::Result<db::Rows>> { co_return co_await pg->query(Context(), sql); }());
       if (!rows || rows->size() != 10000) {
         std::fprintf(stderr, "fetch failed\n");
         return 1;
@@ -96,7 +99,8 @@ int main(int argc, char** argv) {
         if (!row.scan(id, name, score, doc).ok()) return 1;
         bytes += name.size() + doc.text.size();
       }
-      std::printf("svckit fetch: %.3f ms (%zu bytes)\n", duration<double, std::milli>(steady_clock::now() - t0).count(), bytes);
+      std::printf("svckit fetch: %.3f ms (%zu bytes)\n", duration<double, std::milli>(steady_clock::now() - t0).count(),
+                  bytes);
     }
   } else if (mode == "copy") {
     long rows = std::atol(argv[3]);

@@ -1,0 +1,43 @@
+#pragma once
+// The chat service (api/chat/v1/chat.proto): rooms with per-room broadcast over bidirectional streams.
+// Each stream has a bounded send queue written one message at a time; a consumer that cannot keep up
+// is handled by policy: drop_oldest (default: the oldest queued messages go, and the client gets a
+// NOTICE saying how many) or disconnect (the stream ends with RESOURCE_EXHAUSTED). One slow client
+// never stalls the room or grows memory without bound.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "chat/v1/chat.grpc.pb.h"
+#include "svckit/log/logger.hpp"
+#include "svckit/metrics/metrics.hpp"
+
+namespace svckit::chat {
+
+struct Options {
+  std::vector<std::string> rooms = {"general", "random"};
+  std::size_t send_queue = 256;    // messages per stream
+  bool disconnect_slow = false;    // false: drop_oldest
+  std::size_t max_content = 4096;  // bytes
+  std::size_t max_user_id = 64;
+};
+
+class Hub;
+
+class Service final : public svckit::chat::v1::ChatService::CallbackService {
+ public:
+  Service(Options options, log::Logger logger, metrics::Registry& registry = metrics::Registry::global());
+  ~Service() override;
+  ::grpc::ServerBidiReactor<v1::ChatMessage, v1::ChatMessage>* BidirectionalChat(
+      ::grpc::CallbackServerContext* context) override;
+  // Ends every stream with UNAVAILABLE (server stopping) so clients see a clean end.
+  void close_all();
+  std::size_t streams() const;
+
+ private:
+  std::shared_ptr<Hub> hub_;
+};
+
+}  // namespace svckit::chat

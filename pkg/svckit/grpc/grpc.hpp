@@ -1,0 +1,113 @@
+#pragma once
+// svckit's gRPC runtime on grpc++'s callback API: a server built from the `grpc:` config section with
+// svckit's interceptors on by default (RED metrics, a server span per call from the caller's W3C/B3
+// metadata, a log line per call, the incoming grpc-timeout as the handler's Context deadline),
+// grpc.health.v1 tied to readiness and server reflection; and clients whose calls carry the caller's
+// remaining deadline and trace context, with the same interceptors.
+//
+//   grpc::ServerSettings s = ...;                          // the grpc: section
+//   svckit::grpc::Server server(s, logger);
+//   server.add_service(&chat_service);                    // a generated ...::CallbackService
+//   if (auto st = server.start(); !st.ok()) ...
+//   // in a handler: svckit::Context ctx = svckit::grpc::context_of(server_context);
+//   // a client:    auto cctx = svckit::grpc::client_context(ctx); stub->Method(cctx.get(), ...)
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "svckit/config/binder.hpp"
+#include "svckit/core/context.hpp"
+#include "svckit/core/status.hpp"
+#include "svckit/log/logger.hpp"
+#include "svckit/metrics/metrics.hpp"
+
+namespace grpc {
+class Service;
+class Channel;
+class ClientContext;
+class ServerContextBase;
+class Status;
+}  // namespace grpc
+
+namespace svckit::grpc {
+
+// The `grpc:` section. Defaults follow the seed's table: 64 KiB stream window, 1 MiB connection
+// window, 100 concurrent streams.
+struct ServerSettings {
+  std::string host = "0.0.0.0";
+  int port = 9090;  // 0: a free port
+  int max_concurrent_streams = 100;
+  config::ByteSize initial_stream_window = config::ByteSize(64 << 10);
+  config::ByteSize initial_connection_window = config::ByteSize(1 << 20);
+  config::ByteSize max_receive_message = config::ByteSize(4 << 20);
+  config::ByteSize max_send_message = config::ByteSize(4 << 20);
+  std::chrono::milliseconds keepalive_time{60000};
+  std::chrono::milliseconds keepalive_timeout{20000};
+  std::chrono::milliseconds shutdown_grace{5000};  // in-flight calls get this long at stop
+  bool reflection = true;
+  std::string tls_cert_file;  // both set: TLS; empty: plaintext
+  std::string tls_key_file;
+  static void describe(config::Binder<ServerSettings>& b);
+};
+
+// One code space: svckit Status ↔ grpc::Status (reason and message travel in the message).
+::grpc::Status to_grpc(const Status& status);
+Status from_grpc(const ::grpc::Status& status);
+
+// The Context of a call being served: its deadline (from grpc-timeout), its server span (trace_id and
+// span_id in its log fields), the caller's baggage and metadata. Valid for the call's lifetime; a
+// call not seen by svckit's interceptor gets a Context with just the deadline.
+Context context_of(const ::grpc::ServerContextBase* call);
+
+// A ClientContext for an outgoing call: the deadline is what remains of ctx's (or `fallback` when ctx
+// has none), the trace context and baggage are injected, ctx's metadata is copied.
+std::unique_ptr<::grpc::ClientContext> client_context(const Context& ctx,
+                                                      std::chrono::milliseconds fallback = std::chrono::seconds(30));
+
+struct ChannelOptions {
+  std::size_t pool_size = 2;  // channels per target, used round robin (separate HTTP/2 connections)
+  int max_attempts = 3;       // retry policy (service config) for UNAVAILABLE
+  std::chrono::milliseconds keepalive_time{30000};
+  bool observe = true;  // client interceptors: metrics and spans
+};
+
+// Channels to one target ("127.0.0.1:9090", "dns:///chat:9090"), created once and reused.
+class ChannelPool {
+ public:
+  explicit ChannelPool(std::string target, ChannelOptions options = {});
+  ~ChannelPool();
+  std::shared_ptr<::grpc::Channel> get();  // round robin
+  const std::string& target() const noexcept { return target_; }
+
+ private:
+  std::string target_;
+  std::vector<std::shared_ptr<::grpc::Channel>> channels_;
+  std::atomic<std::size_t> next_{0};
+};
+
+class Server {
+ public:
+  Server(ServerSettings settings, log::Logger logger = log::global(),
+         metrics::Registry& registry = metrics::Registry::global());
+  ~Server();  // shuts down if running
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Before start(). The service must outlive the server.
+  void add_service(::grpc::Service* service);
+  Status start();
+  std::uint16_t port() const noexcept;
+  // grpc.health.v1: overall ("") and per-service status.
+  void set_serving(bool serving);
+  // Stops accepting, lets calls finish for shutdown_grace, then cancels the rest.
+  void shutdown();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace svckit::grpc
