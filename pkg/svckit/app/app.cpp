@@ -261,6 +261,8 @@ void App::request_stop() {
 
 void App::wait() {
   runtime_->wait();
+  // The loops that carried OTLP exports are gone: lines logged from now on stay local.
+  if (telemetry_->logs) telemetry_->logs->shutdown(false);
   logger_.info("service stopped", {{"service", options_.name}});
   logger_.flush();
 }

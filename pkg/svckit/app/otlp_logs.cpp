@@ -223,8 +223,18 @@ std::string encode_otlp_logs_json(std::string_view lines, const trace::Resource&
 OtlpLogSink::OtlpLogSink(OtlpLogOptions options, trace::Resource resource, trace::Transport transport)
     : options_(std::move(options)),
       resource_(std::move(resource)),
-      client_(options_.otlp, std::move(transport)),
+      client_(with_abandon(options_.otlp), std::move(transport)),
       thread_([this] { run(); }) {}
+
+trace::OtlpOptions OtlpLogSink::with_abandon(trace::OtlpOptions o) {
+  o.cancelled = [this] { return abandon_.load(); };
+  // Retry waits end early when the sink is abandoned.
+  o.sleep = [this](std::chrono::milliseconds d) {
+    std::unique_lock lock(mu_);
+    done_cv_.wait_for(lock, d, [this] { return abandon_.load(); });
+  };
+  return o;
+}
 
 OtlpLogSink::~OtlpLogSink() {
   shutdown();
@@ -249,9 +259,16 @@ void OtlpLogSink::flush() {
   done_cv_.wait(lock, [&] { return flush_done_ >= ticket || stop_; });
 }
 
-void OtlpLogSink::shutdown() {
+void OtlpLogSink::shutdown(bool export_pending) {
   {
     std::lock_guard lock(mu_);
+    if (!export_pending) {
+      abandon_.store(true);
+      for (char c : pending_) dropped_.fetch_add(c == '\n', std::memory_order_relaxed);
+      pending_.clear();
+      pending_lines_ = 0;
+      done_cv_.notify_all();
+    }
     if (stop_) return;
     stop_ = true;
   }

@@ -37,7 +37,9 @@ class OtlpLogSink final : public log::Sink {
   void write(std::string_view line) override;
   // Exports everything written so far and waits for it.
   void flush() override;
-  void shutdown();
+  // Stops the thread. With export_pending, what is buffered is exported first; without (the runtime
+  // that carries the export is gone), it is dropped and counted, and a retry in progress gives up.
+  void shutdown(bool export_pending = true);
   std::uint64_t dropped() const noexcept override { return dropped_.load(std::memory_order_relaxed); }
   std::uint64_t exported() const noexcept { return exported_.load(std::memory_order_relaxed); }
   std::uint64_t export_failures() const noexcept { return failures_.load(std::memory_order_relaxed); }
@@ -45,6 +47,7 @@ class OtlpLogSink final : public log::Sink {
  private:
   void run();
   void export_lines(std::string& lines);
+  trace::OtlpOptions with_abandon(trace::OtlpOptions o);
 
   OtlpLogOptions options_;
   trace::Resource resource_;
@@ -54,6 +57,7 @@ class OtlpLogSink final : public log::Sink {
   std::string pending_;
   std::size_t pending_lines_ = 0;
   bool stop_ = false;
+  std::atomic<bool> abandon_{false};
   std::uint64_t flush_requested_ = 0, flush_done_ = 0;
   std::atomic<std::uint64_t> dropped_{0}, exported_{0}, failures_{0};
   std::thread thread_;

@@ -49,7 +49,9 @@ struct Detached {
   };
 };
 
-Detached run_detached(Task<void> task) { co_await std::move(task); }
+Detached run_detached(Task<void> task) {
+  co_await std::move(task);
+}
 }  // namespace
 
 void set_unhandled_exception_handler(std::function<void(std::exception_ptr)> handler) {
@@ -62,9 +64,13 @@ void set_unhandled_exception_handler(std::function<void(std::exception_ptr)> han
 Loop::Loop(Runtime& rt, std::size_t index) : runtime_(&rt), index_(index), io_(std::make_unique<asio::io_context>(1)) {}
 Loop::~Loop() = default;
 
-Loop* Loop::current() noexcept { return t_current_loop; }
+Loop* Loop::current() noexcept {
+  return t_current_loop;
+}
 
-void Loop::post(std::function<void()> fn) { asio::post(*io_, std::move(fn)); }
+void Loop::post(std::function<void()> fn) {
+  asio::post(*io_, std::move(fn));
+}
 
 void Loop::spawn(Task<void> task) {
   // Task is move-only and std::function needs copyable callables: carry the frame as a raw handle.
@@ -137,7 +143,9 @@ bool BlockingPool::try_submit(std::function<void()> job) {
   return true;
 }
 
-std::size_t BlockingPool::threads() const noexcept { return impl_->threads.size(); }
+std::size_t BlockingPool::threads() const noexcept {
+  return impl_->threads.size();
+}
 
 // ---- Runtime -------------------------------------------------------------------------------------
 
@@ -218,8 +226,12 @@ void Runtime::arm_signals() {
   });
 }
 
-std::size_t Runtime::size() const noexcept { return impl_->loops.size(); }
-Loop& Runtime::loop(std::size_t i) noexcept { return *impl_->loops[i % impl_->loops.size()]; }
+std::size_t Runtime::size() const noexcept {
+  return impl_->loops.size();
+}
+Loop& Runtime::loop(std::size_t i) noexcept {
+  return *impl_->loops[i % impl_->loops.size()];
+}
 Loop& Runtime::next_loop() noexcept {
   return *impl_->loops[impl_->next.fetch_add(1, std::memory_order_relaxed) % impl_->loops.size()];
 }
@@ -272,6 +284,7 @@ void Runtime::stop_loops() {
   std::lock_guard lock(impl_->mu);
   if (impl_->loops_stopped) return;
   impl_->loops_stopped = true;
+  loops_stopped_.store(true);
   for (auto& g : impl_->guards) g.reset();
   // Wake every waiting coroutine first (shutdown_ctx), then let each loop finish what is queued.
   for (auto& loop : impl_->loops) {

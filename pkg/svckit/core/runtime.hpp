@@ -87,7 +87,7 @@ struct RuntimeOptions {
   std::size_t blocking_threads = 0;  // 0: max(2, cores)
   std::size_t blocking_queue = 4096;
   Duration shutdown_timeout = std::chrono::seconds(10);  // how long stop hooks may drain
-  bool handle_signals = false;       // SIGTERM/SIGINT start a graceful stop (a second one exits at once)
+  bool handle_signals = false;  // SIGTERM/SIGINT start a graceful stop (a second one exits at once)
 };
 
 class Runtime {
@@ -123,6 +123,8 @@ class Runtime {
   // Starts a graceful stop: hooks, then shutdown_context is cancelled, then the loops stop. Thread-safe.
   void request_stop();
   bool stopping() const noexcept { return stopping_.load(); }
+  // False once the stop sequence has ended and the loops are stopping: work posted now never runs.
+  bool running() const noexcept { return !loops_stopped_.load(); }
   // Blocks until the loops have stopped.
   void wait();
 
@@ -149,6 +151,7 @@ class Runtime {
   std::unique_ptr<BlockingPool> blocking_;
   Context shutdown_ctx_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> loops_stopped_{false};
 };
 
 // Called with exceptions that escape a spawned task; the default writes to stderr. log installs one.
@@ -166,8 +169,12 @@ struct [[nodiscard]] SleepAwaiter {
   void await_suspend(std::coroutine_handle<> h);
   Status await_resume() noexcept { return std::move(result); }
 };
-inline SleepAwaiter sleep_for(Duration d) { return SleepAwaiter{Context(), d, {}}; }
-inline SleepAwaiter sleep_for(const Context& ctx, Duration d) { return SleepAwaiter{ctx, d, {}}; }
+inline SleepAwaiter sleep_for(Duration d) {
+  return SleepAwaiter{Context(), d, {}};
+}
+inline SleepAwaiter sleep_for(const Context& ctx, Duration d) {
+  return SleepAwaiter{ctx, d, {}};
+}
 
 // Moves the awaiting coroutine to another loop.
 struct [[nodiscard]] ResumeOnAwaiter {
@@ -178,7 +185,9 @@ struct [[nodiscard]] ResumeOnAwaiter {
   }
   void await_resume() const noexcept {}
 };
-inline ResumeOnAwaiter resume_on(Loop& loop) { return ResumeOnAwaiter{loop}; }
+inline ResumeOnAwaiter resume_on(Loop& loop) {
+  return ResumeOnAwaiter{loop};
+}
 
 namespace detail {
 // Cancels ctx with DEADLINE_EXCEEDED when its deadline passes (a timer on the current loop).

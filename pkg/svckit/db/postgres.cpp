@@ -6,6 +6,7 @@
 #include <asio/steady_timer.hpp>
 #include <atomic>
 #include <charconv>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <unordered_map>
@@ -122,22 +123,27 @@ void encode(const Params& params, Encoded& e) {
   }
 }
 
-void collect(const PGresult* r, Rows& rows) {
+// Rows refer to the values inside the PGresult (kept alive by the Rows): no copy of the data.
+void collect(PGresult* r, Rows& rows) {
+  std::shared_ptr<const void> owner(
+      r, [](const void* p) { PQclear(const_cast<PGresult*>(static_cast<const PGresult*>(p))); });
   int cols = PQnfields(r), n = PQntuples(r);
   for (int c = 0; c < cols; ++c) rows.add_column(PQfname(r, c), PQftype(r, c));
+  rows.reserve(static_cast<std::size_t>(cols) * static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) {
     for (int c = 0; c < cols; ++c) {
       if (PQgetisnull(r, i, c))
         rows.add_null();
       else
-        rows.add_text(std::string_view(PQgetvalue(r, i, c), static_cast<std::size_t>(PQgetlength(r, i, c))));
+        rows.add_view(std::string_view(PQgetvalue(r, i, c), static_cast<std::size_t>(PQgetlength(r, i, c))));
     }
     rows.end_row();
   }
-  const char* affected = PQcmdTuples(const_cast<PGresult*>(r));
+  const char* affected = PQcmdTuples(r);
   std::uint64_t a = 0;
   if (affected && *affected) std::from_chars(affected, affected + std::strlen(affected), a);
   rows.set_affected(a);
+  rows.keep(std::move(owner));
 }
 
 // ---- awaitables ----------------------------------------------------------------------------------
@@ -195,6 +201,7 @@ struct LoopPool {
   std::size_t max = 1;
   std::size_t min = 0;
   Clock::time_point retry_at{};  // reconnect backoff
+  Clock::time_point failed_at{};
   std::chrono::milliseconds backoff{0};
   Status last_error;
 };
@@ -207,6 +214,8 @@ struct PgDatabase::Impl : std::enable_shared_from_this<PgDatabase::Impl> {
   Context stop = Context().with_cancel();
   std::atomic<std::size_t> open{0}, busy{0};
   std::atomic<std::uint64_t> connects{0}, connect_failures{0}, cancels{0};
+  // When any loop last connected: a success on one loop ends every loop's backoff at once.
+  std::atomic<Clock::rep> last_connect_ok{0};
   metrics::Gauge open_gauge, busy_gauge, waiting_gauge;
   metrics::Histogram acquire_seconds;
 
@@ -321,7 +330,8 @@ void drain(const std::shared_ptr<PgConn>& c) {
         // The last command's result is the query's (the first of two only prepared the statement).
         if (p.simple || p.nulls == p.commands - 1) {
           p.rows = Rows();
-          collect(r, p.rows);
+          collect(r, p.rows);  // the rows own r now
+          r = nullptr;
         }
         break;
       case PGRES_FATAL_ERROR:
@@ -336,7 +346,7 @@ void drain(const std::shared_ptr<PgConn>& c) {
           p.status = Status(Code::kInternal, "UNEXPECTED_RESULT",
                             std::string("unexpected result ") + PQresStatus(PQresultStatus(r)));
     }
-    PQclear(r);
+    if (r) PQclear(r);
   }
   c->last_used = Clock::now();
   update_busy(*c);
@@ -471,19 +481,26 @@ Task<Result<std::shared_ptr<PgConn>>> open_conn(std::shared_ptr<Impl> impl, Loop
     impl->connect_failures.fetch_add(1);
     pool.backoff = pool.backoff.count() == 0 ? std::chrono::milliseconds(50)
                                              : std::min(pool.backoff * 2, std::chrono::milliseconds(1000));
-    pool.retry_at = Clock::now() + pool.backoff;
+    pool.failed_at = Clock::now();
+    pool.retry_at = pool.failed_at + pool.backoff;
     pool.last_error = r.error();
     co_return r;
   }
   if (impl->closed) co_return make_error(Code::kUnavailable, "database closed");
   pool.backoff = std::chrono::milliseconds(0);
   pool.last_error = Status();
+  impl->last_connect_ok.store(Clock::now().time_since_epoch().count());
   impl->connects.fetch_add(1);
   impl->open.fetch_add(1);
   impl->open_gauge.inc();
   pool.conns.push_back(*r);
   loop->spawn(reader(impl, *r));
   co_return r;
+}
+
+// Past the backoff, or another loop has reached the server since this one failed.
+bool may_connect(const Impl& impl, const LoopPool& pool) {
+  return Clock::now() >= pool.retry_at || impl.last_connect_ok.load() > pool.failed_at.time_since_epoch().count();
 }
 
 Status unavailable(const LoopPool& pool) {
@@ -521,7 +538,7 @@ Task<Result<std::shared_ptr<PgConn>>> acquire(std::shared_ptr<Impl> impl, const 
       return c->shared_from_this();
     };
     if (best && best->pending.empty()) co_return take(best);
-    bool can_open = pool.conns.size() + pool.connecting < pool.max && Clock::now() >= pool.retry_at;
+    bool can_open = pool.conns.size() + pool.connecting < pool.max && may_connect(*impl, pool);
     if (can_open) {
       auto r = co_await open_conn(impl, loop);
       if (r && !(*r)->broken && !(*r)->reserved) co_return take(r->get());
@@ -737,7 +754,7 @@ bool sweep_once(Impl& impl, LoopPool& pool) {
     }
   }
   for (auto& c : retire) fail_conn(c, Status(Code::kUnavailable, "connection retired"));
-  return pool.conns.size() + pool.connecting < pool.min && now >= pool.retry_at;
+  return pool.conns.size() + pool.connecting < pool.min && may_connect(impl, pool);
 }
 
 // Keeps each loop's pool within [min, max] over time. The frame holds as little as possible (and no

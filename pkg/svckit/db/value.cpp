@@ -151,12 +151,20 @@ std::string array_literal(const std::vector<std::string>& v) {
 }
 
 void Rows::add_real(double v) {
-  cells_.push_back({CellKind::kReal, 0, 0, std::bit_cast<std::int64_t>(v)});
+  cells_.push_back(Cell{CellKind::kReal, 0, {.number = std::bit_cast<std::int64_t>(v)}});
 }
 
 void Rows::add_text(std::string_view s, CellKind kind) {
-  cells_.push_back({kind, static_cast<std::uint32_t>(arena_.size()), static_cast<std::uint32_t>(s.size()), 0});
-  arena_.append(s);
+  if (s.size() > free_left_) {
+    std::size_t n = std::max<std::size_t>(s.size(), 64 * 1024);
+    chunks_.push_back(std::make_unique_for_overwrite<char[]>(n));
+    free_ = chunks_.back().get();
+    free_left_ = n;
+  }
+  if (!s.empty()) std::memcpy(free_, s.data(), s.size());
+  cells_.push_back(Cell{kind, static_cast<std::uint32_t>(s.size()), {.text = free_}});
+  free_ += s.size();
+  free_left_ -= s.size();
 }
 
 std::size_t Row::size() const noexcept {
@@ -171,7 +179,7 @@ std::string_view Row::raw(std::size_t col) const noexcept {
   if (col >= size()) return {};
   const auto& c = rows_->cell(index_, col);
   if (c.kind != CellKind::kText && c.kind != CellKind::kBlob) return {};
-  return std::string_view(rows_->arena_).substr(c.offset, c.size);
+  return std::string_view(c.text, c.size);
 }
 
 std::optional<std::size_t> Row::column(std::string_view name) const noexcept {

@@ -185,12 +185,25 @@ class Rows {
   iterator begin() const noexcept { return {this, 0}; }
   iterator end() const noexcept { return {this, rows_}; }
 
+  Rows() = default;
+  Rows(Rows&&) noexcept = default;
+  Rows& operator=(Rows&&) noexcept = default;
+  Rows(const Rows&) = delete;  // cells point into storage this object owns
+  Rows& operator=(const Rows&) = delete;
+
   // For backends.
   void add_column(std::string name, std::uint32_t type_oid = 0) { columns_.push_back({std::move(name), type_oid}); }
-  void add_null() { cells_.push_back({CellKind::kNull, 0, 0, 0}); }
-  void add_integer(std::int64_t v) { cells_.push_back({CellKind::kInteger, 0, 0, v}); }
+  void reserve(std::size_t cells) { cells_.reserve(cells); }
+  void add_null() { cells_.push_back(Cell{CellKind::kNull, 0, {.number = 0}}); }
+  void add_integer(std::int64_t v) { cells_.push_back(Cell{CellKind::kInteger, 0, {.number = v}}); }
   void add_real(double v);
+  // Copies s into storage of its own.
   void add_text(std::string_view s, CellKind kind = CellKind::kText);
+  // Refers to s without copying: its storage must be kept alive with keep() (PostgreSQL's PGresult).
+  void add_view(std::string_view s) {
+    cells_.push_back(Cell{CellKind::kText, static_cast<std::uint32_t>(s.size()), {.text = s.data()}});
+  }
+  void keep(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }
   void end_row() { ++rows_; }
   void set_affected(std::uint64_t n) noexcept { affected_ = n; }
 
@@ -198,14 +211,19 @@ class Rows {
   friend class Row;
   struct Cell {
     CellKind kind;
-    std::uint32_t offset;
     std::uint32_t size;
-    std::int64_t number;  // integer value, or a double's bits
+    union {
+      const char* text;
+      std::int64_t number;  // integer value, or a double's bits
+    };
   };
   const Cell& cell(std::size_t row, std::size_t col) const noexcept { return cells_[row * columns_.size() + col]; }
   std::vector<Column> columns_;
-  std::string arena_;
   std::vector<Cell> cells_;
+  std::vector<std::unique_ptr<char[]>> chunks_;  // copied text, in chunks that never move
+  char* free_ = nullptr;
+  std::size_t free_left_ = 0;
+  std::vector<std::shared_ptr<const void>> owners_;
   std::size_t rows_ = 0;
   std::uint64_t affected_ = 0;
 };

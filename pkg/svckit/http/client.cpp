@@ -576,6 +576,8 @@ Task<void> post_for_exporter(std::shared_ptr<Client> client, Context ctx, Client
 trace::Transport otlp_transport(Runtime& rt) {
   auto client = std::make_shared<Client>(rt, ClientOptions{.observe = false});
   return [client, &rt](const trace::PostRequest& r) -> Result<trace::PostResponse> {
+    // After the loops stopped nothing would run the request: say so at once instead of after a timeout.
+    if (!rt.running()) return make_error(Code::kUnavailable, "the runtime is not running");
     ClientRequest req;
     req.method = Method::kPost;
     req.url = r.url;

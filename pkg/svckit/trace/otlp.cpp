@@ -144,6 +144,7 @@ Status OtlpClient::post(std::string body) {
   auto backoff = options_.initial_backoff;
   Status last;
   for (int attempt = 1;; ++attempt) {
+    if (options_.cancelled && options_.cancelled()) return Status(Code::kCancelled, "export abandoned");
     auto res = transport_(req);
     std::optional<std::chrono::milliseconds> wait;
     if (res && res->status >= 200 && res->status < 300) return {};

@@ -52,6 +52,8 @@ struct OtlpOptions {
   std::chrono::milliseconds max_backoff{10000};
   // For tests: how to wait between attempts.
   std::function<void(std::chrono::milliseconds)> sleep;
+  // Checked before every attempt: true gives up (CANCELLED) at once, e.g. when a sink is abandoned.
+  std::function<bool()> cancelled;
 };
 
 // POSTs one OTLP/JSON document to options.endpoint: gzip if asked, retries with full-jitter
