@@ -13,6 +13,7 @@
 #include "svckit/http/middleware.hpp"
 #include "svckit/http/server.hpp"
 #include "svckit/http/settings.hpp"
+#include "svckit/resilience/middleware.hpp"
 #include "svckit/trace/settings.hpp"
 
 namespace svckit::app {
@@ -59,6 +60,7 @@ std::optional<int> App::init(int argc, const char* const* argv) {
   config_->define<AppSettings>("app");
   config_->define<AdminSettings>("admin");
   config_->define<OtlpSettings>("otlp");
+  config_->define<ResilienceSettings>("resilience");
   for (auto& define : pending_sections_) define(*config_);
   if (auto st = config_->load(); !st.ok()) return refuse(st.message());
   if (cl->print_config) {
@@ -110,6 +112,17 @@ std::optional<int> App::init(int argc, const char* const* argv) {
     // Metrics outermost: they count every answer, including 404s and the 500s recovery makes.
     // Recovery innermost: the request id and the access log see the 500 it makes of an exception.
     router_->use(http::middleware::metrics(*registry_));
+    // Protection right after metrics: a shed or limited request costs almost nothing and is counted.
+    auto guard = settings<ResilienceSettings>("resilience");
+    if (guard.shed)
+      router_->use(resilience::middleware::shed(std::make_shared<resilience::Shedder>(
+          resilience::ShedderSettings{.cpu_threshold = guard.shed_cpu_threshold})));
+    if (guard.rate_limit)
+      router_->use(
+          resilience::middleware::rate_limit(std::make_shared<resilience::TokenBucket>(guard.rate, guard.burst)));
+    if (guard.max_in_flight > 0)
+      router_->use(resilience::middleware::concurrency_limit(
+          std::make_shared<resilience::Bulkhead>(static_cast<std::size_t>(guard.max_in_flight))));
     router_->use(http::middleware::tracing());
     router_->use(http::middleware::request_id());
     if (!http_settings.trusted_proxies.empty()) router_->use(http::middleware::real_ip(http_settings.trusted_proxies));

@@ -215,3 +215,27 @@ TEST_F(AppTest, BadConfigRefusesToStartWithExitCode2) {
 
 }  // namespace
 }  // namespace svckit::app
+
+namespace svckit::app {
+namespace {
+
+TEST_F(AppTest, ResilienceSectionInstallsARateLimitOnTheTrafficPort) {
+  auto app = make({"resilience.rate_limit=true", "resilience.rate=1", "resilience.burst=2"});
+  app->router().get("/x", [](http::Request&, http::Response& res) { res.text(200, "x"); });
+  ASSERT_TRUE(app->start().ok());
+  std::string url = traffic(*app) + "/x";
+  EXPECT_EQ(call(*app, http::Method::kGet, url)->status, 200);
+  EXPECT_EQ(call(*app, http::Method::kGet, url)->status, 200);
+  auto limited = call(*app, http::Method::kGet, url);
+  EXPECT_EQ(limited->status, 429);
+  EXPECT_EQ(limited->header("Retry-After"), "1");
+  // The admin port is not limited: probes and scrapes still answer.
+  EXPECT_EQ(call(*app, http::Method::kGet, admin(*app) + "/healthz")->status, 200);
+  auto metrics = call(*app, http::Method::kGet, admin(*app) + "/metrics");
+  EXPECT_NE(metrics->body.find(R"(status="429"} 1)"), std::string::npos);
+  app->request_stop();
+  app->wait();
+}
+
+}  // namespace
+}  // namespace svckit::app

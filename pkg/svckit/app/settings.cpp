@@ -30,4 +30,13 @@ void OtlpSettings::describe(config::Binder<OtlpSettings>& b) {
   b.field("timeout", &OtlpSettings::timeout).range(milliseconds(100), milliseconds(120000));
 }
 
+void ResilienceSettings::describe(config::Binder<ResilienceSettings>& b) {
+  b.field("shed", &ResilienceSettings::shed).doc("drop requests fast when CPU-bound and over the proven concurrency");
+  b.field("shed_cpu_threshold", &ResilienceSettings::shed_cpu_threshold).range(0.1, 1.0);
+  b.field("rate_limit", &ResilienceSettings::rate_limit);
+  b.field("rate", &ResilienceSettings::rate).range(0.001, 1e9);
+  b.field("burst", &ResilienceSettings::burst).range(1.0, 1e9);
+  b.field("max_in_flight", &ResilienceSettings::max_in_flight).range(0, 10000000);
+}
+
 }  // namespace svckit::app
