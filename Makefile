@@ -35,7 +35,7 @@ test-asan: deps
 test-tsan: deps
 	cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSVCKIT_WERROR=ON -DSVCKIT_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
 	cmake --build build/tsan -j $(JOBS)
-	cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest $(CTEST_FLAGS) -LE install
+	cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/scripts/tsan.supp ctest $(CTEST_FLAGS) -LE install
 
 bench: bench-log bench-json bench-metrics bench-http bench-db
 
