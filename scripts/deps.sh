@@ -17,6 +17,7 @@ test_pkgs=(
   protobuf-compiler python3-protobuf    # the OTLP schema check (scripts/otlp_validate.sh; npm fetches the .proto files)
   postgresql-15 postgresql-client-15    # a real PostgreSQL the db and user-svc tests start themselves
   python3-grpcio                        # a gRPC client nobody here wrote (chat-svc interop)
+  redis-server                          # the cluster-wide rate limiter's store
 )
 bench_pkgs=(
   libbenchmark-dev
