@@ -25,23 +25,21 @@ CircuitBreaker::CircuitBreaker(BreakerSettings s) : s_(std::move(s)) {
   if (s_.timeout.count() <= 0) s_.timeout = std::chrono::seconds(60);
   if (!s_.ready_to_trip) s_.ready_to_trip = [](const Counts& c) { return c.consecutive_failures > 5; };
   if (!s_.is_successful) s_.is_successful = [](const Status& st) { return st.ok(); };
-  if (s_.bucket_period.count() > 0 && s_.interval.count() > 0) {
-    auto n = s_.interval / s_.bucket_period;
-    buckets_.resize(static_cast<std::size_t>(std::max<std::int64_t>(n, 1)));
-  }
+  rolling_ = s_.bucket_period.count() > 0 && s_.interval.count() > 0;
   new_generation(s_.now());
 }
 
 void CircuitBreaker::new_generation(TimePoint now) {
   ++generation_;
   counts_ = Counts{};
-  for (auto& b : buckets_) b = Bucket{};
-  head_ = 0;
-  bucket_start_ = now;
+  if (rolling_) {
+    auto n = std::max<std::int64_t>(s_.interval / s_.bucket_period, 1);
+    window_ = std::make_unique<RollingWindow<Bucket>>(s_.bucket_period * n, static_cast<std::size_t>(n), now);
+  }
   switch (state_) {
     case State::kClosed:
       // With a rolling window the counts age out bucket by bucket instead of resetting at once.
-      expiry_ = (s_.interval.count() == 0 || !buckets_.empty()) ? TimePoint{} : now + s_.interval;
+      expiry_ = (s_.interval.count() == 0 || rolling_) ? TimePoint{} : now + s_.interval;
       break;
     case State::kOpen:
       expiry_ = now + s_.timeout;
@@ -52,25 +50,11 @@ void CircuitBreaker::new_generation(TimePoint now) {
   }
 }
 
-void CircuitBreaker::rotate(TimePoint now) {
-  if (buckets_.empty()) return;
-  while (now - bucket_start_ >= s_.bucket_period) {
-    head_ = (head_ + 1) % buckets_.size();
-    buckets_[head_] = Bucket{};
-    bucket_start_ += s_.bucket_period;
-    if (now - bucket_start_ > s_.interval) {  // long idle: everything aged out
-      for (auto& b : buckets_) b = Bucket{};
-      bucket_start_ = now;
-      break;
-    }
-  }
-}
-
 Counts CircuitBreaker::windowed() const {
-  if (buckets_.empty() || state_ != State::kClosed) return counts_;
+  if (!rolling_ || state_ != State::kClosed) return counts_;
   Counts c = counts_;
   c.requests = c.total_successes = c.total_failures = 0;
-  for (auto& b : buckets_) {
+  for (auto& b : window_->buckets()) {
     c.requests += b.requests;
     c.total_successes += b.successes;
     c.total_failures += b.failures;
@@ -90,7 +74,7 @@ State CircuitBreaker::current(TimePoint now) {
   switch (state_) {
     case State::kClosed:
       if (expiry_ != TimePoint{} && expiry_ <= now) new_generation(now);
-      rotate(now);
+      if (rolling_) window_->rotate(now);
       break;
     case State::kOpen:
       if (expiry_ <= now) set_state(State::kHalfOpen, now);
@@ -110,7 +94,7 @@ Result<CircuitBreaker::Ticket> CircuitBreaker::allow() {
     return make_error(Status(Code::kUnavailable, "TOO_MANY_REQUESTS",
                              "circuit breaker '" + s_.name + "' is half-open and its probes are taken"));
   ++counts_.requests;
-  if (!buckets_.empty()) ++buckets_[head_].requests;
+  if (rolling_) ++window_->current(s_.now()).requests;
   return Ticket{generation_};
 }
 
@@ -121,20 +105,23 @@ void CircuitBreaker::done(Ticket t, const Status& result) {
   if (t.generation != generation_) return;  // from an earlier state: ignore
   if (s_.is_excluded && s_.is_excluded(result)) {
     if (counts_.requests > 0) --counts_.requests;  // as if it never happened: frees a half-open probe
-    if (!buckets_.empty() && buckets_[head_].requests > 0) --buckets_[head_].requests;
+    if (rolling_) {
+      auto& b = window_->current(now);
+      if (b.requests > 0) --b.requests;
+    }
     return;
   }
   if (s_.is_successful(result)) {
     ++counts_.total_successes;
     ++counts_.consecutive_successes;
     counts_.consecutive_failures = 0;
-    if (!buckets_.empty()) ++buckets_[head_].successes;
+    if (rolling_) ++window_->current(now).successes;
     if (state_ == State::kHalfOpen && counts_.consecutive_successes >= s_.max_requests) set_state(State::kClosed, now);
   } else {
     ++counts_.total_failures;
     ++counts_.consecutive_failures;
     counts_.consecutive_successes = 0;
-    if (!buckets_.empty()) ++buckets_[head_].failures;
+    if (rolling_) ++window_->current(now).failures;
     if (state_ == State::kHalfOpen)
       set_state(State::kOpen, now);
     else if (state_ == State::kClosed && s_.ready_to_trip(windowed()))
@@ -162,28 +149,14 @@ AdaptiveBreaker::AdaptiveBreaker(AdaptiveSettings s) : s_(std::move(s)) {
       thread_local std::mt19937_64 rng{std::random_device{}()};
       return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
     };
-  buckets_.resize(std::max<std::uint32_t>(s_.buckets, 1));
-  bucket_start_ = s_.now();
-}
-
-void AdaptiveBreaker::rotate(TimePoint now) {
-  auto period = s_.window / static_cast<std::int64_t>(buckets_.size());
-  if (period.count() <= 0) period = std::chrono::nanoseconds(1);
-  std::size_t steps = 0;
-  while (now - bucket_start_ >= period && steps <= buckets_.size()) {
-    head_ = (head_ + 1) % buckets_.size();
-    buckets_[head_] = Bucket{};
-    bucket_start_ += period;
-    ++steps;
-  }
-  if (now - bucket_start_ >= period) bucket_start_ = now;  // idle longer than the window
+  window_ = std::make_unique<RollingWindow<Bucket>>(s_.window, s_.buckets, s_.now());
 }
 
 double AdaptiveBreaker::reject_probability() {
   std::lock_guard lock(mu_);
-  rotate(s_.now());
+  window_->rotate(s_.now());
   double requests = 0, accepts = 0;
-  for (auto& b : buckets_) {
+  for (auto& b : window_->buckets()) {
     requests += b.requests;
     accepts += b.accepts;
   }
@@ -205,9 +178,9 @@ Result<AdaptiveBreaker::Ticket> AdaptiveBreaker::allow() {
 
 void AdaptiveBreaker::done(Ticket, bool success) {
   std::lock_guard lock(mu_);
-  rotate(s_.now());
-  buckets_[head_].requests += 1;
-  if (success) buckets_[head_].accepts += 1;
+  auto& b = window_->current(s_.now());
+  b.requests += 1;
+  if (success) b.accepts += 1;
 }
 
 }  // namespace svckit::resilience

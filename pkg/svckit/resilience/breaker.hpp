@@ -21,12 +21,14 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "svckit/core/status.hpp"
+#include "svckit/resilience/window.hpp"
 
 namespace svckit::resilience {
 
@@ -90,7 +92,6 @@ class CircuitBreaker {
   State current(TimePoint now);  // under mu_
   void set_state(State to, TimePoint now);
   void new_generation(TimePoint now);
-  void rotate(TimePoint now);
   Counts windowed() const;
 
   BreakerSettings s_;
@@ -102,9 +103,8 @@ class CircuitBreaker {
   struct Bucket {
     std::uint32_t requests = 0, successes = 0, failures = 0;
   };
-  std::vector<Bucket> buckets_;  // rolling window
-  std::size_t head_ = 0;
-  TimePoint bucket_start_{};
+  bool rolling_ = false;
+  std::unique_ptr<RollingWindow<Bucket>> window_;  // with bucket_period: the closed state's counts
 };
 
 struct AdaptiveSettings {
@@ -127,15 +127,12 @@ class AdaptiveBreaker {
   std::uint64_t dropped() const noexcept { return dropped_; }
 
  private:
-  void rotate(TimePoint now);
   AdaptiveSettings s_;
   std::mutex mu_;
   struct Bucket {
     double requests = 0, accepts = 0;
   };
-  std::vector<Bucket> buckets_;
-  std::size_t head_ = 0;
-  TimePoint bucket_start_{};
+  std::unique_ptr<RollingWindow<Bucket>> window_;
   std::uint64_t dropped_ = 0;
 };
 

@@ -37,38 +37,16 @@ Status TokenBucket::try_acquire() {
 }
 
 SlidingWindow::SlidingWindow(std::uint64_t limit, std::chrono::nanoseconds window, std::uint32_t buckets, NowFn now)
-    : limit_(limit),
-      window_(window),
-      period_(window / std::max<std::uint32_t>(buckets, 1)),
-      buckets_(std::max<std::uint32_t>(buckets, 1)),
-      now_(or_steady(std::move(now))) {
-  if (period_.count() <= 0) period_ = std::chrono::nanoseconds(1);
-  bucket_start_ = now_();
-}
-
-void SlidingWindow::rotate(TimePoint now) {
-  std::size_t steps = 0;
-  while (now - bucket_start_ >= period_ && steps <= buckets_.size()) {
-    head_ = (head_ + 1) % buckets_.size();
-    buckets_[head_] = 0;
-    bucket_start_ += period_;
-    ++steps;
-  }
-  if (now - bucket_start_ >= period_) bucket_start_ = now;
-}
+    : limit_(limit), now_(or_steady(std::move(now))), window_(window, buckets, now_()) {}
 
 Status SlidingWindow::try_acquire() {
   std::lock_guard lock(mu_);
   auto now = now_();
-  rotate(now);
+  auto& current = window_.current(now);
   std::uint64_t used = 0;
-  for (auto b : buckets_) used += b;
-  if (used >= limit_) {
-    // The oldest bucket leaves the window next.
-    auto wait = period_ - (now - bucket_start_);
-    return rate_limited("sliding window", wait);
-  }
-  ++buckets_[head_];
+  for (auto b : window_.buckets()) used += b;
+  if (used >= limit_) return rate_limited("sliding window", window_.until_next(now));  // the oldest leaves next
+  ++current;
   return {};
 }
 

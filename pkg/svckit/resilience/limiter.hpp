@@ -47,13 +47,9 @@ class SlidingWindow final : public Limiter {
   Status try_acquire() override;
 
  private:
-  void rotate(TimePoint now);
   std::uint64_t limit_;
-  std::chrono::nanoseconds window_, period_;
-  std::vector<std::uint64_t> buckets_;
-  std::size_t head_ = 0;
-  TimePoint bucket_start_;
   NowFn now_;
+  RollingWindow<std::uint64_t> window_;
   std::mutex mu_;
 };
 

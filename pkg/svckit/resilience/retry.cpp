@@ -5,35 +5,19 @@ namespace svckit::resilience {
 RetryBudget::RetryBudget(double ratio, double min_per_second, std::chrono::seconds window, NowFn now)
     : ratio_(ratio),
       floor_(min_per_second * static_cast<double>(window.count())),
-      period_(std::chrono::duration_cast<std::chrono::nanoseconds>(window) / 10),
-      buckets_(10),
-      now_(now ? std::move(now) : NowFn([] { return std::chrono::steady_clock::now(); })) {
-  if (period_.count() <= 0) period_ = std::chrono::nanoseconds(1);
-  bucket_start_ = now_();
-}
-
-void RetryBudget::rotate(TimePoint now) {
-  std::size_t steps = 0;
-  while (now - bucket_start_ >= period_ && steps <= buckets_.size()) {
-    head_ = (head_ + 1) % buckets_.size();
-    buckets_[head_] = Bucket{};
-    bucket_start_ += period_;
-    ++steps;
-  }
-  if (now - bucket_start_ >= period_) bucket_start_ = now;
-}
+      now_(now ? std::move(now) : NowFn([] { return std::chrono::steady_clock::now(); })),
+      window_(window, 10, now_()) {}
 
 void RetryBudget::on_call() {
   std::lock_guard lock(mu_);
-  rotate(now_());
-  buckets_[head_].calls += 1;
+  window_.current(now_()).calls += 1;
 }
 
 bool RetryBudget::try_spend() {
   std::lock_guard lock(mu_);
-  rotate(now_());
+  auto& current = window_.current(now_());
   double calls = 0, retries = 0;
-  for (auto& b : buckets_) {
+  for (auto& b : window_.buckets()) {
     calls += b.calls;
     retries += b.retries;
   }
@@ -41,7 +25,7 @@ bool RetryBudget::try_spend() {
     ++exhausted_;
     return false;
   }
-  buckets_[head_].retries += 1;
+  current.retries += 1;
   return true;
 }
 

@@ -43,16 +43,12 @@ class RetryBudget {
   std::uint64_t exhausted() const noexcept { return exhausted_; }
 
  private:
-  void rotate(TimePoint now);
   double ratio_, floor_;
-  std::chrono::nanoseconds period_;
   struct Bucket {
     double calls = 0, retries = 0;
   };
-  std::vector<Bucket> buckets_;
-  std::size_t head_ = 0;
-  TimePoint bucket_start_;
   NowFn now_;
+  RollingWindow<Bucket> window_;
   std::mutex mu_;
   std::uint64_t exhausted_ = 0;
 };

@@ -41,32 +41,18 @@ double process_cpu_usage() {
 Shedder::Shedder(ShedderSettings s) : settings_(std::move(s)) {
   if (!settings_.now) settings_.now = [] { return std::chrono::steady_clock::now(); };
   if (!settings_.cpu) settings_.cpu = process_cpu_usage;
-  buckets_.resize(std::max<std::uint32_t>(settings_.buckets, 1));
-  period_ = settings_.window / static_cast<std::int64_t>(buckets_.size());
-  if (period_.count() <= 0) period_ = std::chrono::nanoseconds(1);
-  bucket_start_ = settings_.now();
-}
-
-void Shedder::rotate(TimePoint now) {
-  std::size_t steps = 0;
-  while (now - bucket_start_ >= period_ && steps <= buckets_.size()) {
-    head_ = (head_ + 1) % buckets_.size();
-    buckets_[head_] = Bucket{};
-    bucket_start_ += period_;
-    ++steps;
-  }
-  if (now - bucket_start_ >= period_) bucket_start_ = now;
+  window_ = std::make_unique<RollingWindow<Bucket>>(settings_.window, settings_.buckets, settings_.now());
 }
 
 std::int64_t Shedder::max_flight() {
   std::int64_t max_pass = 1;
   double min_rt = 0;
-  for (auto& b : buckets_) {
+  for (auto& b : window_->buckets()) {
     max_pass = std::max(max_pass, b.passes);
     if (b.min_rt_ms > 0 && (min_rt == 0 || b.min_rt_ms < min_rt)) min_rt = b.min_rt_ms;
   }
   if (min_rt == 0) min_rt = 1;
-  double buckets_per_second = 1e9 / static_cast<double>(period_.count());
+  double buckets_per_second = 1e9 / static_cast<double>(window_->period().count());
   return std::max<std::int64_t>(
       1, static_cast<std::int64_t>(static_cast<double>(max_pass) * buckets_per_second * min_rt / 1000.0));
 }
@@ -74,7 +60,7 @@ std::int64_t Shedder::max_flight() {
 bool Shedder::should_drop(TimePoint now) {
   bool hot = settings_.cpu() >= settings_.cpu_threshold;
   std::lock_guard lock(mu_);
-  rotate(now);
+  window_->rotate(now);
   bool cooling = last_drop_ != TimePoint{} && now - last_drop_ < settings_.cool_off;
   if (!hot && !cooling) return false;
   if (flying_.load() + 1 <= max_flight()) return false;
@@ -100,8 +86,7 @@ void Shedder::Promise::pass() {
   double rt_ms = std::chrono::duration<double, std::milli>(now - start_).count();
   {
     std::lock_guard lock(s->mu_);
-    s->rotate(now);
-    auto& b = s->buckets_[s->head_];
+    auto& b = s->window_->current(now);
     ++b.passes;
     rt_ms = std::max(rt_ms, 0.001);
     if (b.min_rt_ms == 0 || rt_ms < b.min_rt_ms) b.min_rt_ms = rt_ms;

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -55,7 +56,6 @@ class Shedder {
  private:
   friend class Promise;
   bool should_drop(TimePoint now);
-  void rotate(TimePoint now);
   std::int64_t max_flight();
   ShedderSettings settings_;
   std::atomic<std::int64_t> flying_{0};
@@ -65,10 +65,7 @@ class Shedder {
     std::int64_t passes = 0;
     double min_rt_ms = 0;  // 0: none
   };
-  std::vector<Bucket> buckets_;
-  std::size_t head_ = 0;
-  std::chrono::nanoseconds period_;
-  TimePoint bucket_start_;
+  std::unique_ptr<RollingWindow<Bucket>> window_;
   TimePoint last_drop_{};
 };
 
