@@ -109,11 +109,16 @@ refused([pb.ChatMessage(user_id="carol", room="general", kind=J), pb.ChatMessage
         grpc.StatusCode.INVALID_ARGUMENT, "user_id changed")
 check(alice.error is None and not alice.done.is_set(), "alice's stream is unaffected by the others' errors")
 
-# cancellation: the server lets go of the stream
+# cancellation: the server lets go of the stream. First let the streams ended above finish on the
+# server (only alice's stays open), so the count is stable.
+end = time.time() + 10
+while time.time() < end and metric("chat_streams") != 1:
+    time.sleep(0.05)
 before = metric("chat_streams")
+check(before == 1, f"only alice's stream open before the cancellation test ({before})")
 dave = Client("dave"); dave.join()
 check(dave.wait_for(lambda m: m.user_id == "dave"), "dave joined")
-check(metric("chat_streams") == before + 1, "stream counted")
+check(metric("chat_streams") == before + 1, f"stream counted ({metric('chat_streams')} vs {before} + 1)")
 dave.call.cancel()
 dave.done.wait(5)
 end = time.time() + 5
