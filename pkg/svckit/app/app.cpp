@@ -123,6 +123,11 @@ std::optional<int> App::init(int argc, const char* const* argv) {
     if (guard.max_in_flight > 0)
       router_->use(resilience::middleware::concurrency_limit(
           std::make_shared<resilience::Bulkhead>(static_cast<std::size_t>(guard.max_in_flight))));
+    if (!guard.routes.empty()) {
+      std::vector<resilience::RouteRule> rules;
+      for (auto& text : guard.routes) rules.push_back(*resilience::parse_route_rule(text));  // validated at load
+      router_->use(resilience::route_limits(rules));
+    }
     router_->use(http::middleware::tracing());
     router_->use(http::middleware::request_id());
     if (!http_settings.trusted_proxies.empty()) router_->use(http::middleware::real_ip(http_settings.trusted_proxies));

@@ -239,3 +239,39 @@ TEST_F(AppTest, ResilienceSectionInstallsARateLimitOnTheTrafficPort) {
 
 }  // namespace
 }  // namespace svckit::app
+
+namespace svckit::app {
+namespace {
+
+TEST_F(AppTest, PerRouteLimitsFromConfigMatchTheRouteTemplateAndMethod) {
+  auto app = make({"resilience.routes=GET /orders/:id rate=1 burst=1,* /export max_in_flight=1"});
+  app->router().get("/orders/:id", [](http::Request&, http::Response& res) { res.text(200, "order"); });
+  app->router().post("/orders/:id", [](http::Request&, http::Response& res) { res.text(200, "posted"); });
+  app->router().get("/free", [](http::Request&, http::Response& res) { res.text(200, "free"); });
+  ASSERT_TRUE(app->start().ok());
+  EXPECT_EQ(call(*app, http::Method::kGet, traffic(*app) + "/orders/1")->status, 200);
+  // Another id is the same route template: the same bucket.
+  auto limited = call(*app, http::Method::kGet, traffic(*app) + "/orders/2");
+  EXPECT_EQ(limited->status, 429);
+  EXPECT_EQ(limited->header("Retry-After"), "1");
+  EXPECT_EQ(call(*app, http::Method::kPost, traffic(*app) + "/orders/2")->status, 200);  // other method
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(call(*app, http::Method::kGet, traffic(*app) + "/free")->status, 200);
+  app->request_stop();
+  app->wait();
+}
+
+TEST_F(AppTest, ABadRouteRuleRefusesToStart) {
+  App app({.name = "shop", .registry = &registry_});
+  std::vector<std::string> args = {"shop", "--config-dir", dir_.string(), "--set", "resilience.routes=GET /x speed=3"};
+  std::vector<const char*> argv;
+  for (auto& a : args) argv.push_back(a.c_str());
+  testing::internal::CaptureStderr();
+  auto exit = app.init(static_cast<int>(argv.size()), argv.data());
+  std::string err = testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(*exit, 2);
+  EXPECT_NE(err.find("resilience.routes"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace svckit::app

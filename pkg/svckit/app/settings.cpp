@@ -1,5 +1,7 @@
 #include "svckit/app/settings.hpp"
 
+#include "svckit/resilience/middleware.hpp"
+
 namespace svckit::app {
 
 using std::chrono::milliseconds;
@@ -37,6 +39,14 @@ void ResilienceSettings::describe(config::Binder<ResilienceSettings>& b) {
   b.field("rate", &ResilienceSettings::rate).range(0.001, 1e9);
   b.field("burst", &ResilienceSettings::burst).range(1.0, 1e9);
   b.field("max_in_flight", &ResilienceSettings::max_in_flight).range(0, 10000000);
+  b.field("routes", &ResilienceSettings::routes)
+      .check(
+          [](const std::vector<std::string>& rules) {
+            for (auto& r : rules)
+              if (!resilience::parse_route_rule(r)) return false;
+            return true;
+          },
+          "each rule is \"METHOD /route key=value...\" with keys rate, burst, max_in_flight");
 }
 
 }  // namespace svckit::app

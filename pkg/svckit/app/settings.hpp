@@ -7,6 +7,7 @@
 //            gzip: false, timeout: 10s }
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "svckit/config/binder.hpp"
 
@@ -50,6 +51,8 @@ struct ResilienceSettings {
   double rate = 1000;       // requests per second
   double burst = 2000;
   int max_in_flight = 0;  // a bulkhead; 0: none
+  // Per route: "METHOD /route/template rate=N burst=N max_in_flight=N" (METHOD may be *).
+  std::vector<std::string> routes;
   static void describe(config::Binder<ResilienceSettings>& b);
 };
 

@@ -1,5 +1,9 @@
 #include "svckit/resilience/middleware.hpp"
 
+#include <cctype>
+#include <cstdlib>
+#include <unordered_map>
+
 #include "svckit/http/message.hpp"
 #include "svckit/log/logger.hpp"
 #include "svckit/metrics/metrics.hpp"
@@ -91,6 +95,85 @@ http::Middleware shed(std::shared_ptr<Shedder> shedder) {
 }
 
 }  // namespace middleware
+
+Result<RouteRule> parse_route_rule(std::string_view text) {
+  auto bad = [&](std::string why) {
+    return make_error(Code::kInvalidArgument, "route rule '" + std::string(text) + "': " + why);
+  };
+  std::vector<std::string> words;
+  for (std::size_t i = 0; i < text.size();) {
+    while (i < text.size() && text[i] == ' ') ++i;
+    std::size_t j = i;
+    while (j < text.size() && text[j] != ' ') ++j;
+    if (j > i) words.emplace_back(text.substr(i, j - i));
+    i = j;
+  }
+  if (words.size() < 3) return bad("expected METHOD /route key=value...");
+  RouteRule r{words[0], words[1]};
+  for (char& c : r.method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (r.route.empty() || r.route[0] != '/') return bad("the route must start with /");
+  for (std::size_t k = 2; k < words.size(); ++k) {
+    auto eq = words[k].find('=');
+    if (eq == std::string::npos) return bad("expected key=value, got '" + words[k] + "'");
+    std::string key = words[k].substr(0, eq), value = words[k].substr(eq + 1);
+    char* end = nullptr;
+    double v = std::strtod(value.c_str(), &end);
+    if (end == value.c_str() || *end || v <= 0) return bad(key + " must be a positive number");
+    if (key == "rate")
+      r.rate = v;
+    else if (key == "burst")
+      r.burst = v;
+    else if (key == "max_in_flight")
+      r.max_in_flight = static_cast<std::size_t>(v);
+    else
+      return bad("unknown key '" + key + "' (rate, burst, max_in_flight)");
+  }
+  if (r.rate == 0 && r.max_in_flight == 0) return bad("set rate or max_in_flight");
+  if (r.burst == 0) r.burst = std::max(1.0, r.rate);
+  return r;
+}
+
+http::Middleware route_limits(const std::vector<RouteRule>& rules) {
+  struct Guard {
+    std::shared_ptr<TokenBucket> bucket;
+    std::shared_ptr<Bulkhead> bulkhead;
+  };
+  auto table = std::make_shared<std::unordered_map<std::string, Guard>>();
+  for (const auto& r : rules) {
+    Guard g;
+    if (r.rate > 0) g.bucket = std::make_shared<TokenBucket>(r.rate, r.burst);
+    if (r.max_in_flight > 0) g.bulkhead = std::make_shared<Bulkhead>(r.max_in_flight);
+    (*table)[r.method + " " + r.route] = std::move(g);
+  }
+  auto limited = rejected().with({"route_limit"});
+  return [table, limited](http::Request& req, http::Response& res, http::Next next) -> Task<void> {
+    if (!req.route().empty()) {
+      std::string key = std::string(req.method_text()) + " " + std::string(req.route());
+      auto it = table->find(key);
+      if (it == table->end()) it = table->find("* " + std::string(req.route()));
+      if (it != table->end()) {
+        if (it->second.bucket) {
+          if (Status st = it->second.bucket->try_acquire(); !st.ok()) {
+            limited.inc();
+            refuse(res, st);
+            co_return;
+          }
+        }
+        if (it->second.bulkhead) {
+          auto permit = it->second.bulkhead->try_acquire();
+          if (!permit) {
+            limited.inc();
+            refuse(res, permit.error());
+            co_return;
+          }
+          co_await next(req, res);
+          co_return;
+        }
+      }
+    }
+    co_await next(req, res);
+  };
+}
 
 std::shared_ptr<CircuitBreaker> observed_breaker(BreakerSettings s) {
   auto& reg = metrics::Registry::global();

@@ -30,6 +30,19 @@ http::Middleware concurrency_limit(std::shared_ptr<Bulkhead> bulkhead);
 http::Middleware shed(std::shared_ptr<Shedder> shedder);
 }  // namespace middleware
 
+// Limits per route from configuration. Each rule is "METHOD /route/template key=value...", METHOD may be
+// `*`, the template is the router's (`/v1/users/:id`); keys: rate and burst (a token bucket),
+// max_in_flight (a bulkhead). Example: "GET /v1/users rate=100 burst=200", "* /v1/export max_in_flight=2".
+struct RouteRule {
+  std::string method;  // upper case, or "*"
+  std::string route;
+  double rate = 0, burst = 0;
+  std::size_t max_in_flight = 0;
+};
+Result<RouteRule> parse_route_rule(std::string_view text);
+// One middleware for all rules: it finds the request's rule by method and matched route template.
+http::Middleware route_limits(const std::vector<RouteRule>& rules);
+
 // A CircuitBreaker whose state and transitions are exported as metrics and logged.
 std::shared_ptr<CircuitBreaker> observed_breaker(BreakerSettings settings);
 
