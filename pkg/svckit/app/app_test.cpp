@@ -62,6 +62,20 @@ class AppTest : public ::testing::Test {
     if (!client_) client_ = std::make_unique<http::Client>(app.runtime());
     return *client_;
   }
+  // init() of a fresh App with these --set flags, expected to refuse: its exit code and stderr.
+  std::pair<std::optional<int>, std::string> refused_init(std::vector<std::string> sets) {
+    App app({.name = "shop", .registry = &registry_});
+    std::vector<std::string> args = {"shop", "--config-dir", dir_.string()};
+    for (auto& s : sets) {
+      args.push_back("--set");
+      args.push_back(s);
+    }
+    std::vector<const char*> argv;
+    for (auto& a : args) argv.push_back(a.c_str());
+    testing::internal::CaptureStderr();
+    auto exit = app.init(static_cast<int>(argv.size()), argv.data());
+    return {exit, testing::internal::GetCapturedStderr()};
+  }
   std::string admin(App& app) { return "http://127.0.0.1:" + std::to_string(app.admin_port()); }
   std::string traffic(App& app) { return "http://127.0.0.1:" + std::to_string(app.http_port()); }
 
@@ -191,26 +205,14 @@ TEST_F(AppTest, StopSequenceTurnsReadinessOffWhileTrafficIsStillServedThenDrains
 }
 
 TEST_F(AppTest, BadConfigRefusesToStartWithExitCode2) {
-  App app({.name = "shop", .registry = &registry_});
-  std::vector<std::string> args = {"shop", "--config-dir", dir_.string(), "--set", "admin.port=70000"};
-  std::vector<const char*> argv;
-  for (auto& a : args) argv.push_back(a.c_str());
-  testing::internal::CaptureStderr();
-  auto exit = app.init(static_cast<int>(argv.size()), argv.data());
-  std::string err = testing::internal::GetCapturedStderr();
+  auto [exit, err] = refused_init({"admin.port=70000"});
   ASSERT_TRUE(exit);
   EXPECT_EQ(*exit, 2);
   EXPECT_NE(err.find("admin.port"), std::string::npos) << err;
 
-  App console({.name = "shop", .registry = &registry_});
-  args = {"shop", "--config-dir", dir_.string(), "--set", "otlp.logs=true", "--set", "log.format=console"};
-  argv.clear();
-  for (auto& a : args) argv.push_back(a.c_str());
-  testing::internal::CaptureStderr();
-  exit = console.init(static_cast<int>(argv.size()), argv.data());
-  err = testing::internal::GetCapturedStderr();
-  ASSERT_TRUE(exit);
-  EXPECT_NE(err.find("otlp.logs needs log.format: json"), std::string::npos) << err;
+  auto [console_exit, console_err] = refused_init({"otlp.logs=true", "log.format=console"});
+  ASSERT_TRUE(console_exit);
+  EXPECT_NE(console_err.find("otlp.logs needs log.format: json"), std::string::npos) << console_err;
 }
 
 }  // namespace
@@ -261,13 +263,7 @@ TEST_F(AppTest, PerRouteLimitsFromConfigMatchTheRouteTemplateAndMethod) {
 }
 
 TEST_F(AppTest, ABadRouteRuleRefusesToStart) {
-  App app({.name = "shop", .registry = &registry_});
-  std::vector<std::string> args = {"shop", "--config-dir", dir_.string(), "--set", "resilience.routes=GET /x speed=3"};
-  std::vector<const char*> argv;
-  for (auto& a : args) argv.push_back(a.c_str());
-  testing::internal::CaptureStderr();
-  auto exit = app.init(static_cast<int>(argv.size()), argv.data());
-  std::string err = testing::internal::GetCapturedStderr();
+  auto [exit, err] = refused_init({"resilience.routes=GET /x speed=3"});
   ASSERT_TRUE(exit);
   EXPECT_EQ(*exit, 2);
   EXPECT_NE(err.find("resilience.routes"), std::string::npos) << err;

@@ -8,28 +8,12 @@
 #include "svckit/app/otlp_logs.hpp"
 #include "svckit/app/otlp_metrics.hpp"
 #include "svckit/json/reader.hpp"
+#include "svckit/trace/otlp_schema_test.hpp"
 
 namespace svckit::app {
 namespace {
 
-// Runs the schema check on doc; empty when valid, else the validator's words. Skips outside make test.
-std::string schema_problem(const std::string& signal, const std::string& doc, bool& skipped) {
-  const char* src = std::getenv("SVCKIT_SOURCE_DIR");
-  skipped = !src || std::system("command -v npm >/dev/null && command -v protoc >/dev/null") != 0;
-  if (skipped) return {};
-  char path[] = "/tmp/svckit_otlp_XXXXXX";
-  int fd = mkstemp(path);
-  ::close(fd);
-  std::ofstream(path) << doc;
-  std::string cmd = std::string("bash ") + src + "/scripts/otlp_validate.sh " + signal + " json " + path + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  int rc = pclose(p);
-  std::remove(path);
-  return rc == 0 && out.find("VALID") == 0 ? std::string() : out.empty() ? "failed" : out;
-}
+using trace::testing::otlp_schema_problem;
 
 bool contains(const std::string& doc, std::string_view what) {
   return doc.find(what) != std::string::npos;
@@ -76,7 +60,7 @@ TEST(OtlpLogs, EachLineBecomesARecordWithSeverityIdsAndAttributes) {
   // A line that is not JSON is kept as the body of an INFO record.
   EXPECT_TRUE(contains(doc, R"("body":{"stringValue":"not json at all"})")) << doc;
   bool skipped = false;
-  EXPECT_EQ(schema_problem("logs", doc, skipped), "");
+  EXPECT_EQ(otlp_schema_problem("logs", doc, skipped), "");
   if (skipped) GTEST_SKIP() << "npm/protoc not installed (make test installs them)";
 }
 
@@ -177,7 +161,7 @@ TEST(OtlpMetrics, ParsesOurExpositionAndEncodesSumsGaugesAndHistograms) {
   EXPECT_TRUE(contains(doc, R"("name":"shop_queue_depth","description":"Jobs waiting.","gauge")")) << doc;
   EXPECT_TRUE(contains(doc, R"("startTimeUnixNano":"1000","timeUnixNano":"2000")"));
   bool skipped = false;
-  EXPECT_EQ(schema_problem("metrics", doc, skipped), "");
+  EXPECT_EQ(otlp_schema_problem("metrics", doc, skipped), "");
   if (skipped) GTEST_SKIP() << "npm/protoc not installed (make test installs them)";
 }
 
