@@ -37,7 +37,9 @@ class Hub {
 
   // Adds `s` to room and broadcasts JOIN; false for an unknown room.
   bool join(Session* s, const std::string& room, const std::string& user);
-  void leave(Session* s, const std::string& room, const std::string& user, bool announce);
+  void leave(Session* s, const std::string& room, const std::string& user);
+  // Tells the room that user joined or left.
+  void announce(ChatMessage::Kind kind, const std::string& room, const std::string& user, std::string_view what);
   void broadcast(const std::string& room, ChatMessage msg);
   void add(Session* s) {
     std::unique_lock lock(mu);
@@ -173,7 +175,7 @@ class Session final : public ::grpc::ServerBidiReactor<ChatMessage, ChatMessage>
           std::lock_guard lock(mu_);
           was = joined_.erase(m.room()) > 0;
         }
-        if (was) hub_->leave(this, m.room(), user_, true);
+        if (was) hub_->leave(this, m.room(), user_);
         return ::grpc::Status::OK;
       }
       case ChatMessage::KIND_MESSAGE: {
@@ -207,7 +209,7 @@ class Session final : public ::grpc::ServerBidiReactor<ChatMessage, ChatMessage>
       std::lock_guard lock(mu_);
       rooms.swap(joined_);
     }
-    for (auto& r : rooms) hub_->leave(this, r, user_, true);
+    for (auto& r : rooms) hub_->leave(this, r, user_);
   }
 
   void write_next_locked() {
@@ -255,27 +257,25 @@ bool Hub::join(Session* s, const std::string& room, const std::string& user) {
     if (it == rooms.end()) return false;
     it->second.insert(s);
   }
-  ChatMessage m;
-  m.set_kind(ChatMessage::KIND_JOIN);
-  m.set_user_id(user);
-  m.set_room(room);
-  m.set_content(user + " joined");
-  broadcast(room, std::move(m));
+  announce(ChatMessage::KIND_JOIN, room, user, " joined");
   return true;
 }
 
-void Hub::leave(Session* s, const std::string& room, const std::string& user, bool announce) {
+void Hub::leave(Session* s, const std::string& room, const std::string& user) {
   {
     std::unique_lock lock(mu);
     auto it = rooms.find(room);
     if (it == rooms.end() || !it->second.erase(s)) return;
   }
-  if (!announce) return;
+  announce(ChatMessage::KIND_LEAVE, room, user, " left");
+}
+
+void Hub::announce(ChatMessage::Kind kind, const std::string& room, const std::string& user, std::string_view what) {
   ChatMessage m;
-  m.set_kind(ChatMessage::KIND_LEAVE);
+  m.set_kind(kind);
   m.set_user_id(user);
   m.set_room(room);
-  m.set_content(user + " left");
+  m.set_content(user + std::string(what));
   broadcast(room, std::move(m));
 }
 

@@ -834,6 +834,17 @@ Task<Status> start_command(std::shared_ptr<PgConn> c, const std::string& sql, co
   co_return st;
 }
 
+// A dedicated connection with the COPY started (the server answered COPY IN or COPY OUT).
+Task<Result<std::shared_ptr<PgConn>>> start_copy(std::shared_ptr<Impl> impl, const Context& call,
+                                                 const std::string& sql, ExecStatusType want) {
+  auto c = co_await dedicated(impl, call);
+  if (!c) co_return std::unexpected(c.error());
+  std::shared_ptr<PgConn> conn = *c;
+  Status st = co_await start_command(conn, sql, call, want);
+  if (!st.ok()) co_return std::unexpected(st);
+  co_return conn;
+}
+
 class Listener final : public PgListener {
  public:
   Listener(std::shared_ptr<Impl> impl, std::shared_ptr<PgConn> c) : impl_(std::move(impl)), c_(std::move(c)) {}
@@ -947,10 +958,13 @@ Task<Result<std::uint64_t>> PgDatabase::copy_in(const Context& ctx, std::string_
   detail::Observe observe(ctx, "postgres", sql);
   Context call = observe.context();
   svckit::detail::DeadlineGuard guard(call);
-  auto c = co_await dedicated(impl_, call);
-  if (!c) co_return std::unexpected(c.error());
-  std::shared_ptr<PgConn> conn = *c;
-  Status st = co_await start_command(conn, sql, call, PGRES_COPY_IN);
+  auto started = co_await start_copy(impl_, call, sql, PGRES_COPY_IN);
+  if (!started) {
+    observe.finish(started.error());
+    co_return std::unexpected(started.error());
+  }
+  std::shared_ptr<PgConn> conn = *started;
+  Status st;
   while (st.ok()) {
     auto chunk = next_chunk();
     int rc = 0;
@@ -980,10 +994,13 @@ Task<Result<std::uint64_t>> PgDatabase::copy_out(const Context& ctx, std::string
   detail::Observe observe(ctx, "postgres", sql);
   Context call = observe.context();
   svckit::detail::DeadlineGuard guard(call);
-  auto c = co_await dedicated(impl_, call);
-  if (!c) co_return std::unexpected(c.error());
-  std::shared_ptr<PgConn> conn = *c;
-  Status st = co_await start_command(conn, sql, call, PGRES_COPY_OUT);
+  auto started = co_await start_copy(impl_, call, sql, PGRES_COPY_OUT);
+  if (!started) {
+    observe.finish(started.error());
+    co_return std::unexpected(started.error());
+  }
+  std::shared_ptr<PgConn> conn = *started;
+  Status st;
   while (st.ok()) {
     char* buf = nullptr;
     int n = PQgetCopyData(conn->pg, &buf, 1);
