@@ -35,9 +35,9 @@ npm_cache=${SVCKIT_NPM_CACHE:-/tmp/svckit-npm-grpc}
 if [ ! -d "$npm_cache/node_modules/@grpc/grpc-js" ]; then
   mkdir -p "$npm_cache"
   (cd "$npm_cache" && npm init -y >/dev/null 2>&1 && \
-    npm install --no-audit --no-fund --loglevel=error @grpc/grpc-js@1.9 @grpc/proto-loader@0.7 >/dev/null)
+    timeout 300 npm install --no-audit --no-fund --loglevel=error @grpc/grpc-js@1.9 @grpc/proto-loader@0.7 >/dev/null)
 fi
-NODE_PATH="$npm_cache/node_modules" node "$src/tests/chat/node_client.js" "$src/api" "$src/tests/chat" "$target"
+NODE_PATH="$npm_cache/node_modules" timeout 120 node "$src/tests/chat/node_client.js" "$src/api" "$src/tests/chat" "$target"
 
 # SIGTERM with a stream open: the client sees UNAVAILABLE ("server shutting down"), the process exits 0.
 $PY - "$tmp/stubs" "$target" "$pid" <<'PY'
@@ -64,6 +64,9 @@ if code != grpc.StatusCode.UNAVAILABLE or "shutting down" not in details:
     sys.exit(1)
 print("shutdown: the open stream ended with UNAVAILABLE")
 PY
+# The process must exit within the stop sequence's bound, not hang.
+for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then echo "chat-svc still running 60 s after SIGTERM"; exit 1; fi
 wait "$pid"
 pid=
 echo "chat-svc test: ok"

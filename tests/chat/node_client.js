@@ -41,7 +41,7 @@ async function deadline() {
 }
 
 async function cancel() {
-  const call = client.BidirectionalChat();
+  const call = client.BidirectionalChat({deadline: Date.now() + 20000});
   const code = await new Promise((resolve) => {
     call.on('data', (m) => { if (m.kind === 'KIND_JOIN') call.cancel(); });
     call.on('error', (e) => resolve(e.code));
@@ -51,7 +51,7 @@ async function cancel() {
 }
 
 async function invalid() {
-  const call = client.BidirectionalChat();
+  const call = client.BidirectionalChat({deadline: Date.now() + 20000});
   const err = await new Promise((resolve) => {
     call.on('data', () => {});
     call.on('error', resolve);
@@ -63,9 +63,13 @@ async function invalid() {
 
 async function healthCheck() {
   const h = new health.Health(target, grpc.credentials.createInsecure());
-  const res = await new Promise((resolve, reject) => h.Check({service: ''}, (e, r) => (e ? reject(e) : resolve(r))));
+  const res = await new Promise((resolve, reject) =>
+    h.Check({service: ''}, {deadline: Date.now() + 20000}, (e, r) => (e ? reject(e) : resolve(r))));
   check(res.status === 'SERVING', `node: health ${res.status}`);
 }
+
+// Every call has its own deadline; this bounds the whole run even if one is missed.
+setTimeout(() => { console.log('node client: timed out after 90 s: ' + failures.join('; ')); process.exit(1); }, 90000).unref();
 
 (async () => {
   try {
