@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure --timeout 300 -j $(JOBS)
 FUZZ_SECONDS ?= 60
 
-.PHONY: run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos fuzz deps fmt clean
+.PHONY: run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc fuzz deps fmt clean
 
 deps:
 	@bash scripts/deps.sh build test
@@ -37,7 +37,7 @@ test-tsan: deps
 	cmake --build build/tsan -j $(JOBS)
 	cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/scripts/tsan.supp ctest $(CTEST_FLAGS) -LE install
 
-bench: bench-log bench-json bench-metrics bench-http bench-db bench-chaos
+bench: bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc
 
 bench-http: build-release
 	@bash scripts/deps.sh bench
@@ -66,6 +66,12 @@ bench-chaos:
 	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DSVCKIT_BUILD_TESTS=OFF -DSVCKIT_BUILD_BENCH=ON >/dev/null
 	cmake --build build/bench -j $(JOBS) --target chaos
 	bash bench/chaos/run.sh build/bench
+
+bench-grpc:
+	@bash scripts/deps.sh build bench
+	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DSVCKIT_BUILD_TESTS=OFF -DSVCKIT_BUILD_BENCH=ON >/dev/null
+	cmake --build build/bench -j $(JOBS) --target echo_server echo_load
+	bash bench/grpc/run.sh build/bench
 
 bench-log:
 	@bash scripts/deps.sh build bench

@@ -1,12 +1,16 @@
-# svckit_proto_library(<target> PROTOS <file.proto>... [GRPC])
-# Generates C++ from .proto files under api/ once, into the build tree, and builds it as one static
+# svckit_proto_library(<target> PROTOS <file.proto>... [GRPC] [ROOT <dir>])
+# Generates C++ from .proto files under api/ (or ROOT) once, into the build tree, and builds it as one static
 # library that other targets link (never regenerate per consumer). With GRPC, grpc_cpp_plugin's
 # service stubs are generated too. Include generated headers as "chat/v1/chat.grpc.pb.h" (the path
 # below api/).
 function(svckit_proto_library target)
-  cmake_parse_arguments(P "GRPC" "" "PROTOS" ${ARGN})
+  cmake_parse_arguments(P "GRPC" "ROOT" "PROTOS" ${ARGN})
   set(api_root ${PROJECT_SOURCE_DIR}/api)
   set(out_dir ${PROJECT_BINARY_DIR}/gen)
+  if(P_ROOT)
+    set(api_root ${P_ROOT})
+    set(out_dir ${PROJECT_BINARY_DIR}/gen/${target})
+  endif()
   file(MAKE_DIRECTORY ${out_dir})
   set(sources)
   foreach(proto ${P_PROTOS})

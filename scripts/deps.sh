@@ -24,6 +24,7 @@ bench_pkgs=(
   golang-go golang-go.uber-zap-dev golang-github-rs-zerolog-dev
   golang-github-gin-gonic-gin-dev golang-github-labstack-echo-dev nginx wrk libboost-dev
   nlohmann-json3-dev rapidjson-dev libsimdjson-dev golang-github-prometheus-client-golang-dev
+  golang-google-grpc-dev golang-google-protobuf-dev
 )
 
 fuzz_pkgs=(

@@ -1,12 +1,14 @@
 # chat-svc driven by Python's grpcio (a client nobody here wrote): bidirectional chat, server-assigned
 # ids and timestamps, input checks, cancellation, deadlines, the standard health check and a slow
-# consumer. usage: chat_test.py STUBS_DIR GRPC_TARGET ADMIN_URL
+# consumer; server reflection as a generic client (grpcurl, Postman) uses it. usage: chat_test.py STUBS_DIR GRPC_TARGET ADMIN_URL
 import queue, sys, threading, time, urllib.request
 stubs, target, admin = sys.argv[1:4]
 sys.path.insert(0, stubs)
 import grpc
 from chat.v1 import chat_pb2 as pb, chat_pb2_grpc as rpc
 import health_pb2, health_pb2_grpc
+import reflection_pb2, reflection_pb2_grpc
+from google.protobuf import descriptor_pb2
 
 channel = grpc.insecure_channel(target)
 stub = rpc.ChatServiceStub(channel)
@@ -173,6 +175,26 @@ except grpc.RpcError as e:
     failures.append(f"slow stream ended with {e.code()}")
 check(notices and "messages dropped" in notices[0], f"slow member told about drops: {notices[:2]}")
 check(slow_seen < 3000, f"slow member saw {slow_seen} (bounded queue)")
+
+# Server reflection: the service list names the chat service, health and reflection itself, and the
+# descriptor for the chat service's symbol describes BidirectionalChat as a bidirectional stream.
+refl = reflection_pb2_grpc.ServerReflectionStub(channel)
+def reflect(**req):
+    return next(iter(refl.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(**req)]), timeout=5)))
+names = {s.name for s in reflect(list_services="").list_services_response.service}
+check({"svckit.chat.v1.ChatService", "grpc.health.v1.Health"} <= names, f"reflection lists the services: {names}")
+files = reflect(file_containing_symbol="svckit.chat.v1.ChatService").file_descriptor_response.file_descriptor_proto
+methods = {}
+for raw in files:
+    fd = descriptor_pb2.FileDescriptorProto.FromString(raw)
+    for svc in fd.service:
+        for m in svc.method:
+            methods[f"{fd.package}.{svc.name}/{m.name}"] = (m.client_streaming, m.server_streaming, m.input_type)
+check(methods.get("svckit.chat.v1.ChatService/BidirectionalChat") == (True, True, ".svckit.chat.v1.ChatMessage"),
+      f"reflection describes BidirectionalChat: {methods}")
+unknown = reflect(file_containing_symbol="svckit.chat.v1.NoSuchService")
+check(unknown.WhichOneof("message_response") == "error_response" and unknown.error_response.error_code == 5,
+      f"reflection: unknown symbol is NOT_FOUND: {unknown}")
 
 for c in (alice, sender, reader):
     c.close()

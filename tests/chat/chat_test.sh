@@ -18,7 +18,8 @@ mkdir -p "$tmp/stubs"
 protoc -I "$src/api" --python_out="$tmp/stubs" --grpc_out="$tmp/stubs" --plugin=protoc-gen-grpc="$(command -v grpc_python_plugin)" \
   "$src/api/chat/v1/chat.proto"
 protoc -I "$src/tests/chat" --python_out="$tmp/stubs" --grpc_out="$tmp/stubs" \
-  --plugin=protoc-gen-grpc="$(command -v grpc_python_plugin)" "$src/tests/chat/health.proto"
+  --plugin=protoc-gen-grpc="$(command -v grpc_python_plugin)" "$src/tests/chat/health.proto" \
+  "$src/tests/chat/reflection.proto"
 
 rooms=general,random,room0,room1,room2,room3,room4,room5,room6,room7,room8,room9
 "$bin" --config-dir "$src/configs" --set http.port=0 --set http.host=127.0.0.1 --set admin.port=0 \

@@ -68,7 +68,9 @@ CancelRegistration& CancelRegistration::operator=(CancelRegistration&& other) no
   return *this;
 }
 
-CancelRegistration::~CancelRegistration() { reset(); }
+CancelRegistration::~CancelRegistration() {
+  reset();
+}
 
 void CancelRegistration::reset() {
   if (id_ == 0) return;
@@ -101,8 +103,12 @@ Context Context::with_new_cancel_scope(std::optional<Clock::time_point> deadline
   return Context(std::move(node));
 }
 
-Context Context::with_cancel() const { return with_new_cancel_scope(std::nullopt); }
-Context Context::with_deadline(Clock::time_point d) const { return with_new_cancel_scope(d); }
+Context Context::with_cancel() const {
+  return with_new_cancel_scope(std::nullopt);
+}
+Context Context::with_deadline(Clock::time_point d) const {
+  return with_new_cancel_scope(d);
+}
 Context Context::with_timeout(Duration t) const {
   auto now = Clock::now();
   // Saturate rather than overflow for "forever"-like timeouts.
@@ -110,11 +116,21 @@ Context Context::with_timeout(Duration t) const {
   return with_new_cancel_scope(d);
 }
 
-Context Context::with_value_impl(const void* key, std::shared_ptr<const void> value) const {
+Context Context::with_value_impl(const void* key, std::shared_ptr<const void> value,
+                                 std::vector<LogField> log_fields) const {
   auto node = std::make_shared<ContextNode>();
   node->parent = node_;
   node->cancel = node_->cancel;
+  node->log_fields.reserve(node_->log_fields.size() + log_fields.size());
   node->log_fields = node_->log_fields;
+  for (auto& added : log_fields) {
+    auto same = std::find_if(node->log_fields.begin(), node->log_fields.end(),
+                             [&](const LogField& f) { return f.first == added.first; });
+    if (same != node->log_fields.end())
+      same->second = std::move(added.second);
+    else
+      node->log_fields.push_back(std::move(added));
+  }
   node->value_key = key;
   node->value = std::move(value);
   return Context(std::move(node));
@@ -226,6 +242,8 @@ std::vector<std::pair<std::string_view, std::string_view>> Context::all_metadata
   return out;
 }
 
-const std::vector<Context::LogField>& Context::log_fields() const noexcept { return node_->log_fields; }
+const std::vector<Context::LogField>& Context::log_fields() const noexcept {
+  return node_->log_fields;
+}
 
 }  // namespace svckit

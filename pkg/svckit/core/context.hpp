@@ -60,7 +60,13 @@ class Context {
   Context with_timeout(Duration timeout) const;
   template <class T>
   Context with_value(T value) const {
-    return with_value_impl(&detail::TypeKey<T>::id, std::make_shared<const T>(std::move(value)));
+    return with_value_impl(&detail::TypeKey<T>::id, std::make_shared<const T>(std::move(value)), {});
+  }
+  // A value and the log fields that describe it, in one child (a span: its context plus trace_id
+  // and span_id), cheaper than chaining with_value and with_log_field.
+  template <class T>
+  Context with_value(T value, std::vector<std::pair<std::string, std::string>> log_fields) const {
+    return with_value_impl(&detail::TypeKey<T>::id, std::make_shared<const T>(std::move(value)), std::move(log_fields));
   }
   // Metadata travels with outgoing calls (HTTP headers, gRPC metadata). Keys are lower case.
   Context with_metadata(std::string key, std::string value) const;
@@ -96,7 +102,8 @@ class Context {
 
  private:
   explicit Context(std::shared_ptr<const detail::ContextNode> node) : node_(std::move(node)) {}
-  Context with_value_impl(const void* key, std::shared_ptr<const void> value) const;
+  Context with_value_impl(const void* key, std::shared_ptr<const void> value,
+                          std::vector<std::pair<std::string, std::string>> log_fields) const;
   const void* value_impl(const void* key) const noexcept;
   Context with_new_cancel_scope(std::optional<Clock::time_point> deadline) const;
 

@@ -8,6 +8,8 @@
 
 #include <fstream>
 #include <mutex>
+#include <optional>
+#include <shared_mutex>
 #include <sstream>
 #include <unordered_map>
 
@@ -58,14 +60,18 @@ Status from_grpc(const ::grpc::Status& st) {
 
 namespace {
 
-struct CallRegistry {
-  std::mutex mu;
-  std::unordered_map<const ::grpc::ServerContextBase*, Context> calls;
+// Every callback call's ServerContext is one of these (Server installs the allocator): the call's
+// svckit Context lives beside it and dies with it, so context_of() needs no global map or lock.
+class ObservedContext final : public ::grpc::CallbackServerContext {
+ public:
+  std::optional<Context> ctx;
 };
-CallRegistry& calls() {
-  static CallRegistry r;
-  return r;
-}
+
+class ObservedContextAllocator final : public ::grpc::ContextAllocator {
+ public:
+  ::grpc::CallbackServerContext* NewCallbackServerContext() override { return new ObservedContext(); }
+  void Release(::grpc::CallbackServerContext* c) override { delete c; }
+};
 
 Context deadline_context(const ::grpc::ServerContextBase* call) {
   Context ctx;
@@ -85,28 +91,6 @@ std::pair<std::string, std::string> split_method(const char* full) {
   if (slash == std::string_view::npos) return {std::string(m), "unknown"};
   return {std::string(m.substr(0, slash)), std::string(m.substr(slash + 1))};
 }
-
-struct ServerMetrics {
-  metrics::CounterVec& started;
-  metrics::CounterVec& handled;
-  metrics::HistogramVec& seconds;
-  metrics::GaugeVec& in_flight;
-  metrics::CounterVec& received;
-  metrics::CounterVec& sent;
-  explicit ServerMetrics(metrics::Registry& r)
-      : started(r.counter_vec({.name = "grpc_server_started_total", .help = "RPCs started on the server."},
-                              {"grpc_service", "grpc_method", "grpc_type"})),
-        handled(r.counter_vec({.name = "grpc_server_handled_total", .help = "RPCs completed on the server, by code."},
-                              {"grpc_service", "grpc_method", "grpc_type", "grpc_code"})),
-        seconds(r.histogram_vec({.name = "grpc_server_handling_seconds", .help = "Time from start to status."},
-                                {"grpc_service", "grpc_method", "grpc_type"})),
-        in_flight(r.gauge_vec({.name = "grpc_server_streams_in_flight", .help = "RPCs being served."},
-                              {"grpc_service", "grpc_method"})),
-        received(r.counter_vec({.name = "grpc_server_msg_received_total", .help = "Messages received."},
-                               {"grpc_service", "grpc_method", "grpc_type"})),
-        sent(r.counter_vec({.name = "grpc_server_msg_sent_total", .help = "Messages sent."},
-                           {"grpc_service", "grpc_method", "grpc_type"})) {}
-};
 
 const char* call_type(::grpc::experimental::ServerRpcInfo::Type t) {
   using T = ::grpc::experimental::ServerRpcInfo::Type;
@@ -131,37 +115,100 @@ std::string lower(std::string_view s) {
 
 // gRPC metadata keys are lower case; propagation formats name some headers in mixed case.
 std::string_view md_value(const std::multimap<::grpc::string_ref, ::grpc::string_ref>& md, std::string_view key) {
-  std::string k = lower(key);
-  auto it = md.find(::grpc::string_ref(k.data(), k.size()));
+  char k[64];  // propagation header names are short; lower-cased without a heap string per lookup
+  if (key.size() > sizeof(k)) return {};
+  for (std::size_t i = 0; i < key.size(); ++i)
+    k[i] = key[i] >= 'A' && key[i] <= 'Z' ? static_cast<char>(key[i] - 'A' + 'a') : key[i];
+  auto it = md.find(::grpc::string_ref(k, key.size()));
   if (it == md.end()) return {};
   return std::string_view(it->second.data(), it->second.size());
 }
 
+// Everything a call needs that depends only on its method, resolved once per method: names and
+// metric handles. Looking up six labelled series per call cost more than grpc++'s own interceptor
+// machinery (bench/grpc).
+struct MethodStats {
+  std::string service, method, span_name;
+  const char* type;
+  metrics::Counter started, received, sent, handled_ok;
+  metrics::Histogram seconds;
+  metrics::Gauge in_flight;
+};
+
+struct ServerMetrics {
+  metrics::CounterVec& started;
+  metrics::CounterVec& handled;
+  metrics::HistogramVec& seconds;
+  metrics::GaugeVec& in_flight;
+  metrics::CounterVec& received;
+  metrics::CounterVec& sent;
+  explicit ServerMetrics(metrics::Registry& r)
+      : started(r.counter_vec({.name = "grpc_server_started_total", .help = "RPCs started on the server."},
+                              {"grpc_service", "grpc_method", "grpc_type"})),
+        handled(r.counter_vec({.name = "grpc_server_handled_total", .help = "RPCs completed on the server, by code."},
+                              {"grpc_service", "grpc_method", "grpc_type", "grpc_code"})),
+        seconds(r.histogram_vec({.name = "grpc_server_handling_seconds", .help = "Time from start to status."},
+                                {"grpc_service", "grpc_method", "grpc_type"})),
+        in_flight(r.gauge_vec({.name = "grpc_server_streams_in_flight", .help = "RPCs being served."},
+                              {"grpc_service", "grpc_method"})),
+        received(r.counter_vec({.name = "grpc_server_msg_received_total", .help = "Messages received."},
+                               {"grpc_service", "grpc_method", "grpc_type"})),
+        sent(r.counter_vec({.name = "grpc_server_msg_sent_total", .help = "Messages sent."},
+                           {"grpc_service", "grpc_method", "grpc_type"})) {}
+
+  // Method names come from the registered services, but calls to unknown methods carry whatever the
+  // client sent: past kMaxMethods distinct names they share one "unknown" entry.
+  const MethodStats& method(const char* full, ::grpc::experimental::ServerRpcInfo::Type t) {
+    std::string_view name = full ? full : "";
+    {
+      std::shared_lock lock(mu_);
+      if (auto it = methods_.find(name); it != methods_.end()) return *it->second;
+    }
+    std::unique_lock lock(mu_);
+    if (auto it = methods_.find(name); it != methods_.end()) return *it->second;
+    if (methods_.size() >= kMaxMethods) name = "/unknown/unknown";
+    if (auto it = methods_.find(name); it != methods_.end()) return *it->second;
+    auto [service, method] = split_method(std::string(name).c_str());
+    const char* type = call_type(t);
+    auto m = std::unique_ptr<MethodStats>(
+        new MethodStats{service, method, service + "/" + method, type, started.with({service, method, type}),
+                        received.with({service, method, type}), sent.with({service, method, type}),
+                        handled.with({service, method, type, "OK"}), seconds.with({service, method, type}),
+                        in_flight.with({service, method})});
+    return *methods_.emplace(std::string(name), std::move(m)).first->second;
+  }
+
+ private:
+  static constexpr std::size_t kMaxMethods = 1000;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::shared_mutex mu_;
+  std::unordered_map<std::string, std::unique_ptr<MethodStats>, Hash, std::equal_to<>> methods_;
+};
+
 class ServerObserver final : public ::grpc::experimental::Interceptor {
  public:
-  ServerObserver(::grpc::experimental::ServerRpcInfo* info, ServerMetrics* m, log::Logger logger)
-      : info_(info), m_(m), logger_(std::move(logger)), start_(std::chrono::steady_clock::now()) {
-    auto [service, method] = split_method(info->method());
-    service_ = std::move(service);
-    method_ = std::move(method);
-    type_ = call_type(info->type());
-    m_->started.with({service_, method_, type_}).inc();
-    in_flight_ = m_->in_flight.with({service_, method_});
-    in_flight_.inc();
+  ServerObserver(::grpc::experimental::ServerRpcInfo* info, ServerMetrics* m, const log::Logger* logger)
+      : info_(info),
+        m_(m),
+        stats_(m->method(info->method(), info->type())),
+        logger_(logger),
+        start_(std::chrono::steady_clock::now()) {
+    stats_.started.inc();
+    stats_.in_flight.inc();
   }
   ~ServerObserver() override {
-    if (registered_) {
-      std::lock_guard lock(calls().mu);
-      calls().calls.erase(info_->server_context());
-    }
     if (!finished_) finish(::grpc::Status(::grpc::StatusCode::CANCELLED, "call ended without a status"));
   }
 
   void Intercept(::grpc::experimental::InterceptorBatchMethods* b) override {
     using Hook = ::grpc::experimental::InterceptionHookPoints;
     if (b->QueryInterceptionHookPoint(Hook::POST_RECV_INITIAL_METADATA)) begin(*b->GetRecvInitialMetadata());
-    if (b->QueryInterceptionHookPoint(Hook::POST_RECV_MESSAGE)) m_->received.with({service_, method_, type_}).inc();
-    if (b->QueryInterceptionHookPoint(Hook::PRE_SEND_MESSAGE)) m_->sent.with({service_, method_, type_}).inc();
+    // POST_RECV_MESSAGE also fires for the read that finds the end of the stream: no message then.
+    if (b->QueryInterceptionHookPoint(Hook::POST_RECV_MESSAGE) && b->GetRecvMessage() != nullptr) stats_.received.inc();
+    if (b->QueryInterceptionHookPoint(Hook::PRE_SEND_MESSAGE)) stats_.sent.inc();
     if (b->QueryInterceptionHookPoint(Hook::PRE_SEND_STATUS)) finish(b->GetSendStatus());
     b->Proceed();
   }
@@ -172,52 +219,56 @@ class ServerObserver final : public ::grpc::experimental::Interceptor {
     Context ctx = deadline_context(call);
     if (auto tracer = trace::Tracer::global()) {
       auto parent = trace::extract([&](std::string_view k) { return md_value(md, k); }, tracer->propagation());
-      span_ = tracer->start_span(service_ + "/" + method_, trace::SpanKind::kServer, parent,
-                                 {{"rpc.system", std::string("grpc")},
-                                  {"rpc.service", service_},
-                                  {"rpc.method", method_},
-                                  {"net.peer.name", call->peer()}});
+      span_ = tracer->start_span(stats_.span_name, trace::SpanKind::kServer, parent);
+      if (span_.recording()) {
+        span_.set_attribute("rpc.system", "grpc");
+        span_.set_attribute("rpc.service", stats_.service);
+        span_.set_attribute("rpc.method", stats_.method);
+        span_.set_attribute("net.peer.name", call->peer());
+      }
       ctx = trace::with_span(ctx, span_.context());
       if (auto bag = md_value(md, "baggage"); !bag.empty()) ctx = trace::with_baggage(ctx, trace::parse_baggage(bag));
     }
     if (auto rid = md_value(md, "x-request-id"); !rid.empty() && rid.size() <= 128)
       ctx = ctx.with_log_field("request_id", std::string(rid));
-    std::lock_guard lock(calls().mu);
-    calls().calls[call] = ctx;
-    registered_ = true;
-    ctx_ = ctx;
+    if (auto* observed = dynamic_cast<ObservedContext*>(info_->server_context())) observed->ctx = ctx;
+    ctx_ = std::move(ctx);
   }
 
   void finish(const ::grpc::Status& st) {
     if (finished_) return;
     finished_ = true;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    std::string code(code_name(code_from_grpc(static_cast<int>(st.error_code()))));
-    m_->handled.with({service_, method_, type_, code}).inc();
-    m_->seconds.with({service_, method_, type_}).observe(seconds);
-    in_flight_.dec();
-    if (!st.ok()) span_.set_status(trace::StatusCode::kError, code + ": " + st.error_message());
-    span_.set_attribute("rpc.grpc.status_code", static_cast<int>(st.error_code()));
+    Code code = code_from_grpc(static_cast<int>(st.error_code()));
+    if (st.ok())
+      stats_.handled_ok.inc();
+    else
+      m_->handled.with({stats_.service, stats_.method, stats_.type, code_name(code)}).inc();
+    stats_.seconds.observe(seconds);
+    stats_.in_flight.dec();
+    if (span_.recording()) {
+      if (!st.ok())
+        span_.set_status(trace::StatusCode::kError, std::string(code_name(code)) + ": " + st.error_message());
+      span_.set_attribute("rpc.grpc.status_code", static_cast<int>(st.error_code()));
+    }
     span_.end();
     auto level = st.ok() || st.error_code() == ::grpc::StatusCode::CANCELLED ? log::Level::kInfo : log::Level::kWarn;
-    logger_.log(level, ctx_, "grpc call",
-                {{"grpc_service", service_},
-                 {"grpc_method", method_},
-                 {"grpc_code", code},
-                 {"duration_ms", seconds * 1000.0},
-                 {"error", st.error_message()}});
+    if (!logger_->enabled(level)) return;
+    logger_->log(level, ctx_, "grpc call",
+                 {{"grpc_service", stats_.service},
+                  {"grpc_method", stats_.method},
+                  {"grpc_code", code_name(code)},
+                  {"duration_ms", seconds * 1000.0},
+                  {"error", st.error_message()}});
   }
 
   ::grpc::experimental::ServerRpcInfo* info_;
   ServerMetrics* m_;
-  log::Logger logger_;
+  const MethodStats& stats_;
+  const log::Logger* logger_;
   std::chrono::steady_clock::time_point start_;
-  std::string service_, method_;
-  const char* type_;
-  metrics::Gauge in_flight_;
   trace::Span span_;
   Context ctx_;
-  bool registered_ = false;
   bool finished_ = false;
 };
 
@@ -225,7 +276,7 @@ class ServerObserverFactory final : public ::grpc::experimental::ServerIntercept
  public:
   ServerObserverFactory(metrics::Registry& r, log::Logger logger) : metrics_(r), logger_(std::move(logger)) {}
   ::grpc::experimental::Interceptor* CreateServerInterceptor(::grpc::experimental::ServerRpcInfo* info) override {
-    return new ServerObserver(info, &metrics_, logger_);
+    return new ServerObserver(info, &metrics_, &logger_);
   }
 
  private:
@@ -249,6 +300,10 @@ ClientMetrics& client_metrics() {
   return m;
 }
 
+// A client span per call, child of the span whose context client_context() put in the outgoing
+// metadata; the propagation headers are rewritten to carry the client span, so the server's span is
+// the client span's child (caller → client span → server span, as OpenTelemetry's gRPC
+// instrumentation links them).
 class ClientObserver final : public ::grpc::experimental::Interceptor {
  public:
   explicit ClientObserver(::grpc::experimental::ClientRpcInfo* info) : start_(std::chrono::steady_clock::now()) {
@@ -256,22 +311,56 @@ class ClientObserver final : public ::grpc::experimental::Interceptor {
     service_ = std::move(service);
     method_ = std::move(method);
   }
+  ~ClientObserver() override { span_.end(); }
+
   void Intercept(::grpc::experimental::InterceptorBatchMethods* b) override {
     using Hook = ::grpc::experimental::InterceptionHookPoints;
-    if (b->QueryInterceptionHookPoint(Hook::POST_RECV_STATUS)) {
-      auto* st = b->GetRecvStatus();
-      std::string code(code_name(code_from_grpc(static_cast<int>(st->error_code()))));
-      client_metrics().handled.with({service_, method_, code}).inc();
-      client_metrics()
-          .seconds.with({service_, method_})
-          .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
-    }
+    if (b->QueryInterceptionHookPoint(Hook::PRE_SEND_INITIAL_METADATA)) begin(*b->GetSendInitialMetadata());
+    if (b->QueryInterceptionHookPoint(Hook::POST_RECV_STATUS)) finish(*b->GetRecvStatus());
     b->Proceed();
   }
 
  private:
+  void begin(std::multimap<std::string, std::string>& md) {
+    auto tracer = trace::Tracer::global();
+    if (!tracer) return;
+    auto parent = trace::extract(
+        [&](std::string_view k) -> std::string_view {
+          auto it = md.find(lower(k));
+          return it == md.end() ? std::string_view() : std::string_view(it->second);
+        },
+        tracer->propagation());
+    span_ = tracer->start_span(service_ + "/" + method_, trace::SpanKind::kClient, parent);
+    if (span_.recording()) {
+      span_.set_attribute("rpc.system", "grpc");
+      span_.set_attribute("rpc.service", service_);
+      span_.set_attribute("rpc.method", method_);
+    }
+    std::vector<std::pair<std::string, std::string>> headers;
+    trace::inject(
+        span_.context(),
+        [&](std::string_view k, std::string_view v) { headers.emplace_back(lower(k), std::string(v)); },
+        tracer->propagation());
+    for (auto& [k, v] : headers) md.erase(k);
+    for (auto& [k, v] : headers) md.emplace(std::move(k), std::move(v));
+  }
+
+  void finish(const ::grpc::Status& st) {
+    std::string code(code_name(code_from_grpc(static_cast<int>(st.error_code()))));
+    client_metrics().handled.with({service_, method_, code}).inc();
+    client_metrics()
+        .seconds.with({service_, method_})
+        .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+    if (span_.recording()) {
+      if (!st.ok()) span_.set_status(trace::StatusCode::kError, code + ": " + st.error_message());
+      span_.set_attribute("rpc.grpc.status_code", static_cast<int>(st.error_code()));
+    }
+    span_.end();
+  }
+
   std::chrono::steady_clock::time_point start_;
   std::string service_, method_;
+  trace::Span span_;
 };
 
 class ClientObserverFactory final : public ::grpc::experimental::ClientInterceptorFactoryInterface {
@@ -284,10 +373,7 @@ class ClientObserverFactory final : public ::grpc::experimental::ClientIntercept
 }  // namespace
 
 Context context_of(const ::grpc::ServerContextBase* call) {
-  {
-    std::lock_guard lock(calls().mu);
-    if (auto it = calls().calls.find(call); it != calls().calls.end()) return it->second;
-  }
+  if (auto* observed = dynamic_cast<const ObservedContext*>(call); observed && observed->ctx) return *observed->ctx;
   return deadline_context(call);
 }
 
@@ -395,6 +481,7 @@ Status Server::start() {
   std::vector<std::unique_ptr<::grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<ServerObserverFactory>(impl_->registry, impl_->logger));
   b.experimental().SetInterceptorCreators(std::move(interceptors));
+  b.SetContextAllocator(std::make_unique<ObservedContextAllocator>());
   impl_->server = b.BuildAndStart();
   if (!impl_->server || impl_->port == 0)
     return Status(Code::kUnavailable, "gRPC server could not listen on " + s.host + ":" + std::to_string(s.port));

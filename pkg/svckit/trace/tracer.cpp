@@ -193,7 +193,7 @@ void Span::end() {
 
 Tracer::Tracer(TracerOptions options) : options_(std::move(options)) {
   if (!options_.sampler) options_.sampler = parent_based(always_on());
-  processors_ = options_.processors;
+  processors_ = std::make_shared<const Processors>(options_.processors);
 }
 
 Tracer::~Tracer() {
@@ -210,6 +210,7 @@ Span Tracer::start_span(std::string_view name, SpanKind kind, const std::optiona
   sc.sampled = options_.sampler->should_sample(has_parent ? parent : std::nullopt, sc.trace_id);
   if (!sc.sampled) return Span(this, std::move(sc), nullptr);
   auto data = std::make_unique<SpanData>();
+  data->attributes.reserve(8);  // a server span's usual set, without regrowing
   data->context = sc;
   if (has_parent) data->parent_span_id = parent->span_id;
   data->name = std::string(name);
@@ -226,34 +227,27 @@ Span Tracer::start(const Context& ctx, std::string_view name, SpanKind kind, std
 
 void Tracer::add_processor(std::shared_ptr<SpanProcessor> p) {
   std::lock_guard lock(mu_);
-  processors_.push_back(std::move(p));
+  auto next = std::make_shared<Processors>(*processors_);
+  next->push_back(std::move(p));
+  processors_ = std::move(next);
+}
+
+// Copy-on-write: ending a span takes one reference to the current list, not a copy of it.
+std::shared_ptr<const Tracer::Processors> Tracer::processors() const {
+  std::lock_guard lock(mu_);
+  return processors_;
 }
 
 void Tracer::finish(SpanData& data) const {
-  std::vector<std::shared_ptr<SpanProcessor>> ps;
-  {
-    std::lock_guard lock(mu_);
-    ps = processors_;
-  }
-  for (auto& p : ps) p->on_end(data);
+  for (auto& p : *processors()) p->on_end(data);
 }
 
 void Tracer::force_flush() const {
-  std::vector<std::shared_ptr<SpanProcessor>> ps;
-  {
-    std::lock_guard lock(mu_);
-    ps = processors_;
-  }
-  for (auto& p : ps) p->force_flush();
+  for (auto& p : *processors()) p->force_flush();
 }
 
 void Tracer::shutdown() {
-  std::vector<std::shared_ptr<SpanProcessor>> ps;
-  {
-    std::lock_guard lock(mu_);
-    ps = processors_;
-  }
-  for (auto& p : ps) p->shutdown();
+  for (auto& p : *processors()) p->shutdown();
 }
 
 namespace {
@@ -278,9 +272,7 @@ void Tracer::set_global(std::shared_ptr<Tracer> tracer) {
 
 Context with_span(const Context& ctx, const SpanContext& span) {
   if (!span.valid()) return ctx;
-  return ctx.with_value<SpanContext>(span)
-      .with_log_field("trace_id", span.trace_id.hex())
-      .with_log_field("span_id", span.span_id.hex());
+  return ctx.with_value<SpanContext>(span, {{"trace_id", span.trace_id.hex()}, {"span_id", span.span_id.hex()}});
 }
 
 std::optional<SpanContext> span_from(const Context& ctx) {
@@ -367,15 +359,24 @@ void BatchSpanProcessor::run() {
   }
 }
 
+// Slots are assigned over, not freed and rebuilt: a full ring reuses its strings' and vectors' storage.
 void RingBufferProcessor::on_end(const SpanData& span) {
+  if (capacity_ == 0) return;
   std::lock_guard lock(mu_);
-  if (spans_.size() >= capacity_) spans_.pop_front();
-  spans_.push_back(span);
+  if (spans_.size() < capacity_) {
+    spans_.push_back(span);
+    return;
+  }
+  spans_[next_] = span;
+  next_ = (next_ + 1) % capacity_;
 }
 
 std::vector<SpanData> RingBufferProcessor::recent() const {
   std::lock_guard lock(mu_);
-  return {spans_.begin(), spans_.end()};
+  std::vector<SpanData> out;
+  out.reserve(spans_.size());
+  for (std::size_t i = 0; i < spans_.size(); ++i) out.push_back(spans_[(next_ + i) % spans_.size()]);
+  return out;
 }
 
 }  // namespace svckit::trace

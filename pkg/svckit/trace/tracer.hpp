@@ -152,7 +152,8 @@ class RingBufferProcessor : public SpanProcessor {
  private:
   std::size_t capacity_;
   mutable std::mutex mu_;
-  std::deque<SpanData> spans_;
+  std::vector<SpanData> spans_;  // a ring once full; next_ is the oldest
+  std::size_t next_ = 0;
 };
 
 class Tracer;
@@ -233,9 +234,11 @@ class Tracer {
  private:
   friend class Span;
   void finish(SpanData& data) const;
+  using Processors = std::vector<std::shared_ptr<SpanProcessor>>;
+  std::shared_ptr<const Processors> processors() const;
   TracerOptions options_;
-  mutable std::mutex mu_;  // guards processors_ changes against finish()
-  std::vector<std::shared_ptr<SpanProcessor>> processors_;
+  mutable std::mutex mu_;  // guards the processors_ pointer; the list itself is never changed in place
+  std::shared_ptr<const Processors> processors_;
 };
 
 // The current span of a Context, for children and for outgoing calls; also adds trace_id and

@@ -1,0 +1,275 @@
+// svckit::grpc end to end in one process: a svckit Server and clients on ChannelPool, over real
+// HTTP/2 on 127.0.0.1. What the interceptors promise: RED metrics by code, the deadline carried as
+// grpc-timeout into the handler's Context and on to the next hop, a caller → client → server span
+// chain, and Status ↔ gRPC codes both ways.
+#include "svckit/grpc/grpc.hpp"
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "ping.grpc.pb.h"
+#include "svckit/trace/tracer.hpp"
+
+namespace svckit::grpc {
+namespace {
+
+using svckit::test::v1::Ping;
+using svckit::test::v1::PingReply;
+using svckit::test::v1::PingRequest;
+
+class PingService final : public Ping::CallbackService {
+  ::grpc::ServerUnaryReactor* Ping(::grpc::CallbackServerContext* call, const PingRequest* req,
+                                   PingReply* reply) override {
+    auto* reactor = call->DefaultReactor();
+    Context ctx = context_of(call);
+    reply->set_deadline_left_ms(
+        ctx.deadline() ? std::chrono::duration_cast<std::chrono::milliseconds>(ctx.remaining()).count() : -1);
+    if (req->sleep_ms() > 0) {
+      auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(req->sleep_ms());
+      while (std::chrono::steady_clock::now() < until && !ctx.done())
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    reply->set_text(req->text());
+    if (auto span = trace::span_from(ctx)) {
+      reply->set_trace_id(span->trace_id.hex());
+      reply->set_span_id(span->span_id.hex());
+    }
+    if (!req->forward_to().empty()) {
+      // The next hop, called with this handler's Context: its deadline and trace go along.
+      ChannelPool pool(req->forward_to());
+      auto stub = Ping::NewStub(pool.get());
+      auto cctx = client_context(ctx);
+      PingRequest next;
+      next.set_text("forwarded");
+      PingReply down;
+      auto st = stub->Ping(cctx.get(), next, &down);
+      if (!st.ok()) {
+        reactor->Finish(st);
+        return reactor;
+      }
+      reply->set_text(std::to_string(down.deadline_left_ms()) + " " + down.trace_id() + " " + down.span_id());
+    }
+    if (req->fail_code() != 0)
+      reactor->Finish(::grpc::Status(static_cast<::grpc::StatusCode>(req->fail_code()), "told to fail"));
+    else
+      reactor->Finish(::grpc::Status::OK);
+    return reactor;
+  }
+
+  // Replies to every message with how many it has seen.
+  ::grpc::ServerBidiReactor<PingRequest, PingReply>* Count(::grpc::CallbackServerContext*) override {
+    class Counter final : public ::grpc::ServerBidiReactor<PingRequest, PingReply> {
+     public:
+      Counter() { StartRead(&in_); }
+      void OnReadDone(bool ok) override {
+        if (!ok) return Finish(::grpc::Status::OK);
+        out_.set_text(std::to_string(++n_));
+        StartWrite(&out_);
+      }
+      void OnWriteDone(bool ok) override {
+        if (!ok) return Finish(::grpc::Status::CANCELLED);
+        StartRead(&in_);
+      }
+      void OnDone() override { delete this; }
+
+     private:
+      PingRequest in_;
+      PingReply out_;
+      int n_ = 0;
+    };
+    return new Counter();
+  }
+};
+
+class GrpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ring_ = std::make_shared<trace::RingBufferProcessor>(100);
+    tracer_ = std::make_shared<trace::Tracer>(trace::TracerOptions{
+        .resource = trace::Resource::detect("grpc-test"), .propagation = {trace::Format::kW3C}, .processors = {ring_}});
+    trace::Tracer::set_global(tracer_);
+    ServerSettings s;
+    s.host = "127.0.0.1";
+    s.port = 0;
+    server_ = std::make_unique<Server>(s, log::Logger(), registry_);
+    server_->add_service(&service_);
+    ASSERT_TRUE(server_->start().ok());
+    target_ = "127.0.0.1:" + std::to_string(server_->port());
+    pool_ = std::make_unique<ChannelPool>(target_);
+    stub_ = Ping::NewStub(pool_->get());
+  }
+  void TearDown() override {
+    stub_.reset();
+    pool_.reset();
+    server_->shutdown();
+    trace::Tracer::set_global(nullptr);
+  }
+  std::string metrics() const { return registry_.render(); }
+  // The spans the ring holds, of one kind.
+  std::vector<trace::SpanData> spans(trace::SpanKind kind) const {
+    std::vector<trace::SpanData> out;
+    for (auto& s : ring_->recent())
+      if (s.kind == kind) out.push_back(s);
+    return out;
+  }
+
+  metrics::Registry registry_;
+  PingService service_;
+  std::unique_ptr<Server> server_;
+  std::string target_;
+  std::unique_ptr<ChannelPool> pool_;
+  std::unique_ptr<Ping::Stub> stub_;
+  std::shared_ptr<trace::RingBufferProcessor> ring_;
+  std::shared_ptr<trace::Tracer> tracer_;
+};
+
+TEST_F(GrpcTest, UnaryCallIsCountedByCode) {
+  PingRequest req;
+  req.set_text("hi");
+  PingReply reply;
+  auto cctx = client_context(Context());
+  ASSERT_TRUE(stub_->Ping(cctx.get(), req, &reply).ok());
+  EXPECT_EQ(reply.text(), "hi");
+  req.set_fail_code(static_cast<int>(::grpc::StatusCode::NOT_FOUND));
+  auto cctx2 = client_context(Context());
+  auto st = stub_->Ping(cctx2.get(), req, &reply);
+  EXPECT_EQ(st.error_code(), ::grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(from_grpc(st).code(), Code::kNotFound);
+  std::string m = metrics();
+  const std::string labels = R"(grpc_service="svckit.test.v1.Ping",grpc_method="Ping",grpc_type="unary")";
+  EXPECT_NE(m.find("grpc_server_handled_total{" + labels + R"(,grpc_code="OK"} 1)"), std::string::npos) << m;
+  EXPECT_NE(m.find("grpc_server_handled_total{" + labels + R"(,grpc_code="NOT_FOUND"} 1)"), std::string::npos) << m;
+  EXPECT_NE(m.find("grpc_server_started_total{" + labels + "} 2"), std::string::npos) << m;
+  EXPECT_NE(m.find("grpc_server_handling_seconds_count{" + labels + "} 2"), std::string::npos) << m;
+  EXPECT_NE(m.find(R"(grpc_server_streams_in_flight{grpc_service="svckit.test.v1.Ping",grpc_method="Ping"} 0)"),
+            std::string::npos)
+      << m;
+  std::string client = metrics::Registry::global().render();
+  EXPECT_NE(client.find(R"(grpc_client_handled_total{grpc_service="svckit.test.v1.Ping",grpc_method="Ping",)"
+                        R"(grpc_code="NOT_FOUND"})"),
+            std::string::npos)
+      << client;
+}
+
+TEST_F(GrpcTest, StatusCodesMapBothWays) {
+  for (Code c : {Code::kInvalidArgument, Code::kNotFound, Code::kAlreadyExists, Code::kUnavailable,
+                 Code::kDeadlineExceeded, Code::kResourceExhausted, Code::kFailedPrecondition, Code::kAborted}) {
+    Status st(c, "x");
+    EXPECT_EQ(from_grpc(to_grpc(st)).code(), c) << code_name(c);
+  }
+  EXPECT_TRUE(to_grpc(Status()).ok());
+  auto g = to_grpc(Status(Code::kResourceExhausted, "slow down").with_reason("RATE_LIMITED"));
+  EXPECT_EQ(g.error_code(), ::grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(g.error_message(), "RATE_LIMITED: slow down");
+}
+
+TEST_F(GrpcTest, DeadlineArrivesAsTheHandlersContextDeadline) {
+  PingRequest req;
+  PingReply reply;
+  auto cctx = client_context(Context().with_timeout(std::chrono::milliseconds(800)));
+  ASSERT_TRUE(stub_->Ping(cctx.get(), req, &reply).ok());
+  // grpc-timeout has a unit and rounds up: a few ms of slack above the caller's figure
+  EXPECT_GT(reply.deadline_left_ms(), 400);
+  EXPECT_LE(reply.deadline_left_ms(), 850);
+  // Without a deadline in the caller's Context the fallback bounds the call.
+  auto fallback = client_context(Context(), std::chrono::milliseconds(3000));
+  ASSERT_TRUE(stub_->Ping(fallback.get(), req, &reply).ok());
+  EXPECT_GT(reply.deadline_left_ms(), 2000);
+  EXPECT_LE(reply.deadline_left_ms(), 3050);
+}
+
+TEST_F(GrpcTest, ExpiredDeadlineEndsTheCallAndTheHandlersContext) {
+  PingRequest req;
+  req.set_sleep_ms(5000);  // the handler watches its Context and stops early
+  PingReply reply;
+  auto cctx = client_context(Context().with_timeout(std::chrono::milliseconds(200)));
+  auto t0 = std::chrono::steady_clock::now();
+  auto st = stub_->Ping(cctx.get(), req, &reply);
+  EXPECT_EQ(st.error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+}
+
+TEST_F(GrpcTest, CallerClientAndServerSpansFormOneTrace) {
+  auto caller = tracer_->start_span("caller", trace::SpanKind::kInternal, std::nullopt);
+  Context ctx = trace::with_span(Context(), caller.context());
+  PingRequest req;
+  PingReply reply;
+  auto cctx = client_context(ctx);
+  ASSERT_TRUE(stub_->Ping(cctx.get(), req, &reply).ok());
+  caller.end();
+  auto clients = spans(trace::SpanKind::kClient);
+  auto servers = spans(trace::SpanKind::kServer);
+  ASSERT_EQ(clients.size(), 1u);
+  ASSERT_EQ(servers.size(), 1u);
+  EXPECT_EQ(clients[0].name, "svckit.test.v1.Ping/Ping");
+  EXPECT_EQ(clients[0].context.trace_id, caller.context().trace_id);
+  EXPECT_EQ(clients[0].parent_span_id, caller.context().span_id);
+  EXPECT_EQ(servers[0].context.trace_id, caller.context().trace_id);
+  EXPECT_EQ(servers[0].parent_span_id, clients[0].context.span_id);  // not the caller's: the client span's
+  EXPECT_EQ(reply.trace_id(), caller.context().trace_id.hex());
+  EXPECT_EQ(reply.span_id(), servers[0].context.span_id.hex());
+}
+
+TEST_F(GrpcTest, ClientSpanRecordsTheErrorCode) {
+  PingRequest req;
+  req.set_fail_code(static_cast<int>(::grpc::StatusCode::UNAVAILABLE));
+  PingReply reply;
+  auto cctx = client_context(Context());
+  EXPECT_FALSE(stub_->Ping(cctx.get(), req, &reply).ok());
+  auto clients = spans(trace::SpanKind::kClient);
+  ASSERT_EQ(clients.size(), 1u);
+  EXPECT_EQ(clients[0].status, trace::StatusCode::kError);
+  EXPECT_NE(clients[0].status_message.find("UNAVAILABLE"), std::string::npos);
+}
+
+TEST_F(GrpcTest, NextHopGetsTheRemainingDeadlineAndTheTrace) {
+  ServerSettings s;
+  s.host = "127.0.0.1";
+  s.port = 0;
+  metrics::Registry second_registry;
+  PingService second_service;
+  Server second(s, log::Logger(), second_registry);
+  second.add_service(&second_service);
+  ASSERT_TRUE(second.start().ok());
+  PingRequest req;
+  req.set_forward_to("127.0.0.1:" + std::to_string(second.port()));
+  req.set_sleep_ms(400);  // hop 1 spends 400 ms before it calls hop 2
+  PingReply reply;
+  auto cctx = client_context(Context().with_timeout(std::chrono::milliseconds(1500)));
+  ASSERT_TRUE(stub_->Ping(cctx.get(), req, &reply).ok());
+  // "<deadline left at hop 2> <trace id at hop 2> <span id at hop 2>"
+  std::istringstream in(reply.text());
+  long long left = 0;
+  std::string trace_id, span_id;
+  in >> left >> trace_id >> span_id;
+  EXPECT_GT(reply.deadline_left_ms(), 1300);  // hop 1 at entry
+  EXPECT_GT(left, 500);
+  EXPECT_LT(left, reply.deadline_left_ms() - 300);  // hop 2 got what remained, not a fresh budget
+  EXPECT_EQ(trace_id, reply.trace_id());
+  EXPECT_NE(span_id, reply.span_id());
+  second.shutdown();
+}
+
+TEST_F(GrpcTest, StreamMessagesAreCounted) {
+  auto cctx = client_context(Context());
+  auto stream = stub_->Count(cctx.get());
+  PingRequest req;
+  PingReply reply;
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(stream->Write(req));
+    ASSERT_TRUE(stream->Read(&reply));
+    EXPECT_EQ(reply.text(), std::to_string(i));
+  }
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+  std::string m = metrics();
+  const std::string labels = R"(grpc_service="svckit.test.v1.Ping",grpc_method="Count",grpc_type="bidi_stream")";
+  EXPECT_NE(m.find("grpc_server_msg_received_total{" + labels + "} 5"), std::string::npos) << m;
+  EXPECT_NE(m.find("grpc_server_msg_sent_total{" + labels + "} 5"), std::string::npos) << m;
+  EXPECT_NE(m.find("grpc_server_handled_total{" + labels + R"(,grpc_code="OK"} 1)"), std::string::npos) << m;
+}
+
+}  // namespace
+}  // namespace svckit::grpc
