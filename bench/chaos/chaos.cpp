@@ -2,10 +2,11 @@
 //   chaos dependency --set http.port=P          a service whose failures are injected at run time:
 //                                                PUT /chaos?error=0.4&stall_ms=800 (failing calls stall,
 //                                                then answer 503), GET /work
-//   chaos caller --set chaos.upstream=URL --set chaos.mode=none|breaker|adaptive
-//                                                GET /call → the dependency's /work, with a 1 s deadline;
-//                                                breaker: gobreaker-style + fallback; adaptive: SRE
-//                                                throttling + fallback (a degraded 200 answer)
+//   chaos caller --set chaos.upstream=URL --set chaos.fallback=true|false
+//                --set "resilience.upstreams=dependency timeout=300ms breaker=..."
+//                                                GET /call → the dependency's /work, with a 1 s deadline,
+//                                                through the "dependency" upstream's guard from config;
+//                                                fallback: a degraded 200 answer when it refuses or fails
 //   chaos load URL RATE SECONDS                  an open-loop load generator: one request every 1/RATE s
 //                                                whatever the answers do; prints avg, p50, p99, errors
 #include <algorithm>
@@ -39,7 +40,8 @@ int dependency(int argc, char** argv) {
   app.router().put("/chaos", [chaos](svckit::http::Request& req, svckit::http::Response& res) {
     if (auto e = req.query_param("error"); !e.empty()) chaos->error = std::stod(std::string(e));
     if (auto s = req.query_param("stall_ms"); !s.empty()) chaos->stall_ms = std::stoi(std::string(s));
-    res.text(200, "error=" + std::to_string(chaos->error.load()) + " stall_ms=" + std::to_string(chaos->stall_ms.load()));
+    res.text(200,
+             "error=" + std::to_string(chaos->error.load()) + " stall_ms=" + std::to_string(chaos->stall_ms.load()));
   });
   app.router().get("/work", [chaos](svckit::http::Request& req, svckit::http::Response& res) -> Task<void> {
     thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -57,10 +59,10 @@ int dependency(int argc, char** argv) {
 
 struct CallerSettings {
   std::string upstream = "http://127.0.0.1:9301/work";
-  std::string mode = "none";
+  bool fallback = false;
   static void describe(svckit::config::Binder<CallerSettings>& b) {
     b.field("upstream", &CallerSettings::upstream).non_empty();
-    b.field("mode", &CallerSettings::mode).one_of({"none", "breaker", "adaptive"});
+    b.field("fallback", &CallerSettings::fallback);
   }
 };
 
@@ -71,24 +73,13 @@ int caller(int argc, char** argv) {
   auto s = app.settings<CallerSettings>("chaos");
   auto client = std::make_shared<svckit::http::Client>(
       app.runtime(), svckit::http::ClientOptions{.max_connections_per_host = 2048, .max_idle_per_host = 256});
-  // gobreaker-style: trip when at least 20 calls in the last 2 s and over 20 % failed; 5 s open;
-  // 3 probes half-open.
-  auto breaker = res::observed_breaker({.name = "dependency",
-                                        .max_requests = 3,
-                                        .interval = 2s,
-                                        .bucket_period = 200ms,
-                                        .timeout = 5s,
-                                        .ready_to_trip = [](const res::Counts& c) {
-                                          return c.requests >= 20 && c.total_failures * 5 > c.requests;
-                                        }});
-  auto adaptive = std::make_shared<res::AdaptiveBreaker>(res::AdaptiveSettings{.name = "dependency", .k = 1.5});
-  auto mode = s.mode;
+  // The protection is configuration: resilience.upstreams names the "dependency" upstream's timeout,
+  // breaker and retries (run.sh sets one rule per mode); chaos.fallback adds a degraded answer.
+  res::CallGuard* guard = &app.upstreams().get("dependency");
+  bool with_fallback = s.fallback;
   auto upstream = s.upstream;
-  // Each call to the dependency gets 300 ms (it normally answers in about 1 ms): a stall becomes a
-  // failure the breaker counts and the fallback answers, instead of the whole request's 1 s.
   auto call = [client, upstream](const Context& c) -> Task<svckit::Result<svckit::http::ClientResponse>> {
-    Context call_ctx = c.with_timeout(300ms);
-    auto r = co_await client->get(call_ctx, upstream);
+    auto r = co_await client->get(c, upstream);
     if (r && r->status >= 500) co_return std::unexpected(svckit::Status::from_http(r->status, "dependency failed"));
     co_return r;
   };
@@ -102,20 +93,10 @@ int caller(int argc, char** argv) {
                return degraded;
              };
              svckit::Result<svckit::http::ClientResponse> r;
-             if (mode == "breaker") {
-               r = co_await res::guarded(req.ctx, *breaker, call, fallback);
-             } else if (mode == "adaptive") {
-               auto ticket = adaptive->allow();
-               if (!ticket) {
-                 r = fallback(ticket.error());
-               } else {
-                 r = co_await call(req.ctx);
-                 adaptive->done(*ticket, r.has_value());
-                 if (!r) r = fallback(r.error());
-               }
-             } else {
-               r = co_await call(req.ctx);
-             }
+             if (with_fallback)
+               r = co_await guard->call(req.ctx, call, fallback);
+             else
+               r = co_await guard->call(req.ctx, call);
              if (!r) {
                res.error(r.error());
                co_return;
@@ -175,7 +156,9 @@ int load(int argc, char** argv) {
   std::sort(ms.begin(), ms.end());
   double sum = 0;
   for (double v : ms) sum += v;
-  auto pct = [&](double p) { return ms.empty() ? 0 : ms[std::min(ms.size() - 1, static_cast<std::size_t>(p * ms.size()))]; };
+  auto pct = [&](double p) {
+    return ms.empty() ? 0 : ms[std::min(ms.size() - 1, static_cast<std::size_t>(p * ms.size()))];
+  };
   std::printf("requests=%zu avg_ms=%.1f p50_ms=%.1f p99_ms=%.1f errors=%ld error_pct=%.2f\n", ms.size(),
               ms.empty() ? 0 : sum / ms.size(), pct(0.5), pct(0.99), errors,
               ms.empty() ? 0 : 100.0 * errors / ms.size());

@@ -17,10 +17,21 @@ common=(--config-dir "$src/configs" --set log.level=error --set http.host=127.0.
 pids+=($!)
 sleep 0.5
 heal_at=$(( DURATION * 2 / 3 ))
+: > "$OUT/rules.txt"
 printf '| mode | requests | avg ms | p50 ms | p99 ms | client-visible errors | breaker closed after heal |\n|---|---|---|---|---|---|---|\n' > "$OUT/table.md"
-for mode in none breaker adaptive; do
+# The protection of each mode is one resilience.upstreams rule (the config a service would ship).
+for mode in none breaker adaptive adaptive-100ms; do
+  case $mode in
+    none) rule="dependency timeout=300ms"; fallback=false ;;
+    breaker) rule="dependency timeout=300ms breaker=gobreaker failure_ratio=0.2 min_requests=20 interval=2s open_for=5s probes=3"
+             fallback=true ;;
+    adaptive) rule="dependency timeout=300ms breaker=adaptive k=1.5"; fallback=true ;;
+    adaptive-100ms) rule="dependency timeout=100ms breaker=adaptive k=1.5"; fallback=true ;;
+  esac
+  echo "$mode: resilience.upstreams=[\"$rule\"] chaos.fallback=$fallback" >> "$OUT/rules.txt"
   curl -s -X PUT "http://127.0.0.1:9301/chaos?error=0.4&stall_ms=800" >/dev/null
-  "$bin" caller "${common[@]}" --set http.port=9302 --set http.access_log=false --set chaos.mode=$mode \
+  "$bin" caller "${common[@]}" --set http.port=9302 --set http.access_log=false --set chaos.fallback=$fallback \
+    --set "resilience.upstreams=$rule" \
     --set chaos.upstream=http://127.0.0.1:9301/work >/dev/null 2>"$OUT/caller-$mode.err" &
   cpid=$!
   sleep 0.5
@@ -48,3 +59,4 @@ for mode in none breaker adaptive; do
 done
 echo
 cat "$OUT/table.md"
+cat "$OUT/rules.txt"

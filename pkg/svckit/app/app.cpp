@@ -107,6 +107,7 @@ std::optional<int> App::init(int argc, const char* const* argv) {
   register_telemetry_metrics();
 
   router_ = std::make_unique<http::Router>();
+  upstreams_ = *resilience::Upstreams::parse(settings<ResilienceSettings>("resilience").upstreams);  // validated
   if (app_settings_.middleware) {
     auto http_settings = settings<http::ServerSettings>("http");
     // Metrics outermost: they count every answer, including 404s and the 500s recovery makes.

@@ -27,6 +27,7 @@
 #include "svckit/http/router.hpp"
 #include "svckit/log/logger.hpp"
 #include "svckit/metrics/metrics.hpp"
+#include "svckit/resilience/policy.hpp"
 #include "svckit/trace/tracer.hpp"
 
 namespace svckit::http {
@@ -71,6 +72,9 @@ class App {
   metrics::Registry& metrics() { return *registry_; }
   const std::shared_ptr<trace::Tracer>& tracer() const { return tracer_; }
   Readiness& readiness() { return readiness_; }
+  // Outgoing-call guards per upstream and method from resilience.upstreams (timeouts, breakers,
+  // retries, bulkheads): `co_await app.upstreams().get("billing", "POST /v1/charges").call(ctx, fn)`.
+  resilience::Upstreams& upstreams() { return upstreams_; }
   // Traffic routes; the default middleware (app.middleware) is already in place.
   http::Router& router() { return *router_; }
   // Extra routes on the admin port (registered before run()).
@@ -111,6 +115,7 @@ class App {
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::Server> admin_server_;
   std::vector<std::function<Task<void>()>> stop_hooks_;
+  resilience::Upstreams upstreams_;
   AppSettings app_settings_;
   AdminSettings admin_settings_;
   bool started_ = false;

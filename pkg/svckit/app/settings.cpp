@@ -1,6 +1,7 @@
 #include "svckit/app/settings.hpp"
 
 #include "svckit/resilience/middleware.hpp"
+#include "svckit/resilience/policy.hpp"
 
 namespace svckit::app {
 
@@ -47,6 +48,13 @@ void ResilienceSettings::describe(config::Binder<ResilienceSettings>& b) {
             return true;
           },
           "each rule is \"METHOD /route key=value...\" with keys rate, burst, max_in_flight");
+  b.field("upstreams", &ResilienceSettings::upstreams)
+      .doc("per upstream or method: \"NAME [METHOD] timeout=.. breaker=gobreaker|adaptive retries=.. ...\"");
+  b.validate([](const ResilienceSettings& s) -> Status {
+    for (const auto& rule : s.upstreams)
+      if (auto r = resilience::parse_call_rule(rule); !r) return r.error();
+    return {};
+  });
 }
 
 }  // namespace svckit::app

@@ -42,8 +42,8 @@ struct OtlpSettings {
   static void describe(config::Binder<OtlpSettings>& b);
 };
 
-// Inbound protection for the traffic port (resilience:). Off by default; per-route limits and
-// breakers for outgoing calls are set in code (svckit/resilience/middleware.hpp).
+// Inbound protection for the traffic port (resilience:), off by default, and the policies of outgoing
+// calls per upstream and method (App::upstreams()).
 struct ResilienceSettings {
   bool shed = false;  // go-zero's CPU-based load shedder
   double shed_cpu_threshold = 0.9;
@@ -53,6 +53,8 @@ struct ResilienceSettings {
   int max_in_flight = 0;  // a bulkhead; 0: none
   // Per route: "METHOD /route/template rate=N burst=N max_in_flight=N" (METHOD may be *).
   std::vector<std::string> routes;
+  // Outgoing calls per upstream or method: "NAME [METHOD] key=value..." (svckit/resilience/policy.hpp).
+  std::vector<std::string> upstreams;
   static void describe(config::Binder<ResilienceSettings>& b);
 };
 

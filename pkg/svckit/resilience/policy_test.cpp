@@ -1,0 +1,255 @@
+// Upstream policies from configuration: the rule grammar and its errors, method rules overriding
+// their upstream's keys (and sharing its breaker unless they configure their own), and what a call
+// through a guard does: timeouts per call and per attempt, retries within deadline and budget, an open
+// breaker refusing without retrying, a bulkhead, and fallbacks.
+#include "svckit/resilience/policy.hpp"
+
+#include <gtest/gtest.h>
+
+#include "svckit/metrics/metrics.hpp"
+
+using namespace std::chrono_literals;
+
+namespace svckit::resilience {
+namespace {
+
+TEST(CallRules, ParseKeysMethodsAndErrors) {
+  auto r = parse_call_rule(
+      "billing timeout=2s attempt_timeout=500ms breaker=gobreaker failures=3 open_for=10s "
+      "retries=2 backoff=20ms max_in_flight=8");
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->upstream, "billing");
+  EXPECT_EQ(r->method, "");
+  EXPECT_EQ(r->policy.timeout, 2s);
+  EXPECT_EQ(r->policy.attempt_timeout, 500ms);
+  EXPECT_EQ(r->policy.breaker, BreakerKind::kGobreaker);
+  EXPECT_EQ(r->policy.failures, 3u);
+  EXPECT_EQ(r->policy.open_for, 10s);
+  EXPECT_EQ(r->policy.retries, 2);
+  EXPECT_EQ(r->policy.backoff, 20ms);
+  EXPECT_EQ(r->policy.max_in_flight, 8u);
+
+  auto http = parse_call_rule("billing POST /v1/charges retries=0 idempotent=false");
+  ASSERT_TRUE(http);
+  EXPECT_EQ(http->method, "POST /v1/charges");
+  EXPECT_FALSE(http->policy.idempotent);
+  auto grpc = parse_call_rule("chat /svckit.chat.v1.ChatService/Send breaker=adaptive k=2");
+  ASSERT_TRUE(grpc);
+  EXPECT_EQ(grpc->method, "/svckit.chat.v1.ChatService/Send");
+  EXPECT_EQ(grpc->policy.breaker, BreakerKind::kAdaptive);
+  EXPECT_EQ(grpc->policy.k, 2.0);
+
+  for (const char* bad :
+       {"", "billing", "timeout=1s", "billing timeout=soon", "billing retries=-1", "billing retries=99",
+        "billing breaker=sometimes", "billing colour=red", "billing timeout=1s attempt_timeout=2s",
+        "billing backoff=2s max_backoff=1s", "billing idempotent=maybe", "billing k=0.5", "billing open_for=0s"}) {
+    auto e = parse_call_rule(bad);
+    EXPECT_FALSE(e) << bad;
+    if (!e) {
+      EXPECT_EQ(e.error().code(), Code::kInvalidArgument) << bad;
+    }
+  }
+  auto unknown = parse_call_rule("billing colour=red");
+  EXPECT_NE(unknown.error().message().find("unknown key 'colour'"), std::string_view::npos);
+  auto bad_list = Upstreams::parse({"billing retries=1", "billing nonsense"});
+  EXPECT_FALSE(bad_list);
+}
+
+TEST(Upstreams, MethodRulesOverrideTheirUpstreamAndShareItsBreakerUnlessTheyHaveTheirOwn) {
+  auto ups = Upstreams::parse({"billing timeout=2s breaker=gobreaker failures=1 retries=2",
+                               "billing POST /v1/charges retries=0 idempotent=false",
+                               "billing GET /v1/report breaker=gobreaker failures=9"});
+  ASSERT_TRUE(ups);
+  CallGuard& base = ups->get("billing");
+  CallGuard& charge = ups->get("billing", "POST /v1/charges");
+  CallGuard& report = ups->get("billing", "GET /v1/report");
+  CallGuard& other = ups->get("billing", "GET /v1/invoices");  // no rule: the upstream's guard
+  EXPECT_EQ(&other, &base);
+  EXPECT_EQ(&ups->get("billing", "POST /v1/charges"), &charge);  // created once
+  EXPECT_EQ(charge.policy().timeout, 2s);                        // inherited
+  EXPECT_EQ(charge.policy().retries, 0);                         // overridden
+  EXPECT_FALSE(charge.policy().idempotent);
+  EXPECT_EQ(charge.breaker(), base.breaker());  // shared: failures of charges open billing's breaker
+  EXPECT_NE(report.breaker(), base.breaker());  // its own
+  EXPECT_EQ(report.policy().failures, 9u);
+  CallGuard& unknown = ups->get("search");
+  EXPECT_EQ(unknown.breaker(), nullptr);
+  EXPECT_EQ(unknown.policy().retries, 0);
+}
+
+// fn for CallGuard::call: answers from a script, records each attempt's deadline.
+struct Script {
+  std::vector<Status> results;
+  std::vector<std::optional<Duration>> left;
+  std::chrono::milliseconds stall{0};  // each attempt waits this long (or until its Context ends)
+  int calls = 0;
+  Task<Result<int>> operator()(const Context& ctx) {
+    left.push_back(ctx.deadline() ? std::optional<Duration>(ctx.remaining()) : std::nullopt);
+    Status st = results[std::min<std::size_t>(static_cast<std::size_t>(calls), results.size() - 1)];
+    ++calls;
+    if (stall.count() > 0) {
+      Status slept = co_await sleep_for(ctx, stall);
+      if (!slept.ok()) co_return std::unexpected(Status(Code::kDeadlineExceeded, "stalled"));
+    }
+    if (!st.ok()) co_return std::unexpected(st);
+    co_return 7;
+  }
+};
+
+class GuardTest : public ::testing::Test {
+ protected:
+  Result<int> run(CallGuard& g, Script& s, Context ctx = Context()) {
+    return rt_.block_on(
+        [&]() -> Task<Result<int>> { co_return co_await g.call(ctx, [&](const Context& c) { return s(c); }); }());
+  }
+  Result<int> run_with_fallback(CallGuard& g, Script& s, Status* why) {
+    return rt_.block_on([&]() -> Task<Result<int>> {
+      co_return co_await g.call(
+          Context(), [&](const Context& c) { return s(c); },
+          [&](const Status& reason) -> Result<int> {
+            *why = reason;
+            return -1;
+          });
+    }());
+  }
+  Runtime rt_{{.workers = 1}};
+};
+
+const Status kDown(Code::kUnavailable, "down");
+
+TEST_F(GuardTest, RetriesRetryableFailuresOnlyForIdempotentCalls) {
+  CallGuard g("retry", {.retries = 3, .backoff = 1ms, .max_backoff = 2ms, .retry_budget = 10});
+  Script flaky{.results = {kDown, kDown, Status()}};
+  auto r = run(g, flaky);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, 7);
+  EXPECT_EQ(flaky.calls, 3);
+  Script invalid{.results = {Status(Code::kInvalidArgument, "no")}};
+  EXPECT_FALSE(run(g, invalid));
+  EXPECT_EQ(invalid.calls, 1);  // not retryable
+  CallGuard post("post", {.retries = 3, .backoff = 1ms, .idempotent = false});
+  Script once{.results = {kDown, Status()}};
+  EXPECT_FALSE(run(post, once));
+  EXPECT_EQ(once.calls, 1);
+  CallGuard none("none", {});
+  Script twice{.results = {kDown, Status()}};
+  EXPECT_FALSE(run(none, twice));
+  EXPECT_EQ(twice.calls, 1);  // retries default to 0
+}
+
+TEST_F(GuardTest, TimeoutsBoundTheCallAndEachAttempt) {
+  // timeout=300ms for the call; each attempt gets 100ms; attempts stall 1s → three cut attempts at most.
+  CallGuard g("slow", {.timeout = 300ms,
+                       .attempt_timeout = 100ms,
+                       .retries = 5,
+                       .backoff = 1ms,
+                       .max_backoff = 1ms,
+                       .retry_budget = 10});
+  Script stall{.results = {Status()}, .stall = 1s};
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = run(g, stall);
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::kDeadlineExceeded);
+  EXPECT_LT(took, 600ms);
+  EXPECT_GE(stall.calls, 2);  // an attempt cut by its own timeout is retried while the call has time
+  EXPECT_LE(stall.calls, 4);
+  for (auto& left : stall.left) {
+    ASSERT_TRUE(left);
+    EXPECT_LE(*left, 100ms);
+  }
+  // The caller's shorter deadline wins over the policy's.
+  Script quick{.results = {Status()}};
+  run(g, quick, Context().with_timeout(50ms));
+  ASSERT_TRUE(quick.left[0]);
+  EXPECT_LE(*quick.left[0], 50ms);
+  // Work whose deadline has passed is not started.
+  Script never{.results = {Status()}};
+  Context expired = Context().with_timeout(1ms);
+  std::this_thread::sleep_for(5ms);
+  auto late = run(g, never, expired);
+  EXPECT_FALSE(late);
+  EXPECT_EQ(never.calls, 0);
+}
+
+TEST_F(GuardTest, AnOpenBreakerRefusesWithoutRetryingAndTheFallbackAnswers) {
+  CallGuard g("flaky-dep", {.breaker = BreakerKind::kGobreaker,
+                            .failures = 2,
+                            .open_for = 60s,
+                            .retries = 3,
+                            .backoff = 1ms,
+                            .max_backoff = 1ms,
+                            .retry_budget = 10});
+  Script down{.results = {kDown}};
+  EXPECT_FALSE(run(g, down));  // 4 attempts: the 3rd consecutive failure trips it, the 4th is refused
+  EXPECT_EQ(down.calls, 3);
+  EXPECT_EQ(g.breaker()->state(), State::kOpen);
+  Script unused{.results = {Status()}};
+  auto refused = run(g, unused);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().reason(), "CIRCUIT_OPEN");
+  EXPECT_EQ(unused.calls, 0);
+  Status why;
+  auto degraded = run_with_fallback(g, unused, &why);
+  ASSERT_TRUE(degraded);
+  EXPECT_EQ(*degraded, -1);
+  EXPECT_EQ(why.reason(), "CIRCUIT_OPEN");
+  std::string m = metrics::Registry::global().render();
+  EXPECT_NE(m.find(R"(svckit_resilience_call_rejected_total{guard="flaky-dep",reason="breaker"} 3)"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find(R"(svckit_resilience_fallbacks_total{guard="flaky-dep"} 1)"), std::string::npos);
+  EXPECT_NE(m.find(R"(svckit_resilience_breaker_state{breaker="flaky-dep"} 2)"), std::string::npos);
+}
+
+TEST_F(GuardTest, TheFallbackAlsoAnswersFailuresAfterRetries) {
+  CallGuard g("fb", {.retries = 1, .backoff = 1ms, .max_backoff = 1ms, .retry_budget = 10});
+  Script down{.results = {kDown}};
+  Status why;
+  auto r = run_with_fallback(g, down, &why);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, -1);
+  EXPECT_EQ(down.calls, 2);
+  EXPECT_EQ(why.code(), Code::kUnavailable);
+}
+
+TEST_F(GuardTest, TheBudgetStopsRetriesFromMultiplyingAnOutage) {
+  CallGuard g("budget", {.retries = 3, .backoff = 1ms, .max_backoff = 1ms, .retry_budget = 0});
+  // The budget's floor is 1 retry/s over 10 s: 10 retries in all, then none.
+  int total = 0;
+  for (int i = 0; i < 20; ++i) {
+    Script down{.results = {kDown}};
+    run(g, down);
+    total += down.calls;
+  }
+  EXPECT_EQ(total, 20 + 10);
+  EXPECT_GT(g.budget().exhausted(), 0u);
+}
+
+TEST_F(GuardTest, TheBulkheadBoundsCallsInFlight) {
+  CallGuard g("bulk", {.max_in_flight = 1});
+  auto held = g.enter();
+  ASSERT_TRUE(held);
+  Script s{.results = {Status()}};
+  auto r = run(g, s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::kResourceExhausted);
+  EXPECT_EQ(s.calls, 0);
+  held->release();
+  EXPECT_TRUE(run(g, s));
+}
+
+TEST_F(GuardTest, TheAdaptiveBreakerThrottlesAFailingUpstream) {
+  CallGuard g("sre", {.breaker = BreakerKind::kAdaptive, .k = 1.5});
+  Script down{.results = {kDown}};
+  int refused = 0;
+  for (int i = 0; i < 400; ++i) {
+    auto r = run(g, down);
+    if (!r && r.error().reason() == "THROTTLED") ++refused;
+  }
+  // Every call fails: the adaptive breaker lets through only enough to keep measuring.
+  EXPECT_GT(refused, 200);
+  EXPECT_LT(down.calls, 200);
+}
+
+}  // namespace
+}  // namespace svckit::resilience
