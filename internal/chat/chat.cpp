@@ -7,6 +7,7 @@
 #include <set>
 #include <shared_mutex>
 
+#include "svckit/grpc/admission.hpp"
 #include "svckit/grpc/grpc.hpp"
 
 namespace svckit::chat {
@@ -310,6 +311,8 @@ Service::~Service() = default;
 
 ::grpc::ServerBidiReactor<ChatMessage, ChatMessage>* Service::BidirectionalChat(
     ::grpc::CallbackServerContext* context) {
+  // grpc.limits may cap new streams (rate) or open ones (max_in_flight) for this method.
+  if (Status st = grpc::admit(context); !st.ok()) return grpc::refused_stream<ChatMessage, ChatMessage>(st);
   return new Session(hub_, context);
 }
 

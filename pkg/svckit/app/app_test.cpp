@@ -269,5 +269,27 @@ TEST_F(AppTest, ABadRouteRuleRefusesToStart) {
   EXPECT_NE(err.find("resilience.routes"), std::string::npos) << err;
 }
 
+TEST_F(AppTest, UpstreamRulesFromConfigBuildTheOutgoingGuards) {
+  auto app = make({"resilience.upstreams=billing timeout=2s breaker=gobreaker failures=3 retries=2,"
+                   "billing POST /v1/charges retries=0 idempotent=false"});
+  auto& billing = app->upstreams().get("billing");
+  EXPECT_EQ(billing.policy().timeout, std::chrono::seconds(2));
+  EXPECT_EQ(billing.policy().retries, 2);
+  ASSERT_NE(billing.breaker(), nullptr);
+  auto& charges = app->upstreams().get("billing", "POST /v1/charges");
+  EXPECT_EQ(charges.policy().retries, 0);
+  EXPECT_FALSE(charges.policy().idempotent);
+  EXPECT_EQ(charges.breaker(), billing.breaker());
+  EXPECT_EQ(app->upstreams().get("search").breaker(), nullptr);  // no rule: no breaker, no retries
+}
+
+TEST_F(AppTest, ABadUpstreamRuleRefusesToStartAndSaysWhy) {
+  auto [exit, err] = refused_init({"resilience.upstreams=billing retries=lots"});
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(*exit, 2);
+  EXPECT_NE(err.find("billing retries=lots"), std::string::npos) << err;
+  EXPECT_NE(err.find("retries must be a number"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace svckit::app

@@ -6,6 +6,7 @@
 #include <grpcpp/support/client_interceptor.h>
 #include <grpcpp/support/server_interceptor.h>
 
+#include <algorithm>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -13,6 +14,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "svckit/resilience/limiter.hpp"
+#include "svckit/resilience/middleware.hpp"
 #include "svckit/trace/tracer.hpp"
 
 namespace svckit::grpc {
@@ -35,12 +38,16 @@ void ServerSettings::describe(config::Binder<ServerSettings>& b) {
   b.field("keepalive_timeout", &ServerSettings::keepalive_timeout).range(milliseconds(100), milliseconds(3600000));
   b.field("shutdown_grace", &ServerSettings::shutdown_grace).range(milliseconds(0), milliseconds(600000));
   b.field("reflection", &ServerSettings::reflection);
+  b.field("limits", &ServerSettings::limits)
+      .doc("per method: \"/package.Service/Method rate=N burst=N max_in_flight=N\" (RESOURCE_EXHAUSTED)");
   b.field("tls_cert_file", &ServerSettings::tls_cert_file);
   b.field("tls_key_file", &ServerSettings::tls_key_file);
-  b.validate([](const ServerSettings& s) {
-    return s.tls_cert_file.empty() == s.tls_key_file.empty()
-               ? Status()
-               : Status(Code::kInvalidArgument, "tls_cert_file and tls_key_file go together");
+  b.validate([](const ServerSettings& s) -> Status {
+    if (s.tls_cert_file.empty() != s.tls_key_file.empty())
+      return Status(Code::kInvalidArgument, "tls_cert_file and tls_key_file go together");
+    for (const auto& rule : s.limits)
+      if (auto r = parse_limit_rule(rule); !r) return r.error();
+    return {};
   });
 }
 
@@ -65,6 +72,7 @@ namespace {
 class ObservedContext final : public ::grpc::CallbackServerContext {
  public:
   std::optional<Context> ctx;
+  Status admission;  // the method's limits' verdict (grpc.limits), for admit()
 };
 
 class ObservedContextAllocator final : public ::grpc::ContextAllocator {
@@ -127,12 +135,20 @@ std::string_view md_value(const std::multimap<::grpc::string_ref, ::grpc::string
 // Everything a call needs that depends only on its method, resolved once per method: names and
 // metric handles. Looking up six labelled series per call cost more than grpc++'s own interceptor
 // machinery (bench/grpc).
+// A method's limits from grpc.limits: a token bucket and/or a bulkhead.
+struct MethodLimit {
+  std::unique_ptr<resilience::TokenBucket> bucket;
+  std::unique_ptr<resilience::Bulkhead> bulkhead;
+};
+using Limits = std::unordered_map<std::string, MethodLimit>;  // by "/package.Service/Method"
+
 struct MethodStats {
   std::string service, method, span_name;
   const char* type;
-  metrics::Counter started, received, sent, handled_ok;
+  metrics::Counter started, received, sent, handled_ok, limited;
   metrics::Histogram seconds;
   metrics::Gauge in_flight;
+  MethodLimit* limit;
 };
 
 struct ServerMetrics {
@@ -154,7 +170,12 @@ struct ServerMetrics {
         received(r.counter_vec({.name = "grpc_server_msg_received_total", .help = "Messages received."},
                                {"grpc_service", "grpc_method", "grpc_type"})),
         sent(r.counter_vec({.name = "grpc_server_msg_sent_total", .help = "Messages sent."},
-                           {"grpc_service", "grpc_method", "grpc_type"})) {}
+                           {"grpc_service", "grpc_method", "grpc_type"})),
+        limited(r.counter_vec(
+            {.name = "grpc_server_limited_total", .help = "RPCs refused by the method's limits (grpc.limits)."},
+            {"grpc_service", "grpc_method"})) {}
+  metrics::CounterVec& limited;
+  Limits limits;
 
   // Method names come from the registered services, but calls to unknown methods carry whatever the
   // client sent: past kMaxMethods distinct names they share one "unknown" entry.
@@ -173,8 +194,9 @@ struct ServerMetrics {
     auto m = std::unique_ptr<MethodStats>(
         new MethodStats{service, method, service + "/" + method, type, started.with({service, method, type}),
                         received.with({service, method, type}), sent.with({service, method, type}),
-                        handled.with({service, method, type, "OK"}), seconds.with({service, method, type}),
-                        in_flight.with({service, method})});
+                        handled.with({service, method, type, "OK"}), limited.with({service, method}),
+                        seconds.with({service, method, type}), in_flight.with({service, method}), nullptr});
+    if (auto lit = limits.find(std::string(name)); lit != limits.end()) m->limit = &lit->second;
     return *methods_.emplace(std::string(name), std::move(m)).first->second;
   }
 
@@ -231,8 +253,30 @@ class ServerObserver final : public ::grpc::experimental::Interceptor {
     }
     if (auto rid = md_value(md, "x-request-id"); !rid.empty() && rid.size() <= 128)
       ctx = ctx.with_log_field("request_id", std::string(rid));
-    if (auto* observed = dynamic_cast<ObservedContext*>(info_->server_context())) observed->ctx = ctx;
+    if (auto* observed = dynamic_cast<ObservedContext*>(info_->server_context())) {
+      observed->ctx = ctx;
+      if (stats_.limit) observed->admission = admit();
+    }
     ctx_ = std::move(ctx);
+  }
+
+  // The verdict of the method's limits; an admitted call holds its bulkhead permit until it ends.
+  Status admit() {
+    if (auto& bucket = stats_.limit->bucket) {
+      if (Status st = bucket->try_acquire(); !st.ok()) {
+        stats_.limited.inc();
+        return st;
+      }
+    }
+    if (auto& bulkhead = stats_.limit->bulkhead) {
+      auto permit = bulkhead->try_acquire();
+      if (!permit) {
+        stats_.limited.inc();
+        return permit.error();
+      }
+      permit_ = std::move(*permit);
+    }
+    return {};
   }
 
   void finish(const ::grpc::Status& st) {
@@ -269,12 +313,16 @@ class ServerObserver final : public ::grpc::experimental::Interceptor {
   std::chrono::steady_clock::time_point start_;
   trace::Span span_;
   Context ctx_;
+  resilience::Bulkhead::Permit permit_;
   bool finished_ = false;
 };
 
 class ServerObserverFactory final : public ::grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  ServerObserverFactory(metrics::Registry& r, log::Logger logger) : metrics_(r), logger_(std::move(logger)) {}
+  ServerObserverFactory(metrics::Registry& r, log::Logger logger, Limits limits)
+      : metrics_(r), logger_(std::move(logger)) {
+    metrics_.limits = std::move(limits);
+  }
   ::grpc::experimental::Interceptor* CreateServerInterceptor(::grpc::experimental::ServerRpcInfo* info) override {
     return new ServerObserver(info, &metrics_, &logger_);
   }
@@ -371,6 +419,24 @@ class ClientObserverFactory final : public ::grpc::experimental::ClientIntercept
 };
 
 }  // namespace
+
+Status admit(const ::grpc::ServerContextBase* call) {
+  if (auto* observed = dynamic_cast<const ObservedContext*>(call)) return observed->admission;
+  return {};
+}
+
+Result<LimitRule> parse_limit_rule(std::string_view text) {
+  // A gRPC call is an HTTP/2 POST to /package.Service/Method: the HTTP route rule's grammar fits.
+  auto r = resilience::parse_route_rule("POST " + std::string(text));
+  if (!r)
+    return make_error(Code::kInvalidArgument, "grpc limit '" + std::string(text) +
+                                                  "': expected \"/package.Service/Method key=value...\" "
+                                                  "with keys rate, burst, max_in_flight");
+  if (std::count(r->route.begin(), r->route.end(), '/') != 2)
+    return make_error(Code::kInvalidArgument,
+                      "grpc limit '" + std::string(text) + "': the method is /package.Service/Method");
+  return LimitRule{r->route, r->rate, r->burst, r->max_in_flight};
+}
 
 Context context_of(const ::grpc::ServerContextBase* call) {
   if (auto* observed = dynamic_cast<const ObservedContext*>(call); observed && observed->ctx) return *observed->ctx;
@@ -479,7 +545,15 @@ Status Server::start() {
   b.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   for (auto* svc : impl_->services) b.RegisterService(svc);
   std::vector<std::unique_ptr<::grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<ServerObserverFactory>(impl_->registry, impl_->logger));
+  Limits limits;
+  for (const auto& text : s.limits) {
+    auto rule = parse_limit_rule(text);
+    if (!rule) return rule.error();
+    MethodLimit& l = limits[rule->method];
+    if (rule->rate > 0) l.bucket = std::make_unique<resilience::TokenBucket>(rule->rate, rule->burst);
+    if (rule->max_in_flight > 0) l.bulkhead = std::make_unique<resilience::Bulkhead>(rule->max_in_flight);
+  }
+  interceptors.push_back(std::make_unique<ServerObserverFactory>(impl_->registry, impl_->logger, std::move(limits)));
   b.experimental().SetInterceptorCreators(std::move(interceptors));
   b.SetContextAllocator(std::make_unique<ObservedContextAllocator>());
   impl_->server = b.BuildAndStart();

@@ -48,6 +48,10 @@ struct ServerSettings {
   std::chrono::milliseconds keepalive_timeout{20000};
   std::chrono::milliseconds shutdown_grace{5000};  // in-flight calls get this long at stop
   bool reflection = true;
+  // Limits per method: "/package.Service/Method rate=N burst=N max_in_flight=N". A call over them is
+  // refused with RESOURCE_EXHAUSTED by the handler's admit() check (grpc++ interceptors cannot end a
+  // call before its handler runs); grpc_server_limited_total counts refusals.
+  std::vector<std::string> limits;
   std::string tls_cert_file;  // both set: TLS; empty: plaintext
   std::string tls_key_file;
   static void describe(config::Binder<ServerSettings>& b);
@@ -56,6 +60,18 @@ struct ServerSettings {
 // One code space: svckit Status ↔ grpc::Status (reason and message travel in the message).
 ::grpc::Status to_grpc(const Status& status);
 Status from_grpc(const ::grpc::Status& status);
+
+// The verdict of the call's method limits (grpc.limits): OK, or RESOURCE_EXHAUSTED with reason
+// RATE_LIMITED / CONCURRENCY_LIMITED and retry_after_ms. Handlers of limited methods call it first
+// (svckit/grpc/admission.hpp has the one-line forms for unary and streaming handlers).
+Status admit(const ::grpc::ServerContextBase* call);
+
+struct LimitRule {
+  std::string method;  // "/package.Service/Method"
+  double rate = 0, burst = 0;
+  std::size_t max_in_flight = 0;
+};
+Result<LimitRule> parse_limit_rule(std::string_view text);
 
 // The Context of a call being served: its deadline (from grpc-timeout), its server span (trace_id and
 // span_id in its log fields), the caller's baggage and metadata. Valid for the call's lifetime; a

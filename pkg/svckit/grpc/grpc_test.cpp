@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "ping.grpc.pb.h"
+#include "svckit/grpc/admission.hpp"
 #include "svckit/trace/tracer.hpp"
 
 namespace svckit::grpc {
@@ -22,6 +23,7 @@ using svckit::test::v1::PingRequest;
 class PingService final : public Ping::CallbackService {
   ::grpc::ServerUnaryReactor* Ping(::grpc::CallbackServerContext* call, const PingRequest* req,
                                    PingReply* reply) override {
+    if (auto* refused = refuse_if_limited(call)) return refused;
     auto* reactor = call->DefaultReactor();
     Context ctx = context_of(call);
     reply->set_deadline_left_ms(
@@ -59,7 +61,8 @@ class PingService final : public Ping::CallbackService {
   }
 
   // Replies to every message with how many it has seen.
-  ::grpc::ServerBidiReactor<PingRequest, PingReply>* Count(::grpc::CallbackServerContext*) override {
+  ::grpc::ServerBidiReactor<PingRequest, PingReply>* Count(::grpc::CallbackServerContext* call) override {
+    if (Status st = admit(call); !st.ok()) return refused_stream<PingRequest, PingReply>(st);
     class Counter final : public ::grpc::ServerBidiReactor<PingRequest, PingReply> {
      public:
       Counter() { StartRead(&in_); }
@@ -90,7 +93,7 @@ class GrpcTest : public ::testing::Test {
     tracer_ = std::make_shared<trace::Tracer>(trace::TracerOptions{
         .resource = trace::Resource::detect("grpc-test"), .propagation = {trace::Format::kW3C}, .processors = {ring_}});
     trace::Tracer::set_global(tracer_);
-    ServerSettings s;
+    ServerSettings s = settings();
     s.host = "127.0.0.1";
     s.port = 0;
     server_ = std::make_unique<Server>(s, log::Logger(), registry_);
@@ -106,6 +109,7 @@ class GrpcTest : public ::testing::Test {
     server_->shutdown();
     trace::Tracer::set_global(nullptr);
   }
+  virtual ServerSettings settings() { return {}; }
   std::string metrics() const { return registry_.render(); }
   // The spans the ring holds, of one kind.
   std::vector<trace::SpanData> spans(trace::SpanKind kind) const {
@@ -269,6 +273,80 @@ TEST_F(GrpcTest, StreamMessagesAreCounted) {
   EXPECT_NE(m.find("grpc_server_msg_received_total{" + labels + "} 5"), std::string::npos) << m;
   EXPECT_NE(m.find("grpc_server_msg_sent_total{" + labels + "} 5"), std::string::npos) << m;
   EXPECT_NE(m.find("grpc_server_handled_total{" + labels + R"(,grpc_code="OK"} 1)"), std::string::npos) << m;
+}
+
+class LimitedGrpcTest : public GrpcTest {
+ protected:
+  ServerSettings settings() override {
+    ServerSettings s;
+    s.limits = {"/svckit.test.v1.Ping/Ping rate=0.001 burst=2", "/svckit.test.v1.Ping/Count max_in_flight=1"};
+    return s;
+  }
+};
+
+TEST_F(LimitedGrpcTest, ARateLimitedMethodAnswersResourceExhausted) {
+  PingRequest req;
+  PingReply reply;
+  std::vector<::grpc::StatusCode> codes;
+  for (int i = 0; i < 3; ++i) {
+    auto cctx = client_context(Context());
+    auto st = stub_->Ping(cctx.get(), req, &reply);
+    codes.push_back(st.error_code());
+    if (!st.ok()) {
+      EXPECT_NE(st.error_message().find("RATE_LIMITED"), std::string::npos) << st.error_message();
+    }
+  }
+  EXPECT_EQ(codes, (std::vector<::grpc::StatusCode>{::grpc::StatusCode::OK, ::grpc::StatusCode::OK,
+                                                    ::grpc::StatusCode::RESOURCE_EXHAUSTED}));
+  std::string m = metrics();
+  EXPECT_NE(m.find(R"(grpc_server_limited_total{grpc_service="svckit.test.v1.Ping",grpc_method="Ping"} 1)"),
+            std::string::npos)
+      << m;
+}
+
+TEST_F(LimitedGrpcTest, AConcurrencyLimitedStreamIsRefusedUntilTheOpenOneEnds) {
+  PingRequest req;
+  PingReply reply;
+  auto first_ctx = client_context(Context());
+  auto first = stub_->Count(first_ctx.get());
+  ASSERT_TRUE(first->Write(req));
+  ASSERT_TRUE(first->Read(&reply));  // open and admitted
+  auto second_ctx = client_context(Context());
+  auto second = stub_->Count(second_ctx.get());
+  second->Write(req);
+  EXPECT_FALSE(second->Read(&reply));
+  auto refused = second->Finish();
+  EXPECT_EQ(refused.error_code(), ::grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(refused.error_message().find("CONCURRENCY_LIMITED"), std::string::npos) << refused.error_message();
+  first->WritesDone();
+  EXPECT_TRUE(first->Finish().ok());
+  // The permit is released when the first call's bookkeeping ends, just after its status is sent.
+  bool admitted = false;
+  for (int i = 0; i < 100 && !admitted; ++i) {
+    auto ctx = client_context(Context());
+    auto again = stub_->Count(ctx.get());
+    again->Write(req);
+    admitted = again->Read(&reply);
+    again->WritesDone();
+    again->Finish();
+    if (!admitted) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(admitted);
+}
+
+TEST(GrpcLimitRules, ParseAndReject) {
+  auto r = parse_limit_rule("/svckit.chat.v1.ChatService/BidirectionalChat rate=10 burst=20 max_in_flight=100");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->method, "/svckit.chat.v1.ChatService/BidirectionalChat");
+  EXPECT_EQ(r->rate, 10);
+  EXPECT_EQ(r->burst, 20);
+  EXPECT_EQ(r->max_in_flight, 100u);
+  for (const char* bad : {"Chat rate=1", "/a/b/c rate=1", "/svc/M speed=1", "/svc/M", ""})
+    EXPECT_FALSE(parse_limit_rule(bad)) << bad;
+  ServerSettings s;
+  s.limits = {"/svc/M speed=1"};
+  Server server(s, log::Logger());
+  EXPECT_EQ(server.start().code(), Code::kInvalidArgument);
 }
 
 }  // namespace
