@@ -15,6 +15,8 @@
 //     if (!r) co_return r.error();
 //     co_return co_await tx.transaction(ctx, nested);     // a savepoint
 //   });                                                   // commit on OK, rollback on error or exception
+//   auto n = co_await (*db)->stream(ctx, "SELECT id, doc FROM events", {},
+//                                   [&](const db::Row& row) { return sink.write(row); });  // row by row
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,6 +32,9 @@ namespace svckit::db {
 
 class Tx;
 using TxFn = std::function<Task<Status>(Tx&)>;
+// Called for each row of a streamed result. The Row is valid during the call only. Returning an error
+// stops the stream: the query is cancelled and stream() returns that error.
+using RowFn = std::function<Status(const Row&)>;
 
 // What both a Database and a transaction can run.
 class Executor {
@@ -42,6 +47,12 @@ class Executor {
   Task<Result<std::uint64_t>> exec(const Context& ctx, std::string_view sql, Params params = {});
   // Several statements without parameters (migrations).
   virtual Task<Status> exec_script(const Context& ctx, std::string_view sql) = 0;
+  // A large result row by row, never held whole in memory; returns how many rows on_row saw.
+  // PostgreSQL: single-row mode on a connection of the stream's own (rows are read from the socket as
+  // on_row consumes them, so a slow consumer slows the server, not the heap); on_row runs on the event
+  // loop. SQLite: rows are stepped on the blocking pool and on_row runs there. Either way on_row must
+  // not block.
+  virtual Task<Result<std::uint64_t>> stream(const Context& ctx, std::string_view sql, Params params, RowFn on_row) = 0;
 };
 
 // A transaction: holds one connection until commit() or rollback(); destroying it unfinished rolls

@@ -367,6 +367,128 @@ TEST_P(DbTest, MigrationsApplyOnceInOrderAndRefuseChangedFiles) {
   std::filesystem::remove_all(dir);
 }
 
+// Resident memory of this process, in bytes (for the streaming tests' bound).
+std::size_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+TEST_P(DbTest, StreamsALargeResultRowByRowInBoundedMemory) {
+  // 200,000 rows of ~1 KiB: ~200 MiB if the result were held whole.
+  const std::string sql = postgres() ? "SELECT g, repeat('x', 1000) FROM generate_series(1, $1::bigint) g"
+                                     : "WITH RECURSIVE c(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM c WHERE g < $1) "
+                                       "SELECT g, replace(hex(zeroblob(500)), '0', 'x') FROM c";
+  const std::int64_t n = 200000;
+  std::uint64_t seen = 0;
+  std::int64_t sum = 0, last = 0;
+  bool ordered = true, sized = true;
+  std::size_t rss0 = rss_bytes(), peak = rss0;
+  auto r = run([&]() -> Task<Result<std::uint64_t>> {
+    Params args{n};
+    co_return co_await db_->stream(Context().with_timeout(60s), sql, args, [&](const Row& row) -> Status {
+      auto g = row.get<std::int64_t>(0);
+      if (!g) return g.error();
+      ordered = ordered && *g == last + 1;
+      last = *g;
+      sum += *g;
+      sized = sized && row.raw(1).size() == 1000;
+      if (++seen % 10000 == 0) peak = std::max(peak, rss_bytes());
+      return {};
+    });
+  });
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(*r, static_cast<std::uint64_t>(n));
+  EXPECT_EQ(seen, static_cast<std::uint64_t>(n));
+  EXPECT_EQ(sum, n * (n + 1) / 2);
+  EXPECT_TRUE(ordered);
+  EXPECT_TRUE(sized);
+  EXPECT_LT(peak - rss0, std::size_t{64} << 20) << "the stream held the result in memory";
+  auto after = query("SELECT 1");
+  EXPECT_TRUE(after) << after.error().to_string();
+}
+
+TEST_P(DbTest, AConsumerThatStopsEndsTheStreamWithItsErrorAndTheQueryStops) {
+  // Slow to produce in full (a 10 ms sleep per row on PostgreSQL, 1,000 s in all; 100 million rows on
+  // SQLite). Wide rows: the server flushes its send buffer every few rows, not every few hundred.
+  const std::string sql = postgres() ? "SELECT g, pg_sleep(0.01), repeat('x', 2000) FROM generate_series(1, 100000) g"
+                                     : "WITH RECURSIVE c(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM c WHERE g < "
+                                       "100000000) SELECT g FROM c";
+  std::uint64_t seen = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = run([&]() -> Task<Result<std::uint64_t>> {
+    co_return co_await db_->stream(Context().with_timeout(30s), sql, {}, [&](const Row&) -> Status {
+      if (++seen == 10) return Status(Code::kResourceExhausted, "enough");
+      return {};
+    });
+  });
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::kResourceExhausted) << r.error().to_string();
+  EXPECT_EQ(seen, 10u);
+  EXPECT_LT(took, 2s);
+  for (int i = 0; i < 3; ++i) {
+    auto ok = query("SELECT 1");
+    ASSERT_TRUE(ok) << ok.error().to_string();
+  }
+  if (pg_) {
+    // The server stopped the query rather than running it for 1,000 s.
+    bool stopped = false;
+    for (int i = 0; i < 100 && !stopped; ++i) {
+      auto active = query(
+          "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(0.01)%' "
+          "AND state = 'active' AND pid <> pg_backend_pid()");
+      ASSERT_TRUE(active);
+      stopped = *(*active)[0].get<std::int64_t>(0) == 0;
+      if (!stopped) std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_TRUE(stopped);
+  }
+}
+
+TEST_P(DbTest, AStreamPastItsDeadlineEndsAndDeliversNothingMore) {
+  const std::string sql = postgres() ? "SELECT g, pg_sleep(0.05) FROM generate_series(1, 1000) g"
+                                     : "WITH RECURSIVE c(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM c WHERE g < "
+                                       "100000000) SELECT g FROM c WHERE g % 1000000 = 0";
+  std::atomic<std::uint64_t> seen{0};
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = run([&]() -> Task<Result<std::uint64_t>> {
+    co_return co_await db_->stream(Context().with_timeout(300ms), sql, {}, [&](const Row&) -> Status {
+      seen.fetch_add(1);
+      return {};
+    });
+  });
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::kDeadlineExceeded) << r.error().to_string();
+  std::uint64_t at_return = seen.load();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(seen.load(), at_return) << "rows delivered after stream() returned";
+  EXPECT_TRUE(query("SELECT 1"));
+}
+
+TEST_P(DbTest, AStreamInsideATransactionSeesItsWrites) {
+  ASSERT_TRUE(exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)").ok());
+  std::vector<std::int64_t> ids;
+  Status st = run([&]() -> Task<Status> {
+    co_return co_await db_->transaction(Context(), [&](Tx& tx) -> Task<Status> {
+      const std::string ins = "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')";
+      auto a = co_await tx.exec(Context(), ins);
+      if (!a) co_return a.error();
+      const std::string sel = "SELECT id FROM t ORDER BY id";
+      auto n = co_await tx.stream(Context(), sel, {}, [&](const Row& row) -> Status {
+        ids.push_back(*row.get<std::int64_t>(0));
+        return {};
+      });
+      if (!n) co_return n.error();
+      co_return Status();
+    });
+  });
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{1, 2, 3}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DbTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

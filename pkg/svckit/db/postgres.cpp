@@ -172,6 +172,12 @@ struct Pending {
   bool abandoned = false;
   std::string prepared_sql;  // set when this query also prepared the statement
   Rows rows;
+  // Streaming (single-row mode): each row goes to on_row; cleared when the caller stops waiting.
+  const RowFn* on_row = nullptr;
+  Rows row;  // reused for every row
+  std::uint64_t streamed = 0;
+  bool stream_stopped = false;  // on_row failed: the rest is discarded
+  bool cancel_on_stop = false;  // the stream has its own connection: cancel the query on the server
   Status status;
   std::coroutine_handle<> waiter;
 };
@@ -302,6 +308,45 @@ void fail_conn(const std::shared_ptr<PgConn>& c, const Status& why) {
   }
 }
 
+// Asks the server to cancel what the connection is running, off the loop (PQcancel opens a connection
+// of its own and blocks).
+void cancel_on_server(Impl& impl, const PgConn& c) {
+  if (!c.cancel) return;
+  impl.cancels.fetch_add(1);
+  auto cancel = c.cancel;
+  (void)impl.rt.blocking_pool().try_submit([cancel] {
+    char err[256];
+    PQcancel(cancel.get(), err, sizeof err);
+  });
+}
+
+// One row of a streamed result to its consumer; r stays owned by the caller (freed after this).
+void deliver_row(PgConn& c, Pending& p, PGresult* r) {
+  if (p.stream_stopped || !p.status.ok() || !p.on_row) return;
+  int cols = PQnfields(r);
+  p.row.clear_rows();
+  if (p.row.columns().empty())
+    for (int i = 0; i < cols; ++i) p.row.add_column(PQfname(r, i), PQftype(r, i));
+  for (int i = 0; i < cols; ++i) {
+    if (PQgetisnull(r, 0, i))
+      p.row.add_null();
+    else
+      p.row.add_view(std::string_view(PQgetvalue(r, 0, i), static_cast<std::size_t>(PQgetlength(r, 0, i))));
+  }
+  p.row.end_row();
+  Status st;
+  try {
+    st = (*p.on_row)(p.row[0]);
+  } catch (const std::exception& e) {
+    st = Status(Code::kInternal, std::string("row callback threw: ") + e.what());
+  }
+  ++p.streamed;
+  if (st.ok()) return;
+  p.status = st;
+  p.stream_stopped = true;
+  if (p.cancel_on_stop) cancel_on_server(*c.impl, c);
+}
+
 void drain(const std::shared_ptr<PgConn>& c) {
   PGconn* pg = c->pg;
   while (!c->pending.empty() && !PQisBusy(pg)) {
@@ -324,8 +369,13 @@ void drain(const std::shared_ptr<PgConn>& c) {
         complete(p);
         break;
       }
-      case PGRES_TUPLES_OK:
       case PGRES_SINGLE_TUPLE:
+        if (p.on_row || p.stream_stopped) {
+          deliver_row(*c, p, r);
+          break;
+        }
+        [[fallthrough]];
+      case PGRES_TUPLES_OK:
       case PGRES_COMMAND_OK:
         // The last command's result is the query's (the first of two only prepared the statement).
         if (p.simple || p.nulls == p.commands - 1) {
@@ -616,14 +666,7 @@ Task<void> await_pending(std::shared_ptr<Impl> impl, std::shared_ptr<PgConn> c, 
       auto c = wc.lock();
       bool running = c && !c->broken && !c->pending.empty() && c->pending.front() == p;
       complete(*p);
-      if (running && c->cancel) {
-        impl->cancels.fetch_add(1);
-        auto cancel = c->cancel;
-        (void)impl->rt.blocking_pool().try_submit([cancel] {
-          char err[256];
-          PQcancel(cancel.get(), err, sizeof err);
-        });
-      }
+      if (running) cancel_on_server(*impl, *c);
     });
   });
   co_await PendingAwaiter{*p};
@@ -662,6 +705,62 @@ Task<Result<Rows>> run_query(std::shared_ptr<Impl> impl, const Context& ctx, std
   observe.finish(st);
   if (!st.ok()) co_return std::unexpected(st);
   co_return std::move(p->rows);
+}
+
+// A query in single-row mode: on its own connection (or the transaction's), so a long stream never
+// holds up queries pipelined behind it, unprepared (single-row mode applies to the first command).
+Task<Result<std::uint64_t>> run_stream(std::shared_ptr<Impl> impl, const Context& ctx, std::string sql, Params params,
+                                       const RowFn* on_row, std::shared_ptr<PgConn> tx_conn) {
+  detail::Observe observe(ctx, "postgres", sql);
+  Context call = observe.context();
+  svckit::detail::DeadlineGuard guard(call);
+  std::shared_ptr<PgConn> c = tx_conn;
+  const bool own = !c;
+  if (own) {
+    auto got = co_await acquire(impl, call, true);
+    if (!got) {
+      observe.finish(got.error());
+      co_return std::unexpected(got.error());
+    }
+    c = std::move(*got);
+  } else if (c->broken) {
+    Status st(Code::kUnavailable, "DATABASE_UNAVAILABLE", "the transaction's connection was lost");
+    observe.finish(st);
+    co_return std::unexpected(st);
+  }
+  auto p = std::make_shared<Pending>();
+  p->loop = c->loop;
+  p->on_row = on_row;
+  p->cancel_on_stop = own;  // in a transaction the rest is read and dropped: a late cancel could hit its next statement
+  Encoded e;
+  encode(params, e);
+  const int n = static_cast<int>(params.size());
+  bool sent_ok = PQsendQueryParams(c->pg, sql.c_str(), n, e.types.data(), e.values.data(), e.lengths.data(),
+                                   e.formats.data(), 0) == 1 &&
+                 PQsetSingleRowMode(c->pg) == 1 && PQpipelineSync(c->pg) == 1;
+  if (!sent_ok) {
+    Status st = conn_error(c->pg, "cannot send streaming query");
+    fail_conn(c, st);
+    observe.finish(st);
+    co_return std::unexpected(st);
+  }
+  c->pending.push_back(p);
+  update_busy(*c);
+  Status sent = co_await flush(c);
+  if (sent.ok()) co_await await_pending(impl, c, p, call);
+  p->on_row = nullptr;  // rows that still arrive (an abandoned stream) are dropped, never delivered
+  Status st = sent.ok() ? p->status : sent;
+  if (own) {
+    // A stream stopped early or abandoned may still be running or have a cancel in flight: this
+    // connection is not handed to anyone else.
+    if (!st.ok() || p->abandoned)
+      fail_conn(c, st.ok() ? Status(Code::kCancelled, "stream abandoned") : st);
+    else
+      release(c);
+  }
+  observe.finish(st);
+  if (!st.ok()) co_return std::unexpected(st);
+  co_return p->streamed;
 }
 
 // Several statements through the simple-query protocol; needs the connection to itself.
@@ -717,6 +816,10 @@ class PgTx final : public Tx {
   Task<Status> exec_script(const Context& ctx, std::string_view sql) override {
     if (!c_) co_return Status(Code::kFailedPrecondition, "transaction already finished");
     co_return co_await run_script(impl_, ctx, std::string(sql), c_);
+  }
+  Task<Result<std::uint64_t>> stream(const Context& ctx, std::string_view sql, Params params, RowFn on_row) override {
+    if (!c_) co_return make_error(Code::kFailedPrecondition, "transaction already finished");
+    co_return co_await run_stream(impl_, ctx, std::string(sql), std::move(params), &on_row, c_);
   }
   Task<Status> commit() override { return finish("COMMIT"); }
   Task<Status> rollback() override { return finish("ROLLBACK"); }
@@ -921,6 +1024,10 @@ void PgDatabase::close() {
 
 Task<Result<Rows>> PgDatabase::query(const Context& ctx, std::string_view sql, Params params) {
   co_return co_await run_query(impl_, ctx, std::string(sql), std::move(params), nullptr);
+}
+
+Task<Result<std::uint64_t>> PgDatabase::stream(const Context& ctx, std::string_view sql, Params params, RowFn on_row) {
+  co_return co_await run_stream(impl_, ctx, std::string(sql), std::move(params), &on_row, nullptr);
 }
 
 Task<Status> PgDatabase::exec_script(const Context& ctx, std::string_view sql) {

@@ -139,7 +139,10 @@ Status bind(sqlite3* db, sqlite3_stmt* stmt, const Params& params) {
   return {};
 }
 
-Result<Rows> run(Conn& c, const Context& ctx, const std::string& sql, const Params& params) {
+// With on_row, each row goes to on_row as it is stepped and is dropped after it (streaming); *seen
+// counts them.
+Result<Rows> run(Conn& c, const Context& ctx, const std::string& sql, const Params& params,
+                 const RowFn* on_row = nullptr, std::uint64_t* seen = nullptr) {
   sqlite3_stmt* stmt = nullptr;
   if (auto it = c.statements.find(sql); it != c.statements.end()) {
     stmt = it->second;
@@ -205,6 +208,17 @@ Result<Rows> run(Conn& c, const Context& ctx, const std::string& sql, const Para
       }
     }
     rows.end_row();
+    if (on_row) {
+      Status st;
+      try {
+        st = (*on_row)(rows[0]);
+      } catch (const std::exception& e) {
+        st = Status(Code::kInternal, std::string("row callback threw: ") + e.what());
+      }
+      ++*seen;
+      rows.clear_rows();
+      if (!st.ok()) return std::unexpected(st);
+    }
   }
   if (!sqlite3_stmt_readonly(stmt)) rows.set_affected(static_cast<std::uint64_t>(sqlite3_changes64(c.db)));
   return rows;
@@ -316,6 +330,18 @@ class SqliteTx final : public Tx {
     auto job = [c, &ctx, &q, &params] { return run(*c, ctx, q, params); };
     co_return co_await run_blocking(ctx, job);
   }
+  Task<Result<std::uint64_t>> stream(const Context& ctx, std::string_view sql, Params params, RowFn on_row) override {
+    if (!conn_) co_return make_error(Code::kFailedPrecondition, "transaction already finished");
+    std::string q(sql);
+    Conn* c = conn_.get();
+    auto job = [c, &ctx, &q, &params, &on_row]() -> Result<std::uint64_t> {
+      std::uint64_t seen = 0;
+      auto r = run(*c, ctx, q, params, &on_row, &seen);
+      if (!r) return std::unexpected(r.error());
+      return seen;
+    };
+    co_return co_await run_blocking(ctx, job);
+  }
   Task<Status> exec_script(const Context& ctx, std::string_view sql) override {
     if (!conn_) co_return Status(Code::kFailedPrecondition, "transaction already finished");
     std::string q(sql);
@@ -388,6 +414,22 @@ Task<Result<Rows>> SqliteDatabase::query(const Context& ctx, std::string_view sq
     auto r = run(**c, ctx, q, params);
     impl->release(std::move(*c));
     return r;
+  };
+  co_return co_await run_blocking(ctx, job);
+}
+
+Task<Result<std::uint64_t>> SqliteDatabase::stream(const Context& ctx, std::string_view sql, Params params,
+                                                   RowFn on_row) {
+  std::string q(sql);
+  Impl* impl = impl_.get();
+  auto job = [impl, &ctx, &q, &params, &on_row]() -> Result<std::uint64_t> {
+    auto c = impl->acquire(ctx);
+    if (!c) return std::unexpected(c.error());
+    std::uint64_t seen = 0;
+    auto r = run(**c, ctx, q, params, &on_row, &seen);
+    impl->release(std::move(*c));
+    if (!r) return std::unexpected(r.error());
+    return seen;
   };
   co_return co_await run_blocking(ctx, job);
 }

@@ -32,6 +32,7 @@ class SqliteDatabase final : public Database {
 
   std::string_view driver() const noexcept override { return "sqlite"; }
   Task<Result<Rows>> query(const Context& ctx, std::string_view sql, Params params = {}) override;
+  Task<Result<std::uint64_t>> stream(const Context& ctx, std::string_view sql, Params params, RowFn on_row) override;
   Task<Status> exec_script(const Context& ctx, std::string_view sql) override;
   Task<Result<std::unique_ptr<Tx>>> begin(const Context& ctx) override;
   Task<Status> ping(const Context& ctx) override;

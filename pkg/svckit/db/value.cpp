@@ -157,6 +157,7 @@ void Rows::add_real(double v) {
 void Rows::add_text(std::string_view s, CellKind kind) {
   if (s.size() > free_left_) {
     std::size_t n = std::max<std::size_t>(s.size(), 64 * 1024);
+    if (chunks_.empty()) first_chunk_size_ = n;
     chunks_.push_back(std::make_unique_for_overwrite<char[]>(n));
     free_ = chunks_.back().get();
     free_left_ = n;

@@ -206,6 +206,17 @@ class Rows {
   void keep(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }
   void end_row() { ++rows_; }
   void set_affected(std::uint64_t n) noexcept { affected_ = n; }
+  // Drops the rows but keeps the columns and the storage (streaming reuses one Rows per result).
+  void clear_rows() noexcept {
+    cells_.clear();
+    owners_.clear();
+    rows_ = 0;
+    if (!chunks_.empty()) {
+      chunks_.resize(1);
+      free_ = chunks_[0].get();
+      free_left_ = first_chunk_size_;
+    }
+  }
 
  private:
   friend class Row;
@@ -223,6 +234,7 @@ class Rows {
   std::vector<std::unique_ptr<char[]>> chunks_;  // copied text, in chunks that never move
   char* free_ = nullptr;
   std::size_t free_left_ = 0;
+  std::size_t first_chunk_size_ = 0;
   std::vector<std::shared_ptr<const void>> owners_;
   std::size_t rows_ = 0;
   std::uint64_t affected_ = 0;
