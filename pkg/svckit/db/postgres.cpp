@@ -672,24 +672,26 @@ Task<void> await_pending(std::shared_ptr<Impl> impl, std::shared_ptr<PgConn> c, 
   co_await PendingAwaiter{*p};
 }
 
+// The connection a call runs on: its transaction's, or one from the pool (exclusive for a stream).
+Task<Result<std::shared_ptr<PgConn>>> connection_for(std::shared_ptr<Impl> impl, const Context& call,
+                                                     std::shared_ptr<PgConn> tx_conn, bool exclusive) {
+  if (!tx_conn) co_return co_await acquire(impl, call, exclusive);
+  if (tx_conn->broken)
+    co_return make_error(Status(Code::kUnavailable, "DATABASE_UNAVAILABLE", "the transaction's connection was lost"));
+  co_return tx_conn;
+}
+
 Task<Result<Rows>> run_query(std::shared_ptr<Impl> impl, const Context& ctx, std::string sql, Params params,
                              std::shared_ptr<PgConn> reserved) {
   detail::Observe observe(ctx, "postgres", sql);
   Context call = observe.context();
   svckit::detail::DeadlineGuard guard(call);
-  std::shared_ptr<PgConn> c = std::move(reserved);
-  if (!c) {
-    auto got = co_await acquire(impl, call, false);
-    if (!got) {
-      observe.finish(got.error());
-      co_return std::unexpected(got.error());
-    }
-    c = std::move(*got);
-  } else if (c->broken) {
-    Status st(Code::kUnavailable, "DATABASE_UNAVAILABLE", "the transaction's connection was lost");
-    observe.finish(st);
-    co_return std::unexpected(st);
+  auto got = co_await connection_for(impl, call, std::move(reserved), false);
+  if (!got) {
+    observe.finish(got.error());
+    co_return std::unexpected(got.error());
   }
+  std::shared_ptr<PgConn> c = std::move(*got);
   auto p = std::make_shared<Pending>();
   p->loop = c->loop;
   if (Status st = send(*c, *p, sql, params); !st.ok()) {
@@ -714,20 +716,13 @@ Task<Result<std::uint64_t>> run_stream(std::shared_ptr<Impl> impl, const Context
   detail::Observe observe(ctx, "postgres", sql);
   Context call = observe.context();
   svckit::detail::DeadlineGuard guard(call);
-  std::shared_ptr<PgConn> c = tx_conn;
-  const bool own = !c;
-  if (own) {
-    auto got = co_await acquire(impl, call, true);
-    if (!got) {
-      observe.finish(got.error());
-      co_return std::unexpected(got.error());
-    }
-    c = std::move(*got);
-  } else if (c->broken) {
-    Status st(Code::kUnavailable, "DATABASE_UNAVAILABLE", "the transaction's connection was lost");
-    observe.finish(st);
-    co_return std::unexpected(st);
+  const bool own = !tx_conn;
+  auto got = co_await connection_for(impl, call, std::move(tx_conn), true);
+  if (!got) {
+    observe.finish(got.error());
+    co_return std::unexpected(got.error());
   }
+  std::shared_ptr<PgConn> c = std::move(*got);
   auto p = std::make_shared<Pending>();
   p->loop = c->loop;
   p->on_row = on_row;
