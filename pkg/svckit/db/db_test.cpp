@@ -404,7 +404,13 @@ TEST_P(DbTest, StreamsALargeResultRowByRowInBoundedMemory) {
   EXPECT_EQ(sum, n * (n + 1) / 2);
   EXPECT_TRUE(ordered);
   EXPECT_TRUE(sized);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  // (Sanitizers keep freed memory in quarantine: RSS says nothing there. The stop and deadline tests
+  // below show rows arrive before the result is complete on every build.)
   EXPECT_LT(peak - rss0, std::size_t{64} << 20) << "the stream held the result in memory";
+#else
+  (void)peak;
+#endif
   auto after = query("SELECT 1");
   EXPECT_TRUE(after) << after.error().to_string();
 }
