@@ -123,22 +123,22 @@ void encode(const Params& params, Encoded& e) {
   }
 }
 
-// Rows refer to the values inside the PGresult (kept alive by the Rows): no copy of the data.
+const char* pg_text(const void* source, std::size_t row, std::size_t col, std::uint32_t* size) {
+  auto* r = static_cast<PGresult*>(const_cast<void*>(source));
+  int i = static_cast<int>(row), c = static_cast<int>(col);
+  if (PQgetisnull(r, i, c)) return nullptr;
+  *size = static_cast<std::uint32_t>(PQgetlength(r, i, c));
+  return PQgetvalue(r, i, c);
+}
+
+// The rows read their values from the PGresult itself (kept alive by the Rows): nothing is copied or
+// built per value.
 void collect(PGresult* r, Rows& rows) {
   std::shared_ptr<const void> owner(
       r, [](const void* p) { PQclear(const_cast<PGresult*>(static_cast<const PGresult*>(p))); });
-  int cols = PQnfields(r), n = PQntuples(r);
+  int cols = PQnfields(r);
   for (int c = 0; c < cols; ++c) rows.add_column(PQfname(r, c), PQftype(r, c));
-  rows.reserve(static_cast<std::size_t>(cols) * static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    for (int c = 0; c < cols; ++c) {
-      if (PQgetisnull(r, i, c))
-        rows.add_null();
-      else
-        rows.add_view(std::string_view(PQgetvalue(r, i, c), static_cast<std::size_t>(PQgetlength(r, i, c))));
-    }
-    rows.end_row();
-  }
+  rows.set_source(r, pg_text, static_cast<std::size_t>(PQntuples(r)));
   const char* affected = PQcmdTuples(r);
   std::uint64_t a = 0;
   if (affected && *affected) std::from_chars(affected, affected + std::strlen(affected), a);
@@ -323,17 +323,10 @@ void cancel_on_server(Impl& impl, const PgConn& c) {
 // One row of a streamed result to its consumer; r stays owned by the caller (freed after this).
 void deliver_row(PgConn& c, Pending& p, PGresult* r) {
   if (p.stream_stopped || !p.status.ok() || !p.on_row) return;
-  int cols = PQnfields(r);
   p.row.clear_rows();
   if (p.row.columns().empty())
-    for (int i = 0; i < cols; ++i) p.row.add_column(PQfname(r, i), PQftype(r, i));
-  for (int i = 0; i < cols; ++i) {
-    if (PQgetisnull(r, 0, i))
-      p.row.add_null();
-    else
-      p.row.add_view(std::string_view(PQgetvalue(r, 0, i), static_cast<std::size_t>(PQgetlength(r, 0, i))));
-  }
-  p.row.end_row();
+    for (int i = 0; i < PQnfields(r); ++i) p.row.add_column(PQfname(r, i), PQftype(r, i));
+  p.row.set_source(r, pg_text, 1);
   Status st;
   try {
     st = (*p.on_row)(p.row[0]);
