@@ -279,10 +279,17 @@ class ServerObserver final : public ::grpc::experimental::Interceptor {
     return {};
   }
 
-  void finish(const ::grpc::Status& st) {
+  void finish(const ::grpc::Status& sent) {
     if (finished_) return;
     finished_ = true;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    // A handler that answers after the call's deadline answers nobody: the client already has
+    // DEADLINE_EXCEEDED, and that is what the call is counted, traced and logged as.
+    ::grpc::Status st = sent;
+    auto deadline = info_->server_context()->deadline();
+    if (st.ok() && deadline != std::chrono::system_clock::time_point::max() &&
+        std::chrono::system_clock::now() > deadline)
+      st = ::grpc::Status(::grpc::StatusCode::DEADLINE_EXCEEDED, "answered after the deadline");
     Code code = code_from_grpc(static_cast<int>(st.error_code()));
     if (st.ok())
       stats_.handled_ok.inc();

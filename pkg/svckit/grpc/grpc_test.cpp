@@ -194,6 +194,18 @@ TEST_F(GrpcTest, ExpiredDeadlineEndsTheCallAndTheHandlersContext) {
   auto st = stub_->Ping(cctx.get(), req, &reply);
   EXPECT_EQ(st.error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  // The handler stopped at its Context's deadline and answered OK to nobody: the server counts what
+  // the client got.
+  const std::string labels = R"(grpc_service="svckit.test.v1.Ping",grpc_method="Ping",grpc_type="unary")";
+  const std::string expired = "grpc_server_handled_total{" + labels + R"(,grpc_code="DEADLINE_EXCEEDED"} 1)";
+  std::string m;
+  for (int i = 0; i < 200; ++i) {  // the handler's answer lands just after the client's deadline
+    m = metrics();
+    if (m.find(expired) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_NE(m.find(expired), std::string::npos) << m;
+  EXPECT_EQ(m.find(R"(grpc_code="OK"} 1)"), std::string::npos) << m;
 }
 
 TEST_F(GrpcTest, CallerClientAndServerSpansFormOneTrace) {
