@@ -33,12 +33,11 @@ start() {  # $1 server name; sets pid and port
               --set grpc.port=$port --set http.port=0 --set admin.port=0 --set log.output="$OUT/svckit-calls.log" \
               >/dev/null 2>"$OUT/server.err" & ;;
     raw|noop) taskset -c 0 "$bin/echo_server" "$1" $port >/dev/null 2>"$OUT/server.err" & ;;
-    go) taskset -c 0 "$OUT/go/echo-server" -port $port >/dev/null 2>"$OUT/server.err" & ;;
+    go) taskset -c 0 "$OUT/go/echo-server" -port $port >"$OUT/server.err" 2>&1 & ;;  # it prints to stdout
   esac
   pid=$!
   for _ in $(seq 100); do grep -q "listening on" "$OUT/server.err" 2>/dev/null && return; sleep 0.05; done
-  # gRPC-Go prints to stdout; give it the same time to listen
-  sleep 0.5
+  echo "$1 did not start:" >&2; cat "$OUT/server.err" >&2; exit 1
 }
 stop() { kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; pid=; rm -f "$OUT/svckit-calls.log"; }
 

@@ -626,7 +626,12 @@ Status send(PgConn& c, Pending& p, const std::string& sql, const Params& params)
   encode(params, e);
   const int n = static_cast<int>(params.size());
   int ok = 0;
-  if (auto it = c.prepared.find(sql); it != c.prepared.end()) {
+  if (p.on_row) {
+    // A stream: unprepared, since single-row mode applies to the command sent just before it.
+    ok = PQsendQueryParams(c.pg, sql.c_str(), n, e.types.data(), e.values.data(), e.lengths.data(), e.formats.data(),
+                           0) &&
+         PQsetSingleRowMode(c.pg);
+  } else if (auto it = c.prepared.find(sql); it != c.prepared.end()) {
     ok = PQsendQueryPrepared(c.pg, it->second.c_str(), n, e.values.data(), e.lengths.data(), e.formats.data(), 0);
   } else if (c.prepared.size() < 512) {
     std::string name = "svckit_" + std::to_string(++c.next_statement);
@@ -674,6 +679,21 @@ Task<Result<std::shared_ptr<PgConn>>> connection_for(std::shared_ptr<Impl> impl,
   co_return tx_conn;
 }
 
+// Sends p's query on c and waits for its results, or for the call's deadline; the query's status.
+Task<Status> roundtrip(std::shared_ptr<Impl> impl, std::shared_ptr<PgConn> c, std::shared_ptr<Pending> p,
+                       const Context& call, const std::string& sql, const Params& params) {
+  if (Status st = send(*c, *p, sql, params); !st.ok()) {
+    fail_conn(c, st);
+    co_return st;
+  }
+  c->pending.push_back(p);
+  update_busy(*c);
+  Status sent = co_await flush(c);
+  if (!sent.ok()) co_return sent;
+  co_await await_pending(impl, c, p, call);
+  co_return p->status;
+}
+
 Task<Result<Rows>> run_query(std::shared_ptr<Impl> impl, const Context& ctx, std::string sql, Params params,
                              std::shared_ptr<PgConn> reserved) {
   detail::Observe observe(ctx, "postgres", sql);
@@ -687,16 +707,7 @@ Task<Result<Rows>> run_query(std::shared_ptr<Impl> impl, const Context& ctx, std
   std::shared_ptr<PgConn> c = std::move(*got);
   auto p = std::make_shared<Pending>();
   p->loop = c->loop;
-  if (Status st = send(*c, *p, sql, params); !st.ok()) {
-    fail_conn(c, st);
-    observe.finish(st);
-    co_return std::unexpected(st);
-  }
-  c->pending.push_back(p);
-  update_busy(*c);
-  Status sent = co_await flush(c);
-  if (sent.ok()) co_await await_pending(impl, c, p, call);
-  Status st = sent.ok() ? p->status : sent;
+  Status st = co_await roundtrip(impl, c, p, call, sql, params);
   observe.finish(st);
   if (!st.ok()) co_return std::unexpected(st);
   co_return std::move(p->rows);
@@ -720,24 +731,8 @@ Task<Result<std::uint64_t>> run_stream(std::shared_ptr<Impl> impl, const Context
   p->loop = c->loop;
   p->on_row = on_row;
   p->cancel_on_stop = own;  // in a transaction the rest is read and dropped: a late cancel could hit its next statement
-  Encoded e;
-  encode(params, e);
-  const int n = static_cast<int>(params.size());
-  bool sent_ok = PQsendQueryParams(c->pg, sql.c_str(), n, e.types.data(), e.values.data(), e.lengths.data(),
-                                   e.formats.data(), 0) == 1 &&
-                 PQsetSingleRowMode(c->pg) == 1 && PQpipelineSync(c->pg) == 1;
-  if (!sent_ok) {
-    Status st = conn_error(c->pg, "cannot send streaming query");
-    fail_conn(c, st);
-    observe.finish(st);
-    co_return std::unexpected(st);
-  }
-  c->pending.push_back(p);
-  update_busy(*c);
-  Status sent = co_await flush(c);
-  if (sent.ok()) co_await await_pending(impl, c, p, call);
+  Status st = co_await roundtrip(impl, c, p, call, sql, params);
   p->on_row = nullptr;  // rows that still arrive (an abandoned stream) are dropped, never delivered
-  Status st = sent.ok() ? p->status : sent;
   if (own) {
     // A stream stopped early or abandoned may still be running or have a cancel in flight: this
     // connection is not handed to anyone else.

@@ -92,8 +92,7 @@ Context deadline_context(const ::grpc::ServerContextBase* call) {
 }
 
 // "/svckit.chat.v1.ChatService/BidirectionalChat" → service, method.
-std::pair<std::string, std::string> split_method(const char* full) {
-  std::string_view m = full ? full : "";
+std::pair<std::string, std::string> split_method(std::string_view m) {
   if (!m.empty() && m[0] == '/') m.remove_prefix(1);
   auto slash = m.find('/');
   if (slash == std::string_view::npos) return {std::string(m), "unknown"};
@@ -132,9 +131,39 @@ std::string_view md_value(const std::multimap<::grpc::string_ref, ::grpc::string
   return std::string_view(it->second.data(), it->second.size());
 }
 
-// Everything a call needs that depends only on its method, resolved once per method: names and
-// metric handles. Looking up six labelled series per call cost more than grpc++'s own interceptor
-// machinery (bench/grpc).
+// Per-method data resolved once per method (names, metric handles) instead of per call: looking up six
+// labelled series per call cost more than grpc++'s own interceptor machinery (bench/grpc). Method
+// names come from the registered services, but calls to unknown methods carry whatever the peer sent:
+// past kMaxMethods distinct names they share one "/unknown/unknown" entry.
+template <class T>
+class MethodTable {
+ public:
+  // make(full_name, service, method) builds a method's entry the first time it is seen.
+  template <class Make>
+  const T& get(const char* full, Make&& make) {
+    std::string_view name = full ? full : "";
+    {
+      std::shared_lock lock(mu_);
+      if (auto it = entries_.find(name); it != entries_.end()) return *it->second;
+    }
+    std::unique_lock lock(mu_);
+    if (entries_.size() >= kMaxMethods && !entries_.contains(name)) name = "/unknown/unknown";
+    if (auto it = entries_.find(name); it != entries_.end()) return *it->second;
+    auto [service, method] = split_method(name);
+    auto entry = std::make_unique<T>(make(name, std::move(service), std::move(method)));
+    return *entries_.emplace(std::string(name), std::move(entry)).first->second;
+  }
+
+ private:
+  static constexpr std::size_t kMaxMethods = 1000;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::shared_mutex mu_;
+  std::unordered_map<std::string, std::unique_ptr<T>, Hash, std::equal_to<>> entries_;
+};
+
 // A method's limits from grpc.limits: a token bucket and/or a bulkhead.
 struct MethodLimit {
   std::unique_ptr<resilience::TokenBucket> bucket;
@@ -158,6 +187,8 @@ struct ServerMetrics {
   metrics::GaugeVec& in_flight;
   metrics::CounterVec& received;
   metrics::CounterVec& sent;
+  metrics::CounterVec& limited;
+  Limits limits;
   explicit ServerMetrics(metrics::Registry& r)
       : started(r.counter_vec({.name = "grpc_server_started_total", .help = "RPCs started on the server."},
                               {"grpc_service", "grpc_method", "grpc_type"})),
@@ -174,40 +205,28 @@ struct ServerMetrics {
         limited(r.counter_vec(
             {.name = "grpc_server_limited_total", .help = "RPCs refused by the method's limits (grpc.limits)."},
             {"grpc_service", "grpc_method"})) {}
-  metrics::CounterVec& limited;
-  Limits limits;
 
-  // Method names come from the registered services, but calls to unknown methods carry whatever the
-  // client sent: past kMaxMethods distinct names they share one "unknown" entry.
   const MethodStats& method(const char* full, ::grpc::experimental::ServerRpcInfo::Type t) {
-    std::string_view name = full ? full : "";
-    {
-      std::shared_lock lock(mu_);
-      if (auto it = methods_.find(name); it != methods_.end()) return *it->second;
-    }
-    std::unique_lock lock(mu_);
-    if (auto it = methods_.find(name); it != methods_.end()) return *it->second;
-    if (methods_.size() >= kMaxMethods) name = "/unknown/unknown";
-    if (auto it = methods_.find(name); it != methods_.end()) return *it->second;
-    auto [service, method] = split_method(std::string(name).c_str());
-    const char* type = call_type(t);
-    auto m = std::unique_ptr<MethodStats>(
-        new MethodStats{service, method, service + "/" + method, type, started.with({service, method, type}),
-                        received.with({service, method, type}), sent.with({service, method, type}),
-                        handled.with({service, method, type, "OK"}), limited.with({service, method}),
-                        seconds.with({service, method, type}), in_flight.with({service, method}), nullptr});
-    if (auto lit = limits.find(std::string(name)); lit != limits.end()) m->limit = &lit->second;
-    return *methods_.emplace(std::string(name), std::move(m)).first->second;
+    return methods_.get(full, [&](std::string_view name, std::string service, std::string method) {
+      const char* type = call_type(t);
+      auto lit = limits.find(std::string(name));
+      return MethodStats{service,
+                         method,
+                         service + "/" + method,
+                         type,
+                         started.with({service, method, type}),
+                         received.with({service, method, type}),
+                         sent.with({service, method, type}),
+                         handled.with({service, method, type, "OK"}),
+                         limited.with({service, method}),
+                         seconds.with({service, method, type}),
+                         in_flight.with({service, method}),
+                         lit != limits.end() ? &lit->second : nullptr};
+    });
   }
 
  private:
-  static constexpr std::size_t kMaxMethods = 1000;
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
-  std::shared_mutex mu_;
-  std::unordered_map<std::string, std::unique_ptr<MethodStats>, Hash, std::equal_to<>> methods_;
+  MethodTable<MethodStats> methods_;
 };
 
 class ServerObserver final : public ::grpc::experimental::Interceptor {
@@ -255,13 +274,13 @@ class ServerObserver final : public ::grpc::experimental::Interceptor {
       ctx = ctx.with_log_field("request_id", std::string(rid));
     if (auto* observed = dynamic_cast<ObservedContext*>(info_->server_context())) {
       observed->ctx = ctx;
-      if (stats_.limit) observed->admission = admit();
+      if (stats_.limit) observed->admission = apply_limits();
     }
     ctx_ = std::move(ctx);
   }
 
   // The verdict of the method's limits; an admitted call holds its bulkhead permit until it ends.
-  Status admit() {
+  Status apply_limits() {
     if (auto& bucket = stats_.limit->bucket) {
       if (Status st = bucket->try_acquire(); !st.ok()) {
         stats_.limited.inc();
@@ -341,6 +360,12 @@ class ServerObserverFactory final : public ::grpc::experimental::ServerIntercept
 
 // ---- client side ----------------------------------------------------------------------------------------
 
+struct ClientMethod {
+  std::string service, method, span_name;
+  metrics::Counter handled_ok;
+  metrics::Histogram seconds;
+};
+
 struct ClientMetrics {
   metrics::CounterVec& handled;
   metrics::HistogramVec& seconds;
@@ -349,6 +374,15 @@ struct ClientMetrics {
                               {"grpc_service", "grpc_method", "grpc_code"})),
         seconds(r.histogram_vec({.name = "grpc_client_handling_seconds", .help = "Client-side RPC latency."},
                                 {"grpc_service", "grpc_method"})) {}
+  const ClientMethod& method(const char* full) {
+    return methods_.get(full, [&](std::string_view, std::string service, std::string method) {
+      return ClientMethod{service, method, service + "/" + method, handled.with({service, method, "OK"}),
+                          seconds.with({service, method})};
+    });
+  }
+
+ private:
+  MethodTable<ClientMethod> methods_;
 };
 ClientMetrics& client_metrics() {
   static ClientMetrics m(metrics::Registry::global());
@@ -361,11 +395,8 @@ ClientMetrics& client_metrics() {
 // instrumentation links them).
 class ClientObserver final : public ::grpc::experimental::Interceptor {
  public:
-  explicit ClientObserver(::grpc::experimental::ClientRpcInfo* info) : start_(std::chrono::steady_clock::now()) {
-    auto [service, method] = split_method(info->method());
-    service_ = std::move(service);
-    method_ = std::move(method);
-  }
+  explicit ClientObserver(::grpc::experimental::ClientRpcInfo* info)
+      : m_(client_metrics().method(info->method())), start_(std::chrono::steady_clock::now()) {}
   ~ClientObserver() override { span_.end(); }
 
   void Intercept(::grpc::experimental::InterceptorBatchMethods* b) override {
@@ -385,11 +416,11 @@ class ClientObserver final : public ::grpc::experimental::Interceptor {
           return it == md.end() ? std::string_view() : std::string_view(it->second);
         },
         tracer->propagation());
-    span_ = tracer->start_span(service_ + "/" + method_, trace::SpanKind::kClient, parent);
+    span_ = tracer->start_span(m_.span_name, trace::SpanKind::kClient, parent);
     if (span_.recording()) {
       span_.set_attribute("rpc.system", "grpc");
-      span_.set_attribute("rpc.service", service_);
-      span_.set_attribute("rpc.method", method_);
+      span_.set_attribute("rpc.service", m_.service);
+      span_.set_attribute("rpc.method", m_.method);
     }
     std::vector<std::pair<std::string, std::string>> headers;
     trace::inject(
@@ -401,20 +432,21 @@ class ClientObserver final : public ::grpc::experimental::Interceptor {
   }
 
   void finish(const ::grpc::Status& st) {
-    std::string code(code_name(code_from_grpc(static_cast<int>(st.error_code()))));
-    client_metrics().handled.with({service_, method_, code}).inc();
-    client_metrics()
-        .seconds.with({service_, method_})
-        .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+    std::string_view code = code_name(code_from_grpc(static_cast<int>(st.error_code())));
+    if (st.ok())
+      m_.handled_ok.inc();
+    else
+      client_metrics().handled.with({m_.service, m_.method, code}).inc();
+    m_.seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
     if (span_.recording()) {
-      if (!st.ok()) span_.set_status(trace::StatusCode::kError, code + ": " + st.error_message());
+      if (!st.ok()) span_.set_status(trace::StatusCode::kError, std::string(code) + ": " + st.error_message());
       span_.set_attribute("rpc.grpc.status_code", static_cast<int>(st.error_code()));
     }
     span_.end();
   }
 
+  const ClientMethod& m_;
   std::chrono::steady_clock::time_point start_;
-  std::string service_, method_;
   trace::Span span_;
 };
 

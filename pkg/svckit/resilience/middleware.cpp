@@ -100,14 +100,7 @@ Result<RouteRule> parse_route_rule(std::string_view text) {
   auto bad = [&](std::string why) {
     return make_error(Code::kInvalidArgument, "route rule '" + std::string(text) + "': " + why);
   };
-  std::vector<std::string> words;
-  for (std::size_t i = 0; i < text.size();) {
-    while (i < text.size() && text[i] == ' ') ++i;
-    std::size_t j = i;
-    while (j < text.size() && text[j] != ' ') ++j;
-    if (j > i) words.emplace_back(text.substr(i, j - i));
-    i = j;
-  }
+  std::vector<std::string> words = detail::split_words(text);
   if (words.size() < 3) return bad("expected METHOD /route key=value...");
   RouteRule r{words[0], words[1]};
   for (char& c : r.method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -173,6 +166,18 @@ http::Middleware route_limits(const std::vector<RouteRule>& rules) {
     }
     co_await next(req, res);
   };
+}
+
+std::vector<std::string> detail::split_words(std::string_view text) {
+  std::vector<std::string> words;
+  for (std::size_t i = 0; i < text.size();) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    std::size_t j = i;
+    while (j < text.size() && text[j] != ' ' && text[j] != '\t') ++j;
+    if (j > i) words.emplace_back(text.substr(i, j - i));
+    i = j;
+  }
+  return words;
 }
 
 std::shared_ptr<CircuitBreaker> observed_breaker(BreakerSettings s) {

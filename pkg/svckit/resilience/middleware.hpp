@@ -13,6 +13,9 @@
 //   auto r = co_await resilience::guarded(ctx, *cb, [&](const Context& c) { return client.get(c, url); },
 //                                         [&](const Status& why) { return cached_answer(why); });  // fallback
 #include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "svckit/http/router.hpp"
 #include "svckit/resilience/breaker.hpp"
@@ -42,6 +45,11 @@ struct RouteRule {
 Result<RouteRule> parse_route_rule(std::string_view text);
 // One middleware for all rules: it finds the request's rule by method and matched route template.
 http::Middleware route_limits(const std::vector<RouteRule>& rules);
+
+namespace detail {
+// The words of a configuration rule ("GET /route rate=5", "billing timeout=1s"), split on blanks.
+std::vector<std::string> split_words(std::string_view text);
+}  // namespace detail
 
 // A CircuitBreaker whose state and transitions are exported as metrics and logged.
 std::shared_ptr<CircuitBreaker> observed_breaker(BreakerSettings settings);

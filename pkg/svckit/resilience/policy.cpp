@@ -13,18 +13,6 @@ namespace svckit::resilience {
 
 namespace {
 
-std::vector<std::string> words_of(std::string_view text) {
-  std::vector<std::string> words;
-  for (std::size_t i = 0; i < text.size();) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
-    std::size_t j = i;
-    while (j < text.size() && text[j] != ' ' && text[j] != '\t') ++j;
-    if (j > i) words.emplace_back(text.substr(i, j - i));
-    i = j;
-  }
-  return words;
-}
-
 // Applies key=value to a policy; the error names what was wrong.
 Status apply(CallPolicy& p, const std::string& key, const std::string& value) {
   auto number = [&](double lo, double hi) -> Result<double> {
@@ -98,8 +86,8 @@ Status apply(CallPolicy& p, const std::string& key, const std::string& value) {
   return {};
 }
 
-bool sets_guard(const std::vector<std::string>& keys) {
-  for (const auto& k : keys)
+bool sets_guard(const std::vector<std::pair<std::string, std::string>>& settings) {
+  for (const auto& [k, v] : settings)
     if (k == "breaker" || k == "failures" || k == "failure_ratio" || k == "min_requests" || k == "open_for" ||
         k == "probes" || k == "interval" || k == "k" || k == "max_in_flight" || k == "retry_budget")
       return true;
@@ -112,7 +100,7 @@ Result<CallRule> parse_call_rule(std::string_view text) {
   auto bad = [&](const std::string& why) {
     return make_error(Code::kInvalidArgument, "upstream rule '" + std::string(text) + "': " + why);
   };
-  auto words = words_of(text);
+  auto words = detail::split_words(text);
   if (words.empty()) return bad("empty");
   CallRule r;
   r.upstream = words[0];
@@ -126,7 +114,7 @@ Result<CallRule> parse_call_rule(std::string_view text) {
     if (eq == std::string::npos) return bad("expected key=value, got '" + words[i] + "'");
     std::string key = words[i].substr(0, eq), value = words[i].substr(eq + 1);
     if (Status st = apply(r.policy, key, value); !st.ok()) return bad(std::string(st.message()));
-    r.keys.push_back(key);
+    r.settings.emplace_back(std::move(key), std::move(value));
   }
   if (r.policy.attempt_timeout.count() > 0 && r.policy.timeout.count() > 0 &&
       r.policy.attempt_timeout > r.policy.timeout)
@@ -271,45 +259,11 @@ CallGuard& Upstreams::get(std::string_view upstream, std::string_view method) {
   if (method.empty()) return parent;
   auto mit = t.method_rules.find(key);
   if (mit == t.method_rules.end()) return *t.guards.emplace(key, &parent).first->second;
-  // The method's rule overrides only the keys it sets.
+  // The method's rule applied over its upstream's policy: it overrides only the keys it sets.
   CallPolicy p = parent.policy();
-  const CallPolicy& only = mit->second.policy;
-  for (const auto& k : mit->second.keys) {
-    if (k == "timeout")
-      p.timeout = only.timeout;
-    else if (k == "attempt_timeout")
-      p.attempt_timeout = only.attempt_timeout;
-    else if (k == "breaker")
-      p.breaker = only.breaker;
-    else if (k == "failures")
-      p.failures = only.failures;
-    else if (k == "failure_ratio")
-      p.failure_ratio = only.failure_ratio;
-    else if (k == "min_requests")
-      p.min_requests = only.min_requests;
-    else if (k == "open_for")
-      p.open_for = only.open_for;
-    else if (k == "probes")
-      p.probes = only.probes;
-    else if (k == "interval")
-      p.interval = only.interval;
-    else if (k == "k")
-      p.k = only.k;
-    else if (k == "retries")
-      p.retries = only.retries;
-    else if (k == "backoff")
-      p.backoff = only.backoff;
-    else if (k == "max_backoff")
-      p.max_backoff = only.max_backoff;
-    else if (k == "retry_budget")
-      p.retry_budget = only.retry_budget;
-    else if (k == "idempotent")
-      p.idempotent = only.idempotent;
-    else if (k == "max_in_flight")
-      p.max_in_flight = only.max_in_flight;
-  }
+  for (const auto& [k, v] : mit->second.settings) (void)apply(p, k, v);  // validated by parse_call_rule
   // Its own breaker, bulkhead and budget only when its rule configures them; otherwise the upstream's.
-  if (sets_guard(mit->second.keys))
+  if (sets_guard(mit->second.settings))
     t.owned.push_back(std::make_unique<CallGuard>(key, p));
   else
     t.owned.push_back(std::make_unique<CallGuard>(key, p, parent));

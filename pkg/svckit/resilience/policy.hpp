@@ -49,12 +49,13 @@ struct CallPolicy {
   std::size_t max_in_flight = 0;  // a bulkhead (0: none)
 };
 
-// One parsed line. `keys` records which keys the line set, so a method rule overrides only those.
+// One parsed line. `settings` keeps the key=value pairs the line set, so a method rule can be applied
+// over its upstream's policy and override only those.
 struct CallRule {
   std::string upstream;
   std::string method;  // empty: the upstream's rule
   CallPolicy policy;
-  std::vector<std::string> keys;
+  std::vector<std::pair<std::string, std::string>> settings;
 };
 Result<CallRule> parse_call_rule(std::string_view text);
 
