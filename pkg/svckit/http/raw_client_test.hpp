@@ -28,6 +28,12 @@ class RawClient {
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) ADD_FAILURE() << "connect failed";
   }
   ~RawClient() { ::close(fd_); }
+  void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+  // Bytes and FIN in one segment (MSG_MORE holds the bytes back until the FIN goes with them).
+  void send_with_fin(std::string_view s) {
+    ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL | MSG_MORE);
+    ::shutdown(fd_, SHUT_WR);
+  }
   void send(std::string_view s) {
     while (!s.empty()) {
       ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "svckit/http/io_await.hpp"
+#include "svckit/http/read_poller.hpp"
 
 namespace svckit::http {
 
@@ -75,12 +76,28 @@ std::string_view status_line(int status, std::string& scratch) {
 
 struct ReadAwaiter {
   tcp::socket& sock;
+  detail::ReadPoller* poller;  // null: Asio waits (the poller could not take the connection)
+  detail::ReadPoller::Waiter& w;
   char* data;
   std::size_t size;
-  bool speculate;
+  bool speculate;  // Asio waits only: the poller's `ready` flag knows better
   std::error_code ec;
   std::size_t got = 0;
+  bool done = false;
+
+  // One read; false when it would block. A short read means the kernel had no more for us: wait for
+  // the next edge instead of trying again (unless the peer's FIN is pending: that read must happen).
+  bool read() {
+    got = sock.read_some(asio::buffer(data, size), ec);
+    if (ec == asio::error::would_block) {
+      w.ready = false;
+      return false;
+    }
+    if (!ec && got < size && !w.eof_pending) w.ready = false;
+    return true;
+  }
   bool await_ready() {
+    if (poller) return w.ready && (done = read());
     // Speculative read: with pipelining and large bodies the bytes are often already there. Right
     // after we answered, a keep-alive client cannot have sent more yet: skip the wasted syscall.
     if (!speculate) return false;
@@ -88,6 +105,10 @@ struct ReadAwaiter {
     return ec != asio::error::would_block;
   }
   void await_suspend(std::coroutine_handle<> h) {
+    if (poller) {
+      poller->wait(w, h);
+      return;
+    }
     sock.async_wait(tcp::socket::wait_read, [this, h](const std::error_code& e) {
       ec = e;
       h.resume();
@@ -96,6 +117,12 @@ struct ReadAwaiter {
   // {error, bytes}; bytes == kRetry when readiness was spurious (nothing to read after all).
   static constexpr std::size_t kRetry = std::size_t(-1);
   std::pair<std::error_code, std::size_t> await_resume() {
+    if (poller) {
+      if (done) return {ec, got};
+      if (std::exchange(w.cancelled, false)) return {asio::error::operation_aborted, 0};
+      if (!read()) return {std::error_code(), kRetry};
+      return {ec, got};
+    }
     if (!ec && got == 0) {
       got = sock.read_some(asio::buffer(data, size), ec);
       if (ec == asio::error::would_block) return {std::error_code(), kRetry};
@@ -135,6 +162,7 @@ struct Server::Counters {
 struct Server::LoopState {
   Loop* loop = nullptr;
   std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<detail::ReadPoller> poller;  // every connection of this loop, for read waits
   std::vector<Conn*> conns;
 };
 
@@ -148,6 +176,8 @@ struct Server::Conn {
   std::int64_t deadline = 0;  // steady ns; 0: none
   bool timed_out = false;
   std::string remote;
+  detail::ReadPoller* poller = nullptr;  // set when the loop's poller took the connection
+  detail::ReadPoller::Waiter rw;
   std::unique_ptr<char[]> in;
   std::size_t cap = 0, start = 0, end = 0;
   RequestHead head;
@@ -190,6 +220,7 @@ Status Server::start() {
     auto ls = std::make_unique<LoopState>();
     ls->loop = &rt_.loop(i);
     ls->acceptor = std::make_unique<tcp::acceptor>(ls->loop->io());
+    ls->poller = std::make_unique<detail::ReadPoller>(ls->loop->io());
     tcp::endpoint ep(address, port);
     auto& a = *ls->acceptor;
     a.open(ep.protocol(), ec);
@@ -263,20 +294,25 @@ Task<void> Server::sweep_loop(LoopState& ls) {
       if (c->deadline != 0 && now > c->deadline && !c->timed_out) {
         c->timed_out = true;
         counters_->timeouts.fetch_add(1, std::memory_order_relaxed);
-        std::error_code ec;
-        c->sock.cancel(ec);
+        cancel_io(*c);
       }
     }
   }
+  ls.poller->close();  // every connection is gone: nothing waits on it any more
   loops_running_.fetch_sub(1);
+}
+
+void Server::cancel_io(Conn& c) {
+  std::error_code ec;
+  c.sock.cancel(ec);
+  if (c.poller) c.poller->cancel(c.rw);
 }
 
 void Server::close_idle(LoopState& ls, bool all) {
   for (Conn* c : ls.conns) {
     if (all || c->state == Conn::State::kIdle) {
       c->timed_out = true;
-      std::error_code ec;
-      c->sock.cancel(ec);
+      cancel_io(*c);
     }
   }
 }
@@ -324,6 +360,7 @@ Task<void> Server::serve(std::unique_ptr<Conn> conn) {
   std::error_code ec;
   c.sock.non_blocking(true, ec);
   c.sock.set_option(tcp::no_delay(true), ec);
+  if (ls.poller->add(c.sock.native_handle(), c.rw)) c.poller = ls.poller.get();
   auto remote = c.sock.remote_endpoint(ec);
   if (!ec) c.remote = remote.address().to_string();
   c.req.set_remote_address(c.remote);
@@ -398,7 +435,7 @@ Task<void> Server::serve(std::unique_ptr<Conn> conn) {
     bool speculate = !just_flushed;
     just_flushed = false;
     for (;;) {
-      auto [err, n] = co_await ReadAwaiter{c.sock, c.in.get() + c.end, c.cap - c.end, speculate, {}};
+      auto [err, n] = co_await ReadAwaiter{c.sock, c.poller, c.rw, c.in.get() + c.end, c.cap - c.end, speculate, {}};
       speculate = false;
       if (n == ReadAwaiter::kRetry) continue;  // spurious wake-up
       if (err || n == 0) co_return 0;
@@ -646,6 +683,7 @@ Task<void> Server::serve(std::unique_ptr<Conn> conn) {
   }
 
   // ---------------- close ----------------
+  if (c.poller) c.poller->remove(c.sock.native_handle(), c.rw);
   c.sock.shutdown(tcp::socket::shutdown_both, ec);
   c.sock.close(ec);
   Conn* last = ls.conns.back();

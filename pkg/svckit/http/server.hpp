@@ -71,6 +71,7 @@ class Server {
   Task<void> sweep_loop(LoopState& ls);
   Task<void> serve(std::unique_ptr<Conn> conn);
   void close_idle(LoopState& ls, bool all);
+  static void cancel_io(Conn& c);
 
   Runtime& rt_;
   Router& router_;

@@ -187,6 +187,32 @@ TEST_F(ServerTest, SlowHeadGets408AndIdleConnectionsClose) {
   EXPECT_GE(server_->stats().timeouts, 2u);
 }
 
+// A read that drains the socket makes the connection wait for the next edge without another read;
+// a FIN that came with the request must still be noticed then, not at the idle timeout.
+TEST_F(ServerTest, AHalfClosedKeepAliveConnectionIsClosedAfterItsAnswer) {
+  ServerOptions o;
+  o.idle_timeout = 30s;
+  start(o);
+  RawClient together(port_);  // a second request and the FIN in one go, to a connection waiting for it
+  together.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(together.response());
+  std::this_thread::sleep_for(50ms);
+  together.send_with_fin("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r = together.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(together.closed(3000ms));
+
+  RawClient later(port_);  // FIN after the answer, on a connection waiting for its next request
+  later.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(later.response());
+  std::this_thread::sleep_for(50ms);
+  later.shutdown_write();
+  EXPECT_TRUE(later.closed(3000ms));
+  for (int i = 0; i < 300 && server_->connections() > 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server_->connections(), 0u);
+}
+
 TEST_F(ServerTest, RoutingStatuses) {
   start();
   RawClient c(port_);
