@@ -121,15 +121,19 @@ Context Context::with_value_impl(const void* key, std::shared_ptr<const void> va
   auto node = std::make_shared<ContextNode>();
   node->parent = node_;
   node->cancel = node_->cancel;
-  node->log_fields.reserve(node_->log_fields.size() + log_fields.size());
-  node->log_fields = node_->log_fields;
-  for (auto& added : log_fields) {
-    auto same = std::find_if(node->log_fields.begin(), node->log_fields.end(),
-                             [&](const LogField& f) { return f.first == added.first; });
-    if (same != node->log_fields.end())
-      same->second = std::move(added.second);
-    else
-      node->log_fields.push_back(std::move(added));
+  if (node_->log_fields.empty()) {
+    node->log_fields = std::move(log_fields);  // the common case (a span under a fresh Context)
+  } else {
+    node->log_fields.reserve(node_->log_fields.size() + log_fields.size());
+    node->log_fields = node_->log_fields;
+    for (auto& added : log_fields) {
+      auto same = std::find_if(node->log_fields.begin(), node->log_fields.end(),
+                               [&](const LogField& f) { return f.first == added.first; });
+      if (same != node->log_fields.end())
+        same->second = std::move(added.second);
+      else
+        node->log_fields.push_back(std::move(added));
+    }
   }
   node->value_key = key;
   node->value = std::move(value);

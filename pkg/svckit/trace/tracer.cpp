@@ -272,7 +272,11 @@ void Tracer::set_global(std::shared_ptr<Tracer> tracer) {
 
 Context with_span(const Context& ctx, const SpanContext& span) {
   if (!span.valid()) return ctx;
-  return ctx.with_value<SpanContext>(span, {{"trace_id", span.trace_id.hex()}, {"span_id", span.span_id.hex()}});
+  std::vector<std::pair<std::string, std::string>> fields;  // built in place: no initializer_list copies
+  fields.reserve(2);
+  fields.emplace_back("trace_id", span.trace_id.hex());
+  fields.emplace_back("span_id", span.span_id.hex());
+  return ctx.with_value<SpanContext>(span, std::move(fields));
 }
 
 std::optional<SpanContext> span_from(const Context& ctx) {
