@@ -38,7 +38,8 @@ struct ContextNode {
   std::string meta_key;
   std::string meta_value;
   bool has_meta = false;
-  std::vector<Context::LogField> log_fields;  // accumulated: a copy of the parent's plus ours
+  // This node's own fields only: a child never copies its parent's (for_each_log_field walks up).
+  std::vector<Context::LogField> log_fields;
 };
 
 }  // namespace svckit::detail
@@ -88,7 +89,6 @@ Context::Context() : node_(background_node()) {}
 Context Context::with_new_cancel_scope(std::optional<Clock::time_point> deadline) const {
   auto node = std::make_shared<ContextNode>();
   node->parent = node_;
-  node->log_fields = node_->log_fields;
   auto state = std::make_shared<CancelState>();
   auto parent_deadline = this->deadline();
   if (parent_deadline && (!deadline || *parent_deadline < *deadline)) deadline = parent_deadline;
@@ -121,20 +121,7 @@ Context Context::with_value_impl(const void* key, std::shared_ptr<const void> va
   auto node = std::make_shared<ContextNode>();
   node->parent = node_;
   node->cancel = node_->cancel;
-  if (node_->log_fields.empty()) {
-    node->log_fields = std::move(log_fields);  // the common case (a span under a fresh Context)
-  } else {
-    node->log_fields.reserve(node_->log_fields.size() + log_fields.size());
-    node->log_fields = node_->log_fields;
-    for (auto& added : log_fields) {
-      auto same = std::find_if(node->log_fields.begin(), node->log_fields.end(),
-                               [&](const LogField& f) { return f.first == added.first; });
-      if (same != node->log_fields.end())
-        same->second = std::move(added.second);
-      else
-        node->log_fields.push_back(std::move(added));
-    }
-  }
+  node->log_fields = std::move(log_fields);
   node->value_key = key;
   node->value = std::move(value);
   return Context(std::move(node));
@@ -144,7 +131,6 @@ Context Context::with_metadata(std::string key, std::string value) const {
   auto node = std::make_shared<ContextNode>();
   node->parent = node_;
   node->cancel = node_->cancel;
-  node->log_fields = node_->log_fields;
   std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
   node->meta_key = std::move(key);
   node->meta_value = std::move(value);
@@ -156,13 +142,6 @@ Context Context::with_log_field(std::string key, std::string value) const {
   auto node = std::make_shared<ContextNode>();
   node->parent = node_;
   node->cancel = node_->cancel;
-  node->log_fields = node_->log_fields;
-  for (auto& f : node->log_fields) {
-    if (f.first == key) {
-      f.second = std::move(value);
-      return Context(std::move(node));
-    }
-  }
   node->log_fields.emplace_back(std::move(key), std::move(value));
   return Context(std::move(node));
 }
@@ -246,8 +225,52 @@ std::vector<std::pair<std::string_view, std::string_view>> Context::all_metadata
   return out;
 }
 
-const std::vector<Context::LogField>& Context::log_fields() const noexcept {
-  return node_->log_fields;
+void Context::for_each_log_field_impl(void (*fn)(void*, std::string_view, std::string_view), void* arg) const {
+  // The nodes that carry fields, newest first. Requests stack a handful (span, request id); a deeper
+  // chain than the array holds falls back to the heap.
+  const ContextNode* small[16];
+  std::vector<const ContextNode*> big;
+  const ContextNode** nodes = small;
+  std::size_t n = 0;
+  for (const ContextNode* c = node_.get(); c; c = c->parent.get()) {
+    if (c->log_fields.empty()) continue;
+    if (n == std::size(small) && big.empty()) big.assign(small, small + n);
+    if (!big.empty()) {
+      big.push_back(c);
+      nodes = big.data();
+    } else {
+      small[n] = c;
+    }
+    ++n;
+  }
+  auto find_in = [&](std::size_t idx, std::string_view key) -> const LogField* {
+    for (const auto& f : nodes[idx]->log_fields)
+      if (f.first == key) return &f;
+    return nullptr;
+  };
+  // Oldest first (nodes[0] is the newest); a key set again later keeps its first place and takes
+  // its newest value.
+  for (std::size_t i = n; i-- > 0;) {
+    for (const auto& [key, value] : nodes[i]->log_fields) {
+      bool set_before = false;
+      for (std::size_t o = i + 1; o < n && !set_before; ++o) set_before = find_in(o, key) != nullptr;
+      if (set_before) continue;
+      std::string_view newest = value;
+      for (std::size_t y = 0; y < i; ++y) {
+        if (const LogField* f = find_in(y, key)) {
+          newest = f->second;
+          break;
+        }
+      }
+      fn(arg, key, newest);
+    }
+  }
+}
+
+std::vector<std::pair<std::string_view, std::string_view>> Context::log_fields() const {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  for_each_log_field([&](std::string_view k, std::string_view v) { out.emplace_back(k, v); });
+  return out;
 }
 
 }  // namespace svckit

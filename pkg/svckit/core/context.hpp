@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -97,14 +98,24 @@ class Context {
   std::optional<std::string_view> metadata(std::string_view key) const noexcept;
   // All metadata, nearest first; a key set twice appears once with its newest value.
   std::vector<std::pair<std::string_view, std::string_view>> all_metadata() const;
-  // Log fields, oldest first (so a request's fields come in the order they were added).
-  const std::vector<LogField>& log_fields() const noexcept;
+  // Calls fn(key, value) for each log field, oldest first (so a request's fields come in the order
+  // they were added); a key set again keeps its first place and takes its newest value. No
+  // allocation: the logger calls it for every line.
+  template <class F>
+  void for_each_log_field(F&& fn) const {
+    for_each_log_field_impl(
+        [](void* f, std::string_view k, std::string_view v) { (*static_cast<std::remove_reference_t<F>*>(f))(k, v); },
+        &fn);
+  }
+  // The same fields as a vector (for tests and tools).
+  std::vector<std::pair<std::string_view, std::string_view>> log_fields() const;
 
  private:
   explicit Context(std::shared_ptr<const detail::ContextNode> node) : node_(std::move(node)) {}
   Context with_value_impl(const void* key, std::shared_ptr<const void> value,
                           std::vector<std::pair<std::string, std::string>> log_fields) const;
   const void* value_impl(const void* key) const noexcept;
+  void for_each_log_field_impl(void (*fn)(void*, std::string_view, std::string_view), void* arg) const;
   Context with_new_cancel_scope(std::optional<Clock::time_point> deadline) const;
 
   std::shared_ptr<const detail::ContextNode> node_;

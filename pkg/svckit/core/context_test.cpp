@@ -97,7 +97,8 @@ struct RequestInfo {
 };
 
 TEST(ContextTest, TypedValuesMetadataAndLogFields) {
-  Context ctx = Context().with_value(RequestInfo{"ann"}).with_metadata("X-Tenant", "t1").with_log_field("request_id", "r1");
+  Context ctx =
+      Context().with_value(RequestInfo{"ann"}).with_metadata("X-Tenant", "t1").with_log_field("request_id", "r1");
   Context child = ctx.with_cancel().with_metadata("x-tenant", "t2").with_log_field("trace_id", "abc");
   ASSERT_NE(child.value<RequestInfo>(), nullptr);
   EXPECT_EQ(child.value<RequestInfo>()->user, "ann");
@@ -112,6 +113,21 @@ TEST(ContextTest, TypedValuesMetadataAndLogFields) {
   EXPECT_EQ(child.log_fields()[0].first, "request_id");
   EXPECT_EQ(child.log_fields()[1].second, "abc");
   EXPECT_EQ(ctx.log_fields().size(), 1u);
+  // Set again further down: the first place, the newest value; the parent still sees its own.
+  Context again = child.with_value(7, {{"span_id", "s1"}}).with_log_field("request_id", "r2");
+  auto fields = again.log_fields();
+  ASSERT_EQ(fields.size(), 3u);
+  EXPECT_EQ(fields[0], (std::pair<std::string_view, std::string_view>("request_id", "r2")));
+  EXPECT_EQ(fields[1].first, "trace_id");
+  EXPECT_EQ(fields[2], (std::pair<std::string_view, std::string_view>("span_id", "s1")));
+  EXPECT_EQ(child.log_fields()[0].second, "r1");
+  // A chain deeper than the walk's stack array.
+  Context deep = again;
+  for (int i = 0; i < 40; ++i) deep = deep.with_log_field("k" + std::to_string(i), std::to_string(i));
+  auto many = deep.log_fields();
+  ASSERT_EQ(many.size(), 43u);
+  EXPECT_EQ(many[0].second, "r2");
+  EXPECT_EQ(many[42], (std::pair<std::string_view, std::string_view>("k39", "39")));
 }
 
 TEST(ContextConcurrencyTest, CancelFromManyThreadsRunsCallbacksOnce) {

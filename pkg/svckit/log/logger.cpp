@@ -80,16 +80,20 @@ void encode_fields(Buffer& out, Format format, Logger::Fields fields) {
 }
 
 void encode_context(Buffer& out, Format format, const Context& ctx) {
-  for (auto& [k, v] : ctx.log_fields()) {
+  ctx.for_each_log_field([&](std::string_view k, std::string_view v) {
     Field f(k, v);
-    if (format == Format::kJson) detail::append_field_json(out, f);
-    else detail::append_field_console(out, f);
-  }
+    if (format == Format::kJson)
+      detail::append_field_json(out, f);
+    else
+      detail::append_field_console(out, f);
+  });
 }
 
 }  // namespace
 
-std::string_view level_name(Level level) noexcept { return kLevelNames[static_cast<std::size_t>(level)]; }
+std::string_view level_name(Level level) noexcept {
+  return kLevelNames[static_cast<std::size_t>(level)];
+}
 
 Result<Level> parse_level(std::string_view name) {
   for (std::size_t i = 0; i < kLevelNames.size(); ++i)
@@ -182,10 +186,18 @@ void Logger::fatal(std::string_view msg, Fields fields, Loc loc) const {
   std::exit(1);
 }
 
-void Logger::flush() const { core_->sink->flush(); }
-const std::shared_ptr<Sink>& Logger::sink() const noexcept { return core_->sink; }
-std::uint64_t Logger::dropped() const noexcept { return core_->sink->dropped(); }
-std::uint64_t Logger::sampled_out() const noexcept { return core_->sampled_out.load(std::memory_order_relaxed); }
+void Logger::flush() const {
+  core_->sink->flush();
+}
+const std::shared_ptr<Sink>& Logger::sink() const noexcept {
+  return core_->sink;
+}
+std::uint64_t Logger::dropped() const noexcept {
+  return core_->sink->dropped();
+}
+std::uint64_t Logger::sampled_out() const noexcept {
+  return core_->sampled_out.load(std::memory_order_relaxed);
+}
 
 namespace {
 std::mutex g_global_mu;

@@ -6,10 +6,10 @@
 #include <condition_variable>
 #include <csignal>
 #include <filesystem>
-#include <sstream>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "svckit/core/runtime.hpp"
@@ -96,10 +96,58 @@ TEST(LoggerTest, JsonLineHasFixedHeadThenTypedFields) {
 
 TEST(LoggerTest, ControlCharactersAreEscaped) {
   Buffer b;
-  std::string raw("a\x01" "b\x1f\"\\", 6);
+  std::string raw(
+      "a\x01"
+      "b\x1f\"\\",
+      6);
   detail::append_json_string(b, raw);
   EXPECT_EQ(b.view(), "\"a\\u0001b\\u001f\\\"\\\\\"");
   EXPECT_EQ(json::parse(std::string(b.view())), raw);
+}
+
+// The encoder skips eight clean bytes at a time: every byte that needs escaping must be found at
+// every offset, next to UTF-8 bytes (which pass through) and at every string length around a word.
+TEST(LoggerTest, EscapingFindsEveryByteAtEveryOffset) {
+  auto reference = [](std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+      if (c == '"')
+        out += "\\\"";
+      else if (c == '\\')
+        out += "\\\\";
+      else if (c == '\n')
+        out += "\\n";
+      else if (c == '\r')
+        out += "\\r";
+      else if (c == '\t')
+        out += "\\t";
+      else if (c == '\b')
+        out += "\\b";
+      else if (c == '\f')
+        out += "\\f";
+      else if (c < 0x20) {
+        char u[8];
+        std::snprintf(u, sizeof u, "\\u%04x", c);
+        out += u;
+      } else
+        out += static_cast<char>(c);
+    }
+    return out + "\"";
+  };
+  const std::string specials = std::string("\"\\\n\x01\x1f\x7f", 6) + std::string(1, '\0') + "\xc3\xa9 ~";
+  for (std::size_t len = 0; len <= 20; ++len) {
+    for (std::size_t at = 0; at < len; ++at) {
+      for (char sp : specials) {
+        std::string s(len, 'x');
+        s[at] = sp;
+        if (at + 1 < len) s[at + 1] = '\xa0';  // a UTF-8 continuation byte beside it
+        Buffer b;
+        detail::append_json_string(b, s);
+        ASSERT_EQ(b.view(), reference(s))
+            << "len " << len << " at " << at << " byte " << int(static_cast<unsigned char>(sp));
+      }
+    }
+  }
 }
 
 TEST(LoggerTest, TimestampFormatting) {
@@ -217,8 +265,10 @@ TEST(AsyncSinkTest, FullBufferDropsCountsAndReportsInsteadOfBlocking) {
   std::uint64_t kept = 0, reported = 0;
   while (std::getline(in, line)) {
     json j = json::parse(line);
-    if (j["msg"] == "line") ++kept;
-    else if (j["msg"] == "log lines dropped: sink buffer full") reported += j["dropped"].get<std::uint64_t>();
+    if (j["msg"] == "line")
+      ++kept;
+    else if (j["msg"] == "log lines dropped: sink buffer full")
+      reported += j["dropped"].get<std::uint64_t>();
   }
   EXPECT_EQ(kept + dropped, 500u);  // nothing lost silently
   EXPECT_EQ(reported, dropped);

@@ -196,6 +196,44 @@ class Collect : public SpanProcessor {
   std::vector<SpanData> spans;
 };
 
+// The last processor is handed the span to keep (moved); the ones before it see it whole first.
+TEST(Spans, EveryProcessorSeesTheWholeSpanAndTheRingKeepsTheNewestOldestFirst) {
+  auto collect = std::make_shared<Collect>();
+  auto ring = std::make_shared<RingBufferProcessor>(3);
+  Tracer tracer({.resource = Resource::detect("svc", "1.0", "test"), .processors = {collect, ring}});
+  for (int i = 0; i < 5; ++i) {
+    Span s = tracer.start(Context(), "span " + std::to_string(i), SpanKind::kInternal);
+    s.set_attribute("a.rather.long.attribute.key", "value number " + std::to_string(i));
+    s.end();
+  }
+  ASSERT_EQ(collect->spans.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(collect->spans[i].name, "span " + std::to_string(i));
+    ASSERT_EQ(collect->spans[i].attributes.size(), 1u);
+    EXPECT_EQ(std::get<std::string>(collect->spans[i].attributes[0].value), "value number " + std::to_string(i));
+  }
+  auto recent = ring->recent();
+  ASSERT_EQ(recent.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(recent[i].name, "span " + std::to_string(i + 2));
+    ASSERT_EQ(recent[i].attributes.size(), 1u);
+    EXPECT_EQ(recent[i].attributes[0].key, "a.rather.long.attribute.key");
+    EXPECT_EQ(std::get<std::string>(recent[i].attributes[0].value), "value number " + std::to_string(i + 2));
+  }
+  // A ring that is not last copies: the processor after it still gets the span whole.
+  auto first = std::make_shared<RingBufferProcessor>(2);
+  auto last = std::make_shared<Collect>();
+  Tracer other({.processors = {first, last}});
+  Span s = other.start(Context(), "copied", SpanKind::kInternal);
+  s.set_attribute("k", "v");
+  s.end();
+  ASSERT_EQ(first->recent().size(), 1u);
+  EXPECT_EQ(first->recent()[0].attributes.size(), 1u);
+  ASSERT_EQ(last->spans.size(), 1u);
+  EXPECT_EQ(last->spans[0].name, "copied");
+  EXPECT_EQ(last->spans[0].attributes.size(), 1u);
+}
+
 TEST(Spans, ParentChildLimitsStatusAndContext) {
   auto collect = std::make_shared<Collect>();
   Tracer tracer({.resource = Resource::detect("svc", "1.0", "test"),

@@ -239,7 +239,10 @@ std::shared_ptr<const Tracer::Processors> Tracer::processors() const {
 }
 
 void Tracer::finish(SpanData& data) const {
-  for (auto& p : *processors()) p->on_end(data);
+  auto list = processors();
+  if (list->empty()) return;
+  for (std::size_t i = 0; i + 1 < list->size(); ++i) (*list)[i]->on_end(data);
+  list->back()->on_end_moved(std::move(data));
 }
 
 void Tracer::force_flush() const {
@@ -304,13 +307,18 @@ BatchSpanProcessor::~BatchSpanProcessor() {
 }
 
 void BatchSpanProcessor::on_end(const SpanData& span) {
+  SpanData copy = span;
+  on_end_moved(std::move(copy));
+}
+
+void BatchSpanProcessor::on_end_moved(SpanData&& span) {
   {
     std::lock_guard lock(mu_);
     if (stop_ || queue_.size() >= options_.max_queue) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    queue_.push_back(span);
+    queue_.push_back(std::move(span));
     if (queue_.size() < options_.max_batch) return;
   }
   cv_.notify_one();
@@ -366,12 +374,19 @@ void BatchSpanProcessor::run() {
 // Slots are assigned over, not freed and rebuilt: a full ring reuses its strings' and vectors' storage.
 void RingBufferProcessor::on_end(const SpanData& span) {
   if (capacity_ == 0) return;
+  SpanData copy = span;  // outside the lock
+  on_end_moved(std::move(copy));
+}
+
+void RingBufferProcessor::on_end_moved(SpanData&& span) {
+  if (capacity_ == 0) return;
   std::lock_guard lock(mu_);
   if (spans_.size() < capacity_) {
-    spans_.push_back(span);
+    spans_.push_back(std::move(span));
     return;
   }
-  spans_[next_] = span;
+  // Swapped, not assigned: the evicted span is freed by its caller, outside the lock.
+  std::swap(spans_[next_], span);
   next_ = (next_ + 1) % capacity_;
 }
 

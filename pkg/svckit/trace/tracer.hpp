@@ -98,6 +98,9 @@ class SpanProcessor {
  public:
   virtual ~SpanProcessor() = default;
   virtual void on_end(const SpanData& span) = 0;
+  // The tracer's last processor gets the span to keep: nothing reads it afterwards, so a processor
+  // that stores spans moves it instead of copying every attribute string.
+  virtual void on_end_moved(SpanData&& span) { on_end(span); }
   virtual void force_flush() {}
   virtual void shutdown() {}
 };
@@ -122,6 +125,7 @@ class BatchSpanProcessor : public SpanProcessor {
   BatchSpanProcessor(std::shared_ptr<SpanExporter> exporter, const Resource& resource, BatchOptions options = {});
   ~BatchSpanProcessor() override;
   void on_end(const SpanData& span) override;
+  void on_end_moved(SpanData&& span) override;
   void force_flush() override;  // exports what is queued and waits for it
   void shutdown() override;     // flushes and stops the thread
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
@@ -147,6 +151,7 @@ class RingBufferProcessor : public SpanProcessor {
  public:
   explicit RingBufferProcessor(std::size_t capacity = 256) : capacity_(capacity) {}
   void on_end(const SpanData& span) override;
+  void on_end_moved(SpanData&& span) override;
   std::vector<SpanData> recent() const;  // oldest first
 
  private:
