@@ -111,7 +111,10 @@ Status bind(sqlite3* db, sqlite3_stmt* stmt, const Params& params) {
             return sqlite3_bind_text64(stmt, i, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
           } else if constexpr (std::is_same_v<T, std::vector<std::int64_t>>) {
             std::string s = "[";
-            for (std::size_t k = 0; k < v.size(); ++k) s += (k ? "," : "") + std::to_string(v[k]);
+            for (std::size_t k = 0; k < v.size(); ++k) {
+              if (k) s += ',';
+              s += std::to_string(v[k]);
+            }
             s += "]";
             return sqlite3_bind_text64(stmt, i, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
           } else {

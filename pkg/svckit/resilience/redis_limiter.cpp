@@ -38,9 +38,13 @@ return got
 )LUA";
 
 std::string command(std::initializer_list<std::string_view> args) {
-  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  std::string out = "*";  // appended piecewise: "x" + std::string&& trips GCC 12's -Wrestrict
+  out += std::to_string(args.size());
+  out += "\r\n";
   for (auto a : args) {
-    out += "$" + std::to_string(a.size()) + "\r\n";
+    out += '$';
+    out += std::to_string(a.size());
+    out += "\r\n";
     out.append(a);
     out += "\r\n";
   }
