@@ -16,6 +16,7 @@
 
 #include "svckit/resilience/limiter.hpp"
 #include "svckit/resilience/middleware.hpp"
+#include "svckit/resilience/shedder.hpp"
 #include "svckit/trace/tracer.hpp"
 
 namespace svckit::grpc {
@@ -40,6 +41,9 @@ void ServerSettings::describe(config::Binder<ServerSettings>& b) {
   b.field("reflection", &ServerSettings::reflection);
   b.field("limits", &ServerSettings::limits)
       .doc("per method: \"/package.Service/Method rate=N burst=N max_in_flight=N\" (RESOURCE_EXHAUSTED)");
+  b.field("shed", &ServerSettings::shed)
+      .doc("refuse calls with UNAVAILABLE when CPU-bound and over the proven concurrency");
+  b.field("shed_cpu_threshold", &ServerSettings::shed_cpu_threshold).range(0.1, 1.0);
   b.field("tls_cert_file", &ServerSettings::tls_cert_file);
   b.field("tls_key_file", &ServerSettings::tls_key_file);
   b.validate([](const ServerSettings& s) -> Status {
@@ -174,7 +178,7 @@ using Limits = std::unordered_map<std::string, MethodLimit>;  // by "/package.Se
 struct MethodStats {
   std::string service, method, span_name;
   const char* type;
-  metrics::Counter started, received, sent, handled_ok, limited;
+  metrics::Counter started, received, sent, handled_ok, limited, shed;
   metrics::Histogram seconds;
   metrics::Gauge in_flight;
   MethodLimit* limit;
@@ -188,6 +192,7 @@ struct ServerMetrics {
   metrics::CounterVec& received;
   metrics::CounterVec& sent;
   metrics::CounterVec& limited;
+  metrics::CounterVec& shed;
   Limits limits;
   explicit ServerMetrics(metrics::Registry& r)
       : started(r.counter_vec({.name = "grpc_server_started_total", .help = "RPCs started on the server."},
@@ -204,7 +209,9 @@ struct ServerMetrics {
                            {"grpc_service", "grpc_method", "grpc_type"})),
         limited(r.counter_vec(
             {.name = "grpc_server_limited_total", .help = "RPCs refused by the method's limits (grpc.limits)."},
-            {"grpc_service", "grpc_method"})) {}
+            {"grpc_service", "grpc_method"})),
+        shed(r.counter_vec({.name = "grpc_server_shed_total", .help = "RPCs refused by load shedding (grpc.shed)."},
+                           {"grpc_service", "grpc_method"})) {}
 
   const MethodStats& method(const char* full, ::grpc::experimental::ServerRpcInfo::Type t) {
     return methods_.get(full, [&](std::string_view name, std::string service, std::string method) {
@@ -219,6 +226,7 @@ struct ServerMetrics {
                          sent.with({service, method, type}),
                          handled.with({service, method, type, "OK"}),
                          limited.with({service, method}),
+                         shed.with({service, method}),
                          seconds.with({service, method, type}),
                          in_flight.with({service, method}),
                          lit != limits.end() ? &lit->second : nullptr};
@@ -231,9 +239,11 @@ struct ServerMetrics {
 
 class ServerObserver final : public ::grpc::experimental::Interceptor {
  public:
-  ServerObserver(::grpc::experimental::ServerRpcInfo* info, ServerMetrics* m, const log::Logger* logger)
+  ServerObserver(::grpc::experimental::ServerRpcInfo* info, ServerMetrics* m, const log::Logger* logger,
+                 resilience::Shedder* shedder)
       : info_(info),
         m_(m),
+        shedder_(shedder),
         stats_(m->method(info->method(), info->type())),
         logger_(logger),
         start_(std::chrono::steady_clock::now()) {
@@ -274,9 +284,25 @@ class ServerObserver final : public ::grpc::experimental::Interceptor {
       ctx = ctx.with_log_field("request_id", std::string(rid));
     if (auto* observed = dynamic_cast<ObservedContext*>(info_->server_context())) {
       observed->ctx = ctx;
-      if (stats_.limit) observed->admission = apply_limits();
+      if (shedder_) observed->admission = apply_shedding();
+      if (observed->admission.ok() && stats_.limit) observed->admission = apply_limits();
+      // gRFC A6 server pushback: a client whose retry policy covers the refusal waits this long
+      // before it tries again, instead of retrying into the same overload at once.
+      if (auto ms = observed->admission.metadata_value("retry_after_ms"); !ms.empty())
+        observed->AddTrailingMetadata("grpc-retry-pushback-ms", std::string(ms));
     }
     ctx_ = std::move(ctx);
+  }
+
+  // The shedder's verdict; an admitted call is in flight for it until finish() reports how it went.
+  Status apply_shedding() {
+    auto promise = shedder_->allow();
+    if (!promise) {
+      stats_.shed.inc();
+      return promise.error();
+    }
+    shed_promise_.emplace(std::move(*promise));
+    return {};
   }
 
   // The verdict of the method's limits; an admitted call holds its bulkhead permit until it ends.
@@ -310,6 +336,10 @@ class ServerObserver final : public ::grpc::experimental::Interceptor {
         std::chrono::system_clock::now() > deadline)
       st = ::grpc::Status(::grpc::StatusCode::DEADLINE_EXCEEDED, "answered after the deadline");
     Code code = code_from_grpc(static_cast<int>(st.error_code()));
+    if (shed_promise_) {  // only successes teach the shedder what the server can take
+      if (st.ok()) shed_promise_->pass();
+      shed_promise_.reset();
+    }
     if (st.ok())
       stats_.handled_ok.inc();
     else
@@ -334,28 +364,32 @@ class ServerObserver final : public ::grpc::experimental::Interceptor {
 
   ::grpc::experimental::ServerRpcInfo* info_;
   ServerMetrics* m_;
+  resilience::Shedder* shedder_;
   const MethodStats& stats_;
   const log::Logger* logger_;
   std::chrono::steady_clock::time_point start_;
   trace::Span span_;
   Context ctx_;
   resilience::Bulkhead::Permit permit_;
+  std::optional<resilience::Shedder::Promise> shed_promise_;
   bool finished_ = false;
 };
 
 class ServerObserverFactory final : public ::grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  ServerObserverFactory(metrics::Registry& r, log::Logger logger, Limits limits)
-      : metrics_(r), logger_(std::move(logger)) {
+  ServerObserverFactory(metrics::Registry& r, log::Logger logger, Limits limits,
+                        std::shared_ptr<resilience::Shedder> shedder)
+      : metrics_(r), logger_(std::move(logger)), shedder_(std::move(shedder)) {
     metrics_.limits = std::move(limits);
   }
   ::grpc::experimental::Interceptor* CreateServerInterceptor(::grpc::experimental::ServerRpcInfo* info) override {
-    return new ServerObserver(info, &metrics_, &logger_);
+    return new ServerObserver(info, &metrics_, &logger_, shedder_.get());
   }
 
  private:
   ServerMetrics metrics_;
   log::Logger logger_;
+  std::shared_ptr<resilience::Shedder> shedder_;
 };
 
 // ---- client side ----------------------------------------------------------------------------------------
@@ -531,13 +565,14 @@ struct Server::Impl {
   log::Logger logger;
   metrics::Registry& registry;
   std::vector<::grpc::Service*> services;
+  std::shared_ptr<resilience::Shedder> shedder;
   std::unique_ptr<::grpc::Server> server;
   int port = 0;
   std::mutex mu;
 };
 
 Server::Server(ServerSettings settings, log::Logger logger, metrics::Registry& registry)
-    : impl_(new Impl{std::move(settings), std::move(logger), registry, {}, {}, 0, {}}) {}
+    : impl_(new Impl{std::move(settings), std::move(logger), registry, {}, {}, {}, 0, {}}) {}
 
 Server::~Server() {
   shutdown();
@@ -545,6 +580,10 @@ Server::~Server() {
 
 void Server::add_service(::grpc::Service* service) {
   impl_->services.push_back(service);
+}
+
+void Server::set_shedder(std::shared_ptr<resilience::Shedder> shedder) {
+  impl_->shedder = std::move(shedder);
 }
 
 namespace {
@@ -592,7 +631,11 @@ Status Server::start() {
     if (rule->rate > 0) l.bucket = std::make_unique<resilience::TokenBucket>(rule->rate, rule->burst);
     if (rule->max_in_flight > 0) l.bulkhead = std::make_unique<resilience::Bulkhead>(rule->max_in_flight);
   }
-  interceptors.push_back(std::make_unique<ServerObserverFactory>(impl_->registry, impl_->logger, std::move(limits)));
+  auto shedder = impl_->shedder;
+  if (!shedder && s.shed)
+    shedder = std::make_shared<resilience::Shedder>(resilience::ShedderSettings{.cpu_threshold = s.shed_cpu_threshold});
+  interceptors.push_back(
+      std::make_unique<ServerObserverFactory>(impl_->registry, impl_->logger, std::move(limits), std::move(shedder)));
   b.experimental().SetInterceptorCreators(std::move(interceptors));
   b.SetContextAllocator(std::make_unique<ObservedContextAllocator>());
   impl_->server = b.BuildAndStart();

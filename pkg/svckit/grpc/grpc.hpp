@@ -32,6 +32,10 @@ class ServerContextBase;
 class Status;
 }  // namespace grpc
 
+namespace svckit::resilience {
+class Shedder;
+}
+
 namespace svckit::grpc {
 
 // The `grpc:` section. Defaults follow the seed's table: 64 KiB stream window, 1 MiB connection
@@ -52,6 +56,12 @@ struct ServerSettings {
   // refused with RESOURCE_EXHAUSTED by the handler's admit() check (grpc++ interceptors cannot end a
   // call before its handler runs); grpc_server_limited_total counts refusals.
   std::vector<std::string> limits;
+  // Load shedding for every method (go-zero's CPU-based shedder, as the HTTP side's
+  // resilience.shed): when CPU use is over the threshold and more calls are in flight than the
+  // recent pass rate and fastest response time justify, admit() refuses with UNAVAILABLE (OVERLOADED)
+  // and grpc_server_shed_total counts it.
+  bool shed = false;
+  double shed_cpu_threshold = 0.9;
   std::string tls_cert_file;  // both set: TLS; empty: plaintext
   std::string tls_key_file;
   static void describe(config::Binder<ServerSettings>& b);
@@ -114,6 +124,9 @@ class Server {
 
   // Before start(). The service must outlive the server.
   void add_service(::grpc::Service* service);
+  // Before start(): shed with this shedder (e.g. the one the HTTP side uses, so that both ports judge
+  // the process's load together) instead of one built from grpc.shed.
+  void set_shedder(std::shared_ptr<resilience::Shedder> shedder);
   Status start();
   std::uint16_t port() const noexcept;
   // grpc.health.v1: overall ("") and per-service status.

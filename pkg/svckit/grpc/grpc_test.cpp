@@ -11,6 +11,7 @@
 
 #include "ping.grpc.pb.h"
 #include "svckit/grpc/admission.hpp"
+#include "svckit/resilience/shedder.hpp"
 #include "svckit/trace/tracer.hpp"
 
 namespace svckit::grpc {
@@ -101,6 +102,7 @@ class GrpcTest : public ::testing::Test {
     s.port = 0;
     server_ = std::make_unique<Server>(s, log::Logger(), registry_);
     server_->add_service(&service_);
+    configure(*server_);
     ASSERT_TRUE(server_->start().ok());
     target_ = "127.0.0.1:" + std::to_string(server_->port());
     pool_ = std::make_unique<ChannelPool>(target_);
@@ -113,6 +115,7 @@ class GrpcTest : public ::testing::Test {
     trace::Tracer::set_global(nullptr);
   }
   virtual ServerSettings settings() { return {}; }
+  virtual void configure(Server&) {}
   std::string metrics() const { return registry_.render(); }
   // The spans the ring holds, of one kind.
   std::vector<trace::SpanData> spans(trace::SpanKind kind) const {
@@ -295,6 +298,77 @@ TEST_F(GrpcTest, StreamMessagesAreCounted) {
   EXPECT_NE(m.find("grpc_server_msg_received_total{" + labels + "} 5"), std::string::npos) << m;
   EXPECT_NE(m.find("grpc_server_msg_sent_total{" + labels + "} 5"), std::string::npos) << m;
   EXPECT_NE(m.find("grpc_server_handled_total{" + labels + R"(,grpc_code="OK"} 1)"), std::string::npos) << m;
+}
+
+// A shedder whose CPU reading the test sets: hot, it refuses calls beyond what it has seen pass.
+class ShedGrpcTest : public GrpcTest {
+ protected:
+  void configure(Server& server) override {
+    shedder_ =
+        std::make_shared<resilience::Shedder>(resilience::ShedderSettings{.cpu = [this] { return cpu_.load(); }});
+    server.set_shedder(shedder_);
+  }
+  // Starts a call that stays in its handler for `ms`, and waits until the shedder counts it.
+  std::jthread slow_call(int ms, ::grpc::StatusCode* code) {
+    std::jthread t([this, ms, code] {
+      PingRequest req;
+      req.set_sleep_ms(ms);
+      PingReply reply;
+      auto cctx = client_context(Context().with_timeout(std::chrono::seconds(30)));
+      *code = stub_->Ping(cctx.get(), req, &reply).error_code();
+    });
+    for (int i = 0; i < 3000 && shedder_->in_flight() < 1; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return t;
+  }
+  ::grpc::Status quick_call() {
+    PingRequest req;
+    PingReply reply;
+    auto cctx = client_context(Context().with_timeout(std::chrono::seconds(30)));
+    return stub_->Ping(cctx.get(), req, &reply);
+  }
+  std::atomic<double> cpu_{0.99};
+  std::shared_ptr<resilience::Shedder> shedder_;
+};
+
+TEST_F(ShedGrpcTest, AHotServerOverItsProvenConcurrencyRefusesWithUnavailable) {
+  ::grpc::StatusCode slow_code = ::grpc::StatusCode::UNKNOWN;
+  std::jthread slow = slow_call(3000, &slow_code);
+  ASSERT_EQ(shedder_->in_flight(), 1);
+  // Hot, and nothing has passed yet: one call in flight is all it allows. A client without a retry
+  // policy sees the refusal, with a 1 s retry pushback (gRFC A6) in the trailers.
+  PingRequest req;
+  PingReply reply;
+  auto plain = Ping::NewStub(::grpc::CreateChannel(target_, ::grpc::InsecureChannelCredentials()));
+  auto cctx = client_context(Context().with_timeout(std::chrono::seconds(30)));
+  auto refused = plain->Ping(cctx.get(), req, &reply);
+  EXPECT_EQ(refused.error_code(), ::grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("OVERLOADED"), std::string::npos) << refused.error_message();
+  auto pushback = cctx->GetServerTrailingMetadata().find("grpc-retry-pushback-ms");
+  ASSERT_NE(pushback, cctx->GetServerTrailingMetadata().end());
+  EXPECT_EQ(std::string(pushback->second.data(), pushback->second.size()), "1000");
+  // svckit's channels retry UNAVAILABLE: they wait out the pushback instead of retrying at once, so
+  // a call with 800 ms to live is shed once and then runs out of time waiting.
+  auto retrying = client_context(Context().with_timeout(std::chrono::milliseconds(800)));
+  EXPECT_EQ(stub_->Ping(retrying.get(), req, &reply).error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
+  slow.join();
+  EXPECT_EQ(slow_code, ::grpc::StatusCode::OK);  // what was admitted finishes
+  EXPECT_TRUE(quick_call().ok());                // nothing in flight: admitted again
+  EXPECT_EQ(shedder_->in_flight(), 0);
+  std::string m = metrics();
+  EXPECT_NE(m.find(R"(grpc_server_shed_total{grpc_service="svckit.test.v1.Ping",grpc_method="Ping"} 2)"),
+            std::string::npos)
+      << m;
+}
+
+TEST_F(ShedGrpcTest, ACoolServerDoesNotShed) {
+  cpu_ = 0.2;
+  ::grpc::StatusCode slow_code = ::grpc::StatusCode::UNKNOWN;
+  std::jthread slow = slow_call(500, &slow_code);
+  EXPECT_TRUE(quick_call().ok());
+  slow.join();
+  EXPECT_EQ(slow_code, ::grpc::StatusCode::OK);
+  EXPECT_EQ(shedder_->dropped(), 0u);
 }
 
 class LimitedGrpcTest : public GrpcTest {
