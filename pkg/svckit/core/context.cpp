@@ -227,22 +227,21 @@ std::vector<std::pair<std::string_view, std::string_view>> Context::all_metadata
 
 void Context::for_each_log_field_impl(void (*fn)(void*, std::string_view, std::string_view), void* arg) const {
   // The nodes that carry fields, newest first. Requests stack a handful (span, request id); a deeper
-  // chain than the array holds falls back to the heap.
+  // chain than the array holds moves to the heap.
   const ContextNode* small[16];
   std::vector<const ContextNode*> big;
-  const ContextNode** nodes = small;
   std::size_t n = 0;
   for (const ContextNode* c = node_.get(); c; c = c->parent.get()) {
     if (c->log_fields.empty()) continue;
-    if (n == std::size(small) && big.empty()) big.assign(small, small + n);
-    if (!big.empty()) {
-      big.push_back(c);
-      nodes = big.data();
-    } else {
+    if (n < std::size(small)) {
       small[n] = c;
+    } else {
+      if (big.empty()) big.assign(small, small + n);
+      big.push_back(c);
     }
     ++n;
   }
+  const ContextNode* const* nodes = big.empty() ? small : big.data();
   auto find_in = [&](std::size_t idx, std::string_view key) -> const LogField* {
     for (const auto& f : nodes[idx]->log_fields)
       if (f.first == key) return &f;

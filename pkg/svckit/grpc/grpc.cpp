@@ -288,8 +288,9 @@ class ServerObserver final : public ::grpc::experimental::Interceptor {
       if (observed->admission.ok() && stats_.limit) observed->admission = apply_limits();
       // gRFC A6 server pushback: a client whose retry policy covers the refusal waits this long
       // before it tries again, instead of retrying into the same overload at once.
-      if (auto ms = observed->admission.metadata_value("retry_after_ms"); !ms.empty())
-        observed->AddTrailingMetadata("grpc-retry-pushback-ms", std::string(ms));
+      if (!observed->admission.ok())
+        if (auto ms = observed->admission.metadata_value("retry_after_ms"); !ms.empty())
+          observed->AddTrailingMetadata("grpc-retry-pushback-ms", std::string(ms));
     }
     ctx_ = std::move(ctx);
   }

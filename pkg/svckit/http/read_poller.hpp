@@ -35,7 +35,6 @@ class ReadPoller {
   ReadPoller(const ReadPoller&) = delete;
   ReadPoller& operator=(const ReadPoller&) = delete;
 
-  bool ok() const noexcept { return epfd_ >= 0; }
   // Registers fd for read edges; false if the kernel refused (the caller falls back to Asio waits).
   bool add(int fd, Waiter& w);
   void remove(int fd, Waiter& w);
