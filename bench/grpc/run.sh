@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# gRPC race: svckit's gRPC server (every default interceptor on, inside an App) against the same
-# service on bare grpc++ ("raw"), on grpc++ with one no-op interceptor ("noop": the price of grpc++'s
-# interceptor machinery alone), and against gRPC-Go built offline from Debian's golang-google-grpc-dev
+# gRPC race: svckit's gRPC server (inside an App, all observation on) serving the echo service as a
+# svckit::grpc::Service ("svckit": svckit's own dispatch) and as grpc++'s generated CallbackService
+# ("generated": observed through grpc++'s interceptor hooks), against the same service on bare grpc++
+# ("raw"), on grpc++ with one no-op interceptor ("noop": the price of grpc++'s interceptor machinery
+# alone), and against gRPC-Go built offline from Debian's golang-google-grpc-dev
 # (GOPATH mode). One client (echo_load, grpc++) drives all of them, pinned: server on core 0, client
 # on core 1; rounds interleave the servers so that drift on a shared VM hits them alike.
-# usage: bench/grpc/run.sh BUILD_DIR     (make bench-grpc)     knobs: ROUNDS (3), DURATION (8), OUT
+# usage: bench/grpc/run.sh BUILD_DIR     (make bench-grpc)     knobs: ROUNDS (3), DURATION (8), SERVERS, INSTR (1), OUT
 set -euo pipefail
 build=$1
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,7 +31,7 @@ trap '[ -n "$pid" ] && kill $pid 2>/dev/null || true' EXIT
 start() {  # $1 server name; sets pid and port
   port=$((9400 + RANDOM % 500))
   case $1 in
-    svckit) taskset -c 0 "$bin/echo_server" svckit --config-dir "$src/configs" --set grpc.host=127.0.0.1 \
+    svckit|generated) taskset -c 0 "$bin/echo_server" $1 --config-dir "$src/configs" --set grpc.host=127.0.0.1 \
               --set grpc.port=$port --set http.port=0 --set admin.port=0 --set log.output="$OUT/svckit-calls.log" \
               >/dev/null 2>"$OUT/server.err" & ;;
     raw|noop) taskset -c 0 "$bin/echo_server" "$1" $port >/dev/null 2>"$OUT/server.err" & ;;
@@ -44,7 +46,7 @@ stop() { kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; pid=; rm 
 scenarios=("stream --streams 64 --window 1" "stream --streams 64 --window 16" "unary --streams 64")
 : > "$OUT/results.txt"
 for r in $(seq 1 "$ROUNDS"); do
-  for server in svckit raw noop go; do
+  for server in ${SERVERS:-svckit generated raw noop go}; do
     start $server
     for sc in "${scenarios[@]}"; do
       # shellcheck disable=SC2086
@@ -72,7 +74,7 @@ def med(key, field):
 print("| scenario | server | msgs/s | p50 µs | p99 µs | server CPU µs/msg | CPU vs raw grpc++ | msgs/s vs Go | CPU vs Go |")
 print("|---|---|---|---|---|---|---|---|---|")
 for sc in sorted({k[0] for k in rows}):
-    for server in ("svckit", "raw", "noop", "go"):
+    for server in ("svckit", "generated", "raw", "noop", "go"):
         k = (sc, server)
         if k not in rows:
             continue
@@ -87,10 +89,10 @@ PY
 if [ "${INSTR:-1}" = 1 ] && command -v valgrind >/dev/null; then
   echo "| server | unary instr/call | stream instr/msg |" > "$OUT/instructions.md"
   echo "|---|---|---|" >> "$OUT/instructions.md"
-  for server in raw noop svckit; do
+  for server in raw noop svckit generated; do
     port=$((9900 + RANDOM % 90))
     case $server in
-      svckit) cmd=("$bin/echo_server" svckit --config-dir "$src/configs" --set grpc.host=127.0.0.1 --set grpc.port=$port
+      svckit|generated) cmd=("$bin/echo_server" $server --config-dir "$src/configs" --set grpc.host=127.0.0.1 --set grpc.port=$port
                    --set http.port=0 --set admin.port=0 --set log.output="$OUT/svckit-calls.log") ;;
       *) cmd=("$bin/echo_server" $server $port) ;;
     esac

@@ -7,9 +7,6 @@
 #include <set>
 #include <shared_mutex>
 
-#include "svckit/grpc/admission.hpp"
-#include "svckit/grpc/grpc.hpp"
-
 namespace svckit::chat {
 
 using v1::ChatMessage;
@@ -62,12 +59,9 @@ class Hub {
   std::mutex id_mu;
 };
 
-class Session final : public ::grpc::ServerBidiReactor<ChatMessage, ChatMessage> {
+class Session final : public grpc::ServerStream<ChatMessage, ChatMessage> {
  public:
-  Session(std::shared_ptr<Hub> hub, ::grpc::CallbackServerContext* ctx) : hub_(std::move(hub)), ctx_(ctx) {
-    hub_->add(this);
-    StartRead(&in_);
-  }
+  explicit Session(std::shared_ptr<Hub> hub) : hub_(std::move(hub)) {}
 
   // Queues a message for this client (called with the hub's lock held shared).
   void deliver(const ChatMessage& m) {
@@ -76,8 +70,7 @@ class Session final : public ::grpc::ServerBidiReactor<ChatMessage, ChatMessage>
     if (queue_.size() >= hub_->options.send_queue) {
       if (hub_->options.disconnect_slow) {
         hub_->slow_disconnects.inc();
-        finish_locked(::grpc::Status(::grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                     "send queue full: the client is not reading fast enough"));
+        finish_locked(Status(Code::kResourceExhausted, "send queue full: the client is not reading fast enough"));
         return;
       }
       // Drop the oldest message that is not being written right now.
@@ -89,35 +82,43 @@ class Session final : public ::grpc::ServerBidiReactor<ChatMessage, ChatMessage>
     if (!writing_) write_next_locked();
   }
 
-  void end(::grpc::Status st) {
+  void end(Status st) {
     std::lock_guard lock(mu_);
     finish_locked(std::move(st));
   }
 
-  void OnReadDone(bool ok) override {
-    if (!ok) {  // the client closed its side, or the call was cancelled
-      leave_all();
-      std::lock_guard lock(mu_);
-      reading_done_ = true;
-      if (!writing_) finish_locked(::grpc::Status::OK);
-      return;
-    }
-    if (::grpc::Status st = handle(in_); !st.ok()) {
+ private:
+  // Known to the hub (and so to close_all) only once the stream can be finished.
+  void on_start() override {
+    hub_->add(this);
+    read();
+  }
+
+  void on_message(ChatMessage& in) override {
+    if (Status st = handle(in); !st.ok()) {
       leave_all();
       end(st);
       return;
     }
-    StartRead(&in_);
+    read();
   }
 
-  void OnWriteDone(bool ok) override {
+  // The client closed its side, or the call was cancelled.
+  void on_read_end() override {
+    leave_all();
+    std::lock_guard lock(mu_);
+    reading_done_ = true;
+    if (!writing_) finish_locked(Status());
+  }
+
+  void on_write_done(bool ok) override {
     std::lock_guard lock(mu_);
     writing_ = false;
     if (!queue_.empty()) queue_.pop_front();
     if (!ok) {  // the stream is gone: nothing more can be written
       finishing_ = true;
       queue_.clear();
-      call_finish(pending_status_ ? *pending_status_ : ::grpc::Status(::grpc::StatusCode::CANCELLED, "stream closed"));
+      call_finish(pending_status_ ? *pending_status_ : Status(Code::kCancelled, "stream closed"));
       return;
     }
     if (pending_status_) {
@@ -137,22 +138,20 @@ class Session final : public ::grpc::ServerBidiReactor<ChatMessage, ChatMessage>
     if (!queue_.empty() && !finishing_) {
       write_next_locked();
     } else if (reading_done_) {
-      finish_locked(::grpc::Status::OK);
+      finish_locked(Status());
     }
   }
 
-  void OnCancel() override { leave_all(); }
+  void on_cancel() override { leave_all(); }
 
-  void OnDone() override {
+  void on_done() override {
     leave_all();
     hub_->remove(this);  // waits for deliveries in progress: none can touch this afterwards
-    delete this;
   }
 
- private:
-  ::grpc::Status handle(const ChatMessage& m) {
+  Status handle(const ChatMessage& m) {
     const Options& o = hub_->options;
-    auto invalid = [](std::string why) { return ::grpc::Status(::grpc::StatusCode::INVALID_ARGUMENT, why); };
+    auto invalid = [](std::string why) { return Status(Code::kInvalidArgument, std::move(why)); };
     if (m.user_id().empty()) return invalid("user_id is required");
     if (m.user_id().size() > o.max_user_id) return invalid("user_id is longer than " + std::to_string(o.max_user_id));
     if (user_.empty()) user_ = m.user_id();
@@ -162,10 +161,10 @@ class Session final : public ::grpc::ServerBidiReactor<ChatMessage, ChatMessage>
       case ChatMessage::KIND_JOIN: {
         {
           std::lock_guard lock(mu_);
-          if (!joined_.insert(m.room()).second) return ::grpc::Status::OK;
+          if (!joined_.insert(m.room()).second) return Status();
         }
         // Not under mu_: the JOIN broadcast is delivered to this session too.
-        if (hub_->join(this, m.room(), user_)) return ::grpc::Status::OK;
+        if (hub_->join(this, m.room(), user_)) return Status();
         std::lock_guard lock(mu_);
         joined_.erase(m.room());
         return invalid("unknown room '" + m.room() + "'");
@@ -177,7 +176,7 @@ class Session final : public ::grpc::ServerBidiReactor<ChatMessage, ChatMessage>
           was = joined_.erase(m.room()) > 0;
         }
         if (was) hub_->leave(this, m.room(), user_);
-        return ::grpc::Status::OK;
+        return Status();
       }
       case ChatMessage::KIND_MESSAGE: {
         if (!hub_->rooms.count(m.room())) return invalid("unknown room '" + m.room() + "'");
@@ -186,8 +185,7 @@ class Session final : public ::grpc::ServerBidiReactor<ChatMessage, ChatMessage>
           std::lock_guard lock(mu_);
           member = joined_.count(m.room()) > 0;
         }
-        if (!member)
-          return ::grpc::Status(::grpc::StatusCode::FAILED_PRECONDITION, "join room '" + m.room() + "' first");
+        if (!member) return Status(Code::kFailedPrecondition, "join room '" + m.room() + "' first");
         if (m.content().empty()) return invalid("content is empty");
         if (m.content().size() > o.max_content)
           return invalid("content is longer than " + std::to_string(o.max_content) + " bytes");
@@ -197,7 +195,7 @@ class Session final : public ::grpc::ServerBidiReactor<ChatMessage, ChatMessage>
         out.set_content(m.content());
         out.set_kind(ChatMessage::KIND_MESSAGE);
         hub_->broadcast(m.room(), std::move(out));
-        return ::grpc::Status::OK;
+        return Status();
       }
       default:
         return invalid("kind NOTICE is sent by the server only");
@@ -215,10 +213,10 @@ class Session final : public ::grpc::ServerBidiReactor<ChatMessage, ChatMessage>
 
   void write_next_locked() {
     writing_ = true;
-    StartWrite(&queue_.front());
+    write(queue_.front());
   }
 
-  void finish_locked(::grpc::Status st) {
+  void finish_locked(Status st) {
     if (finishing_) return;
     finishing_ = true;
     if (writing_) {
@@ -230,15 +228,13 @@ class Session final : public ::grpc::ServerBidiReactor<ChatMessage, ChatMessage>
   }
 
   // Finish exactly once; OnDone follows when every operation has completed.
-  void call_finish(const ::grpc::Status& st) {
+  void call_finish(const Status& st) {
     if (finished_) return;
     finished_ = true;
-    Finish(st);
+    finish(st);
   }
 
   std::shared_ptr<Hub> hub_;
-  ::grpc::CallbackServerContext* ctx_;
-  ChatMessage in_;
   std::string user_;
   std::set<std::string> joined_;  // under mu_
   std::mutex mu_;
@@ -247,7 +243,7 @@ class Session final : public ::grpc::ServerBidiReactor<ChatMessage, ChatMessage>
   bool reading_done_ = false;
   bool finishing_ = false;  // no more deliveries
   bool finished_ = false;   // Finish called
-  std::optional<::grpc::Status> pending_status_;
+  std::optional<Status> pending_status_;
   std::uint64_t dropped_ = 0;
 };
 
@@ -301,20 +297,19 @@ void Hub::remove(Session* s) {
 
 void Hub::close_all() {
   std::shared_lock lock(mu);
-  for (Session* s : all) s->end(::grpc::Status(::grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+  for (Session* s : all) s->end(Status(Code::kUnavailable, "server shutting down"));
 }
 
 Service::Service(Options options, log::Logger logger, metrics::Registry& registry)
-    : hub_(std::make_shared<Hub>(std::move(options), std::move(logger), registry)) {}
+    : grpc::Service("svckit.chat.v1.ChatService"),
+      hub_(std::make_shared<Hub>(std::move(options), std::move(logger), registry)) {
+  // grpc.limits may cap new streams (rate) or open ones (max_in_flight): svckit refuses those
+  // before this factory is asked for a session.
+  stream<ChatMessage, ChatMessage>("BidirectionalChat",
+                                   [hub = hub_](Context&) { return std::make_unique<Session>(hub); });
+}
 
 Service::~Service() = default;
-
-::grpc::ServerBidiReactor<ChatMessage, ChatMessage>* Service::BidirectionalChat(
-    ::grpc::CallbackServerContext* context) {
-  // grpc.limits may cap new streams (rate) or open ones (max_in_flight) for this method.
-  if (Status st = grpc::admit(context); !st.ok()) return grpc::refused_stream<ChatMessage, ChatMessage>(st);
-  return new Session(hub_, context);
-}
 
 void Service::close_all() {
   hub_->close_all();

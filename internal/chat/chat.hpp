@@ -10,7 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "chat/v1/chat.grpc.pb.h"
+#include "chat/v1/chat.pb.h"
+#include "svckit/grpc/service.hpp"
 #include "svckit/log/logger.hpp"
 #include "svckit/metrics/metrics.hpp"
 
@@ -26,12 +27,12 @@ struct Options {
 
 class Hub;
 
-class Service final : public svckit::chat::v1::ChatService::CallbackService {
+// Served by svckit's own gRPC dispatch (svckit::grpc::Service): observed without grpc++ interceptors,
+// grpc.limits and shedding applied before a stream is opened.
+class Service final : public grpc::Service {
  public:
   Service(Options options, log::Logger logger, metrics::Registry& registry = metrics::Registry::global());
   ~Service() override;
-  ::grpc::ServerBidiReactor<v1::ChatMessage, v1::ChatMessage>* BidirectionalChat(
-      ::grpc::CallbackServerContext* context) override;
   // Ends every stream with UNAVAILABLE (server stopping) so clients see a clean end.
   void close_all();
   std::size_t streams() const;

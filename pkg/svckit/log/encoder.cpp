@@ -61,9 +61,29 @@ void append_double(Buffer& out, double v) {
   out.commit(static_cast<std::size_t>(r.ptr - out.tail()));
 }
 
-// Durations as seconds (Zap's SecondsDurationEncoder): machine-friendly and unit-explicit.
+// Durations as seconds (Zap's SecondsDurationEncoder): machine-friendly and unit-explicit. Written
+// from the integer nanoseconds (exact, and a quarter of the cost of shortest-double formatting, which
+// showed in every access-log line).
 void append_seconds(Buffer& out, std::int64_t nanos) {
-  append_double(out, static_cast<double>(nanos) / 1e9);
+  out.ensure(32);
+  char* p = out.tail();
+  char* const begin = p;
+  std::uint64_t v = static_cast<std::uint64_t>(nanos);
+  if (nanos < 0) {
+    *p++ = '-';
+    v = 0 - v;
+  }
+  p = std::to_chars(p, p + 20, v / 1'000'000'000).ptr;
+  if (std::uint64_t frac = v % 1'000'000'000; frac != 0) {
+    char digits[9];
+    for (int i = 8; i >= 0; --i, frac /= 10) digits[i] = static_cast<char>('0' + frac % 10);
+    int n = 9;
+    while (digits[n - 1] == '0') --n;  // frac != 0: stops at a non-zero digit
+    *p++ = '.';
+    std::memcpy(p, digits, static_cast<std::size_t>(n));
+    p += n;
+  }
+  out.commit(static_cast<std::size_t>(p - begin));
 }
 
 void append_value_json(Buffer& out, const Field& f);

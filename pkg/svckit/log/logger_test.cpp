@@ -42,6 +42,24 @@ json parse_line(const std::string& line) {
   return json::parse(line);  // throws (fails the test) on invalid JSON
 }
 
+TEST(LoggerTest, DurationsAreExactDecimalSeconds) {
+  auto sink = std::make_shared<CaptureSink>();
+  Logger logger({.level = Level::kInfo, .sink = sink});
+  logger.info("d", {{"a", 12500us},
+                    {"b", 1500ms},
+                    {"c", 0ns},
+                    {"d", -2ms},
+                    {"e", 3s},
+                    {"f", 1ns},
+                    {"g", std::chrono::nanoseconds(86400123456789)}});
+  auto lines = sink->take();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find(R"("a":0.0125,"b":1.5,"c":0,"d":-0.002,"e":3,"f":0.000000001,"g":86400.123456789})"),
+            std::string::npos)
+      << lines[0];
+  parse_line(lines[0]);
+}
+
 TEST(LoggerTest, JsonLineHasFixedHeadThenTypedFields) {
   auto sink = std::make_shared<CaptureSink>();
   Logger logger({.level = Level::kInfo, .sink = sink});

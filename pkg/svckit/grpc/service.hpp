@@ -1,0 +1,414 @@
+#pragma once
+// A gRPC service served by svckit's own dispatch: typed handlers registered by method name, checked
+// against the .proto's descriptor at registration, observed inline (metrics, server span, log line,
+// deadline Context, grpc.limits and shedding decided before the handler runs) instead of through
+// grpc++'s interceptors, whose machinery alone costs more than svckit's observation (docs/grpc.md).
+//
+//   svckit::grpc::Service chat("svckit.chat.v1.ChatService");
+//   chat.unary<GetReq, GetResp>("Get", [](svckit::Context& ctx, const GetReq& in, GetResp& out) {
+//     ...; return svckit::Status();                            // runs on a gRPC callback thread
+//   });
+//   chat.stream<Msg, Msg>("Chat", [](svckit::Context&) { return std::make_unique<MyStream>(); });
+//   server.add_service(&chat);
+//
+// Handlers must not block for long: they run on grpc++'s callback threads. A handler that waits on I/O
+// takes the async form (unary_async) and answers from wherever the I/O completes.
+#include <grpcpp/impl/codegen/proto_utils.h>  // SerializationTraits for protobuf messages
+#include <grpcpp/impl/codegen/server_callback_handlers.h>
+#include <grpcpp/impl/rpc_method.h>
+#include <grpcpp/impl/service_type.h>
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/method_handler.h>
+#include <grpcpp/support/server_callback.h>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "svckit/core/context.hpp"
+#include "svckit/core/status.hpp"
+#include "svckit/grpc/grpc.hpp"
+#include "svckit/resilience/limiter.hpp"
+#include "svckit/resilience/shedder.hpp"
+#include "svckit/trace/tracer.hpp"
+
+namespace google::protobuf {
+class Descriptor;
+}
+
+namespace svckit::grpc {
+
+namespace detail {
+
+struct MethodStats;  // per method and server: names, metric handles, limits (grpc.cpp)
+
+// One method of a Service; `stats` is set when a Server starts with the service.
+struct MethodSlot {
+  std::string full_name;  // "/package.Service/Method"
+  int index = 0;
+  const char* kind = "unary";  // grpc_type label: unary, client_stream, server_stream, bidi_stream
+  const MethodStats* stats = nullptr;
+};
+
+// What svckit observes of one served call, whichever way it is dispatched (a Service's reactor, or the
+// interceptor on a generated grpc++ service).
+class CallObservation {
+ public:
+  CallObservation() = default;
+  CallObservation(const CallObservation&) = delete;
+  CallObservation& operator=(const CallObservation&) = delete;
+  ~CallObservation();  // a call that never finished is counted CANCELLED
+
+  // Counts the call, starts its span from the caller's metadata, builds its Context; then the verdict
+  // of shedding and the method's limits (a refusal is counted and carries the retry hint trailer).
+  Status begin(const MethodStats* method, ::grpc::ServerContextBase* call,
+               const std::multimap<::grpc::string_ref, ::grpc::string_ref>& metadata);
+  void received() noexcept;
+  void sent() noexcept;
+  // Once; later calls do nothing.
+  void finish(const ::grpc::Status& status);
+  bool finished() const noexcept { return finished_; }
+  Context& context() noexcept { return ctx_; }
+  const MethodStats* method() const noexcept { return m_; }
+
+ private:
+  const MethodStats* m_ = nullptr;
+  ::grpc::ServerContextBase* call_ = nullptr;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::system_clock::time_point deadline_ = std::chrono::system_clock::time_point::max();
+  trace::Span span_;
+  Context ctx_;
+  resilience::Bulkhead::Permit permit_;
+  std::optional<resilience::Shedder::Promise> shed_promise_;
+  bool finished_ = true;  // until begin()
+};
+
+// The status for a handler that threw: INTERNAL, with a log line naming the method.
+Status handler_threw(const MethodStats* method, const Context& ctx, const char* what);
+
+template <class Fn>
+Status guarded(const MethodStats* method, const Context& ctx, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return handler_threw(method, ctx, e.what());
+  } catch (...) {
+    return handler_threw(method, ctx, "unknown exception");
+  }
+}
+
+template <class Req, class Resp>
+class StreamReactor;
+template <class Req, class Resp>
+class AsyncUnary;
+
+}  // namespace detail
+
+// The server's half of a streaming call (client, server or bidirectional streaming): svckit calls the
+// on_* hooks, the handler answers with read(), write() and finish(). One read and one write may be in
+// flight at a time, as in grpc++; the handler queues what it has to send. Hooks run on gRPC callback
+// threads, read and write hooks possibly at the same time; the handler is deleted after on_done().
+template <class Req, class Resp>
+class ServerStream {
+ public:
+  virtual ~ServerStream() = default;
+
+  // The call's Context: deadline (from grpc-timeout), server span, baggage, metadata, log fields.
+  const Context& context() const;
+  // Asks for the next message: on_message() or, when the client has no more, on_read_end().
+  void read();
+  // Sends `m` (kept alive by the caller until on_write_done).
+  void write(const Resp& m);
+  // Sends `m` and ends the call with OK.
+  void write_last(const Resp& m);
+  // Ends the call (once; later calls do nothing).
+  void finish(const Status& status);
+
+ protected:
+  // After the call is admitted. Default: read the first message.
+  virtual void on_start() { read(); }
+  // A message; `m` is valid until the next read().
+  virtual void on_message(Req& m) = 0;
+  // The client half-closed, or the call is gone. Default: finish with OK.
+  virtual void on_read_end() { finish(Status()); }
+  virtual void on_write_done(bool /*ok*/) {}
+  // The client cancelled or the deadline passed; the handler must still finish().
+  virtual void on_cancel() {}
+  virtual void on_done() {}
+
+ private:
+  friend class detail::StreamReactor<Req, Resp>;
+  detail::StreamReactor<Req, Resp>* reactor_ = nullptr;
+};
+
+// The answer to an async unary call. Move it to wherever the answer is made; finish() once, from any
+// thread. Dropped unfinished, it answers INTERNAL, so a call is never left hanging.
+template <class Resp>
+class UnaryResponder {
+ public:
+  UnaryResponder() = default;
+  UnaryResponder(UnaryResponder&& o) noexcept : call_(std::exchange(o.call_, nullptr)) {}
+  UnaryResponder& operator=(UnaryResponder&& o) noexcept {
+    if (this != &o) {
+      drop();
+      call_ = std::exchange(o.call_, nullptr);
+    }
+    return *this;
+  }
+  ~UnaryResponder() { drop(); }
+
+  const Context& context() const;
+  Resp& response();
+  void finish(const Status& status);
+
+ private:
+  template <class, class>
+  friend class detail::AsyncUnary;
+  struct Call {
+    virtual ~Call() = default;
+    virtual Resp& response() = 0;
+    virtual const Context& context() = 0;
+    virtual void finish(const Status& status) = 0;  // deletes the call
+  };
+  explicit UnaryResponder(Call* c) : call_(c) {}
+  void drop() {
+    if (call_)
+      std::exchange(call_, nullptr)->finish(Status(Code::kInternal, "the handler dropped the call unanswered"));
+  }
+  Call* call_ = nullptr;
+};
+
+class Service : public ::grpc::Service {
+ public:
+  // The proto's full service name, "package.Service".
+  explicit Service(std::string full_name);
+  ~Service() override;
+  const std::string& name() const noexcept { return name_; }
+
+  template <class Req, class Resp>
+  using UnaryFn = std::function<Status(Context& ctx, const Req& request, Resp& response)>;
+  template <class Req, class Resp>
+  using AsyncUnaryFn = std::function<void(const Req& request, UnaryResponder<Resp> responder)>;
+  template <class Req, class Resp>
+  using StreamFactory = std::function<std::unique_ptr<ServerStream<Req, Resp>>(Context& ctx)>;
+
+  // Registration throws std::invalid_argument when the method is not in the service's .proto with these
+  // types and this streaming kind: a programmer error, found at start-up.
+
+  // A unary method answered by the handler's return value.
+  template <class Req, class Resp>
+  Service& unary(std::string_view method, UnaryFn<Req, Resp> fn);
+  // A unary method answered later through the responder (the request stays valid until then).
+  template <class Req, class Resp>
+  Service& unary_async(std::string_view method, AsyncUnaryFn<Req, Resp> fn);
+  // A client-, server- or bidirectionally streaming method: one handler object per call.
+  template <class Req, class Resp>
+  Service& stream(std::string_view method, StreamFactory<Req, Resp> factory);
+
+ private:
+  friend class Server;
+  detail::MethodSlot* add_method(std::string_view method, bool streaming, const google::protobuf::Descriptor* req,
+                                 const google::protobuf::Descriptor* resp);
+  std::string name_;
+  std::deque<detail::MethodSlot> slots_;  // stable addresses: handlers and grpc++ point into it
+};
+
+// ---- implementation ------------------------------------------------------------------------------
+
+namespace detail {
+
+template <class Req, class Resp>
+class StreamReactor final : public ::grpc::ServerBidiReactor<Req, Resp> {
+ public:
+  StreamReactor(const MethodSlot* slot, ::grpc::CallbackServerContext* call,
+                const Service::StreamFactory<Req, Resp>& factory)
+      : call_(call) {
+    Status st = obs_.begin(slot->stats, call, call->client_metadata());
+    if (st.ok()) {
+      st = guarded(slot->stats, obs_.context(), [&] {
+        handler_ = factory(obs_.context());
+        if (!handler_) return Status(Code::kInternal, "the stream factory made no handler");
+        handler_->reactor_ = this;
+        handler_->on_start();
+        return Status();
+      });
+    }
+    if (!st.ok()) finish(st);
+  }
+
+  void read() { this->StartRead(&in_); }
+  void write(const Resp& m, bool last) {
+    obs_.sent();
+    if (!last) return this->StartWrite(&m);
+    if (finished_.exchange(true)) return;
+    this->StartWriteAndFinish(&m, ::grpc::WriteOptions(), ::grpc::Status::OK);
+  }
+  void finish(const Status& st) {
+    if (finished_.exchange(true)) return;
+    status_ = to_grpc(st);
+    this->Finish(status_);
+  }
+  const Context& context() { return obs_.context(); }
+
+  void OnReadDone(bool ok) override {
+    if (ok) obs_.received();
+    run([&] { ok ? handler_->on_message(in_) : handler_->on_read_end(); });
+  }
+  void OnWriteDone(bool ok) override {
+    run([&] { handler_->on_write_done(ok); });
+  }
+  void OnCancel() override {
+    run([&] { handler_->on_cancel(); });
+  }
+  // Observed here, when every operation has completed: a stream the client cancelled may still have
+  // been finished OK by a handler that saw only the end of its reads.
+  void OnDone() override {
+    obs_.finish(call_->IsCancelled() ? ::grpc::Status(::grpc::StatusCode::CANCELLED, "cancelled by the client")
+                                     : status_);
+    if (handler_) run([&] { handler_->on_done(); });
+    delete this;
+  }
+
+ private:
+  template <class Fn>
+  void run(Fn&& fn) {
+    if (!handler_) return;
+    Status st = guarded(obs_.method(), obs_.context(), [&] {
+      fn();
+      return Status();
+    });
+    if (!st.ok()) finish(st);
+  }
+
+  ::grpc::CallbackServerContext* call_;
+  CallObservation obs_;
+  std::unique_ptr<ServerStream<Req, Resp>> handler_;
+  Req in_;
+  std::atomic<bool> finished_{false};
+  ::grpc::Status status_;  // what finish() sent
+};
+
+template <class Req, class Resp>
+class AsyncUnary final : public UnaryResponder<Resp>::Call {
+ public:
+  // `reactor`: the call's DefaultReactor(), asked for once (each call of it constructs it anew).
+  AsyncUnary(::grpc::ServerUnaryReactor* reactor, Resp* out) : reactor_(reactor), out_(out) {}
+  CallObservation& observation() { return obs_; }
+  UnaryResponder<Resp> responder() { return UnaryResponder<Resp>(this); }
+  Resp& response() override { return *out_; }
+  const Context& context() override { return obs_.context(); }
+  void finish(const Status& st) override {
+    ::grpc::Status gs = to_grpc(st);
+    obs_.finish(gs);
+    auto* reactor = reactor_;
+    delete this;  // before Finish: the call (and its arena) may be gone once Finish returns
+    reactor->Finish(gs);
+  }
+
+ private:
+  ::grpc::ServerUnaryReactor* reactor_;
+  Resp* out_;
+  CallObservation obs_;
+};
+
+}  // namespace detail
+
+template <class Req, class Resp>
+const Context& ServerStream<Req, Resp>::context() const {
+  return reactor_->context();
+}
+template <class Req, class Resp>
+void ServerStream<Req, Resp>::read() {
+  reactor_->read();
+}
+template <class Req, class Resp>
+void ServerStream<Req, Resp>::write(const Resp& m) {
+  reactor_->write(m, false);
+}
+template <class Req, class Resp>
+void ServerStream<Req, Resp>::write_last(const Resp& m) {
+  reactor_->write(m, true);
+}
+template <class Req, class Resp>
+void ServerStream<Req, Resp>::finish(const Status& status) {
+  reactor_->finish(status);
+}
+
+template <class Resp>
+const Context& UnaryResponder<Resp>::context() const {
+  return call_->context();
+}
+template <class Resp>
+Resp& UnaryResponder<Resp>::response() {
+  return call_->response();
+}
+template <class Resp>
+void UnaryResponder<Resp>::finish(const Status& status) {
+  if (call_) std::exchange(call_, nullptr)->finish(status);
+}
+
+template <class Req, class Resp>
+Service& Service::unary(std::string_view method, UnaryFn<Req, Resp> fn) {
+  detail::MethodSlot* slot = add_method(method, false, Req::descriptor(), Resp::descriptor());
+  MarkMethodCallback(slot->index, new ::grpc::internal::CallbackUnaryHandler<Req, Resp>(
+                                      [slot, fn = std::move(fn)](::grpc::CallbackServerContext* call, const Req* in,
+                                                                 Resp* out) -> ::grpc::ServerUnaryReactor* {
+                                        detail::CallObservation obs;
+                                        Status st = obs.begin(slot->stats, call, call->client_metadata());
+                                        if (st.ok())
+                                          st = detail::guarded(slot->stats, obs.context(),
+                                                               [&] { return fn(obs.context(), *in, *out); });
+                                        ::grpc::Status gs = to_grpc(st);
+                                        obs.finish(gs);
+                                        auto* reactor = call->DefaultReactor();
+                                        reactor->Finish(gs);
+                                        return reactor;
+                                      }));
+  return *this;
+}
+
+template <class Req, class Resp>
+Service& Service::unary_async(std::string_view method, AsyncUnaryFn<Req, Resp> fn) {
+  detail::MethodSlot* slot = add_method(method, false, Req::descriptor(), Resp::descriptor());
+  MarkMethodCallback(slot->index, new ::grpc::internal::CallbackUnaryHandler<Req, Resp>(
+                                      [slot, fn = std::move(fn)](::grpc::CallbackServerContext* call, const Req* in,
+                                                                 Resp* out) -> ::grpc::ServerUnaryReactor* {
+                                        auto* reactor = call->DefaultReactor();
+                                        auto* c = new detail::AsyncUnary<Req, Resp>(reactor, out);
+                                        Status st = c->observation().begin(slot->stats, call, call->client_metadata());
+                                        if (!st.ok()) {
+                                          c->finish(st);
+                                          return reactor;
+                                        }
+                                        // A throw is logged here; the responder, destroyed unanswered
+                                        // on the way out, answers INTERNAL (unless the handler moved
+                                        // it elsewhere first: then it answers from there).
+                                        Context ctx = c->context();  // c may be gone when it throws
+                                        (void)detail::guarded(slot->stats, ctx, [&] {
+                                          fn(*in, c->responder());
+                                          return Status();
+                                        });
+                                        return reactor;
+                                      }));
+  return *this;
+}
+
+template <class Req, class Resp>
+Service& Service::stream(std::string_view method, StreamFactory<Req, Resp> factory) {
+  detail::MethodSlot* slot = add_method(method, true, Req::descriptor(), Resp::descriptor());
+  MarkMethodCallback(slot->index,
+                     new ::grpc::internal::CallbackBidiHandler<Req, Resp>(
+                         [slot, factory = std::move(factory)](
+                             ::grpc::CallbackServerContext* call) -> ::grpc::ServerBidiReactor<Req, Resp>* {
+                           return new detail::StreamReactor<Req, Resp>(slot, call, factory);
+                         }));
+  return *this;
+}
+
+}  // namespace svckit::grpc
