@@ -90,17 +90,20 @@ if [ "${INSTR:-1}" = 1 ] && command -v valgrind >/dev/null; then
   echo "| server | unary instr/call | stream instr/msg |" > "$OUT/instructions.md"
   echo "|---|---|---|" >> "$OUT/instructions.md"
   for server in raw noop svckit generated; do
-    port=$((9900 + RANDOM % 90))
-    case $server in
-      svckit|generated) cmd=("$bin/echo_server" $server --config-dir "$src/configs" --set grpc.host=127.0.0.1 --set grpc.port=$port
-                   --set http.port=0 --set admin.port=0 --set log.output="$OUT/svckit-calls.log") ;;
-      *) cmd=("$bin/echo_server" $server $port) ;;
-    esac
-    valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.%p" "${cmd[@]}" >/dev/null 2>"$OUT/server.err" &
-    pid=$!
-    for _ in $(seq 300); do grep -q "listening on" "$OUT/server.err" && break; sleep 0.2; done
     row="| $server"
+    # A fresh server per mode: work left over from one mode (the log sink draining, spans ending) must
+    # not land in the next one's window.
     for mode in unary stream; do
+      port=$((9900 + RANDOM % 90))
+      case $server in
+        svckit|generated) cmd=("$bin/echo_server" $server --config-dir "$src/configs" --set grpc.host=127.0.0.1
+                     --set grpc.port=$port --set http.port=0 --set admin.port=0 --set log.output="$OUT/svckit-calls.log") ;;
+        *) cmd=("$bin/echo_server" $server $port) ;;
+      esac
+      : > "$OUT/server.err"
+      valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.%p" "${cmd[@]}" >/dev/null 2>"$OUT/server.err" &
+      pid=$!
+      for _ in $(seq 300); do grep -q "listening on" "$OUT/server.err" && break; sleep 0.2; done
       taskset -c 1 "$bin/echo_load" $mode 127.0.0.1:$port --seconds 10 --warmup 3 > "$OUT/cg-load.txt" &
       lpid=$!
       sleep 3
@@ -110,9 +113,9 @@ if [ "${INSTR:-1}" = 1 ] && command -v valgrind >/dev/null; then
       msgs=$(grep -o 'msgs=[0-9]*' "$OUT/cg-load.txt" | cut -d= -f2)
       ins=$(grep '^summary' "$(ls -t "$OUT"/callgrind.$pid.* | head -1)" | awk '{print $2}')
       row="$row | $((ins / msgs))"
+      stop
     done
     echo "$row |" >> "$OUT/instructions.md"
-    stop
   done
   cat "$OUT/instructions.md"
 fi

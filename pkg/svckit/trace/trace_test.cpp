@@ -234,6 +234,28 @@ TEST(Spans, EveryProcessorSeesTheWholeSpanAndTheRingKeepsTheNewestOldestFirst) {
   EXPECT_EQ(last->spans[0].attributes.size(), 1u);
 }
 
+TEST(Spans, APrebuiltAttributeListIsCopiedInWithinTheLimits) {
+  auto collect = std::make_shared<Collect>();
+  Tracer tracer({.resource = Resource::detect("svc", "1.0", "test"),
+                 .limits = {.max_attributes = 3, .max_events = 1, .max_attribute_length = 5},
+                 .processors = {collect}});
+  const std::vector<Attribute> fits{{"rpc.system", std::string("grpc")}, {"n", std::int64_t{7}}};
+  const std::vector<Attribute> too_long{{"k", std::string("much too long")}, {"a", true}, {"b", true}, {"c", true}};
+  tracer.start_span("fits", SpanKind::kServer, std::nullopt, fits).end();
+  tracer.start_span("cut", SpanKind::kServer, std::nullopt, too_long).end();
+  ASSERT_EQ(collect->spans.size(), 2u);
+  const auto& a = collect->spans[0].attributes;
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].key, "rpc.system");
+  EXPECT_EQ(std::get<std::string>(a[0].value), "grpc");
+  EXPECT_EQ(std::get<std::int64_t>(a[1].value), 7);
+  EXPECT_EQ(fits.size(), 2u);  // the list itself is left as it was, for the next span
+  // Over the limits, the same rules as set_attribute: values cut, attributes past the count dropped.
+  const auto& b = collect->spans[1].attributes;
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(std::get<std::string>(b[0].value), "much ");
+}
+
 TEST(Spans, ParentChildLimitsStatusAndContext) {
   auto collect = std::make_shared<Collect>();
   Tracer tracer({.resource = Resource::detect("svc", "1.0", "test"),

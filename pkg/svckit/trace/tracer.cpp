@@ -201,7 +201,15 @@ Tracer::~Tracer() {
 }
 
 Span Tracer::start_span(std::string_view name, SpanKind kind, const std::optional<SpanContext>& parent,
-                        std::vector<Attribute> attributes) const {
+                        std::vector<Attribute>&& attributes) const {
+  static const std::vector<Attribute> kNone;
+  Span span = start_span(name, kind, parent, kNone);
+  for (auto& a : attributes) span.set(a.key, std::move(a.value));
+  return span;
+}
+
+Span Tracer::start_span(std::string_view name, SpanKind kind, const std::optional<SpanContext>& parent,
+                        const std::vector<Attribute>& attributes) const {
   SpanContext sc;
   bool has_parent = parent && parent->valid();
   sc.trace_id = has_parent ? parent->trace_id : TraceId::random();
@@ -210,14 +218,22 @@ Span Tracer::start_span(std::string_view name, SpanKind kind, const std::optiona
   sc.sampled = options_.sampler->should_sample(has_parent ? parent : std::nullopt, sc.trace_id);
   if (!sc.sampled) return Span(this, std::move(sc), nullptr);
   auto data = std::make_unique<SpanData>();
-  data->attributes.reserve(8);  // a server span's usual set, without regrowing
+  data->attributes.reserve(std::max<std::size_t>(8, attributes.size() + 2));  // no regrowing for the usual set
   data->context = sc;
   if (has_parent) data->parent_span_id = parent->span_id;
   data->name = std::string(name);
   data->kind = kind;
   data->start_ns = now_ns();
+  // Copied as they are when they fit the limits (a list built once normally does); set() otherwise,
+  // which truncates and deduplicates.
+  const SpanLimits& lim = limits();
+  bool fits = attributes.size() <= lim.max_attributes;
+  for (const auto& a : attributes)
+    if (auto* v = std::get_if<std::string>(&a.value); v && v->size() > lim.max_attribute_length) fits = false;
+  if (fits) data->attributes.insert(data->attributes.end(), attributes.begin(), attributes.end());
   Span span(this, std::move(sc), std::move(data));
-  for (auto& a : attributes) span.set(a.key, std::move(a.value));
+  if (!fits)
+    for (const auto& a : attributes) span.set(a.key, a.value);
   return span;
 }
 
