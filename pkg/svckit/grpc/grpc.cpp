@@ -234,6 +234,7 @@ struct MethodStats {
   metrics::Gauge in_flight;
   MethodLimit* limit;
   ServerState* server;
+  log::Logger logger;  // the server's, with grpc_service and grpc_method encoded once
 };
 
 const MethodStats& ServerState::method(const char* full, const char* type) {
@@ -256,7 +257,8 @@ const MethodStats& ServerState::method(const char* full, const char* type) {
                        m.seconds.with({service, method, type}),
                        m.in_flight.with({service, method}),
                        lit != limits.end() ? &lit->second : nullptr,
-                       this};
+                       this,
+                       logger.with({{"grpc_service", service}, {"grpc_method", method}})};
   });
 }
 
@@ -352,28 +354,19 @@ void CallObservation::finish(const ::grpc::Status& sent) {
     span_.set_attribute("rpc.grpc.status_code", static_cast<int>(st.error_code()));
   }
   span_.end();
-  const log::Logger& logger = m_->server->logger;
+  const log::Logger& logger = m_->logger;
   auto level = st.ok() || st.error_code() == ::grpc::StatusCode::CANCELLED ? log::Level::kInfo : log::Level::kWarn;
   if (!logger.enabled(level)) return;
   if (st.ok()) {
-    logger.log(
-        level, ctx_, "grpc call",
-        {{"grpc_service", m_->service}, {"grpc_method", m_->method}, {"grpc_code", "OK"}, {"duration", elapsed}});
+    logger.log(level, ctx_, "grpc call", {{"grpc_code", "OK"}, {"duration", elapsed}});
     return;
   }
   logger.log(level, ctx_, "grpc call",
-             {{"grpc_service", m_->service},
-              {"grpc_method", m_->method},
-              {"grpc_code", code_name(code)},
-              {"duration", elapsed},
-              {"error", st.error_message()},
-              {"peer", peer}});
+             {{"grpc_code", code_name(code)}, {"duration", elapsed}, {"error", st.error_message()}, {"peer", peer}});
 }
 
 Status handler_threw(const MethodStats* m, const Context& ctx, const char* what) {
-  if (m)
-    m->server->logger.error(ctx, "grpc handler threw",
-                            {{"grpc_service", m->service}, {"grpc_method", m->method}, {"error", what}});
+  if (m) m->logger.error(ctx, "grpc handler threw", {{"error", what}});
   return Status(Code::kInternal, "the handler failed");
 }
 

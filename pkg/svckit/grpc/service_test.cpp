@@ -181,7 +181,10 @@ TEST_F(ServiceTest, UnaryCallsAreAnsweredAndCountedOnceByCode) {
             std::string::npos)
       << m;
   std::string log = sink_->all();
-  EXPECT_NE(log.find(R"("grpc_code":"NOT_FOUND")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("grpc_service":"svckit.test.v1.Ping","grpc_method":"Ping","grpc_code":"NOT_FOUND")"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find(R"("error":"told to fail","peer":"ipv4:127.0.0.1:)"), std::string::npos) << log;
 }
 
 TEST_F(ServiceTest, TheHandlersContextHasTheDeadlineAndTheServerSpan) {
