@@ -32,14 +32,21 @@ bool decode_hex(std::string_view hex, std::array<std::uint8_t, N>& out, bool any
   return true;
 }
 
+// Two hex digits per byte value: ids are rendered for every span's log fields and headers.
+constexpr auto kHexPairs = [] {
+  std::array<char, 512> t{};
+  for (std::size_t i = 0; i < 256; ++i) {
+    t[2 * i] = kHex[i >> 4];
+    t[2 * i + 1] = kHex[i & 0xf];
+  }
+  return t;
+}();
+
 template <std::size_t N>
 std::string encode_hex(const std::array<std::uint8_t, N>& b) {
-  std::string s(2 * N, '0');
-  for (std::size_t i = 0; i < N; ++i) {
-    s[2 * i] = kHex[b[i] >> 4];
-    s[2 * i + 1] = kHex[b[i] & 0xf];
-  }
-  return s;
+  char buf[2 * N];
+  for (std::size_t i = 0; i < N; ++i) std::memcpy(buf + 2 * i, &kHexPairs[2 * std::size_t{b[i]}], 2);
+  return std::string(buf, 2 * N);
 }
 
 template <std::size_t N>

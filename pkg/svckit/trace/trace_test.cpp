@@ -234,6 +234,42 @@ TEST(Spans, EveryProcessorSeesTheWholeSpanAndTheRingKeepsTheNewestOldestFirst) {
   EXPECT_EQ(last->spans[0].attributes.size(), 1u);
 }
 
+TEST(Spans, SpanDataSwapExchangesEveryMember) {
+  SpanData a, b;
+  a.context.trace_id = TraceId::random();
+  a.context.span_id = SpanId::random();
+  a.context.trace_state = "k=v";
+  a.parent_span_id = SpanId::random();
+  a.name = "a-span-with-a-long-enough-name";
+  a.kind = SpanKind::kServer;
+  a.start_ns = 1;
+  a.end_ns = 2;
+  a.attributes.push_back({"x", std::int64_t{1}});
+  a.events.push_back({"e", 3, {}});
+  a.status = StatusCode::kError;
+  a.status_message = "bad";
+  a.dropped_attributes = 4;
+  a.dropped_events = 5;
+  a.dropped_links = 6;
+  const SpanData before = a;
+  swap(a, b);
+  EXPECT_EQ(b.context.trace_id, before.context.trace_id);
+  EXPECT_EQ(b.context.trace_state, "k=v");
+  EXPECT_EQ(b.parent_span_id, before.parent_span_id);
+  EXPECT_EQ(b.name, before.name);
+  EXPECT_EQ(b.kind, SpanKind::kServer);
+  EXPECT_EQ(b.start_ns + b.end_ns, 3);
+  ASSERT_EQ(b.attributes.size(), 1u);
+  ASSERT_EQ(b.events.size(), 1u);
+  EXPECT_EQ(b.status, StatusCode::kError);
+  EXPECT_EQ(b.status_message, "bad");
+  EXPECT_EQ(b.dropped_attributes + b.dropped_events + b.dropped_links, 15u);
+  EXPECT_TRUE(a.name.empty());
+  EXPECT_TRUE(a.attributes.empty());
+  EXPECT_FALSE(a.context.trace_id.valid());
+  EXPECT_EQ(a.status, StatusCode::kUnset);
+}
+
 TEST(Spans, APrebuiltAttributeListIsCopiedInWithinTheLimits) {
   auto collect = std::make_shared<Collect>();
   Tracer tracer({.resource = Resource::detect("svc", "1.0", "test"),

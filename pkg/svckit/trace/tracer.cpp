@@ -394,6 +394,24 @@ void RingBufferProcessor::on_end(const SpanData& span) {
   on_end_moved(std::move(copy));
 }
 
+void swap(SpanData& a, SpanData& b) noexcept {
+  using std::swap;
+  swap(a.context, b.context);
+  swap(a.parent_span_id, b.parent_span_id);
+  swap(a.name, b.name);
+  swap(a.kind, b.kind);
+  swap(a.start_ns, b.start_ns);
+  swap(a.end_ns, b.end_ns);
+  swap(a.attributes, b.attributes);
+  swap(a.events, b.events);
+  swap(a.links, b.links);
+  swap(a.status, b.status);
+  swap(a.status_message, b.status_message);
+  swap(a.dropped_attributes, b.dropped_attributes);
+  swap(a.dropped_events, b.dropped_events);
+  swap(a.dropped_links, b.dropped_links);
+}
+
 void RingBufferProcessor::on_end_moved(SpanData&& span) {
   if (capacity_ == 0) return;
   std::lock_guard lock(mu_);
@@ -402,7 +420,7 @@ void RingBufferProcessor::on_end_moved(SpanData&& span) {
     return;
   }
   // Swapped, not assigned: the evicted span is freed by its caller, outside the lock.
-  std::swap(spans_[next_], span);
+  swap(spans_[next_], span);
   next_ = (next_ + 1) % capacity_;
 }
 

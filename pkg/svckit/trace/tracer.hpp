@@ -64,6 +64,8 @@ struct SpanData {
   std::uint32_t dropped_attributes = 0;
   std::uint32_t dropped_events = 0;
   std::uint32_t dropped_links = 0;
+  // Member by member (pointer swaps): a third of what std::swap's three moves cost.
+  friend void swap(SpanData& a, SpanData& b) noexcept;
 };
 
 // Who produced the telemetry: service.name, service.version, deployment.environment, host.name,
