@@ -12,7 +12,8 @@
 //   server.add_service(&chat);
 //
 // Handlers must not block for long: they run on grpc++'s callback threads. A handler that waits on I/O
-// takes the async form (unary_async) and answers from wherever the I/O completes.
+// takes the async form (unary_async) and answers from wherever the I/O completes, or is a coroutine on
+// svckit's runtime (unary_task) that co_awaits svckit's clients (db, http) with the call's Context.
 #include <grpcpp/impl/codegen/proto_utils.h>  // SerializationTraits for protobuf messages
 #include <grpcpp/impl/codegen/server_callback_handlers.h>
 #include <grpcpp/impl/rpc_method.h>
@@ -32,7 +33,9 @@
 #include <utility>
 
 #include "svckit/core/context.hpp"
+#include "svckit/core/runtime.hpp"
 #include "svckit/core/status.hpp"
+#include "svckit/core/task.hpp"
 #include "svckit/grpc/grpc.hpp"
 #include "svckit/resilience/limiter.hpp"
 #include "svckit/resilience/shedder.hpp"
@@ -166,6 +169,8 @@ class UnaryResponder {
   const Context& context() const;
   Resp& response();
   void finish(const Status& status);
+  // For a handler that caught an exception: INTERNAL, and an error line naming the method.
+  void finish_threw(const char* what);
 
  private:
   template <class, class>
@@ -175,6 +180,7 @@ class UnaryResponder {
     virtual Resp& response() = 0;
     virtual const Context& context() = 0;
     virtual void finish(const Status& status) = 0;  // deletes the call
+    virtual void finish_threw(const char* what) = 0;
   };
   explicit UnaryResponder(Call* c) : call_(c) {}
   void drop() {
@@ -197,6 +203,8 @@ class Service : public ::grpc::Service {
   using AsyncUnaryFn = std::function<void(const Req& request, UnaryResponder<Resp> responder)>;
   template <class Req, class Resp>
   using StreamFactory = std::function<std::unique_ptr<ServerStream<Req, Resp>>(Context& ctx)>;
+  template <class Req, class Resp>
+  using TaskFn = std::function<Task<Result<Resp>>(Context ctx, const Req& request)>;
 
   // Registration throws std::invalid_argument when the method is not in the service's .proto with these
   // types and this streaming kind: a programmer error, found at start-up.
@@ -207,6 +215,11 @@ class Service : public ::grpc::Service {
   // A unary method answered later through the responder (the request stays valid until then).
   template <class Req, class Resp>
   Service& unary_async(std::string_view method, AsyncUnaryFn<Req, Resp> fn);
+  // A unary method as a coroutine on a loop of `runtime` (which must outlive the server's calls): it
+  // co_awaits svckit's async clients; ctx carries the call's deadline, span and metadata. A runtime that
+  // is stopping answers UNAVAILABLE; a throw answers INTERNAL with a log line.
+  template <class Req, class Resp>
+  Service& unary_task(std::string_view method, Runtime& runtime, TaskFn<Req, Resp> fn);
   // A client-, server- or bidirectionally streaming method: one handler object per call.
   template <class Req, class Resp>
   Service& stream(std::string_view method, StreamFactory<Req, Resp> factory);
@@ -310,6 +323,7 @@ class AsyncUnary final : public UnaryResponder<Resp>::Call {
     delete this;  // before Finish: the call (and its arena) may be gone once Finish returns
     reactor->Finish(gs);
   }
+  void finish_threw(const char* what) override { finish(handler_threw(obs_.method(), obs_.context(), what)); }
 
  private:
   ::grpc::ServerUnaryReactor* reactor_;
@@ -351,6 +365,41 @@ Resp& UnaryResponder<Resp>::response() {
 template <class Resp>
 void UnaryResponder<Resp>::finish(const Status& status) {
   if (call_) std::exchange(call_, nullptr)->finish(status);
+}
+template <class Resp>
+void UnaryResponder<Resp>::finish_threw(const char* what) {
+  if (call_) std::exchange(call_, nullptr)->finish_threw(what);
+}
+
+namespace detail {
+// One unary_task call, spawned on a loop. Parameters live in the coroutine frame; the handler's task
+// is named before it is awaited (GCC 12 mis-destroys temporaries inside co_await expressions).
+template <class Req, class Resp>
+Task<void> run_unary_task(const Service::TaskFn<Req, Resp>* fn, const Req* in, UnaryResponder<Resp> r) {
+  try {
+    Task<Result<Resp>> task = (*fn)(r.context(), *in);
+    Result<Resp> result = co_await std::move(task);
+    if (!result) {
+      r.finish(result.error());
+      co_return;
+    }
+    r.response() = std::move(*result);
+    r.finish(Status());
+  } catch (const std::exception& e) {
+    r.finish_threw(e.what());
+  } catch (...) {
+    r.finish_threw("unknown exception");
+  }
+}
+}  // namespace detail
+
+template <class Req, class Resp>
+Service& Service::unary_task(std::string_view method, Runtime& runtime, TaskFn<Req, Resp> fn) {
+  auto shared = std::make_shared<TaskFn<Req, Resp>>(std::move(fn));
+  return unary_async<Req, Resp>(method, [&runtime, shared](const Req& in, UnaryResponder<Resp> r) {
+    if (!runtime.running()) return r.finish(Status(Code::kUnavailable, "shutting down"));
+    runtime.spawn(detail::run_unary_task<Req, Resp>(shared.get(), &in, std::move(r)));
+  });
 }
 
 template <class Req, class Resp>

@@ -373,6 +373,69 @@ TEST(ServiceAsyncTest, TheResponderAnswersFromAnotherThreadAndADroppedOneAnswers
   EXPECT_NE(m.find("grpc_server_handled_total{" + kPing + R"(,grpc_code="OK"} 1)"), std::string::npos) << m;
 }
 
+TEST(ServiceTaskTest, CoroutineHandlersRunOnTheRuntimeWithTheCallsContext) {
+  metrics::Registry registry;
+  Runtime rt({.workers = 1});
+  Service service("svckit.test.v1.Ping");
+  service.unary_task<PingRequest, PingReply>(
+      "Ping", rt, [](Context ctx, const PingRequest& in) -> Task<Result<PingReply>> {
+        if (!Loop::current()) co_return make_error(Code::kInternal, "not on a loop");
+        // Waits for sleep_ms or until the call's deadline, whichever comes first.
+        Status slept = co_await sleep_for(ctx, std::chrono::milliseconds(in.sleep_ms()));
+        if (!slept.ok()) co_return make_error(Code::kDeadlineExceeded, "gave up at the deadline");
+        if (in.text() == "throw") throw std::runtime_error("told to throw");
+        if (in.fail_code() != 0) co_return make_error(code_from_grpc(in.fail_code()), "told to fail");
+        PingReply reply;
+        reply.set_text(in.text() + "!");
+        reply.set_deadline_left_ms(std::chrono::duration_cast<std::chrono::milliseconds>(ctx.remaining()).count());
+        co_return reply;
+      });
+  ServerSettings s;
+  s.host = "127.0.0.1";
+  s.port = 0;
+  Server server(s, log::Logger(), registry);
+  server.add_service(&service);
+  ASSERT_TRUE(server.start().ok());
+  ChannelPool pool("127.0.0.1:" + std::to_string(server.port()), {.max_attempts = 2});
+  auto stub = Ping::NewStub(pool.get());
+  auto call = [&](const std::string& text, int sleep_ms, int fail_code, std::chrono::milliseconds deadline,
+                  PingReply* reply) {
+    PingRequest req;
+    req.set_text(text);
+    req.set_sleep_ms(sleep_ms);
+    req.set_fail_code(fail_code);
+    auto cctx = client_context(Context().with_timeout(deadline));
+    return stub->Ping(cctx.get(), req, reply);
+  };
+  PingReply reply;
+  auto ok = call("hi", 20, 0, std::chrono::seconds(5), &reply);
+  ASSERT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_EQ(reply.text(), "hi!");
+  EXPECT_GT(reply.deadline_left_ms(), 2500);
+  EXPECT_LE(reply.deadline_left_ms(), 5050);
+  EXPECT_EQ(call("x", 0, static_cast<int>(::grpc::StatusCode::NOT_FOUND), std::chrono::seconds(5), &reply).error_code(),
+            ::grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(call("throw", 0, 0, std::chrono::seconds(5), &reply).error_code(), ::grpc::StatusCode::INTERNAL);
+  // The call's deadline wakes the coroutine's sleep: it answers long before its 20 s.
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(call("slow", 20000, 0, std::chrono::milliseconds(1500), &reply).error_code(),
+            ::grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  std::string m;
+  const std::string expired = "grpc_server_handled_total{" + kPing + R"(,grpc_code="DEADLINE_EXCEEDED"} 1)";
+  for (int i = 0; i < 1000 && m.find(expired) == std::string::npos; ++i) {
+    m = registry.render();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_NE(m.find(expired), std::string::npos) << m;
+  EXPECT_NE(m.find("grpc_server_handled_total{" + kPing + R"(,grpc_code="INTERNAL"} 1)"), std::string::npos) << m;
+  // A runtime that has stopped answers UNAVAILABLE instead of leaving calls to hang.
+  rt.request_stop();
+  rt.wait();
+  EXPECT_EQ(call("late", 0, 0, std::chrono::seconds(5), &reply).error_code(), ::grpc::StatusCode::UNAVAILABLE);
+  server.shutdown();
+}
+
 TEST(ServiceRegistrationTest, MethodsAreCheckedAgainstTheProto) {
   Service ping("svckit.test.v1.Ping");
   auto unary = [](Context&, const PingRequest&, PingReply&) { return Status(); };
