@@ -1,15 +1,15 @@
 #pragma once
-// svckit's gRPC runtime on grpc++'s callback API: a server built from the `grpc:` config section with
-// svckit's interceptors on by default (RED metrics, a server span per call from the caller's W3C/B3
-// metadata, a log line per call, the incoming grpc-timeout as the handler's Context deadline),
-// grpc.health.v1 tied to readiness and server reflection; and clients whose calls carry the caller's
-// remaining deadline and trace context, with the same interceptors.
+// svckit's gRPC runtime on grpc++'s callback API: a server built from the `grpc:` config section that
+// observes every call (RED metrics, a server span per call from the caller's W3C/B3 metadata, a log
+// line per call, the incoming grpc-timeout as the handler's Context deadline), grpc.health.v1 tied to
+// readiness and server reflection; and clients whose calls carry the caller's remaining deadline and
+// trace context, observed the same way.
 //
 //   grpc::ServerSettings s = ...;                          // the grpc: section
 //   svckit::grpc::Server server(s, logger);
-//   server.add_service(&chat_service);                    // a generated ...::CallbackService
+//   server.add_service(&users);      // a svckit::grpc::Service (service.hpp: svckit's own dispatch),
+//                                    // or a generated ...::CallbackService (observed by interceptors)
 //   if (auto st = server.start(); !st.ok()) ...
-//   // in a handler: svckit::Context ctx = svckit::grpc::context_of(server_context);
 //   // a client:    auto cctx = svckit::grpc::client_context(ctx); stub->Method(cctx.get(), ...)
 #include <atomic>
 #include <chrono>
@@ -53,13 +53,14 @@ struct ServerSettings {
   std::chrono::milliseconds shutdown_grace{5000};  // in-flight calls get this long at stop
   bool reflection = true;
   // Limits per method: "/package.Service/Method rate=N burst=N max_in_flight=N". A call over them is
-  // refused with RESOURCE_EXHAUSTED by the handler's admit() check (grpc++ interceptors cannot end a
-  // call before its handler runs); grpc_server_limited_total counts refusals.
+  // refused with RESOURCE_EXHAUSTED before a svckit::grpc::Service handler runs, or by the admit() check
+  // of a generated service's handler (grpc++ interceptors cannot end a call before its handler runs);
+  // grpc_server_limited_total counts refusals.
   std::vector<std::string> limits;
   // Load shedding for every method (go-zero's CPU-based shedder, as the HTTP side's
   // resilience.shed): when CPU use is over the threshold and more calls are in flight than the
-  // recent pass rate and fastest response time justify, admit() refuses with UNAVAILABLE (OVERLOADED)
-  // and grpc_server_shed_total counts it.
+  // recent pass rate and fastest response time justify, calls are refused (as limits are) with
+  // UNAVAILABLE (OVERLOADED) and grpc_server_shed_total counts them.
   bool shed = false;
   double shed_cpu_threshold = 0.9;
   std::string tls_cert_file;  // both set: TLS; empty: plaintext
@@ -84,8 +85,9 @@ struct LimitRule {
 Result<LimitRule> parse_limit_rule(std::string_view text);
 
 // The Context of a call being served: its deadline (from grpc-timeout), its server span (trace_id and
-// span_id in its log fields), the caller's baggage and metadata. Valid for the call's lifetime; a
-// call not seen by svckit's interceptor gets a Context with just the deadline.
+// span_id in its log fields), the caller's baggage and metadata, for handlers of generated services.
+// Valid for the call's lifetime; a call the interceptor did not see (a svckit::grpc::Service's: its
+// handlers get their Context as an argument) gets a Context with just the deadline.
 Context context_of(const ::grpc::ServerContextBase* call);
 
 // A ClientContext for an outgoing call: the deadline is what remains of ctx's (or `fallback` when ctx
@@ -122,7 +124,7 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Before start(). The service must outlive the server.
+  // Before start(). The service must outlive the server; a svckit::grpc::Service serves one server.
   void add_service(::grpc::Service* service);
   // Before start(): shed with this shedder (e.g. the one the HTTP side uses, so that both ports judge
   // the process's load together) instead of one built from grpc.shed.

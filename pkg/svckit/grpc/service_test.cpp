@@ -299,9 +299,19 @@ TEST_F(LimitedServiceTest, LimitsRefuseBeforeTheHandlerRuns) {
   PingReply reply;
   EXPECT_TRUE(ping("1", &reply).ok());
   EXPECT_TRUE(ping("2", &reply).ok());
-  auto refused = ping("3", &reply);
+  // A client without a retry policy sees the refusal, and the time to the next token as the gRFC A6
+  // pushback in the trailers.
+  auto plain = Ping::NewStub(
+      ::grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), ::grpc::InsecureChannelCredentials()));
+  PingRequest three;
+  three.set_text("3");
+  auto cctx = client_context(Context().with_timeout(std::chrono::seconds(30)));
+  auto refused = plain->Ping(cctx.get(), three, &reply);
   EXPECT_EQ(refused.error_code(), ::grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_NE(refused.error_message().find("RATE_LIMITED"), std::string::npos) << refused.error_message();
+  auto pushback = cctx->GetServerTrailingMetadata().find("grpc-retry-pushback-ms");
+  ASSERT_NE(pushback, cctx->GetServerTrailingMetadata().end());
+  EXPECT_GT(std::stoll(std::string(pushback->second.data(), pushback->second.size())), 1000);
   EXPECT_EQ(handled_.load(), 2);  // the refused call never reached the handler: no admit() needed
   // A second stream while one is open: refused, its factory never called.
   auto first_ctx = client_context(Context().with_timeout(std::chrono::seconds(30)));
