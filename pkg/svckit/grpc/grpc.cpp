@@ -8,6 +8,7 @@
 #include <grpcpp/support/server_interceptor.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -127,16 +128,51 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// gRPC metadata keys are lower case; propagation formats name some headers in mixed case.
-std::string_view md_value(const std::multimap<::grpc::string_ref, ::grpc::string_ref>& md, std::string_view key) {
-  char k[64];  // propagation header names are short; lower-cased without a heap string per lookup
-  if (key.size() > sizeof(k)) return {};
-  for (std::size_t i = 0; i < key.size(); ++i)
-    k[i] = key[i] >= 'A' && key[i] <= 'Z' ? static_cast<char>(key[i] - 'A' + 'a') : key[i];
-  auto it = md.find(::grpc::string_ref(k, key.size()));
-  if (it == md.end()) return {};
-  return std::string_view(it->second.data(), it->second.size());
-}
+// The call's metadata that svckit reads (trace propagation in every format, baggage, x-request-id),
+// found in one pass over it instead of one map lookup per header name and format: most calls carry
+// none of them, and then extraction is skipped.
+class CallHeaders {
+ public:
+  explicit CallHeaders(const std::multimap<::grpc::string_ref, ::grpc::string_ref>& md) {
+    for (const auto& [k, v] : md) {
+      std::string_view key(k.data(), k.size());
+      if (key.empty() || n_ == found_.size()) continue;
+      char c = key[0];
+      if (c != 't' && c != 'b' && c != 'x' && c != 'u') continue;  // none of the names below
+      std::string_view value(v.data(), v.size());
+      if (key == "baggage") {
+        baggage_ = value;
+      } else if (key == "x-request-id") {
+        request_id_ = value;
+      } else if (key == "traceparent" || key == "tracestate" || key == "b3" || key == "uber-trace-id" ||
+                 key.starts_with("x-b3-")) {
+        found_[n_++] = {key, value};
+      }
+    }
+  }
+  bool has_propagation() const noexcept { return n_ > 0; }
+  std::string_view baggage() const noexcept { return baggage_; }
+  std::string_view request_id() const noexcept { return request_id_; }
+  // gRPC metadata keys are lower case; propagation formats name some headers in mixed case.
+  std::string_view get(std::string_view name) const noexcept {
+    for (std::size_t i = 0; i < n_; ++i) {
+      std::string_view key = found_[i].first;
+      if (key.size() != name.size()) continue;
+      bool same = true;
+      for (std::size_t j = 0; j < key.size() && same; ++j) {
+        char c = name[j] >= 'A' && name[j] <= 'Z' ? static_cast<char>(name[j] - 'A' + 'a') : name[j];
+        same = c == key[j];
+      }
+      if (same) return found_[i].second;
+    }
+    return {};
+  }
+
+ private:
+  std::array<std::pair<std::string_view, std::string_view>, 8> found_;
+  std::size_t n_ = 0;
+  std::string_view baggage_, request_id_;
+};
 
 // Per-method data resolved once per method (names, metric handles) instead of per call: looking up six
 // labelled series per call cost more than grpc++'s own interceptor machinery (bench/grpc). Method
@@ -277,13 +313,16 @@ Status CallObservation::begin(const MethodStats* m, ::grpc::ServerContextBase* c
   deadline_ = call->deadline();
   if (deadline_ != std::chrono::system_clock::time_point::max())
     ctx_ = ctx_.with_timeout(std::chrono::duration_cast<Duration>(deadline_ - std::chrono::system_clock::now()));
+  CallHeaders headers(md);
   if (auto tracer = trace::Tracer::global()) {
-    auto parent = trace::extract([&](std::string_view k) { return md_value(md, k); }, tracer->propagation());
+    std::optional<trace::SpanContext> parent;
+    if (headers.has_propagation())
+      parent = trace::extract([&](std::string_view k) { return headers.get(k); }, tracer->propagation());
     span_ = tracer->start_span(m->span_name, trace::SpanKind::kServer, parent, m->span_attributes);
     ctx_ = trace::with_span(ctx_, span_.context());
-    if (auto bag = md_value(md, "baggage"); !bag.empty()) ctx_ = trace::with_baggage(ctx_, trace::parse_baggage(bag));
+    if (auto bag = headers.baggage(); !bag.empty()) ctx_ = trace::with_baggage(ctx_, trace::parse_baggage(bag));
   }
-  if (auto rid = md_value(md, "x-request-id"); !rid.empty() && rid.size() <= 128)
+  if (auto rid = headers.request_id(); !rid.empty() && rid.size() <= 128)
     ctx_ = ctx_.with_log_field("request_id", std::string(rid));
 
   Status verdict;

@@ -205,6 +205,46 @@ TEST_F(ServiceTest, TheHandlersContextHasTheDeadlineAndTheServerSpan) {
   EXPECT_EQ(reply.span_id(), servers[0].context.span_id.hex());
 }
 
+TEST_F(ServiceTest, B3AndJaegerParentsBaggageAndRequestIdsArriveFromMetadata) {
+  auto tracer = std::make_shared<trace::Tracer>(
+      trace::TracerOptions{.resource = trace::Resource::detect("grpc-test"),
+                           .propagation = {trace::Format::kB3Multi, trace::Format::kJaeger},
+                           .processors = {ring_}});
+  trace::Tracer::set_global(tracer);
+  struct Case {
+    std::vector<std::pair<std::string, std::string>> metadata;
+    std::string trace_id;  // the parent's, as the server span must carry it
+  };
+  const std::string b3_trace = "463ac35c9f6413ad48485a3953bb6124", jaeger_trace = "0000000000000000a7ad6b7169203331";
+  std::vector<Case> cases = {
+      {{{"x-b3-traceid", b3_trace}, {"x-b3-spanid", "a2fb4a1d1a96d312"}, {"x-b3-sampled", "1"}}, b3_trace},
+      {{{"uber-trace-id", "a7ad6b7169203331:0062ef9fc4f1e2a1:0:1"}}, jaeger_trace},
+  };
+  for (const auto& c : cases) {
+    PingRequest req;
+    PingReply reply;
+    ::grpc::ClientContext cctx;
+    cctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    for (const auto& [k, v] : c.metadata) cctx.AddMetadata(k, v);
+    // A raw channel: svckit's client interceptor would rewrite the propagation headers.
+    auto plain = Ping::NewStub(
+        ::grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), ::grpc::InsecureChannelCredentials()));
+    ASSERT_TRUE(plain->Ping(&cctx, req, &reply).ok());
+    EXPECT_EQ(reply.trace_id(), c.trace_id);
+  }
+  // Baggage and x-request-id: the request id lands in the call's log line.
+  ::grpc::ClientContext cctx;
+  cctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  cctx.AddMetadata("x-request-id", "req-42");
+  cctx.AddMetadata("baggage", "tenant=acme");
+  auto plain = Ping::NewStub(
+      ::grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), ::grpc::InsecureChannelCredentials()));
+  PingRequest req;
+  PingReply reply;
+  ASSERT_TRUE(plain->Ping(&cctx, req, &reply).ok());
+  EXPECT_NE(sink_->all().find(R"("request_id":"req-42")"), std::string::npos) << sink_->all();
+}
+
 TEST_F(ServiceTest, AThrowingHandlerAnswersInternalLogsAndTheServerKeepsServing) {
   PingReply reply;
   auto st = ping("throw", &reply);
