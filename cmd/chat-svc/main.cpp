@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
                              app.logger());
   svckit::grpc::Server server(grpc_settings, app.logger());
   server.add_service(&chat);
+  // With resilience.shed on, the gRPC port sheds with the HTTP side's shedder: one view of the load.
+  if (app.shedder()) server.set_shedder(app.shedder());
   if (auto st = server.start(); !st.ok()) {
     std::fprintf(stderr, "chat-svc: cannot start: %s\n", st.to_string().c_str());
     return 1;

@@ -115,9 +115,11 @@ std::optional<int> App::init(int argc, const char* const* argv) {
     router_->use(http::middleware::metrics(*registry_));
     // Protection right after metrics: a shed or limited request costs almost nothing and is counted.
     auto guard = settings<ResilienceSettings>("resilience");
-    if (guard.shed)
-      router_->use(resilience::middleware::shed(std::make_shared<resilience::Shedder>(
-          resilience::ShedderSettings{.cpu_threshold = guard.shed_cpu_threshold})));
+    if (guard.shed) {
+      shedder_ =
+          std::make_shared<resilience::Shedder>(resilience::ShedderSettings{.cpu_threshold = guard.shed_cpu_threshold});
+      router_->use(resilience::middleware::shed(shedder_));
+    }
     if (guard.rate_limit)
       router_->use(
           resilience::middleware::rate_limit(std::make_shared<resilience::TokenBucket>(guard.rate, guard.burst)));

@@ -34,6 +34,10 @@ namespace svckit::http {
 class Server;
 }
 
+namespace svckit::resilience {
+class Shedder;
+}
+
 namespace svckit::app {
 
 struct AppOptions {
@@ -75,6 +79,10 @@ class App {
   // Outgoing-call guards per upstream and method from resilience.upstreams (timeouts, breakers,
   // retries, bulkheads): `co_await app.upstreams().get("billing", "POST /v1/charges").call(ctx, fn)`.
   resilience::Upstreams& upstreams() { return upstreams_; }
+  // The traffic port's load shedder (resilience.shed), null when shedding is off. A gRPC server beside
+  // the App takes it (svckit::grpc::Server::set_shedder) so that both ports judge the process's load
+  // together.
+  const std::shared_ptr<resilience::Shedder>& shedder() const noexcept { return shedder_; }
   // Traffic routes; the default middleware (app.middleware) is already in place.
   http::Router& router() { return *router_; }
   // Extra routes on the admin port (registered before run()).
@@ -116,6 +124,7 @@ class App {
   std::unique_ptr<http::Server> admin_server_;
   std::vector<std::function<Task<void>()>> stop_hooks_;
   resilience::Upstreams upstreams_;
+  std::shared_ptr<resilience::Shedder> shedder_;
   AppSettings app_settings_;
   AdminSettings admin_settings_;
   bool started_ = false;

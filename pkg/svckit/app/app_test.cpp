@@ -10,6 +10,7 @@
 
 #include "svckit/http/client.hpp"
 #include "svckit/http/message.hpp"
+#include "svckit/resilience/shedder.hpp"
 
 using namespace std::chrono_literals;
 
@@ -221,6 +222,24 @@ TEST_F(AppTest, BadConfigRefusesToStartWithExitCode2) {
 namespace svckit::app {
 namespace {
 
+TEST_F(AppTest, TheTrafficPortsShedderIsSharedOnlyWhenSheddingIsOn) {
+  EXPECT_EQ(make({})->shedder(), nullptr);
+  app_.reset();
+  auto app = make({"resilience.shed=true", "resilience.shed_cpu_threshold=0.5"});
+  ASSERT_NE(app->shedder(), nullptr);
+  // The one the middleware uses: a request through the traffic port is in flight for it.
+  std::atomic<std::int64_t> seen{-1};
+  app->router().get("/x", [&](http::Request&, http::Response& res) {
+    seen = app->shedder()->in_flight();
+    res.text(200, "x");
+  });
+  ASSERT_TRUE(app->start().ok());
+  EXPECT_EQ(call(*app, http::Method::kGet, traffic(*app) + "/x")->status, 200);
+  EXPECT_EQ(seen.load(), 1);
+  app->request_stop();
+  app->wait();
+}
+
 TEST_F(AppTest, ResilienceSectionInstallsARateLimitOnTheTrafficPort) {
   auto app = make({"resilience.rate_limit=true", "resilience.rate=1", "resilience.burst=2"});
   app->router().get("/x", [](http::Request&, http::Response& res) { res.text(200, "x"); });
@@ -270,8 +289,9 @@ TEST_F(AppTest, ABadRouteRuleRefusesToStart) {
 }
 
 TEST_F(AppTest, UpstreamRulesFromConfigBuildTheOutgoingGuards) {
-  auto app = make({"resilience.upstreams=billing timeout=2s breaker=gobreaker failures=3 retries=2,"
-                   "billing POST /v1/charges retries=0 idempotent=false"});
+  auto app =
+      make({"resilience.upstreams=billing timeout=2s breaker=gobreaker failures=3 retries=2,"
+            "billing POST /v1/charges retries=0 idempotent=false"});
   auto& billing = app->upstreams().get("billing");
   EXPECT_EQ(billing.policy().timeout, std::chrono::seconds(2));
   EXPECT_EQ(billing.policy().retries, 2);
