@@ -378,6 +378,27 @@ TEST_F(LimitedServiceTest, LimitsRefuseBeforeTheHandlerRuns) {
       << m;
 }
 
+// A server on a free port of 127.0.0.1 with one service, and a stub on a ChannelPool to it.
+struct Served {
+  Served(Service& service, metrics::Registry& registry) : server(settings(), log::Logger(), registry) {
+    server.add_service(&service);
+    started = server.start().ok();
+    pool =
+        std::make_unique<ChannelPool>("127.0.0.1:" + std::to_string(server.port()), ChannelOptions{.max_attempts = 2});
+    stub = Ping::NewStub(pool->get());
+  }
+  static ServerSettings settings() {
+    ServerSettings s;
+    s.host = "127.0.0.1";
+    s.port = 0;
+    return s;
+  }
+  Server server;
+  bool started = false;
+  std::unique_ptr<ChannelPool> pool;
+  std::unique_ptr<Ping::Stub> stub;
+};
+
 TEST(ServiceAsyncTest, TheResponderAnswersFromAnotherThreadAndADroppedOneAnswersInternal) {
   metrics::Registry registry;
   Service service("svckit.test.v1.Ping");
@@ -392,14 +413,9 @@ TEST(ServiceAsyncTest, TheResponderAnswersFromAnotherThreadAndADroppedOneAnswers
       r.finish(text == "fail" ? Status(Code::kUnavailable, "later") : Status());
     });
   });
-  ServerSettings s;
-  s.host = "127.0.0.1";
-  s.port = 0;
-  Server server(s, log::Logger(), registry);
-  server.add_service(&service);
-  ASSERT_TRUE(server.start().ok());
-  ChannelPool pool("127.0.0.1:" + std::to_string(server.port()), {.max_attempts = 2});
-  auto stub = Ping::NewStub(pool.get());
+  Served served(service, registry);
+  ASSERT_TRUE(served.started);
+  auto& stub = served.stub;
   auto call = [&](const std::string& text, PingReply* reply) {
     PingRequest req;
     req.set_text(text);
@@ -417,7 +433,7 @@ TEST(ServiceAsyncTest, TheResponderAnswersFromAnotherThreadAndADroppedOneAnswers
     std::lock_guard lock(mu);
     workers.clear();  // joins
   }
-  server.shutdown();
+  served.server.shutdown();
   std::string m = registry.render();
   EXPECT_NE(m.find("grpc_server_handled_total{" + kPing + R"(,grpc_code="INTERNAL"} 1)"), std::string::npos) << m;
   EXPECT_NE(m.find("grpc_server_handled_total{" + kPing + R"(,grpc_code="OK"} 1)"), std::string::npos) << m;
@@ -440,14 +456,9 @@ TEST(ServiceTaskTest, CoroutineHandlersRunOnTheRuntimeWithTheCallsContext) {
         reply.set_deadline_left_ms(std::chrono::duration_cast<std::chrono::milliseconds>(ctx.remaining()).count());
         co_return reply;
       });
-  ServerSettings s;
-  s.host = "127.0.0.1";
-  s.port = 0;
-  Server server(s, log::Logger(), registry);
-  server.add_service(&service);
-  ASSERT_TRUE(server.start().ok());
-  ChannelPool pool("127.0.0.1:" + std::to_string(server.port()), {.max_attempts = 2});
-  auto stub = Ping::NewStub(pool.get());
+  Served served(service, registry);
+  ASSERT_TRUE(served.started);
+  auto& stub = served.stub;
   auto call = [&](const std::string& text, int sleep_ms, int fail_code, std::chrono::milliseconds deadline,
                   PingReply* reply) {
     PingRequest req;
@@ -483,7 +494,7 @@ TEST(ServiceTaskTest, CoroutineHandlersRunOnTheRuntimeWithTheCallsContext) {
   rt.request_stop();
   rt.wait();
   EXPECT_EQ(call("late", 0, 0, std::chrono::seconds(5), &reply).error_code(), ::grpc::StatusCode::UNAVAILABLE);
-  server.shutdown();
+  served.server.shutdown();
 }
 
 TEST(ServiceRegistrationTest, MethodsAreCheckedAgainstTheProto) {
