@@ -118,12 +118,12 @@ class Session final : public grpc::ServerStream<ChatMessage, ChatMessage> {
     if (!ok) {  // the stream is gone: nothing more can be written
       finishing_ = true;
       queue_.clear();
-      call_finish(pending_status_ ? *pending_status_ : Status(Code::kCancelled, "stream closed"));
+      finish(pending_status_ ? *pending_status_ : Status(Code::kCancelled, "stream closed"));
       return;
     }
     if (pending_status_) {
       queue_.clear();
-      call_finish(*pending_status_);
+      finish(*pending_status_);
       return;
     }
     if (dropped_ > 0 && !finishing_) {
@@ -224,13 +224,6 @@ class Session final : public grpc::ServerStream<ChatMessage, ChatMessage> {
       return;
     }
     queue_.clear();
-    call_finish(st);
-  }
-
-  // Finish exactly once; OnDone follows when every operation has completed.
-  void call_finish(const Status& st) {
-    if (finished_) return;
-    finished_ = true;
     finish(st);
   }
 
@@ -241,8 +234,7 @@ class Session final : public grpc::ServerStream<ChatMessage, ChatMessage> {
   std::deque<ChatMessage> queue_;  // front: the message being written
   bool writing_ = false;
   bool reading_done_ = false;
-  bool finishing_ = false;  // no more deliveries
-  bool finished_ = false;   // Finish called
+  bool finishing_ = false;  // no more deliveries (finish() itself ends the call once)
   std::optional<Status> pending_status_;
   std::uint64_t dropped_ = 0;
 };

@@ -311,8 +311,7 @@ Status CallObservation::begin(const MethodStats* m, ::grpc::ServerContextBase* c
   m->started.inc();
   m->in_flight.inc();
   deadline_ = call->deadline();
-  if (deadline_ != std::chrono::system_clock::time_point::max())
-    ctx_ = ctx_.with_timeout(std::chrono::duration_cast<Duration>(deadline_ - std::chrono::system_clock::now()));
+  ctx_ = deadline_context(call);
   CallHeaders headers(md);
   if (auto tracer = trace::Tracer::global()) {
     std::optional<trace::SpanContext> parent;

@@ -76,7 +76,6 @@ class CallObservation {
   void sent() noexcept;
   // Once; later calls do nothing.
   void finish(const ::grpc::Status& status);
-  bool finished() const noexcept { return finished_; }
   Context& context() noexcept { return ctx_; }
   const MethodStats* method() const noexcept { return m_; }
 
