@@ -1,7 +1,9 @@
 #include "svckit/core/context.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
+#include <new>
 
 namespace svckit::detail {
 
@@ -30,16 +32,40 @@ struct CancelState {
 };
 
 struct ContextNode {
+  // Values up to this size live in the node: a request's span context or baggage costs no allocation
+  // of its own.
+  static constexpr std::size_t kInline = 80;
+
+  ContextNode() = default;
+  ContextNode(const ContextNode&) = delete;
+  ContextNode& operator=(const ContextNode&) = delete;
+  ~ContextNode() {
+    if (!value) return;
+    ops->destroy(value);
+    if (value != inline_value) ::operator delete(value, std::align_val_t(ops->align));
+  }
+  void set_value(const void* key, void* from, const ValueOps* o) {
+    void* to = o->size <= kInline && o->align <= alignof(std::max_align_t)
+                   ? static_cast<void*>(inline_value)
+                   : ::operator new(o->size, std::align_val_t(o->align));
+    o->relocate(to, from);
+    value_key = key;
+    value = to;
+    ops = o;
+  }
+
   std::shared_ptr<const ContextNode> parent;
   std::shared_ptr<CancelState> cancel;  // null: never cancelled (background)
   // One kind of payload per node.
   const void* value_key = nullptr;
-  std::shared_ptr<const void> value;
+  void* value = nullptr;
+  const ValueOps* ops = nullptr;
   std::string meta_key;
   std::string meta_value;
   bool has_meta = false;
   // This node's own fields only: a child never copies its parent's (for_each_log_field walks up).
   std::vector<Context::LogField> log_fields;
+  alignas(std::max_align_t) unsigned char inline_value[kInline];
 };
 
 }  // namespace svckit::detail
@@ -50,7 +76,6 @@ using detail::CancelState;
 using detail::ContextNode;
 
 namespace {
-const std::vector<Context::LogField> kNoFields;
 std::shared_ptr<const ContextNode> background_node() {
   static const auto node = std::make_shared<const ContextNode>();
   return node;
@@ -116,14 +141,13 @@ Context Context::with_timeout(Duration t) const {
   return with_new_cancel_scope(d);
 }
 
-Context Context::with_value_impl(const void* key, std::shared_ptr<const void> value,
+Context Context::with_value_impl(const void* key, void* value, const detail::ValueOps* ops,
                                  std::vector<LogField> log_fields) const {
   auto node = std::make_shared<ContextNode>();
   node->parent = node_;
   node->cancel = node_->cancel;
   node->log_fields = std::move(log_fields);
-  node->value_key = key;
-  node->value = std::move(value);
+  node->set_value(key, value, ops);
   return Context(std::move(node));
 }
 
@@ -201,7 +225,7 @@ CancelRegistration Context::on_cancel(std::function<void(const Status&)> fn) con
 
 const void* Context::value_impl(const void* key) const noexcept {
   for (const ContextNode* n = node_.get(); n; n = n->parent.get())
-    if (n->value_key == key) return n->value.get();
+    if (n->value_key == key) return n->value;
   return nullptr;
 }
 
@@ -225,44 +249,81 @@ std::vector<std::pair<std::string_view, std::string_view>> Context::all_metadata
   return out;
 }
 
-void Context::for_each_log_field_impl(void (*fn)(void*, std::string_view, std::string_view), void* arg) const {
-  // The nodes that carry fields, newest first. Requests stack a handful (span, request id); a deeper
-  // chain than the array holds moves to the heap.
-  const ContextNode* small[16];
-  std::vector<const ContextNode*> big;
-  std::size_t n = 0;
-  for (const ContextNode* c = node_.get(); c; c = c->parent.get()) {
-    if (c->log_fields.empty()) continue;
-    if (n < std::size(small)) {
-      small[n] = c;
-    } else {
-      if (big.empty()) big.assign(small, small + n);
-      big.push_back(c);
-    }
-    ++n;
+namespace {
+// Fixed storage for a walk's small case, left uninitialised (the logger walks for every line); past
+// it, the heap.
+template <class T, std::size_t N>
+class WalkStorage {
+ public:
+  WalkStorage() = default;
+  WalkStorage(const WalkStorage&) = delete;
+  WalkStorage& operator=(const WalkStorage&) = delete;
+  ~WalkStorage() {
+    for (std::size_t i = 0; i < std::min(size_, N); ++i) std::destroy_at(&local()[i]);
   }
-  const ContextNode* const* nodes = big.empty() ? small : big.data();
-  auto find_in = [&](std::size_t idx, std::string_view key) -> const LogField* {
-    for (const auto& f : nodes[idx]->log_fields)
-      if (f.first == key) return &f;
-    return nullptr;
-  };
-  // Oldest first (nodes[0] is the newest); a key set again later keeps its first place and takes
-  // its newest value.
-  for (std::size_t i = n; i-- > 0;) {
-    for (const auto& [key, value] : nodes[i]->log_fields) {
-      bool set_before = false;
-      for (std::size_t o = i + 1; o < n && !set_before; ++o) set_before = find_in(o, key) != nullptr;
-      if (set_before) continue;
-      std::string_view newest = value;
-      for (std::size_t y = 0; y < i; ++y) {
-        if (const LogField* f = find_in(y, key)) {
-          newest = f->second;
-          break;
-        }
-      }
-      fn(arg, key, newest);
+  template <class... Args>
+  T& emplace_back(Args&&... args) {
+    T* slot;
+    void* where = size_ < N ? &raw_[size_ * sizeof(T)] : nullptr;
+    if (!where) {
+      heap_.push_back(std::unique_ptr<T>(static_cast<T*>(::operator new(sizeof(T)))));
+      where = heap_.back().get();
     }
+    if constexpr (sizeof...(Args) == 0)
+      slot = ::new (where) T;  // default-initialised: a renderer's text buffer is not zeroed
+    else
+      slot = ::new (where) T{std::forward<Args>(args)...};
+    ++size_;
+    return *slot;
+  }
+  std::size_t size() const noexcept { return size_; }
+  T& operator[](std::size_t i) noexcept { return i < N ? local()[i] : *heap_[i - N]; }
+
+ private:
+  T* local() noexcept { return std::launder(reinterpret_cast<T*>(raw_)); }
+  alignas(T) unsigned char raw_[N * sizeof(T)];
+  std::vector<std::unique_ptr<T>> heap_;
+  std::size_t size_ = 0;
+};
+
+struct WalkField {
+  std::string_view key, value;
+  bool plain;
+};
+}  // namespace
+
+void Context::for_each_log_field_impl(void (*fn)(void*, std::string_view, std::string_view, bool), void* arg) const {
+  // The nodes that carry fields, newest first. Requests stack a handful (span, request id).
+  WalkStorage<const ContextNode*, 16> nodes;
+  for (const ContextNode* c = node_.get(); c; c = c->parent.get())
+    if (!c->log_fields.empty() || (c->ops && c->ops->render)) nodes.emplace_back(c);
+  if (nodes.size() == 0) return;
+
+  // Every field, oldest first; rendered ones are rendered now, into storage that lives until the
+  // walk ends.
+  WalkStorage<WalkField, 16> fields;
+  WalkStorage<RenderedLogFields, 2> rendered;
+  for (std::size_t i = nodes.size(); i-- > 0;) {
+    const ContextNode* c = nodes[i];
+    if (c->ops && c->ops->render) {
+      RenderedLogFields& r = rendered.emplace_back();
+      c->ops->render(c->value, r);
+      for (std::size_t f = 0; f < std::min(r.size, RenderedLogFields::kMax); ++f)
+        fields.emplace_back(r.fields[f].first, r.fields[f].second, r.plain);
+    }
+    for (const auto& [k, v] : c->log_fields) fields.emplace_back(k, v, false);
+  }
+  // A key set again later keeps its first place and takes its newest value.
+  const std::size_t count = fields.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    const WalkField& f = fields[i];
+    bool set_before = false;
+    for (std::size_t o = 0; o < i && !set_before; ++o) set_before = fields[o].key == f.key;
+    if (set_before) continue;
+    const WalkField* newest = &f;
+    for (std::size_t y = i + 1; y < count; ++y)
+      if (fields[y].key == f.key) newest = &fields[y];
+    fn(arg, f.key, newest->value, newest->plain);
   }
 }
 

@@ -4,9 +4,11 @@
 // propagated to outgoing calls, and log fields that every log line written for the request includes.
 // A Context is a cheap handle (one shared_ptr); derived contexts never change their parent.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +23,18 @@ namespace svckit {
 using Clock = std::chrono::steady_clock;
 using Duration = std::chrono::nanoseconds;
 
+// Log fields that a context value renders when a line is written rather than when the context is
+// made (a span's trace_id and span_id): up to kMax fields, whose text the renderer keeps in `text`.
+struct RenderedLogFields {
+  static constexpr std::size_t kMax = 4;
+  std::pair<std::string_view, std::string_view> fields[kMax];
+  std::size_t size = 0;
+  // Set when every key and value is made only of letters, digits and "_-.:/" (ids, codes): log
+  // encoders then copy them as they are, without escaping or quoting checks.
+  bool plain = false;
+  char text[128];
+};
+
 namespace detail {
 struct ContextNode;
 struct CancelState;
@@ -28,6 +42,29 @@ template <class T>
 struct TypeKey {
   static constexpr char id = 0;
 };
+// How a context node holds a value of some type (in the node itself when it fits, so a value costs no
+// allocation of its own), and renders its log fields if it has any.
+struct ValueOps {
+  std::size_t size, align;
+  void (*relocate)(void* dst, void* src);  // move-constructs *dst from *src
+  void (*destroy)(void* p) noexcept;
+  void (*render)(const void* value, RenderedLogFields& out);  // null: no rendered fields
+};
+template <class T>
+void relocate_value(void* dst, void* src) {
+  ::new (dst) T(std::move(*static_cast<T*>(src)));
+}
+template <class T>
+void destroy_value(void* p) noexcept {
+  static_cast<T*>(p)->~T();
+}
+template <class T, void (*Render)(const T&, RenderedLogFields&)>
+void render_value(const void* v, RenderedLogFields& out) {
+  Render(*static_cast<const T*>(v), out);
+}
+template <class T, void (*Render)(const T&, RenderedLogFields&)>
+inline constexpr ValueOps kValueOps{sizeof(T), alignof(T), &relocate_value<T>, &destroy_value<T>,
+                                    Render ? &render_value<T, Render> : nullptr};
 }  // namespace detail
 
 // Keeps an on_cancel callback registered; unregisters it when destroyed.
@@ -61,13 +98,19 @@ class Context {
   Context with_timeout(Duration timeout) const;
   template <class T>
   Context with_value(T value) const {
-    return with_value_impl(&detail::TypeKey<T>::id, std::make_shared<const T>(std::move(value)), {});
+    return with_value_impl(&detail::TypeKey<T>::id, &value, &detail::kValueOps<T, nullptr>, {});
   }
-  // A value and the log fields that describe it, in one child (a span: its context plus trace_id
-  // and span_id), cheaper than chaining with_value and with_log_field.
+  // A value and the log fields that describe it, in one child, cheaper than chaining with_value and
+  // with_log_field.
   template <class T>
   Context with_value(T value, std::vector<std::pair<std::string, std::string>> log_fields) const {
-    return with_value_impl(&detail::TypeKey<T>::id, std::make_shared<const T>(std::move(value)), std::move(log_fields));
+    return with_value_impl(&detail::TypeKey<T>::id, &value, &detail::kValueOps<T, nullptr>, std::move(log_fields));
+  }
+  // A value whose log fields Render writes only when a line is logged with the context (a span:
+  // ctx.with_value<SpanContext, render_ids>(span) formats no ids for a request that logs nothing).
+  template <class T, void (*Render)(const T&, RenderedLogFields&)>
+  Context with_value(T value) const {
+    return with_value_impl(&detail::TypeKey<T>::id, &value, &detail::kValueOps<T, Render>, {});
   }
   // Metadata travels with outgoing calls (HTTP headers, gRPC metadata). Keys are lower case.
   Context with_metadata(std::string key, std::string value) const;
@@ -100,11 +143,18 @@ class Context {
   std::vector<std::pair<std::string_view, std::string_view>> all_metadata() const;
   // Calls fn(key, value) for each log field, oldest first (so a request's fields come in the order
   // they were added); a key set again keeps its first place and takes its newest value. No
-  // allocation: the logger calls it for every line.
+  // allocation: the logger calls it for every line. fn(key, value, plain) is called instead when it
+  // takes a third argument: true for fields a renderer declared plain (RenderedLogFields::plain).
   template <class F>
   void for_each_log_field(F&& fn) const {
     for_each_log_field_impl(
-        [](void* f, std::string_view k, std::string_view v) { (*static_cast<std::remove_reference_t<F>*>(f))(k, v); },
+        [](void* f, std::string_view k, std::string_view v, bool plain) {
+          auto& call = *static_cast<std::remove_reference_t<F>*>(f);
+          if constexpr (std::is_invocable_v<F&, std::string_view, std::string_view, bool>)
+            call(k, v, plain);
+          else
+            call(k, v);
+        },
         &fn);
   }
   // The same fields as a vector (for tests and tools).
@@ -112,10 +162,10 @@ class Context {
 
  private:
   explicit Context(std::shared_ptr<const detail::ContextNode> node) : node_(std::move(node)) {}
-  Context with_value_impl(const void* key, std::shared_ptr<const void> value,
+  Context with_value_impl(const void* key, void* value, const detail::ValueOps* ops,
                           std::vector<std::pair<std::string, std::string>> log_fields) const;
   const void* value_impl(const void* key) const noexcept;
-  void for_each_log_field_impl(void (*fn)(void*, std::string_view, std::string_view), void* arg) const;
+  void for_each_log_field_impl(void (*fn)(void*, std::string_view, std::string_view, bool), void* arg) const;
   Context with_new_cancel_scope(std::optional<Clock::time_point> deadline) const;
 
   std::shared_ptr<const detail::ContextNode> node_;

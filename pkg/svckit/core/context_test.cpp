@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -128,6 +131,75 @@ TEST(ContextTest, TypedValuesMetadataAndLogFields) {
   ASSERT_EQ(many.size(), 43u);
   EXPECT_EQ(many[0].second, "r2");
   EXPECT_EQ(many[42], (std::pair<std::string_view, std::string_view>("k39", "39")));
+}
+
+struct Ids {
+  int a = 0, b = 0;
+};
+int g_renders = 0;
+void render_ids(const Ids& ids, RenderedLogFields& out) {
+  ++g_renders;
+  int n = std::snprintf(out.text, sizeof out.text, "%d", ids.a);
+  int m = std::snprintf(out.text + n, sizeof out.text - static_cast<std::size_t>(n), "%d", ids.b);
+  out.fields[0] = {"a", std::string_view(out.text, static_cast<std::size_t>(n))};
+  out.fields[1] = {"b", std::string_view(out.text + n, static_cast<std::size_t>(m))};
+  out.size = 2;
+}
+
+TEST(ContextTest, RenderedLogFieldsAreFormattedOnlyWhenRead) {
+  g_renders = 0;
+  Context ctx = Context().with_log_field("request_id", "r1").with_value<Ids, render_ids>(Ids{12, 345});
+  EXPECT_EQ(g_renders, 0);  // making the context formats nothing
+  ASSERT_NE(ctx.value<Ids>(), nullptr);
+  EXPECT_EQ(ctx.value<Ids>()->b, 345);
+  auto fields = ctx.log_fields();
+  EXPECT_EQ(g_renders, 1);
+  ASSERT_EQ(fields.size(), 3u);
+  EXPECT_EQ(fields[0], (std::pair<std::string_view, std::string_view>("request_id", "r1")));
+  EXPECT_EQ(fields[1], (std::pair<std::string_view, std::string_view>("a", "12")));
+  EXPECT_EQ(fields[2], (std::pair<std::string_view, std::string_view>("b", "345")));
+  // Rendered fields take part in "first place, newest value" like any other.
+  Context child = ctx.with_log_field("a", "override").with_value<Ids, render_ids>(Ids{7, 8});
+  std::vector<std::pair<std::string, std::string>> seen;
+  child.for_each_log_field([&](std::string_view k, std::string_view v) { seen.emplace_back(k, v); });
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[1], (std::pair<std::string, std::string>("a", "7")));
+  EXPECT_EQ(seen[2], (std::pair<std::string, std::string>("b", "8")));
+  // More rendering nodes than the walk keeps on its stack.
+  Context many = child;
+  for (int i = 0; i < 5; ++i) many = many.with_value<Ids, render_ids>(Ids{i, 100 + i});
+  auto last = many.log_fields();
+  ASSERT_EQ(last.size(), 3u);
+  EXPECT_EQ(last[1].second, "4");
+  EXPECT_EQ(last[2].second, "104");
+}
+
+struct Big {
+  std::shared_ptr<int> owner;
+  char payload[512] = {};
+};
+struct alignas(64) OverAligned {
+  std::shared_ptr<int> owner;
+};
+
+TEST(ContextTest, ValuesOfAnySizeAndAlignmentAreKeptAndDestroyed) {
+  auto small = std::make_shared<int>(1), big = std::make_shared<int>(2), aligned = std::make_shared<int>(3);
+  {
+    Big b;
+    b.owner = big;
+    b.payload[511] = 'z';
+    Context ctx = Context().with_value(small).with_value(std::move(b)).with_value(OverAligned{aligned});
+    EXPECT_EQ(small.use_count(), 2);
+    EXPECT_EQ(big.use_count(), 2);  // moved in, not copied
+    EXPECT_EQ(aligned.use_count(), 2);
+    ASSERT_NE(ctx.value<Big>(), nullptr);
+    EXPECT_EQ(ctx.value<Big>()->payload[511], 'z');
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(ctx.value<OverAligned>()) % 64, 0u);
+    EXPECT_EQ(**ctx.value<std::shared_ptr<int>>(), 1);
+  }
+  EXPECT_EQ(small.use_count(), 1);
+  EXPECT_EQ(big.use_count(), 1);
+  EXPECT_EQ(aligned.use_count(), 1);
 }
 
 TEST(ContextConcurrencyTest, CancelFromManyThreadsRunsCallbacksOnce) {

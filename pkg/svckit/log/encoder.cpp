@@ -1,9 +1,12 @@
 #include "svckit/log/encoder.hpp"
 
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <iterator>
 
 #include "svckit/core/status.hpp"
 
@@ -61,6 +64,28 @@ void append_double(Buffer& out, double v) {
   out.commit(static_cast<std::size_t>(r.ptr - out.tail()));
 }
 
+// "00".."99": two digits per division in the fixed-width numbers of every line (timestamp
+// microseconds, duration fractions).
+constexpr auto kDigitPairs = [] {
+  std::array<char, 200> t{};
+  for (int i = 0; i < 100; ++i) {
+    t[static_cast<std::size_t>(2 * i)] = static_cast<char>('0' + i / 10);
+    t[static_cast<std::size_t>(2 * i + 1)] = static_cast<char>('0' + i % 10);
+  }
+  return t;
+}();
+
+// Exactly `width` digits of v (v < 10^width), zero-padded.
+void put_fixed(char* p, std::uint64_t v, int width) {
+  int i = width;
+  while (i >= 2) {
+    i -= 2;
+    std::memcpy(p + i, &kDigitPairs[2 * (v % 100)], 2);
+    v /= 100;
+  }
+  if (i) p[0] = static_cast<char>('0' + v);
+}
+
 // Durations as seconds (Zap's SecondsDurationEncoder): machine-friendly and unit-explicit. Written
 // from the integer nanoseconds (exact, and a quarter of the cost of shortest-double formatting, which
 // showed in every access-log line).
@@ -76,7 +101,7 @@ void append_seconds(Buffer& out, std::int64_t nanos) {
   p = std::to_chars(p, p + 20, v / 1'000'000'000).ptr;
   if (std::uint64_t frac = v % 1'000'000'000; frac != 0) {
     char digits[9];
-    for (int i = 8; i >= 0; --i, frac /= 10) digits[i] = static_cast<char>('0' + frac % 10);
+    put_fixed(digits, frac, 9);
     int n = 9;
     while (digits[n - 1] == '0') --n;  // frac != 0: stops at a non-zero digit
     *p++ = '.';
@@ -273,6 +298,22 @@ void append_field_json(Buffer& out, const Field& f) {
   append_value_json(out, f);
 }
 
+void append_plain_field(Buffer& out, bool json, std::string_view key, std::string_view value) {
+  out.ensure(key.size() + value.size() + 6);
+  if (json) {
+    out.unchecked_append(",\"");
+    out.unchecked_append(key);
+    out.unchecked_append("\":\"");
+    out.unchecked_append(value);
+    out.unchecked_push('"');
+  } else {
+    out.unchecked_push(' ');
+    out.unchecked_append(key);
+    out.unchecked_push('=');
+    out.unchecked_append(value);
+  }
+}
+
 void append_field_console(Buffer& out, const Field& f) {
   out.push(' ');
   out.append(f.key);
@@ -310,23 +351,34 @@ void append_timestamp(Buffer& out, std::int64_t unix_nanos) {
   char* p = out.tail();
   std::memcpy(p, cached, 19);
   p[19] = '.';
-  for (int i = 25; i >= 20; --i) {
-    p[i] = static_cast<char>('0' + micros % 10);
-    micros /= 10;
-  }
+  put_fixed(p + 20, static_cast<std::uint64_t>(micros), 6);
   p[26] = 'Z';
   out.commit(27);
 }
 
 void append_caller(Buffer& out, const std::source_location& loc) {
-  std::string_view file = loc.file_name();
-  auto slash = file.rfind('/');
-  if (slash != std::string_view::npos && slash > 0) {
-    auto prev = file.rfind('/', slash - 1);
-    file.remove_prefix(prev == std::string_view::npos ? 0 : prev + 1);
+  // A line's file name is a string literal, the same pointer for every line from a file: where its
+  // last two components start is remembered per thread (direct-mapped by the pointer) rather than
+  // searched for on every line.
+  struct Entry {
+    const char* file = nullptr;
+    std::string_view shortened;
+  };
+  thread_local Entry cache[16];
+  const char* name = loc.file_name();
+  Entry& e = cache[(reinterpret_cast<std::uintptr_t>(name) >> 4) % std::size(cache)];
+  if (e.file != name) {
+    std::string_view file = name;
+    auto slash = file.rfind('/');
+    if (slash != std::string_view::npos && slash > 0) {
+      auto prev = file.rfind('/', slash - 1);
+      file.remove_prefix(prev == std::string_view::npos ? 0 : prev + 1);
+    }
+    e = {name, file};
   }
-  out.append(file);
-  out.push(':');
+  out.ensure(e.shortened.size() + 12);
+  out.unchecked_append(e.shortened);
+  out.unchecked_push(':');
   append_uint(out, loc.line());
 }
 

@@ -80,7 +80,8 @@ void encode_fields(Buffer& out, Format format, Logger::Fields fields) {
 }
 
 void encode_context(Buffer& out, Format format, const Context& ctx) {
-  ctx.for_each_log_field([&](std::string_view k, std::string_view v) {
+  ctx.for_each_log_field([&](std::string_view k, std::string_view v, bool plain) {
+    if (plain) return detail::append_plain_field(out, format == Format::kJson, k, v);
     Field f(k, v);
     if (format == Format::kJson)
       detail::append_field_json(out, f);

@@ -51,11 +51,15 @@ TEST(LoggerTest, DurationsAreExactDecimalSeconds) {
                     {"d", -2ms},
                     {"e", 3s},
                     {"f", 1ns},
-                    {"g", std::chrono::nanoseconds(86400123456789)}});
+                    {"g", std::chrono::nanoseconds(86400123456789)},
+                    {"h", std::chrono::nanoseconds(987654321)},
+                    {"i", std::chrono::nanoseconds(10203040)}});
   auto lines = sink->take();
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_NE(lines[0].find(R"("a":0.0125,"b":1.5,"c":0,"d":-0.002,"e":3,"f":0.000000001,"g":86400.123456789})"),
-            std::string::npos)
+  EXPECT_NE(
+      lines[0].find(
+          R"("a":0.0125,"b":1.5,"c":0,"d":-0.002,"e":3,"f":0.000000001,"g":86400.123456789,"h":0.987654321,"i":0.01020304})"),
+      std::string::npos)
       << lines[0];
   parse_line(lines[0]);
 }
@@ -178,6 +182,12 @@ TEST(LoggerTest, TimestampFormatting) {
   b.clear();
   detail::append_timestamp(b, -1'000);  // one microsecond before the epoch
   EXPECT_EQ(b.view(), "1969-12-31T23:59:59.999999Z");
+  b.clear();
+  detail::append_timestamp(b, 1'795'000'000'123'456'789);  // every digit position different
+  EXPECT_EQ(b.view(), "2026-11-18T11:06:40.123456Z");
+  b.clear();
+  detail::append_timestamp(b, 1'795'000'000'098'760'000);
+  EXPECT_EQ(b.view(), "2026-11-18T11:06:40.098760Z");
 }
 
 TEST(LoggerTest, LevelsFilterAndChangeAtRunTime) {
@@ -215,6 +225,45 @@ TEST(LoggerTest, ChildFieldsAndContextFields) {
   EXPECT_EQ(a["status"], 200);
   json b = parse_line(lines[1]);
   EXPECT_FALSE(b.contains("service"));  // the parent is unchanged
+}
+
+struct Ids {
+  std::string a, b;
+  bool plain;
+};
+void render_ids(const Ids& ids, RenderedLogFields& out) {
+  out.fields[0] = {"id_a", ids.a};
+  out.fields[1] = {"id_b", ids.b};
+  out.size = 2;
+  out.plain = ids.plain;
+}
+
+// Fields a context value renders at write time: plain ones are copied as they are, the others
+// escaped like any field; both formats.
+TEST(LoggerTest, RenderedContextFieldsInBothFormats) {
+  auto sink = std::make_shared<CaptureSink>();
+  Logger json_logger({.sink = sink});
+  Logger console({.format = Format::kConsole, .sink = sink});
+  Context plain = Context()
+                      .with_log_field("request_id", "r-1")
+                      .with_value<Ids, render_ids>(Ids{"0af7651916cd43dd", "b7ad6b71", true});
+  Context escaped = Context().with_value<Ids, render_ids>(Ids{"say \"hi\"", "two words", false});
+  json_logger.info(plain, "one");
+  json_logger.info(escaped, "two");
+  console.info(plain, "three");
+  console.info(escaped, "four");
+  auto lines = sink->take();
+  ASSERT_EQ(lines.size(), 4u);
+  json a = parse_line(lines[0]);
+  EXPECT_EQ(a["request_id"], "r-1");
+  EXPECT_EQ(a["id_a"], "0af7651916cd43dd");
+  EXPECT_EQ(a["id_b"], "b7ad6b71");
+  EXPECT_LT(lines[0].find("request_id"), lines[0].find("id_a"));  // oldest first
+  json b = parse_line(lines[1]);
+  EXPECT_EQ(b["id_a"], "say \"hi\"");
+  EXPECT_EQ(b["id_b"], "two words");
+  EXPECT_NE(lines[2].find(" id_a=0af7651916cd43dd id_b=b7ad6b71"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[3].find("id_b=\"two words\""), std::string::npos) << lines[3];
 }
 
 TEST(LoggerTest, ConsoleFormatIsReadable) {
