@@ -89,14 +89,13 @@ class ObservedContextAllocator final : public ::grpc::ContextAllocator {
   void Release(::grpc::CallbackServerContext* c) override { delete c; }
 };
 
+Context deadline_context(std::chrono::system_clock::time_point deadline) {
+  if (deadline == std::chrono::system_clock::time_point::max()) return Context();
+  auto left = deadline - std::chrono::system_clock::now();
+  return Context().with_timeout(std::chrono::duration_cast<Duration>(left));
+}
 Context deadline_context(const ::grpc::ServerContextBase* call) {
-  Context ctx;
-  auto deadline = call->deadline();
-  if (deadline != std::chrono::system_clock::time_point::max()) {
-    auto left = deadline - std::chrono::system_clock::now();
-    ctx = ctx.with_timeout(std::chrono::duration_cast<Duration>(left));
-  }
-  return ctx;
+  return deadline_context(call->deadline());
 }
 
 // "/svckit.chat.v1.ChatService/BidirectionalChat" → service, method.
@@ -263,22 +262,27 @@ struct ServerState {
 
 struct MethodStats {
   std::string service, method, span_name;
-  std::vector<trace::Attribute> span_attributes;  // rpc.system, rpc.service, rpc.method: built once
+  std::vector<trace::Attribute> span_attributes;  // rpc.system, rpc.service, rpc.method...: built once
   const char* type;
   metrics::Counter started, received, sent, handled_ok, limited, shed;
   metrics::Histogram seconds;
   metrics::Gauge in_flight;
   MethodLimit* limit;
   ServerState* server;
-  log::Logger logger;  // the server's, with grpc_service and grpc_method encoded once
+  log::Logger logger;     // the server's, with grpc_service and grpc_method encoded once
+  log::Logger ok_logger;  // and with grpc_code OK too: a successful call's line encodes only its duration
 };
 
 const MethodStats& ServerState::method(const char* full, const char* type) {
   return methods_.get(full, [&](std::string_view name, std::string service, std::string method) {
     auto lit = limits.find(std::string(name));
     auto& m = metrics;
-    std::vector<trace::Attribute> attributes{
-        {"rpc.system", std::string("grpc")}, {"rpc.service", service}, {"rpc.method", method}};
+    // rpc.grpc.status_code is listed now and set when the call ends (every observed call ends): set()
+    // then finds it in place, and a recycled span's key string is reused rather than allocated.
+    std::vector<trace::Attribute> attributes{{"rpc.system", std::string("grpc")},
+                                             {"rpc.service", service},
+                                             {"rpc.method", method},
+                                             {"rpc.grpc.status_code", std::int64_t{0}}};
     return MethodStats{service,
                        method,
                        service + "/" + method,
@@ -294,7 +298,8 @@ const MethodStats& ServerState::method(const char* full, const char* type) {
                        m.in_flight.with({service, method}),
                        lit != limits.end() ? &lit->second : nullptr,
                        this,
-                       logger.with({{"grpc_service", service}, {"grpc_method", method}})};
+                       logger.with({{"grpc_service", service}, {"grpc_method", method}}),
+                       logger.with({{"grpc_service", service}, {"grpc_method", method}, {"grpc_code", "OK"}})};
   });
 }
 
@@ -311,9 +316,9 @@ Status CallObservation::begin(const MethodStats* m, ::grpc::ServerContextBase* c
   m->started.inc();
   m->in_flight.inc();
   deadline_ = call->deadline();
-  ctx_ = deadline_context(call);
+  ctx_ = deadline_context(deadline_);
   CallHeaders headers(md);
-  if (auto tracer = trace::Tracer::global()) {
+  if (auto* tracer = trace::Tracer::current()) {
     std::optional<trace::SpanContext> parent;
     if (headers.has_propagation())
       parent = trace::extract([&](std::string_view k) { return headers.get(k); }, tracer->propagation());
@@ -396,7 +401,7 @@ void CallObservation::finish(const ::grpc::Status& sent) {
   auto level = st.ok() || st.error_code() == ::grpc::StatusCode::CANCELLED ? log::Level::kInfo : log::Level::kWarn;
   if (!logger.enabled(level)) return;
   if (st.ok()) {
-    logger.log(level, ctx_, "grpc call", {{"grpc_code", "OK"}, {"duration", elapsed}});
+    m_->ok_logger.log(level, ctx_, "grpc call", {{"duration", elapsed}});
     return;
   }
   logger.log(level, ctx_, "grpc call",

@@ -43,9 +43,15 @@ constexpr auto kHexPairs = [] {
 }();
 
 template <std::size_t N>
+char* encode_hex_to(const std::array<std::uint8_t, N>& b, char* out) noexcept {
+  for (std::size_t i = 0; i < N; ++i) std::memcpy(out + 2 * i, &kHexPairs[2 * std::size_t{b[i]}], 2);
+  return out + 2 * N;
+}
+
+template <std::size_t N>
 std::string encode_hex(const std::array<std::uint8_t, N>& b) {
   char buf[2 * N];
-  for (std::size_t i = 0; i < N; ++i) std::memcpy(buf + 2 * i, &kHexPairs[2 * std::size_t{b[i]}], 2);
+  encode_hex_to(b, buf);
   return std::string(buf, 2 * N);
 }
 
@@ -132,6 +138,9 @@ bool TraceId::valid() const noexcept {
 std::string TraceId::hex() const {
   return encode_hex(bytes);
 }
+char* TraceId::hex_to(char* out) const noexcept {
+  return encode_hex_to(bytes, out);
+}
 std::optional<TraceId> TraceId::from_hex(std::string_view hex) noexcept {
   TraceId id;
   if (hex.size() == 16) {  // 64-bit ids (B3, Jaeger) become the low half
@@ -155,6 +164,9 @@ bool SpanId::valid() const noexcept {
 }
 std::string SpanId::hex() const {
   return encode_hex(bytes);
+}
+char* SpanId::hex_to(char* out) const noexcept {
+  return encode_hex_to(bytes, out);
 }
 std::optional<SpanId> SpanId::from_hex(std::string_view hex) noexcept {
   SpanId id;

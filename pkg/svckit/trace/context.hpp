@@ -18,6 +18,7 @@ struct TraceId {
   std::array<std::uint8_t, 16> bytes{};
   bool valid() const noexcept;  // not all zero
   std::string hex() const;
+  char* hex_to(char* out) const noexcept;  // writes the 32 digits at out; returns the end
   static std::optional<TraceId> from_hex(std::string_view hex) noexcept;  // 32 (or 16, left-padded) hex
   static TraceId random() noexcept;
   bool operator==(const TraceId&) const = default;
@@ -27,6 +28,7 @@ struct SpanId {
   std::array<std::uint8_t, 8> bytes{};
   bool valid() const noexcept;
   std::string hex() const;
+  char* hex_to(char* out) const noexcept;                                // writes the 16 digits at out; returns the end
   static std::optional<SpanId> from_hex(std::string_view hex) noexcept;  // 16 hex
   static SpanId random() noexcept;
   bool operator==(const SpanId&) const = default;

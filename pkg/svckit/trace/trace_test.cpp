@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -234,40 +235,86 @@ TEST(Spans, EveryProcessorSeesTheWholeSpanAndTheRingKeepsTheNewestOldestFirst) {
   EXPECT_EQ(last->spans[0].attributes.size(), 1u);
 }
 
-TEST(Spans, SpanDataSwapExchangesEveryMember) {
-  SpanData a, b;
-  a.context.trace_id = TraceId::random();
-  a.context.span_id = SpanId::random();
-  a.context.trace_state = "k=v";
-  a.parent_span_id = SpanId::random();
-  a.name = "a-span-with-a-long-enough-name";
-  a.kind = SpanKind::kServer;
-  a.start_ns = 1;
-  a.end_ns = 2;
-  a.attributes.push_back({"x", std::int64_t{1}});
-  a.events.push_back({"e", 3, {}});
-  a.status = StatusCode::kError;
-  a.status_message = "bad";
-  a.dropped_attributes = 4;
-  a.dropped_events = 5;
-  a.dropped_links = 6;
-  const SpanData before = a;
-  swap(a, b);
-  EXPECT_EQ(b.context.trace_id, before.context.trace_id);
-  EXPECT_EQ(b.context.trace_state, "k=v");
-  EXPECT_EQ(b.parent_span_id, before.parent_span_id);
-  EXPECT_EQ(b.name, before.name);
-  EXPECT_EQ(b.kind, SpanKind::kServer);
-  EXPECT_EQ(b.start_ns + b.end_ns, 3);
-  ASSERT_EQ(b.attributes.size(), 1u);
-  ASSERT_EQ(b.events.size(), 1u);
-  EXPECT_EQ(b.status, StatusCode::kError);
-  EXPECT_EQ(b.status_message, "bad");
-  EXPECT_EQ(b.dropped_attributes + b.dropped_events + b.dropped_links, 15u);
-  EXPECT_TRUE(a.name.empty());
-  EXPECT_TRUE(a.attributes.empty());
-  EXPECT_FALSE(a.context.trace_id.valid());
-  EXPECT_EQ(a.status, StatusCode::kUnset);
+TEST(Spans, ARecycledSpanCarriesNothingOfTheSpanBefore) {
+  auto ring = std::make_shared<RingBufferProcessor>(1);
+  Tracer tracer({.limits = {.max_attributes = 2, .max_events = 1, .max_links = 1}, .processors = {ring}});
+  SpanContext parent{TraceId::random(), SpanId::random(), true, "k=v", true};
+  {
+    Span full = tracer.start_span("a-long-span-name-that-allocates", SpanKind::kServer, parent,
+                                  std::vector<Attribute>{{"a", std::int64_t{1}}, {"b", std::string("two")}});
+    full.set_attribute("dropped", true);
+    full.add_event("e1").add_event("e2");
+    full.add_link(SpanContext{TraceId::random(), SpanId::random(), true, "", false});
+    full.add_link(SpanContext{TraceId::random(), SpanId::random(), true, "", false});
+    full.set_status(StatusCode::kError, "broken");
+  }
+  tracer.start_span("evicts", SpanKind::kInternal, std::nullopt, std::vector<Attribute>{}).end();
+  // Two more: whichever of them reuses the first span's data must start clean.
+  for (int i = 0; i < 2; ++i) {
+    tracer.start_span("x", SpanKind::kClient, std::nullopt, std::vector<Attribute>{{"c", std::int64_t{i}}}).end();
+    auto recent = ring->recent();
+    ASSERT_EQ(recent.size(), 1u);
+    const SpanData& d = recent[0];
+    EXPECT_EQ(d.name, "x");
+    EXPECT_EQ(d.kind, SpanKind::kClient);
+    EXPECT_FALSE(d.parent_span_id.valid());
+    EXPECT_NE(d.context.trace_id, parent.trace_id);
+    EXPECT_TRUE(d.context.trace_state.empty());
+    ASSERT_EQ(d.attributes.size(), 1u);
+    EXPECT_EQ(d.attributes[0].key, "c");
+    EXPECT_EQ(std::get<std::int64_t>(d.attributes[0].value), i);
+    EXPECT_TRUE(d.events.empty());
+    EXPECT_TRUE(d.links.empty());
+    EXPECT_EQ(d.status, StatusCode::kUnset);
+    EXPECT_TRUE(d.status_message.empty());
+    EXPECT_EQ(d.dropped_attributes + d.dropped_events + d.dropped_links, 0u);
+    EXPECT_GE(d.end_ns, d.start_ns);
+  }
+}
+
+TEST(Tracers, CurrentFollowsTheGlobalTracerOnEveryThread) {
+  auto a = std::make_shared<Tracer>(TracerOptions{});
+  auto b = std::make_shared<Tracer>(TracerOptions{});
+  Tracer::set_global(a);
+  EXPECT_EQ(Tracer::current(), a.get());
+  EXPECT_EQ(Tracer::current(), a.get());  // cached
+  Tracer* seen_by_other = nullptr;
+  std::thread([&] { seen_by_other = Tracer::current(); }).join();
+  EXPECT_EQ(seen_by_other, a.get());
+  Tracer::set_global(b);
+  EXPECT_EQ(Tracer::current(), b.get());
+  std::thread([&] { seen_by_other = Tracer::current(); }).join();
+  EXPECT_EQ(seen_by_other, b.get());
+  // The thread's cached reference keeps the tracer it last saw alive until it looks again.
+  std::weak_ptr<Tracer> weak_b = b;
+  b.reset();
+  EXPECT_FALSE(weak_b.expired());
+  Tracer::set_global(nullptr);
+  EXPECT_EQ(Tracer::current(), nullptr);
+  EXPECT_TRUE(weak_b.expired());
+}
+
+// A processor added while spans end: spans end into the old list or the new one, never a freed one.
+TEST(Tracers, ProcessorsCanBeAddedWhileSpansEnd) {
+  auto first = std::make_shared<Collect>();
+  Tracer tracer({.processors = {first}});
+  std::atomic<bool> stop{false};
+  std::thread ender([&] {
+    while (!stop.load()) tracer.start_span("s", SpanKind::kInternal, std::nullopt, std::vector<Attribute>{}).end();
+  });
+  std::vector<std::shared_ptr<Collect>> added;
+  for (int i = 0; i < 50; ++i) {
+    added.push_back(std::make_shared<Collect>());
+    tracer.add_processor(added.back());
+  }
+  tracer.start_span("last", SpanKind::kInternal, std::nullopt, std::vector<Attribute>{}).end();
+  stop = true;
+  ender.join();
+  for (auto& c : added) {
+    std::lock_guard lock(c->mu);
+    ASSERT_FALSE(c->spans.empty());
+    EXPECT_EQ(c->spans.back().name, "last");
+  }
 }
 
 TEST(Spans, APrebuiltAttributeListIsCopiedInWithinTheLimits) {

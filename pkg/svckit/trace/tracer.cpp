@@ -182,18 +182,41 @@ Span& Span::record_error(const Status& status) {
   return set_status(StatusCode::kError, status.to_string());
 }
 
+namespace {
+// Ended spans' data, kept per thread for the next span started there. The ring processor hands back
+// the slot it overwrote, whose strings and vectors already have the capacity that the next span of
+// the same shape needs: a steady stream of spans allocates nothing for names and attributes.
+struct SpanDataPool {
+  static constexpr std::size_t kMax = 8;
+  std::unique_ptr<SpanData> free[kMax];
+  std::size_t size = 0;
+};
+thread_local SpanDataPool t_span_pool;
+
+std::unique_ptr<SpanData> take_span_data() {
+  auto& pool = t_span_pool;
+  if (pool.size == 0) return std::make_unique<SpanData>();
+  return std::move(pool.free[--pool.size]);
+}
+}  // namespace
+
 void Span::end() {
   if (!data_) return;
   data_->end_ns = now_ns();
-  tracer_->finish(*data_);
-  data_.reset();
+  tracer_->finish(data_);  // may hand back other storage (a ring's evicted span), or none
+  auto& pool = t_span_pool;
+  if (data_ && pool.size < SpanDataPool::kMax)
+    pool.free[pool.size++] = std::move(data_);
+  else
+    data_.reset();
 }
 
 // ---------------- Tracer ----------------
 
 Tracer::Tracer(TracerOptions options) : options_(std::move(options)) {
   if (!options_.sampler) options_.sampler = parent_based(always_on());
-  processors_ = std::make_shared<const Processors>(options_.processors);
+  lists_.push_back(std::make_shared<const Processors>(options_.processors));
+  now_.store(lists_.back().get(), std::memory_order_release);
 }
 
 Tracer::~Tracer() {
@@ -217,20 +240,30 @@ Span Tracer::start_span(std::string_view name, SpanKind kind, const std::optiona
   if (has_parent) sc.trace_state = parent->trace_state;
   sc.sampled = options_.sampler->should_sample(has_parent ? parent : std::nullopt, sc.trace_id);
   if (!sc.sampled) return Span(this, std::move(sc), nullptr);
-  auto data = std::make_unique<SpanData>();
-  data->attributes.reserve(std::max<std::size_t>(8, attributes.size() + 2));  // no regrowing for the usual set
+  // Possibly a recycled span's: every field is assigned over, which reuses its storage.
+  auto data = take_span_data();
   data->context = sc;
-  if (has_parent) data->parent_span_id = parent->span_id;
-  data->name = std::string(name);
+  data->parent_span_id = has_parent ? parent->span_id : SpanId{};
+  data->name.assign(name);
   data->kind = kind;
   data->start_ns = now_ns();
+  data->end_ns = 0;
+  data->events.clear();
+  data->links.clear();
+  data->status = StatusCode::kUnset;
+  data->status_message.clear();
+  data->dropped_attributes = data->dropped_events = data->dropped_links = 0;
   // Copied as they are when they fit the limits (a list built once normally does); set() otherwise,
   // which truncates and deduplicates.
   const SpanLimits& lim = limits();
   bool fits = attributes.size() <= lim.max_attributes;
   for (const auto& a : attributes)
     if (auto* v = std::get_if<std::string>(&a.value); v && v->size() > lim.max_attribute_length) fits = false;
-  if (fits) data->attributes.insert(data->attributes.end(), attributes.begin(), attributes.end());
+  if (fits)
+    data->attributes.assign(attributes.begin(), attributes.end());
+  else
+    data->attributes.clear();
+  data->attributes.reserve(std::max<std::size_t>(8, attributes.size() + 2));  // no regrowing for the usual set
   Span span(this, std::move(sc), std::move(data));
   if (!fits)
     for (const auto& a : attributes) span.set(a.key, a.value);
@@ -243,22 +276,23 @@ Span Tracer::start(const Context& ctx, std::string_view name, SpanKind kind, std
 
 void Tracer::add_processor(std::shared_ptr<SpanProcessor> p) {
   std::lock_guard lock(mu_);
-  auto next = std::make_shared<Processors>(*processors_);
+  auto next = std::make_shared<Processors>(*lists_.back());
   next->push_back(std::move(p));
-  processors_ = std::move(next);
+  lists_.push_back(std::move(next));
+  now_.store(lists_.back().get(), std::memory_order_release);
 }
 
-// Copy-on-write: ending a span takes one reference to the current list, not a copy of it.
 std::shared_ptr<const Tracer::Processors> Tracer::processors() const {
   std::lock_guard lock(mu_);
-  return processors_;
+  return lists_.back();
 }
 
-void Tracer::finish(SpanData& data) const {
-  auto list = processors();
-  if (list->empty()) return;
-  for (std::size_t i = 0; i + 1 < list->size(); ++i) (*list)[i]->on_end(data);
-  list->back()->on_end_moved(std::move(data));
+// Copy-on-write lists read through one atomic pointer: ending a span takes no lock of the tracer's.
+void Tracer::finish(std::unique_ptr<SpanData>& data) const {
+  const Processors& list = *now_.load(std::memory_order_acquire);
+  if (list.empty()) return;
+  for (std::size_t i = 0; i + 1 < list.size(); ++i) list[i]->on_end(*data);
+  list.back()->on_end_owned(data);
 }
 
 void Tracer::force_flush() const {
@@ -271,10 +305,16 @@ void Tracer::shutdown() {
 
 namespace {
 std::mutex g_mu;
+std::atomic<std::uint64_t> g_generation{1};  // changes with every set_global
 std::shared_ptr<Tracer>& global_slot() {
   static auto* slot = new std::shared_ptr<Tracer>;
   return *slot;
 }
+struct ThreadTracer {
+  std::uint64_t generation = 0;
+  std::shared_ptr<Tracer> tracer;
+};
+thread_local ThreadTracer t_tracer;
 }  // namespace
 
 std::shared_ptr<Tracer> Tracer::global() {
@@ -285,17 +325,37 @@ std::shared_ptr<Tracer> Tracer::global() {
 void Tracer::set_global(std::shared_ptr<Tracer> tracer) {
   std::lock_guard lock(g_mu);
   global_slot() = std::move(tracer);
+  g_generation.fetch_add(1, std::memory_order_release);
+}
+
+Tracer* Tracer::current() noexcept {
+  ThreadTracer& t = t_tracer;
+  std::uint64_t now = g_generation.load(std::memory_order_acquire);
+  if (t.generation != now) {
+    std::lock_guard lock(g_mu);
+    t.tracer = global_slot();
+    t.generation = g_generation.load(std::memory_order_relaxed);
+  }
+  return t.tracer.get();
 }
 
 // ---------------- Context ----------------
 
+namespace {
+// trace_id and span_id are formatted when a line is logged, not for every span that logs nothing.
+void render_span_ids(const SpanContext& span, RenderedLogFields& out) {
+  char* trace_end = span.trace_id.hex_to(out.text);
+  char* span_end = span.span_id.hex_to(trace_end);
+  out.fields[0] = {"trace_id", std::string_view(out.text, static_cast<std::size_t>(trace_end - out.text))};
+  out.fields[1] = {"span_id", std::string_view(trace_end, static_cast<std::size_t>(span_end - trace_end))};
+  out.size = 2;
+  out.plain = true;  // hex digits
+}
+}  // namespace
+
 Context with_span(const Context& ctx, const SpanContext& span) {
   if (!span.valid()) return ctx;
-  std::vector<std::pair<std::string, std::string>> fields;  // built in place: no initializer_list copies
-  fields.reserve(2);
-  fields.emplace_back("trace_id", span.trace_id.hex());
-  fields.emplace_back("span_id", span.span_id.hex());
-  return ctx.with_value<SpanContext>(span, std::move(fields));
+  return ctx.with_value<SpanContext, render_span_ids>(span);
 }
 
 std::optional<SpanContext> span_from(const Context& ctx) {
@@ -387,40 +447,27 @@ void BatchSpanProcessor::run() {
   }
 }
 
-// Slots are assigned over, not freed and rebuilt: a full ring reuses its strings' and vectors' storage.
 void RingBufferProcessor::on_end(const SpanData& span) {
   if (capacity_ == 0) return;
-  SpanData copy = span;  // outside the lock
-  on_end_moved(std::move(copy));
-}
-
-void swap(SpanData& a, SpanData& b) noexcept {
-  using std::swap;
-  swap(a.context, b.context);
-  swap(a.parent_span_id, b.parent_span_id);
-  swap(a.name, b.name);
-  swap(a.kind, b.kind);
-  swap(a.start_ns, b.start_ns);
-  swap(a.end_ns, b.end_ns);
-  swap(a.attributes, b.attributes);
-  swap(a.events, b.events);
-  swap(a.links, b.links);
-  swap(a.status, b.status);
-  swap(a.status_message, b.status_message);
-  swap(a.dropped_attributes, b.dropped_attributes);
-  swap(a.dropped_events, b.dropped_events);
-  swap(a.dropped_links, b.dropped_links);
+  auto copy = std::make_unique<SpanData>(span);  // outside the lock
+  on_end_owned(copy);
 }
 
 void RingBufferProcessor::on_end_moved(SpanData&& span) {
+  if (capacity_ == 0) return;
+  auto owned = std::make_unique<SpanData>(std::move(span));
+  on_end_owned(owned);  // the evicted span is freed here, outside the lock
+}
+
+// Two pointers exchanged under the lock; the caller gets the evicted span's storage to reuse.
+void RingBufferProcessor::on_end_owned(std::unique_ptr<SpanData>& span) {
   if (capacity_ == 0) return;
   std::lock_guard lock(mu_);
   if (spans_.size() < capacity_) {
     spans_.push_back(std::move(span));
     return;
   }
-  // Swapped, not assigned: the evicted span is freed by its caller, outside the lock.
-  swap(spans_[next_], span);
+  spans_[next_].swap(span);
   next_ = (next_ + 1) % capacity_;
 }
 
@@ -428,7 +475,7 @@ std::vector<SpanData> RingBufferProcessor::recent() const {
   std::lock_guard lock(mu_);
   std::vector<SpanData> out;
   out.reserve(spans_.size());
-  for (std::size_t i = 0; i < spans_.size(); ++i) out.push_back(spans_[(next_ + i) % spans_.size()]);
+  for (std::size_t i = 0; i < spans_.size(); ++i) out.push_back(*spans_[(next_ + i) % spans_.size()]);
   return out;
 }
 

@@ -10,6 +10,7 @@
 //   trace::Span span = tracer->start(req.ctx, "load user", trace::SpanKind::kInternal);
 //   Context ctx = trace::with_span(req.ctx, span.context());   // children and outgoing calls use it
 //   span.set_attribute("user.id", id);
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -64,8 +65,6 @@ struct SpanData {
   std::uint32_t dropped_attributes = 0;
   std::uint32_t dropped_events = 0;
   std::uint32_t dropped_links = 0;
-  // Member by member (pointer swaps): a third of what std::swap's three moves cost.
-  friend void swap(SpanData& a, SpanData& b) noexcept;
 };
 
 // Who produced the telemetry: service.name, service.version, deployment.environment, host.name,
@@ -103,6 +102,10 @@ class SpanProcessor {
   // The tracer's last processor gets the span to keep: nothing reads it afterwards, so a processor
   // that stores spans moves it instead of copying every attribute string.
   virtual void on_end_moved(SpanData&& span) { on_end(span); }
+  // The same, with the span's storage itself: a processor that keeps spans may take it and hand back
+  // other storage in its place (a ring, the span it evicts) or none; the tracer reuses what it gets
+  // back for a later span. Default: on_end_moved(*span).
+  virtual void on_end_owned(std::unique_ptr<SpanData>& span) { on_end_moved(std::move(*span)); }
   virtual void force_flush() {}
   virtual void shutdown() {}
 };
@@ -154,12 +157,13 @@ class RingBufferProcessor : public SpanProcessor {
   explicit RingBufferProcessor(std::size_t capacity = 256) : capacity_(capacity) {}
   void on_end(const SpanData& span) override;
   void on_end_moved(SpanData&& span) override;
-  std::vector<SpanData> recent() const;  // oldest first
+  void on_end_owned(std::unique_ptr<SpanData>& span) override;  // exchanges pointers with the oldest
+  std::vector<SpanData> recent() const;                         // oldest first
 
  private:
   std::size_t capacity_;
   mutable std::mutex mu_;
-  std::vector<SpanData> spans_;  // a ring once full; next_ is the oldest
+  std::vector<std::unique_ptr<SpanData>> spans_;  // a ring once full; next_ is the oldest
   std::size_t next_ = 0;
 };
 
@@ -241,15 +245,22 @@ class Tracer {
   // none until set.
   static std::shared_ptr<Tracer> global();
   static void set_global(std::shared_ptr<Tracer> tracer);
+  // The global tracer for a call path that only starts spans with it (spans keep a plain pointer to
+  // their tracer, which must outlive them): no lock and no reference count, where global() takes
+  // both. Each thread holds a reference to the tracer it last saw until it sees a newer one.
+  static Tracer* current() noexcept;
 
  private:
   friend class Span;
-  void finish(SpanData& data) const;
+  void finish(std::unique_ptr<SpanData>& data) const;
   using Processors = std::vector<std::shared_ptr<SpanProcessor>>;
   std::shared_ptr<const Processors> processors() const;
   TracerOptions options_;
-  mutable std::mutex mu_;  // guards the processors_ pointer; the list itself is never changed in place
-  std::shared_ptr<const Processors> processors_;
+  mutable std::mutex mu_;  // guards lists_; a list is never changed in place
+  // Every processor list published (add_processor copies), newest last, kept for the tracer's life:
+  // a span ending while a processor is added may still be reading an older list through now_.
+  std::vector<std::shared_ptr<const Processors>> lists_;
+  std::atomic<const Processors*> now_{nullptr};
 };
 
 // The current span of a Context, for children and for outgoing calls; also adds trace_id and
