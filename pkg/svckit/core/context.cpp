@@ -298,6 +298,20 @@ void Context::for_each_log_field_impl(void (*fn)(void*, std::string_view, std::s
   for (const ContextNode* c = node_.get(); c; c = c->parent.get())
     if (!c->log_fields.empty() || (c->ops && c->ops->render)) nodes.emplace_back(c);
   if (nodes.size() == 0) return;
+  // One node with one kind of field (a span's ids, a single log field): nothing to merge, since a
+  // renderer's keys are distinct and a with_log_field node has one field.
+  if (nodes.size() == 1) {
+    const ContextNode* c = nodes[0];
+    bool renders = c->ops && c->ops->render;
+    if (renders != !c->log_fields.empty() && c->log_fields.size() <= 1) {
+      if (!renders) return fn(arg, c->log_fields[0].first, c->log_fields[0].second, false);
+      RenderedLogFields r;
+      c->ops->render(c->value, r);
+      for (std::size_t f = 0; f < std::min(r.size, RenderedLogFields::kMax); ++f)
+        fn(arg, r.fields[f].first, r.fields[f].second, r.plain);
+      return;
+    }
+  }
 
   // Every field, oldest first; rendered ones are rendered now, into storage that lives until the
   // walk ends.
@@ -327,8 +341,8 @@ void Context::for_each_log_field_impl(void (*fn)(void*, std::string_view, std::s
   }
 }
 
-std::vector<std::pair<std::string_view, std::string_view>> Context::log_fields() const {
-  std::vector<std::pair<std::string_view, std::string_view>> out;
+std::vector<std::pair<std::string, std::string>> Context::log_fields() const {
+  std::vector<std::pair<std::string, std::string>> out;
   for_each_log_field([&](std::string_view k, std::string_view v) { out.emplace_back(k, v); });
   return out;
 }

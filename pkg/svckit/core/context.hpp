@@ -24,7 +24,8 @@ using Clock = std::chrono::steady_clock;
 using Duration = std::chrono::nanoseconds;
 
 // Log fields that a context value renders when a line is written rather than when the context is
-// made (a span's trace_id and span_id): up to kMax fields, whose text the renderer keeps in `text`.
+// made (a span's trace_id and span_id): up to kMax fields with distinct keys, whose text the renderer
+// keeps in `text`.
 struct RenderedLogFields {
   static constexpr std::size_t kMax = 4;
   std::pair<std::string_view, std::string_view> fields[kMax];
@@ -157,8 +158,9 @@ class Context {
         },
         &fn);
   }
-  // The same fields as a vector (for tests and tools).
-  std::vector<std::pair<std::string_view, std::string_view>> log_fields() const;
+  // The same fields as a vector (for tests and tools); copies, since rendered fields' text lives only
+  // during the walk.
+  std::vector<std::pair<std::string, std::string>> log_fields() const;
 
  private:
   explicit Context(std::shared_ptr<const detail::ContextNode> node) : node_(std::move(node)) {}

@@ -120,9 +120,9 @@ TEST(ContextTest, TypedValuesMetadataAndLogFields) {
   Context again = child.with_value(7, {{"span_id", "s1"}}).with_log_field("request_id", "r2");
   auto fields = again.log_fields();
   ASSERT_EQ(fields.size(), 3u);
-  EXPECT_EQ(fields[0], (std::pair<std::string_view, std::string_view>("request_id", "r2")));
+  EXPECT_EQ(fields[0], (std::pair<std::string, std::string>("request_id", "r2")));
   EXPECT_EQ(fields[1].first, "trace_id");
-  EXPECT_EQ(fields[2], (std::pair<std::string_view, std::string_view>("span_id", "s1")));
+  EXPECT_EQ(fields[2], (std::pair<std::string, std::string>("span_id", "s1")));
   EXPECT_EQ(child.log_fields()[0].second, "r1");
   // A chain deeper than the walk's stack array.
   Context deep = again;
@@ -130,7 +130,7 @@ TEST(ContextTest, TypedValuesMetadataAndLogFields) {
   auto many = deep.log_fields();
   ASSERT_EQ(many.size(), 43u);
   EXPECT_EQ(many[0].second, "r2");
-  EXPECT_EQ(many[42], (std::pair<std::string_view, std::string_view>("k39", "39")));
+  EXPECT_EQ(many[42], (std::pair<std::string, std::string>("k39", "39")));
 }
 
 struct Ids {
@@ -155,9 +155,14 @@ TEST(ContextTest, RenderedLogFieldsAreFormattedOnlyWhenRead) {
   auto fields = ctx.log_fields();
   EXPECT_EQ(g_renders, 1);
   ASSERT_EQ(fields.size(), 3u);
-  EXPECT_EQ(fields[0], (std::pair<std::string_view, std::string_view>("request_id", "r1")));
-  EXPECT_EQ(fields[1], (std::pair<std::string_view, std::string_view>("a", "12")));
-  EXPECT_EQ(fields[2], (std::pair<std::string_view, std::string_view>("b", "345")));
+  EXPECT_EQ(fields[0], (std::pair<std::string, std::string>("request_id", "r1")));
+  EXPECT_EQ(fields[1], (std::pair<std::string, std::string>("a", "12")));
+  EXPECT_EQ(fields[2], (std::pair<std::string, std::string>("b", "345")));
+  // A context whose only fields are rendered ones.
+  auto alone = Context().with_value<Ids, render_ids>(Ids{5, 6}).log_fields();
+  ASSERT_EQ(alone.size(), 2u);
+  EXPECT_EQ(alone[0], (std::pair<std::string, std::string>("a", "5")));
+  EXPECT_EQ(alone[1], (std::pair<std::string, std::string>("b", "6")));
   // Rendered fields take part in "first place, newest value" like any other.
   Context child = ctx.with_log_field("a", "override").with_value<Ids, render_ids>(Ids{7, 8});
   std::vector<std::pair<std::string, std::string>> seen;

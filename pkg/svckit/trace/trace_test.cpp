@@ -270,6 +270,25 @@ TEST(Spans, ARecycledSpanCarriesNothingOfTheSpanBefore) {
     EXPECT_EQ(d.dropped_attributes + d.dropped_events + d.dropped_links, 0u);
     EXPECT_GE(d.end_ns, d.start_ns);
   }
+  // Attribute lists copied over recycled ones: same-length strings, a number becoming a string and a
+  // string a boolean, a shorter list after a longer one.
+  const std::vector<std::vector<Attribute>> lists{
+      {{"k1", std::string("aaaa")}, {"k2", std::int64_t{1}}},
+      {{"k1", std::string("bbbb")}, {"k2", std::string("cc")}},
+      {{"kk", std::string("a-much-longer-value-than-before")}},
+      {{"k1", std::string("dddd")}, {"k2", true}},
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& list : lists) {
+      tracer.start_span("y", SpanKind::kInternal, std::nullopt, list).end();
+      auto d = ring->recent().at(0);
+      ASSERT_EQ(d.attributes.size(), list.size());
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        EXPECT_EQ(d.attributes[i].key, list[i].key);
+        EXPECT_EQ(d.attributes[i].value, list[i].value);
+      }
+    }
+  }
 }
 
 TEST(Tracers, CurrentFollowsTheGlobalTracerOnEveryThread) {

@@ -193,6 +193,27 @@ struct SpanDataPool {
 };
 thread_local SpanDataPool t_span_pool;
 
+// Copies `from` over `to` in place: a recycled span's strings of the same length (the same method's
+// attributes, usually) are overwritten without reallocating or re-checking capacity.
+void copy_string_over(std::string& to, const std::string& from) {
+  if (to.size() != from.size()) return to.assign(from), void();
+  if (!from.empty()) std::memcpy(to.data(), from.data(), from.size());
+}
+void copy_attributes_over(std::vector<Attribute>& to, const std::vector<Attribute>& from) {
+  if (to.size() > from.size()) to.erase(to.begin() + static_cast<std::ptrdiff_t>(from.size()), to.end());
+  std::size_t common = to.size();
+  for (std::size_t i = 0; i < common; ++i) {
+    copy_string_over(to[i].key, from[i].key);
+    auto* to_s = std::get_if<std::string>(&to[i].value);
+    auto* from_s = std::get_if<std::string>(&from[i].value);
+    if (to_s && from_s)
+      copy_string_over(*to_s, *from_s);
+    else
+      to[i].value = from[i].value;
+  }
+  to.insert(to.end(), from.begin() + static_cast<std::ptrdiff_t>(common), from.end());
+}
+
 std::unique_ptr<SpanData> take_span_data() {
   auto& pool = t_span_pool;
   if (pool.size == 0) return std::make_unique<SpanData>();
@@ -233,13 +254,15 @@ Span Tracer::start_span(std::string_view name, SpanKind kind, const std::optiona
 
 Span Tracer::start_span(std::string_view name, SpanKind kind, const std::optional<SpanContext>& parent,
                         const std::vector<Attribute>& attributes) const {
-  SpanContext sc;
+  // One Span, returned by name on every path, so that it is built in the caller's storage.
+  Span span(this, SpanContext{}, nullptr);
+  SpanContext& sc = span.context_;
   bool has_parent = parent && parent->valid();
   sc.trace_id = has_parent ? parent->trace_id : TraceId::random();
   sc.span_id = SpanId::random();
   if (has_parent) sc.trace_state = parent->trace_state;
   sc.sampled = options_.sampler->should_sample(has_parent ? parent : std::nullopt, sc.trace_id);
-  if (!sc.sampled) return Span(this, std::move(sc), nullptr);
+  if (!sc.sampled) return span;
   // Possibly a recycled span's: every field is assigned over, which reuses its storage.
   auto data = take_span_data();
   data->context = sc;
@@ -260,11 +283,11 @@ Span Tracer::start_span(std::string_view name, SpanKind kind, const std::optiona
   for (const auto& a : attributes)
     if (auto* v = std::get_if<std::string>(&a.value); v && v->size() > lim.max_attribute_length) fits = false;
   if (fits)
-    data->attributes.assign(attributes.begin(), attributes.end());
+    copy_attributes_over(data->attributes, attributes);
   else
     data->attributes.clear();
   data->attributes.reserve(std::max<std::size_t>(8, attributes.size() + 2));  // no regrowing for the usual set
-  Span span(this, std::move(sc), std::move(data));
+  span.data_ = std::move(data);
   if (!fits)
     for (const auto& a : attributes) span.set(a.key, a.value);
   return span;
