@@ -45,10 +45,14 @@ struct ContextNode {
     if (value != inline_value) ::operator delete(value, std::align_val_t(ops->align));
   }
   void set_value(const void* key, void* from, const ValueOps* o) {
-    void* to = o->size <= kInline && o->align <= alignof(std::max_align_t)
-                   ? static_cast<void*>(inline_value)
-                   : ::operator new(o->size, std::align_val_t(o->align));
-    o->relocate(to, from);
+    bool inline_fits = o->size <= kInline && o->align <= alignof(std::max_align_t);
+    void* to = inline_fits ? static_cast<void*>(inline_value) : ::operator new(o->size, std::align_val_t(o->align));
+    try {
+      o->relocate(to, from);
+    } catch (...) {
+      if (!inline_fits) ::operator delete(to, std::align_val_t(o->align));
+      throw;
+    }
     value_key = key;
     value = to;
     ops = o;

@@ -250,10 +250,15 @@ namespace detail {
 struct ServerState {
   ServerMetrics metrics;
   log::Logger logger;
+  log::Logger call_logger;  // the call lines': no caller (it would always be this file)
   std::shared_ptr<resilience::Shedder> shedder;
   Limits limits;
   ServerState(metrics::Registry& r, log::Logger l, std::shared_ptr<resilience::Shedder> s, Limits lim)
-      : metrics(r), logger(std::move(l)), shedder(std::move(s)), limits(std::move(lim)) {}
+      : metrics(r),
+        logger(std::move(l)),
+        call_logger(logger.without_caller()),
+        shedder(std::move(s)),
+        limits(std::move(lim)) {}
   const MethodStats& method(const char* full, const char* type);
 
  private:
@@ -298,8 +303,8 @@ const MethodStats& ServerState::method(const char* full, const char* type) {
                        m.in_flight.with({service, method}),
                        lit != limits.end() ? &lit->second : nullptr,
                        this,
-                       logger.with({{"grpc_service", service}, {"grpc_method", method}}),
-                       logger.with({{"grpc_service", service}, {"grpc_method", method}, {"grpc_code", "OK"}})};
+                       call_logger.with({{"grpc_service", service}, {"grpc_method", method}}),
+                       call_logger.with({{"grpc_service", service}, {"grpc_method", method}, {"grpc_code", "OK"}})};
   });
 }
 
@@ -458,8 +463,13 @@ class ServerObserverFactory final : public ::grpc::experimental::ServerIntercept
   ::grpc::experimental::Interceptor* CreateServerInterceptor(::grpc::experimental::ServerRpcInfo* info) override {
     // Methods of svckit Services observe themselves; grpc++ skips its interception path for calls
     // without interceptors. The method name is the pointer the Service registered.
-    if (dispatched_.contains(info->method())) return nullptr;
+    if (dispatched_.contains(info->method()) || infrastructure(info->method())) return nullptr;
     return new ServerObserver(info, server_);
+  }
+  // Health checks and reflection are not the service's traffic: probes every few seconds would fill
+  // the call log and the RED metrics.
+  static bool infrastructure(std::string_view method) {
+    return method.starts_with("/grpc.health.v1.") || method.starts_with("/grpc.reflection.");
   }
 
  private:
@@ -761,9 +771,13 @@ Status Server::start() {
       dispatched.insert(slot.full_name.c_str());
     }
   }
-  std::vector<std::unique_ptr<::grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<ServerObserverFactory>(impl_->state.get(), std::move(dispatched)));
-  b.experimental().SetInterceptorCreators(std::move(interceptors));
+  // Generated services are observed through grpc++'s interceptor hooks. A server without any pays
+  // nothing for them: with a factory installed, grpc++ builds interceptor state for every call.
+  if (impl_->services.size() > impl_->dispatched.size()) {
+    std::vector<std::unique_ptr<::grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(std::make_unique<ServerObserverFactory>(impl_->state.get(), std::move(dispatched)));
+    b.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   b.SetContextAllocator(std::make_unique<ObservedContextAllocator>());
   impl_->server = b.BuildAndStart();
   if (!impl_->server || impl_->port == 0)

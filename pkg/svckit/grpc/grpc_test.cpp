@@ -13,6 +13,7 @@
 #include "svckit/grpc/admission.hpp"
 #include "svckit/resilience/shedder.hpp"
 #include "svckit/trace/tracer.hpp"
+#include "testdata/health_check.hpp"
 
 namespace svckit::grpc {
 namespace {
@@ -161,6 +162,23 @@ TEST_F(GrpcTest, UnaryCallIsCountedByCode) {
                         R"(grpc_code="NOT_FOUND"})"),
             std::string::npos)
       << client;
+}
+
+// With a generated service the interceptor factory is installed; it still leaves health checks alone.
+TEST_F(GrpcTest, HealthChecksAreNotObservedBesideAGeneratedService) {
+  std::string answer;
+  ASSERT_TRUE(testing::health_check(pool_->get(), &answer).ok());
+  EXPECT_EQ(answer, std::string("\x08\x01", 2));
+  PingRequest req;
+  req.set_text("hi");
+  PingReply reply;
+  ::grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->Ping(&ctx, req, &reply).ok());
+  std::string m = metrics();
+  EXPECT_EQ(m.find("grpc.health"), std::string::npos) << m;
+  EXPECT_NE(m.find(R"(grpc_server_handled_total{grpc_service="svckit.test.v1.Ping",grpc_method="Ping")"),
+            std::string::npos)
+      << m;
 }
 
 TEST_F(GrpcTest, StatusCodesMapBothWays) {

@@ -14,6 +14,7 @@
 #include "ping.grpc.pb.h"
 #include "svckit/log/sink.hpp"
 #include "svckit/trace/tracer.hpp"
+#include "testdata/health_check.hpp"
 
 namespace svckit::grpc {
 namespace {
@@ -185,6 +186,26 @@ TEST_F(ServiceTest, UnaryCallsAreAnsweredAndCountedOnceByCode) {
             std::string::npos)
       << log;
   EXPECT_NE(log.find(R"("error":"told to fail","peer":"ipv4:127.0.0.1:)"), std::string::npos) << log;
+  // Both call lines: OK with its code and duration, neither naming a source line of the framework's.
+  EXPECT_NE(log.find(R"("grpc_method":"Ping","grpc_code":"OK","duration":)"), std::string::npos) << log;
+  EXPECT_EQ(log.find(R"("msg":"grpc call","caller")"), std::string::npos) << log;
+}
+
+// A server of svckit Services only installs no grpc++ interceptor factory; health checks are answered
+// (following readiness) and, like reflection, not counted, traced or logged as the service's calls.
+TEST_F(ServiceTest, HealthChecksAreAnsweredButNotObserved) {
+  std::string answer;
+  ASSERT_TRUE(testing::health_check(pool_->get(), &answer).ok());
+  EXPECT_EQ(answer, std::string("\x08\x01", 2));  // SERVING
+  PingReply reply;
+  ASSERT_TRUE(ping("hi", &reply).ok());
+  std::string m = metrics();
+  EXPECT_EQ(m.find("grpc.health"), std::string::npos) << m;
+  EXPECT_NE(m.find("grpc_server_handled_total{" + kPing + R"(,grpc_code="OK"} 1)"), std::string::npos) << m;
+  EXPECT_EQ(sink_->all().find("grpc.health"), std::string::npos) << sink_->all();
+  server_->set_serving(false);
+  ASSERT_TRUE(testing::health_check(pool_->get(), &answer).ok());
+  EXPECT_EQ(answer, std::string("\x08\x02", 2));  // NOT_SERVING
 }
 
 TEST_F(ServiceTest, TheHandlersContextHasTheDeadlineAndTheServerSpan) {

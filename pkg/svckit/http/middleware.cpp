@@ -179,7 +179,8 @@ Middleware tracing(TracingOptions options) {
 }
 
 Middleware access_log(log::Logger logger) {
-  return [logger](Request& req, Response& res, Next next) -> Task<void> {
+  // No caller on access lines: it would name this line on every one of them.
+  return [logger = logger.without_caller()](Request& req, Response& res, Next next) -> Task<void> {
     auto start = Clock::now();
     co_await next(req, res);
     auto elapsed = Clock::now() - start;

@@ -143,6 +143,12 @@ Logger Logger::with(Fields fields) const {
   return child;
 }
 
+Logger Logger::without_caller() const {
+  Logger child = *this;
+  child.caller_ = false;
+  return child;
+}
+
 void Logger::write(Level level, const Context* ctx, std::string_view msg, Fields fields, const Loc& loc) const {
   std::int64_t now = now_unix_nanos();
   if (core_->sampler && level < Level::kError && !core_->sampler->admit(level, msg, now)) {
@@ -158,9 +164,11 @@ void Logger::write(Level level, const Context* ctx, std::string_view msg, Fields
     b.append(kLevelNames[static_cast<std::size_t>(level)]);
     b.append("\",\"msg\":");
     detail::append_json_string(b, msg);
-    b.append(",\"caller\":\"");
-    detail::append_caller(b, loc);
-    b.push('"');
+    if (caller_) {
+      b.append(",\"caller\":\"");
+      detail::append_caller(b, loc);
+      b.push('"');
+    }
     if (ctx) encode_context(b, core_->format, *ctx);
     b.append(context_);
     encode_fields(b, core_->format, fields);
@@ -171,8 +179,10 @@ void Logger::write(Level level, const Context* ctx, std::string_view msg, Fields
     b.append(kConsoleLevel[static_cast<std::size_t>(level)]);
     b.push(' ');
     b.append(msg);
-    b.append("  ");
-    detail::append_caller(b, loc);
+    if (caller_) {
+      b.append("  ");
+      detail::append_caller(b, loc);
+    }
     if (ctx) encode_context(b, core_->format, *ctx);
     b.append(context_);
     encode_fields(b, core_->format, fields);

@@ -62,6 +62,9 @@ class Logger {
 
   // A child that adds fields to every line; they are encoded once, here.
   Logger with(Fields fields) const;
+  // A child whose lines carry no "caller": for the lines a framework writes per request (the HTTP
+  // access log, the gRPC call line), where it would name the same framework line every time.
+  Logger without_caller() const;
 
   bool enabled(Level level) const noexcept { return level >= level_->load(std::memory_order_relaxed); }
   // Changes the level of this logger and every logger derived from the same root. Thread-safe.
@@ -75,12 +78,12 @@ class Logger {
     if (enabled(level)) write(level, &ctx, msg, fields, loc);
   }
 
-#define SVCKIT_LOG_LEVEL_METHODS(name, lvl)                                                                    \
-  void name(std::string_view msg, Fields fields = {}, Loc loc = Loc::current()) const {                        \
-    if (enabled(lvl)) write(lvl, nullptr, msg, fields, loc);                                                   \
-  }                                                                                                            \
-  void name(const Context& ctx, std::string_view msg, Fields fields = {}, Loc loc = Loc::current()) const {    \
-    if (enabled(lvl)) write(lvl, &ctx, msg, fields, loc);                                                      \
+#define SVCKIT_LOG_LEVEL_METHODS(name, lvl)                                                                 \
+  void name(std::string_view msg, Fields fields = {}, Loc loc = Loc::current()) const {                     \
+    if (enabled(lvl)) write(lvl, nullptr, msg, fields, loc);                                                \
+  }                                                                                                         \
+  void name(const Context& ctx, std::string_view msg, Fields fields = {}, Loc loc = Loc::current()) const { \
+    if (enabled(lvl)) write(lvl, &ctx, msg, fields, loc);                                                   \
   }
   SVCKIT_LOG_LEVEL_METHODS(trace, Level::kTrace)
   SVCKIT_LOG_LEVEL_METHODS(debug, Level::kDebug)
@@ -103,6 +106,7 @@ class Logger {
   std::shared_ptr<detail::Core> core_;
   std::atomic<Level>* level_;  // points into core_: one indirection on the hot path
   std::string context_;        // pre-encoded fields from with()
+  bool caller_ = true;
 };
 
 // The process-wide logger used by the framework where no logger is handed in. Starts as JSON to

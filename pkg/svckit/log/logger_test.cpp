@@ -266,6 +266,29 @@ TEST(LoggerTest, RenderedContextFieldsInBothFormats) {
   EXPECT_NE(lines[3].find("id_b=\"two words\""), std::string::npos) << lines[3];
 }
 
+TEST(LoggerTest, WithoutCallerOmitsItInBothFormatsAndKeepsTheRest) {
+  auto sink = std::make_shared<CaptureSink>();
+  Logger json_logger({.sink = sink});
+  Logger console({.format = Format::kConsole, .sink = sink});
+  Logger quiet = json_logger.with({{"svc", "a"}}).without_caller();
+  quiet.info("no caller", {{"n", 1}});
+  quiet.with({{"more", true}}).info("still none");  // children keep the choice
+  json_logger.info("has one");
+  console.without_caller().info("console");
+  auto lines = sink->take();
+  ASSERT_EQ(lines.size(), 4u);
+  json a = parse_line(lines[0]);
+  EXPECT_FALSE(a.contains("caller")) << lines[0];
+  EXPECT_EQ(a["svc"], "a");
+  EXPECT_EQ(a["n"], 1);
+  json b = parse_line(lines[1]);
+  EXPECT_FALSE(b.contains("caller"));
+  EXPECT_EQ(b["more"], true);
+  EXPECT_TRUE(parse_line(lines[2]).contains("caller"));  // the parent is unchanged
+  EXPECT_EQ(lines[3].find("logger_test.cpp"), std::string::npos) << lines[3];
+  EXPECT_NE(lines[3].find(" INFO  console"), std::string::npos) << lines[3];
+}
+
 TEST(LoggerTest, ConsoleFormatIsReadable) {
   auto sink = std::make_shared<CaptureSink>();
   Logger logger({.format = Format::kConsole, .sink = sink});

@@ -241,7 +241,9 @@ TEST(Retry, RetriesOnlyRetryableIdempotentCallsWithinDeadlineAndBudget) {
   EXPECT_EQ(calls, 1);  // not retryable
   run({kFail, Status()}, false, nullptr, Context(), &calls);
   EXPECT_EQ(calls, 1);  // not idempotent
-  RetryPolicy slow{.max_attempts = 5, .initial_backoff = 10s, .max_backoff = 10s};
+  // Full jitter draws the wait from [0, backoff): with 10 s it fell under the 200 ms left 2 % of the
+  // time and the retry was rightly made; with ten hours that is one run in 180,000.
+  RetryPolicy slow{.max_attempts = 5, .initial_backoff = 10h, .max_backoff = 10h};
   calls = 0;
   std::vector<Status> script{kFail, Status()};
   auto t0 = std::chrono::steady_clock::now();
