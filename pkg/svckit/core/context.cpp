@@ -67,7 +67,8 @@ struct ContextNode {
   std::string meta_key;
   std::string meta_value;
   bool has_meta = false;
-  // This node's own fields only: a child never copies its parent's (for_each_log_field walks up).
+  // This node's own field (with_log_field); a child never copies its parent's (for_each_log_field
+  // walks up).
   std::vector<Context::LogField> log_fields;
   alignas(std::max_align_t) unsigned char inline_value[kInline];
 };
@@ -145,12 +146,10 @@ Context Context::with_timeout(Duration t) const {
   return with_new_cancel_scope(d);
 }
 
-Context Context::with_value_impl(const void* key, void* value, const detail::ValueOps* ops,
-                                 std::vector<LogField> log_fields) const {
+Context Context::with_value_impl(const void* key, void* value, const detail::ValueOps* ops) const {
   auto node = std::make_shared<ContextNode>();
   node->parent = node_;
   node->cancel = node_->cancel;
-  node->log_fields = std::move(log_fields);
   node->set_value(key, value, ops);
   return Context(std::move(node));
 }
@@ -294,6 +293,18 @@ struct WalkField {
   std::string_view key, value;
   bool plain;
 };
+
+// Calls emit(key, value, plain) for one node's fields; a renderer writes into storage().
+template <class Storage, class Emit>
+void node_fields(const ContextNode* c, Storage&& storage, Emit&& emit) {
+  if (c->ops && c->ops->render) {
+    RenderedLogFields& r = storage();
+    c->ops->render(c->value, r);
+    for (std::size_t f = 0; f < std::min(r.size, RenderedLogFields::kMax); ++f)
+      emit(r.fields[f].first, r.fields[f].second, r.plain);
+  }
+  for (const auto& [k, v] : c->log_fields) emit(std::string_view(k), std::string_view(v), false);
+}
 }  // namespace
 
 void Context::for_each_log_field_impl(void (*fn)(void*, std::string_view, std::string_view, bool), void* arg) const {
@@ -302,35 +313,24 @@ void Context::for_each_log_field_impl(void (*fn)(void*, std::string_view, std::s
   for (const ContextNode* c = node_.get(); c; c = c->parent.get())
     if (!c->log_fields.empty() || (c->ops && c->ops->render)) nodes.emplace_back(c);
   if (nodes.size() == 0) return;
-  // One node with one kind of field (a span's ids, a single log field): nothing to merge, since a
-  // renderer's keys are distinct and a with_log_field node has one field.
+  auto to_fn = [&](std::string_view k, std::string_view v, bool plain) { fn(arg, k, v, plain); };
+  // One node has distinct keys (a with_log_field node holds one field, a renderer's keys are distinct):
+  // nothing to merge, as for a request whose only fields are its span's ids.
   if (nodes.size() == 1) {
-    const ContextNode* c = nodes[0];
-    bool renders = c->ops && c->ops->render;
-    if (renders != !c->log_fields.empty() && c->log_fields.size() <= 1) {
-      if (!renders) return fn(arg, c->log_fields[0].first, c->log_fields[0].second, false);
-      RenderedLogFields r;
-      c->ops->render(c->value, r);
-      for (std::size_t f = 0; f < std::min(r.size, RenderedLogFields::kMax); ++f)
-        fn(arg, r.fields[f].first, r.fields[f].second, r.plain);
-      return;
-    }
+    RenderedLogFields r;
+    node_fields(
+        nodes[0], [&]() -> RenderedLogFields& { return r; }, to_fn);
+    return;
   }
 
   // Every field, oldest first; rendered ones are rendered now, into storage that lives until the
   // walk ends.
   WalkStorage<WalkField, 16> fields;
   WalkStorage<RenderedLogFields, 2> rendered;
-  for (std::size_t i = nodes.size(); i-- > 0;) {
-    const ContextNode* c = nodes[i];
-    if (c->ops && c->ops->render) {
-      RenderedLogFields& r = rendered.emplace_back();
-      c->ops->render(c->value, r);
-      for (std::size_t f = 0; f < std::min(r.size, RenderedLogFields::kMax); ++f)
-        fields.emplace_back(r.fields[f].first, r.fields[f].second, r.plain);
-    }
-    for (const auto& [k, v] : c->log_fields) fields.emplace_back(k, v, false);
-  }
+  for (std::size_t i = nodes.size(); i-- > 0;)
+    node_fields(
+        nodes[i], [&]() -> RenderedLogFields& { return rendered.emplace_back(); },
+        [&](std::string_view k, std::string_view v, bool plain) { fields.emplace_back(k, v, plain); });
   // A key set again later keeps its first place and takes its newest value.
   const std::size_t count = fields.size();
   for (std::size_t i = 0; i < count; ++i) {
@@ -341,7 +341,7 @@ void Context::for_each_log_field_impl(void (*fn)(void*, std::string_view, std::s
     const WalkField* newest = &f;
     for (std::size_t y = i + 1; y < count; ++y)
       if (fields[y].key == f.key) newest = &fields[y];
-    fn(arg, f.key, newest->value, newest->plain);
+    to_fn(f.key, newest->value, newest->plain);
   }
 }
 

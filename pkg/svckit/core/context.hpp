@@ -99,19 +99,13 @@ class Context {
   Context with_timeout(Duration timeout) const;
   template <class T>
   Context with_value(T value) const {
-    return with_value_impl(&detail::TypeKey<T>::id, &value, &detail::kValueOps<T, nullptr>, {});
-  }
-  // A value and the log fields that describe it, in one child, cheaper than chaining with_value and
-  // with_log_field.
-  template <class T>
-  Context with_value(T value, std::vector<std::pair<std::string, std::string>> log_fields) const {
-    return with_value_impl(&detail::TypeKey<T>::id, &value, &detail::kValueOps<T, nullptr>, std::move(log_fields));
+    return with_value_impl(&detail::TypeKey<T>::id, &value, &detail::kValueOps<T, nullptr>);
   }
   // A value whose log fields Render writes only when a line is logged with the context (a span:
   // ctx.with_value<SpanContext, render_ids>(span) formats no ids for a request that logs nothing).
   template <class T, void (*Render)(const T&, RenderedLogFields&)>
   Context with_value(T value) const {
-    return with_value_impl(&detail::TypeKey<T>::id, &value, &detail::kValueOps<T, Render>, {});
+    return with_value_impl(&detail::TypeKey<T>::id, &value, &detail::kValueOps<T, Render>);
   }
   // Metadata travels with outgoing calls (HTTP headers, gRPC metadata). Keys are lower case.
   Context with_metadata(std::string key, std::string value) const;
@@ -164,8 +158,7 @@ class Context {
 
  private:
   explicit Context(std::shared_ptr<const detail::ContextNode> node) : node_(std::move(node)) {}
-  Context with_value_impl(const void* key, void* value, const detail::ValueOps* ops,
-                          std::vector<std::pair<std::string, std::string>> log_fields) const;
+  Context with_value_impl(const void* key, void* value, const detail::ValueOps* ops) const;
   const void* value_impl(const void* key) const noexcept;
   void for_each_log_field_impl(void (*fn)(void*, std::string_view, std::string_view, bool), void* arg) const;
   Context with_new_cancel_scope(std::optional<Clock::time_point> deadline) const;

@@ -117,7 +117,7 @@ TEST(ContextTest, TypedValuesMetadataAndLogFields) {
   EXPECT_EQ(child.log_fields()[1].second, "abc");
   EXPECT_EQ(ctx.log_fields().size(), 1u);
   // Set again further down: the first place, the newest value; the parent still sees its own.
-  Context again = child.with_value(7, {{"span_id", "s1"}}).with_log_field("request_id", "r2");
+  Context again = child.with_value(7).with_log_field("span_id", "s1").with_log_field("request_id", "r2");
   auto fields = again.log_fields();
   ASSERT_EQ(fields.size(), 3u);
   EXPECT_EQ(fields[0], (std::pair<std::string, std::string>("request_id", "r2")));

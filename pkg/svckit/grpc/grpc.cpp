@@ -249,16 +249,11 @@ namespace detail {
 // What one Server shares with every call it observes.
 struct ServerState {
   ServerMetrics metrics;
-  log::Logger logger;
-  log::Logger call_logger;  // the call lines': no caller (it would always be this file)
+  log::Logger call_logger;  // the server's, without caller: it would name this file on every call line
   std::shared_ptr<resilience::Shedder> shedder;
   Limits limits;
-  ServerState(metrics::Registry& r, log::Logger l, std::shared_ptr<resilience::Shedder> s, Limits lim)
-      : metrics(r),
-        logger(std::move(l)),
-        call_logger(logger.without_caller()),
-        shedder(std::move(s)),
-        limits(std::move(lim)) {}
+  ServerState(metrics::Registry& r, const log::Logger& l, std::shared_ptr<resilience::Shedder> s, Limits lim)
+      : metrics(r), call_logger(l.without_caller()), shedder(std::move(s)), limits(std::move(lim)) {}
   const MethodStats& method(const char* full, const char* type);
 
  private:
@@ -274,7 +269,7 @@ struct MethodStats {
   metrics::Gauge in_flight;
   MethodLimit* limit;
   ServerState* server;
-  log::Logger logger;     // the server's, with grpc_service and grpc_method encoded once
+  log::Logger logger;     // the call logger, with grpc_service and grpc_method encoded once
   log::Logger ok_logger;  // and with grpc_code OK too: a successful call's line encodes only its duration
 };
 
@@ -288,6 +283,8 @@ const MethodStats& ServerState::method(const char* full, const char* type) {
                                              {"rpc.service", service},
                                              {"rpc.method", method},
                                              {"rpc.grpc.status_code", std::int64_t{0}}};
+    log::Logger logger = call_logger.with({{"grpc_service", service}, {"grpc_method", method}});
+    log::Logger ok_logger = logger.with({{"grpc_code", "OK"}});
     return MethodStats{service,
                        method,
                        service + "/" + method,
@@ -303,8 +300,8 @@ const MethodStats& ServerState::method(const char* full, const char* type) {
                        m.in_flight.with({service, method}),
                        lit != limits.end() ? &lit->second : nullptr,
                        this,
-                       call_logger.with({{"grpc_service", service}, {"grpc_method", method}}),
-                       call_logger.with({{"grpc_service", service}, {"grpc_method", method}, {"grpc_code", "OK"}})};
+                       std::move(logger),
+                       std::move(ok_logger)};
   });
 }
 

@@ -236,7 +236,7 @@ void Span::end() {
 
 Tracer::Tracer(TracerOptions options) : options_(std::move(options)) {
   if (!options_.sampler) options_.sampler = parent_based(always_on());
-  lists_.push_back(std::make_shared<const Processors>(options_.processors));
+  lists_.push_back(std::make_unique<const Processors>(options_.processors));
   now_.store(lists_.back().get(), std::memory_order_release);
 }
 
@@ -299,31 +299,26 @@ Span Tracer::start(const Context& ctx, std::string_view name, SpanKind kind, std
 
 void Tracer::add_processor(std::shared_ptr<SpanProcessor> p) {
   std::lock_guard lock(mu_);
-  auto next = std::make_shared<Processors>(*lists_.back());
+  auto next = std::make_unique<Processors>(*lists_.back());
   next->push_back(std::move(p));
   lists_.push_back(std::move(next));
   now_.store(lists_.back().get(), std::memory_order_release);
 }
 
-std::shared_ptr<const Tracer::Processors> Tracer::processors() const {
-  std::lock_guard lock(mu_);
-  return lists_.back();
-}
-
 // Copy-on-write lists read through one atomic pointer: ending a span takes no lock of the tracer's.
 void Tracer::finish(std::unique_ptr<SpanData>& data) const {
-  const Processors& list = *now_.load(std::memory_order_acquire);
+  const Processors& list = processors();
   if (list.empty()) return;
   for (std::size_t i = 0; i + 1 < list.size(); ++i) list[i]->on_end(*data);
   list.back()->on_end_owned(data);
 }
 
 void Tracer::force_flush() const {
-  for (auto& p : *processors()) p->force_flush();
+  for (auto& p : processors()) p->force_flush();
 }
 
 void Tracer::shutdown() {
-  for (auto& p : *processors()) p->shutdown();
+  for (auto& p : processors()) p->shutdown();
 }
 
 namespace {

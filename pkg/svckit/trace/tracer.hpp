@@ -254,12 +254,12 @@ class Tracer {
   friend class Span;
   void finish(std::unique_ptr<SpanData>& data) const;
   using Processors = std::vector<std::shared_ptr<SpanProcessor>>;
-  std::shared_ptr<const Processors> processors() const;
+  const Processors& processors() const noexcept { return *now_.load(std::memory_order_acquire); }
   TracerOptions options_;
-  mutable std::mutex mu_;  // guards lists_; a list is never changed in place
+  std::mutex mu_;  // guards lists_; a list is never changed in place
   // Every processor list published (add_processor copies), newest last, kept for the tracer's life:
   // a span ending while a processor is added may still be reading an older list through now_.
-  std::vector<std::shared_ptr<const Processors>> lists_;
+  std::vector<std::unique_ptr<const Processors>> lists_;
   std::atomic<const Processors*> now_{nullptr};
 };
 
