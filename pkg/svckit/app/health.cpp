@@ -22,11 +22,13 @@ Task<Readiness::Report> Readiness::check(const Context& ctx, std::chrono::millis
     checks = checks_;
   }
   bool ok = true;
+  // A check's calls (a database ping, an HTTP call) are not traced or counted: see as_probe.
+  const Context probe = as_probe(ctx);
   for (const auto& entry : checks) {
     // with_deadline wakes the check's awaits at the timeout; a check that overran without awaiting
     // anything still counts as timed out.
     auto started = std::chrono::steady_clock::now();
-    auto st = co_await with_deadline(ctx, timeout, [&entry](Context c) -> Task<Status> {
+    auto st = co_await with_deadline(probe, timeout, [&entry](Context c) -> Task<Status> {
       try {
         co_return co_await entry->check(c);
       } catch (const std::exception& e) {

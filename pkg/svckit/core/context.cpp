@@ -351,4 +351,16 @@ std::vector<std::pair<std::string, std::string>> Context::log_fields() const {
   return out;
 }
 
+namespace {
+struct ProbeMark {};
+}  // namespace
+
+Context as_probe(const Context& ctx) {
+  return is_probe(ctx) ? ctx : ctx.with_value(ProbeMark{});
+}
+
+bool is_probe(const Context& ctx) noexcept {
+  return ctx.value<ProbeMark>() != nullptr;
+}
+
 }  // namespace svckit

@@ -166,4 +166,10 @@ class Context {
   std::shared_ptr<const detail::ContextNode> node_;
 };
 
+// Work done for a health or readiness probe (a readiness check's database ping, a gRPC health call):
+// svckit's instrumentation records no span, RED metric or access log line for it, so a probe polled
+// every few seconds never crowds real calls out of the trace ring and the dashboards.
+Context as_probe(const Context& ctx);
+bool is_probe(const Context& ctx) noexcept;
+
 }  // namespace svckit

@@ -25,6 +25,12 @@ std::string_view operation_of(std::string_view sql) noexcept {
   return "OTHER";
 }
 
+Context finish_context(const Context& began) {
+  Context ctx = is_probe(began) ? as_probe(Context()) : Context();
+  auto span = trace::span_from(began);
+  return span ? trace::with_span(ctx, *span) : ctx;
+}
+
 namespace {
 
 struct DbMetrics {
@@ -47,7 +53,12 @@ DbMetrics& db_metrics() {
 }  // namespace
 
 Observe::Observe(const Context& ctx, std::string_view driver, std::string_view sql)
-    : ctx_(ctx), driver_(driver), operation_(operation_of(sql)), start_(std::chrono::steady_clock::now()) {
+    : ctx_(ctx),
+      driver_(driver),
+      operation_(operation_of(sql)),
+      start_(std::chrono::steady_clock::now()),
+      quiet_(is_probe(ctx)) {
+  if (quiet_) return;
   if (auto tracer = trace::Tracer::global()) {
     span_ = tracer->start(ctx, operation_, trace::SpanKind::kClient,
                           {{"db.system", std::string(driver == "postgres" ? "postgresql" : driver)},
@@ -59,6 +70,7 @@ Observe::Observe(const Context& ctx, std::string_view driver, std::string_view s
 
 void Observe::finish(const Status& status) {
   finished_ = true;
+  if (quiet_) return;
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   auto& m = db_metrics();
   std::string_view code = status.ok() ? std::string_view("OK") : code_name(status.code());

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "svckit/core/redact.hpp"
 #include "svckit/db/observe.hpp"
 #include "svckit/metrics/metrics.hpp"
 
@@ -42,10 +43,11 @@ Status map_sqlstate(std::string_view state, std::string message) {
   return Status(Code::kInternal, "SQL_ERROR", std::move(message));
 }
 
+// libpq's messages may quote the connection string: its credentials never reach an error or a log.
 std::string trim_message(const char* m) {
   std::string s = m ? m : "";
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
+  return redact_credentials(s);
 }
 
 Status result_error(const PGresult* r) {
@@ -785,7 +787,8 @@ Task<Status> run_script(std::shared_ptr<Impl> impl, const Context& ctx, std::str
 
 class PgTx final : public Tx {
  public:
-  PgTx(std::shared_ptr<Impl> impl, std::shared_ptr<PgConn> c) : impl_(std::move(impl)), c_(std::move(c)) {}
+  PgTx(std::shared_ptr<Impl> impl, std::shared_ptr<PgConn> c, Context finish_ctx)
+      : impl_(std::move(impl)), c_(std::move(c)), finish_ctx_(std::move(finish_ctx)) {}
   ~PgTx() override {
     if (!c_) return;
     // Unfinished: closing the connection makes the server roll back; do it on the connection's loop.
@@ -811,8 +814,7 @@ class PgTx final : public Tx {
   Task<Status> finish(const char* sql) {
     if (!c_) co_return Status(Code::kFailedPrecondition, "transaction already finished");
     auto c = std::move(c_);
-    Context none;
-    auto r = co_await run_query(impl_, none, sql, {}, c);
+    auto r = co_await run_query(impl_, finish_ctx_, sql, {}, c);
     if (!r) {
       fail_conn(c, r.error());  // state unknown: never hand this connection to anyone else
       co_return r.error();
@@ -822,6 +824,7 @@ class PgTx final : public Tx {
   }
   std::shared_ptr<Impl> impl_;
   std::shared_ptr<PgConn> c_;
+  Context finish_ctx_;
 };
 
 // Closes idle connections beyond min and ones past max_lifetime; true when the pool is below min
@@ -1034,7 +1037,7 @@ Task<Result<std::unique_ptr<Tx>>> PgDatabase::begin(const Context& ctx) {
     release(*c);
     co_return std::unexpected(r.error());
   }
-  co_return std::unique_ptr<Tx>(new PgTx(impl_, std::move(*c)));
+  co_return std::unique_ptr<Tx>(new PgTx(impl_, std::move(*c), detail::finish_context(ctx)));
 }
 
 Task<Status> PgDatabase::ping(const Context& ctx) {

@@ -6,8 +6,11 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "svckit/db/observe.hpp"
 
 namespace svckit::db {
 
@@ -16,6 +19,11 @@ namespace {
 struct Conn {
   sqlite3* db = nullptr;
   std::unordered_map<std::string, sqlite3_stmt*> statements;
+  // The call running on this connection: its Context bounds the wait for a lock another connection
+  // or process holds (see wait_for_lock), as it bounds the statement itself.
+  const Context* ctx = nullptr;
+  std::chrono::milliseconds busy_timeout{0};
+  Clock::time_point busy_since;
   ~Conn() {
     for (auto& [sql, stmt] : statements) sqlite3_finalize(stmt);
     if (db) sqlite3_close_v2(db);
@@ -43,6 +51,7 @@ Status map_error(sqlite3* db, int rc, const Context* ctx = nullptr) {
       return Status(Code::kFailedPrecondition, "CONSTRAINT_VIOLATION", msg);
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
+      if (ctx && ctx->done()) return ctx->err();  // gave up waiting for the lock at the deadline
       return Status(Code::kAborted, "BUSY", msg + " (retry the transaction)");
     case SQLITE_INTERRUPT:
       if (ctx && ctx->done()) return ctx->err();
@@ -64,8 +73,45 @@ Status map_error(sqlite3* db, int rc, const Context* ctx = nullptr) {
 
 // Wakes a running statement when the request's deadline passes or it is cancelled.
 int interrupt_when_done(void* arg) {
-  return static_cast<const Context*>(arg)->done() ? 1 : 0;
+  const Context* ctx = static_cast<Conn*>(arg)->ctx;
+  return ctx && ctx->done() ? 1 : 0;
 }
+
+// SQLite's busy handler, in place of sqlite3_busy_timeout (whose wait no deadline can cut short): keep
+// retrying while the lock is held, for at most busy_timeout and never past the call's deadline or
+// cancellation. Runs on the blocking pool, where sleeping is allowed; short pauses keep a
+// cancellation's wait short.
+int wait_for_lock(void* arg, int attempt) {
+  using namespace std::chrono_literals;
+  auto& c = *static_cast<Conn*>(arg);
+  auto now = Clock::now();
+  if (attempt == 0) c.busy_since = now;
+  if (c.ctx && c.ctx->done()) return 0;
+  auto left = c.busy_timeout - (now - c.busy_since);
+  if (left <= Duration::zero()) return 0;
+  Duration pause = std::min<Duration>({Duration(1ms) * (1 << std::min(attempt, 3)), Duration(10ms), left});
+  if (c.ctx) pause = std::min(pause, c.ctx->remaining());
+  std::this_thread::sleep_for(pause);
+  return 1;
+}
+
+// Points the connection's interrupt and lock-wait handlers at one call's Context for its duration.
+class CallScope {
+ public:
+  CallScope(Conn& c, const Context& ctx) : c_(c) {
+    c_.ctx = &ctx;
+    sqlite3_progress_handler(c_.db, 1000, interrupt_when_done, &c_);
+  }
+  ~CallScope() {
+    sqlite3_progress_handler(c_.db, 0, nullptr, nullptr);
+    c_.ctx = nullptr;
+  }
+  CallScope(const CallScope&) = delete;
+  CallScope& operator=(const CallScope&) = delete;
+
+ private:
+  Conn& c_;
+};
 
 Status bind(sqlite3* db, sqlite3_stmt* stmt, const Params& params) {
   int n = sqlite3_bind_parameter_count(stmt);
@@ -169,15 +215,13 @@ Result<Rows> run(Conn& c, const Context& ctx, const std::string& sql, const Para
   }
   struct Reset {
     sqlite3_stmt* s;
-    sqlite3* db;
     ~Reset() {
       sqlite3_reset(s);
       sqlite3_clear_bindings(s);
-      sqlite3_progress_handler(db, 0, nullptr, nullptr);
     }
-  } reset{stmt, c.db};
+  } reset{stmt};
   if (auto st = bind(c.db, stmt, params); !st.ok()) return std::unexpected(std::move(st));
-  sqlite3_progress_handler(c.db, 1000, interrupt_when_done, const_cast<Context*>(&ctx));
+  CallScope scope(c, ctx);
   Rows rows;
   int cols = sqlite3_column_count(stmt);
   for (int i = 0; i < cols; ++i) rows.add_column(sqlite3_column_name(stmt, i));
@@ -228,12 +272,19 @@ Result<Rows> run(Conn& c, const Context& ctx, const std::string& sql, const Para
 }
 
 Status run_script(Conn& c, const Context& ctx, const std::string& sql) {
-  sqlite3_progress_handler(c.db, 1000, interrupt_when_done, const_cast<Context*>(&ctx));
+  CallScope scope(c, ctx);
   char* err = nullptr;
   int rc = sqlite3_exec(c.db, sql.c_str(), nullptr, nullptr, &err);
-  sqlite3_progress_handler(c.db, 0, nullptr, nullptr);
   if (err) sqlite3_free(err);
   return rc == SQLITE_OK ? Status() : map_error(c.db, rc, &ctx);
+}
+
+template <class T>
+Status status_of(const Result<T>& r) {
+  return r ? Status() : r.error();
+}
+Status status_of(const Result<Status>& r) {
+  return r ? *r : r.error();
 }
 
 }  // namespace
@@ -259,7 +310,8 @@ struct SqliteDatabase::Impl {
       return make_error(Code::kUnavailable,
                         "cannot open SQLite database '" + options.path + "': " + std::string(st.message()));
     }
-    sqlite3_busy_timeout(c->db, static_cast<int>(options.busy_timeout.count()));
+    c->busy_timeout = options.busy_timeout;
+    sqlite3_busy_handler(c->db, wait_for_lock, c.get());
     sqlite3_extended_result_codes(c->db, 1);
     char* err = nullptr;
     rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", nullptr,
@@ -313,8 +365,8 @@ namespace {
 
 class SqliteTx final : public Tx {
  public:
-  SqliteTx(std::shared_ptr<SqliteDatabase::Impl> impl, std::unique_ptr<Conn> conn)
-      : impl_(std::move(impl)), conn_(std::move(conn)) {}
+  SqliteTx(std::shared_ptr<SqliteDatabase::Impl> impl, std::unique_ptr<Conn> conn, Context finish_ctx)
+      : impl_(std::move(impl)), conn_(std::move(conn)), finish_ctx_(std::move(finish_ctx)) {}
   ~SqliteTx() override {
     if (!conn_) return;
     // Unfinished: roll back off the loop (ROLLBACK touches the file), then hand the connection back.
@@ -329,29 +381,40 @@ class SqliteTx final : public Tx {
   Task<Result<Rows>> query(const Context& ctx, std::string_view sql, Params params) override {
     if (!conn_) co_return make_error(Code::kFailedPrecondition, "transaction already finished");
     std::string q(sql);
+    detail::Observe observe(ctx, "sqlite", q);
+    const Context& call = observe.context();
     Conn* c = conn_.get();
-    auto job = [c, &ctx, &q, &params] { return run(*c, ctx, q, params); };
-    co_return co_await run_blocking(ctx, job);
+    auto job = [c, &call, &q, &params] { return run(*c, call, q, params); };
+    auto r = co_await run_blocking(call, job);
+    observe.finish(status_of(r));
+    co_return r;
   }
   Task<Result<std::uint64_t>> stream(const Context& ctx, std::string_view sql, Params params, RowFn on_row) override {
     if (!conn_) co_return make_error(Code::kFailedPrecondition, "transaction already finished");
     std::string q(sql);
+    detail::Observe observe(ctx, "sqlite", q);
+    const Context& call = observe.context();
     Conn* c = conn_.get();
-    auto job = [c, &ctx, &q, &params, &on_row]() -> Result<std::uint64_t> {
+    auto job = [c, &call, &q, &params, &on_row]() -> Result<std::uint64_t> {
       std::uint64_t seen = 0;
-      auto r = run(*c, ctx, q, params, &on_row, &seen);
+      auto r = run(*c, call, q, params, &on_row, &seen);
       if (!r) return std::unexpected(r.error());
       return seen;
     };
-    co_return co_await run_blocking(ctx, job);
+    auto r = co_await run_blocking(call, job);
+    observe.finish(status_of(r));
+    co_return r;
   }
   Task<Status> exec_script(const Context& ctx, std::string_view sql) override {
     if (!conn_) co_return Status(Code::kFailedPrecondition, "transaction already finished");
     std::string q(sql);
+    detail::Observe observe(ctx, "sqlite", q);
+    const Context& call = observe.context();
     Conn* c = conn_.get();
-    auto job = [c, &ctx, &q] { return run_script(*c, ctx, q); };
-    auto r = co_await run_blocking(ctx, job);
-    co_return r ? *r : r.error();
+    auto job = [c, &call, &q] { return run_script(*c, call, q); };
+    Status st = status_of(co_await run_blocking(call, job));
+    observe.finish(st);
+    co_return st;
   }
   Task<Status> commit() override { return finish("COMMIT"); }
   Task<Status> rollback() override { return finish("ROLLBACK"); }
@@ -360,23 +423,25 @@ class SqliteTx final : public Tx {
   Task<Status> finish(const char* sql) {
     if (!conn_) co_return Status(Code::kFailedPrecondition, "transaction already finished");
     Conn* c = conn_.get();
-    Context none;
     const std::string q = sql;
-    auto job = [c, &none, &q] { return run_script(*c, none, q); };
-    auto r = co_await run_blocking(none, job);
-    Status st = r ? *r : r.error();
+    detail::Observe observe(finish_ctx_, "sqlite", q);
+    const Context& call = observe.context();
+    auto job = [c, &call, &q] { return run_script(*c, call, q); };
+    Status st = status_of(co_await run_blocking(call, job));
     if (!st.ok() && q == "COMMIT") {
       // A failed COMMIT (a deferred constraint, a busy database) leaves the transaction open: undo it.
       const std::string back = "ROLLBACK";
-      auto undo = [c, &none, &back] { return run_script(*c, none, back); };
-      (void)co_await run_blocking(none, undo);
+      auto undo = [c, &call, &back] { return run_script(*c, call, back); };
+      (void)co_await run_blocking(call, undo);
     }
+    observe.finish(st);
     impl_->release(std::move(conn_));
     co_return st;
   }
 
   std::shared_ptr<SqliteDatabase::Impl> impl_;
   std::unique_ptr<Conn> conn_;
+  Context finish_ctx_;
 };
 
 }  // namespace
@@ -410,61 +475,76 @@ void SqliteDatabase::close() {
 
 Task<Result<Rows>> SqliteDatabase::query(const Context& ctx, std::string_view sql, Params params) {
   std::string q(sql);  // the caller's text may not outlive the suspension
+  detail::Observe observe(ctx, "sqlite", q);
+  const Context& call = observe.context();
   Impl* impl = impl_.get();
-  auto job = [impl, &ctx, &q, &params]() -> Result<Rows> {
-    auto c = impl->acquire(ctx);
+  auto job = [impl, &call, &q, &params]() -> Result<Rows> {
+    auto c = impl->acquire(call);
     if (!c) return std::unexpected(c.error());
-    auto r = run(**c, ctx, q, params);
+    auto r = run(**c, call, q, params);
     impl->release(std::move(*c));
     return r;
   };
-  co_return co_await run_blocking(ctx, job);
+  auto r = co_await run_blocking(call, job);
+  observe.finish(status_of(r));
+  co_return r;
 }
 
 Task<Result<std::uint64_t>> SqliteDatabase::stream(const Context& ctx, std::string_view sql, Params params,
                                                    RowFn on_row) {
   std::string q(sql);
+  detail::Observe observe(ctx, "sqlite", q);
+  const Context& call = observe.context();
   Impl* impl = impl_.get();
-  auto job = [impl, &ctx, &q, &params, &on_row]() -> Result<std::uint64_t> {
-    auto c = impl->acquire(ctx);
+  auto job = [impl, &call, &q, &params, &on_row]() -> Result<std::uint64_t> {
+    auto c = impl->acquire(call);
     if (!c) return std::unexpected(c.error());
     std::uint64_t seen = 0;
-    auto r = run(**c, ctx, q, params, &on_row, &seen);
+    auto r = run(**c, call, q, params, &on_row, &seen);
     impl->release(std::move(*c));
     if (!r) return std::unexpected(r.error());
     return seen;
   };
-  co_return co_await run_blocking(ctx, job);
+  auto r = co_await run_blocking(call, job);
+  observe.finish(status_of(r));
+  co_return r;
 }
 
 Task<Status> SqliteDatabase::exec_script(const Context& ctx, std::string_view sql) {
   std::string q(sql);
+  detail::Observe observe(ctx, "sqlite", q);
+  const Context& call = observe.context();
   Impl* impl = impl_.get();
-  auto job = [impl, &ctx, &q]() -> Status {
-    auto c = impl->acquire(ctx);
+  auto job = [impl, &call, &q]() -> Status {
+    auto c = impl->acquire(call);
     if (!c) return c.error();
-    Status st = run_script(**c, ctx, q);
+    Status st = run_script(**c, call, q);
     impl->release(std::move(*c));
     return st;
   };
-  auto r = co_await run_blocking(ctx, job);
-  co_return r ? *r : r.error();
+  Status st = status_of(co_await run_blocking(call, job));
+  observe.finish(st);
+  co_return st;
 }
 
 Task<Result<std::unique_ptr<Tx>>> SqliteDatabase::begin(const Context& ctx) {
+  static const std::string kBegin = "BEGIN IMMEDIATE";  // takes the write lock now, not at the first write
+  detail::Observe observe(ctx, "sqlite", kBegin);
+  const Context& call = observe.context();
   Impl* impl = impl_.get();
-  auto job = [impl, &ctx]() -> Result<std::unique_ptr<Conn>> {
-    auto c = impl->acquire(ctx);
+  auto job = [impl, &call]() -> Result<std::unique_ptr<Conn>> {
+    auto c = impl->acquire(call);
     if (!c) return c;
-    if (auto st = run_script(**c, ctx, "BEGIN IMMEDIATE"); !st.ok()) {
+    if (auto st = run_script(**c, call, kBegin); !st.ok()) {
       impl->release(std::move(*c));
       return std::unexpected(st);
     }
     return c;
   };
-  auto conn = co_await run_blocking(ctx, job);
+  auto conn = co_await run_blocking(call, job);
+  observe.finish(status_of(conn));
   if (!conn) co_return std::unexpected(conn.error());
-  co_return std::unique_ptr<Tx>(new SqliteTx(impl_, std::move(*conn)));
+  co_return std::unique_ptr<Tx>(new SqliteTx(impl_, std::move(*conn), detail::finish_context(ctx)));
 }
 
 Task<Status> SqliteDatabase::ping(const Context& ctx) {
