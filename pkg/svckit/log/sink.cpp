@@ -5,7 +5,10 @@
 
 #include <cerrno>
 #include <condition_variable>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -106,6 +109,80 @@ struct AsyncSink::Impl {
   std::thread thread;
 };
 
+// Every live AsyncSink, so that the ways out of a process can flush them: a sink kept alive by a
+// leaked owner (the global metrics registry holds loggers in its collectors) is never destroyed, and
+// one that is destroyed may be destroyed after the lines that matter were logged and the process left.
+struct AsyncSinkRegistry {
+  std::mutex mu;
+  std::vector<AsyncSink*> live;
+
+  static AsyncSinkRegistry& get() {
+    static auto* r = new AsyncSinkRegistry;  // leaked: used from atexit and signal handlers
+    return *r;
+  }
+  void add(AsyncSink* s) {
+    static std::once_flag once;
+    std::call_once(once, install_handlers);
+    std::lock_guard lock(mu);
+    live.push_back(s);
+  }
+  void remove(AsyncSink* s) {
+    std::lock_guard lock(mu);
+    std::erase(live, s);
+  }
+  static void flush_all() {
+    auto& r = get();
+    std::lock_guard lock(r.mu);
+    for (AsyncSink* s : r.live) s->flush();
+  }
+  // Async-signal context: no waiting on the writer thread. Each sink's buffered lines are written
+  // straight to its inner sink when its lock is free; a sink whose writer thread holds it is skipped.
+  static void write_buffered_now() {
+    auto& r = get();
+    if (!r.mu.try_lock()) return;
+    for (AsyncSink* s : r.live) {
+      if (!s->impl_->mu.try_lock()) continue;
+      auto& f = s->impl_->front;
+      if (!f.empty()) s->inner_->write(std::string_view(f.data(), f.size()));
+      f.clear();
+      s->impl_->mu.unlock();
+    }
+    r.mu.unlock();
+  }
+
+  static inline std::terminate_handler previous_terminate = nullptr;
+  static constexpr int kFatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+  static inline struct sigaction previous_action[std::size(kFatal)] = {};
+
+  static void on_fatal(int sig) {
+    write_buffered_now();
+    for (std::size_t i = 0; i < std::size(kFatal); ++i)
+      if (kFatal[i] == sig) ::sigaction(sig, &previous_action[i], nullptr);
+    ::raise(sig);  // the previous disposition (the default: core dump) now applies
+  }
+
+  static void install_handlers() {
+    std::atexit(flush_all);
+    previous_terminate = std::set_terminate([] {
+      flush_all();
+      if (previous_terminate) previous_terminate();
+      std::abort();
+    });
+    for (std::size_t i = 0; i < std::size(kFatal); ++i) {
+      struct sigaction current {};
+      if (::sigaction(kFatal[i], nullptr, &current) != 0) continue;
+      // A handler the program installed itself stays in charge.
+      if (!(current.sa_flags & SA_SIGINFO) && current.sa_handler != SIG_DFL) continue;
+      if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction != nullptr) continue;
+      struct sigaction act {};
+      act.sa_handler = on_fatal;
+      sigemptyset(&act.sa_mask);
+      act.sa_flags = SA_NODEFER;
+      ::sigaction(kFatal[i], &act, &previous_action[i]);
+    }
+  }
+};
+
 AsyncSink::AsyncSink(std::shared_ptr<Sink> inner, AsyncSinkOptions options)
     : impl_(std::make_unique<Impl>()), inner_(std::move(inner)) {
   impl_->half = std::max<std::size_t>(options.buffer_bytes / 2, 4096);
@@ -141,9 +218,11 @@ AsyncSink::AsyncSink(std::shared_ptr<Sink> inner, AsyncSinkOptions options)
       if (stop && impl_->front.empty()) break;
     }
   });
+  AsyncSinkRegistry::get().add(this);
 }
 
 AsyncSink::~AsyncSink() {
+  AsyncSinkRegistry::get().remove(this);
   {
     std::lock_guard lock(impl_->mu);
     impl_->stopping = true;

@@ -5,6 +5,10 @@
 // - AsyncSink: wraps another sink behind a bounded double buffer and a writer thread, so the thread
 //   that logs (an event loop) never blocks on I/O. When the buffer is full lines are dropped and
 //   counted; the count is reported as a log line of its own and through dropped().
+//   Nothing buffered is lost when the process ends: every live AsyncSink is flushed at exit()
+//   (returning from main included) and when an exception escapes (std::terminate); on a fatal signal
+//   (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT) what is buffered is written without locking where the
+//   writer thread is not holding it, before the signal's default action.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -105,6 +109,7 @@ class AsyncSink final : public Sink {
   std::unique_ptr<Impl> impl_;
   std::shared_ptr<Sink> inner_;
   std::atomic<std::uint64_t> dropped_{0};
+  friend struct AsyncSinkRegistry;
 };
 
 }  // namespace svckit::log
