@@ -42,6 +42,8 @@ void ServerSettings::describe(config::Binder<ServerSettings>& b) {
   b.field("keepalive_time", &ServerSettings::keepalive_time).range(milliseconds(1000), milliseconds(86400000));
   b.field("keepalive_timeout", &ServerSettings::keepalive_timeout).range(milliseconds(100), milliseconds(3600000));
   b.field("shutdown_grace", &ServerSettings::shutdown_grace).range(milliseconds(0), milliseconds(600000));
+  b.field("share_port", &ServerSettings::share_port)
+      .doc("let other processes listen on the same port (SO_REUSEPORT); off: a port in use fails start-up");
   b.field("reflection", &ServerSettings::reflection);
   b.field("limits", &ServerSettings::limits)
       .doc("per method: \"/package.Service/Method rate=N burst=N max_in_flight=N\" (RESOURCE_EXHAUSTED)");
@@ -738,6 +740,8 @@ Status Server::start() {
     creds = ::grpc::SslServerCredentials(o);
   }
   b.AddListeningPort(s.host + ":" + std::to_string(s.port), creds, &impl_->port);
+  // grpc++ listens with SO_REUSEPORT by default: a second copy of the service would share the port.
+  b.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, s.share_port ? 1 : 0);
   b.SetMaxReceiveMessageSize(static_cast<int>(s.max_receive_message.bytes));
   b.SetMaxSendMessageSize(static_cast<int>(s.max_send_message.bytes));
   b.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, s.max_concurrent_streams);
@@ -778,7 +782,8 @@ Status Server::start() {
   b.SetContextAllocator(std::make_unique<ObservedContextAllocator>());
   impl_->server = b.BuildAndStart();
   if (!impl_->server || impl_->port == 0)
-    return Status(Code::kUnavailable, "gRPC server could not listen on " + s.host + ":" + std::to_string(s.port));
+    return Status(Code::kUnavailable, "gRPC server could not listen on " + s.host + ":" + std::to_string(s.port) +
+                                          " (in use by another process? share_port lets processes share it)");
   impl_->logger.info("grpc server listening",
                      {{"address", s.host + ":" + std::to_string(impl_->port)}, {"services", impl_->services.size()}});
   return {};

@@ -51,6 +51,7 @@ struct ServerSettings {
   std::chrono::milliseconds keepalive_time{60000};
   std::chrono::milliseconds keepalive_timeout{20000};
   std::chrono::milliseconds shutdown_grace{5000};  // in-flight calls get this long at stop
+  bool share_port = false;                         // let other processes listen on the port too (SO_REUSEPORT)
   bool reflection = true;
   // Limits per method: "/package.Service/Method rate=N burst=N max_in_flight=N". A call over them is
   // refused with RESOURCE_EXHAUSTED before a svckit::grpc::Service handler runs, or by the admit() check

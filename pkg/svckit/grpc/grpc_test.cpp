@@ -154,6 +154,9 @@ TEST_F(GrpcTest, UnaryCallIsCountedByCode) {
   EXPECT_NE(m.find("grpc_server_handled_total{" + labels + R"(,grpc_code="NOT_FOUND"} 1)"), std::string::npos) << m;
   EXPECT_NE(m.find("grpc_server_started_total{" + labels + "} 2"), std::string::npos) << m;
   EXPECT_NE(m.find("grpc_server_handling_seconds_count{" + labels + "} 2"), std::string::npos) << m;
+  // One message each way per call, as go-grpc-prometheus counts them: the failed call sent none.
+  EXPECT_NE(m.find("grpc_server_msg_received_total{" + labels + "} 2"), std::string::npos) << m;
+  EXPECT_NE(m.find("grpc_server_msg_sent_total{" + labels + "} 1"), std::string::npos) << m;
   EXPECT_NE(m.find(R"(grpc_server_streams_in_flight{grpc_service="svckit.test.v1.Ping",grpc_method="Ping"} 0)"),
             std::string::npos)
       << m;
@@ -162,6 +165,28 @@ TEST_F(GrpcTest, UnaryCallIsCountedByCode) {
                         R"(grpc_code="NOT_FOUND"})"),
             std::string::npos)
       << client;
+}
+
+TEST_F(GrpcTest, APortAnotherServerListensOnFailsStart) {
+  ServerSettings s;
+  s.host = "127.0.0.1";
+  s.port = server_->port();
+  Server second(s, log::Logger(), registry_);
+  PingService other;
+  second.add_service(&other);
+  Status st = second.start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Code::kUnavailable);
+  EXPECT_NE(st.message().find("share_port"), std::string::npos) << st.to_string();
+  // The first server still answers every call.
+  for (int i = 0; i < 4; ++i) {
+    PingRequest req;
+    req.set_text("still here");
+    PingReply reply;
+    ::grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->Ping(&ctx, req, &reply).ok());
+    EXPECT_EQ(reply.text(), "still here");
+  }
 }
 
 // With a generated service the interceptor factory is installed; it still leaves health checks alone.

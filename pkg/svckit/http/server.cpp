@@ -209,6 +209,24 @@ ServerStats Server::stats() const noexcept {
                      c.bad.load(),      c.timeouts.load(), c.exceptions.load()};
 }
 
+namespace {
+
+// Binds the port once without SO_REUSEPORT: that fails while any other socket listens on it (another
+// process's SO_REUSEPORT listeners included), which the per-loop SO_REUSEPORT sockets alone would not.
+// SO_REUSEADDR lets a restart bind past its predecessor's TIME_WAIT connections.
+std::error_code claim_port(const asio::ip::address& address, std::uint16_t port) {
+  asio::io_context io;
+  tcp::acceptor probe(io);
+  std::error_code ec;
+  tcp::endpoint ep(address, port);
+  probe.open(ep.protocol(), ec);
+  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) probe.bind(ep, ec);
+  return ec;
+}
+
+}  // namespace
+
 Status Server::start() {
   if (started_.exchange(true)) return Status(Code::kFailedPrecondition, "server already started");
   router_.freeze();
@@ -216,6 +234,14 @@ Status Server::start() {
   auto address = asio::ip::make_address(options_.host, ec);
   if (ec) return Status(Code::kInvalidArgument, "invalid listen host \"" + options_.host + "\": " + ec.message());
   std::uint16_t port = options_.port;
+  if (port != 0 && !options_.share_port) {
+    if (auto claim = claim_port(address, port)) {
+      started_ = false;
+      std::string why = claim.message();
+      if (claim.value() == EADDRINUSE) why += " (another process listens on it; share_port lets processes share it)";
+      return Status(Code::kUnavailable, "listen on " + options_.host + ":" + std::to_string(port) + ": " + why);
+    }
+  }
   for (std::size_t i = 0; i < rt_.size(); ++i) {
     auto ls = std::make_unique<LoopState>();
     ls->loop = &rt_.loop(i);

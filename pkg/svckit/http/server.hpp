@@ -36,6 +36,10 @@ struct ServerOptions {
   std::size_t max_connections = 10000;  // beyond: 503 and close
   std::string server_name = "svckit";   // the Server header; empty: none
   int backlog = 1024;
+  // Each loop listens on its own SO_REUSEPORT socket. Another process may join the port only when
+  // this is set (and the kernel's rules allow it: same user): otherwise a port another process holds
+  // fails start() with "address already in use", and a second copy cannot take half the traffic.
+  bool share_port = false;
 };
 
 struct ServerStats {

@@ -343,5 +343,38 @@ TEST_F(ServerTest, GracefulDrainFinishesInFlightAndClosesIdle) {
   ::close(fd);
 }
 
+TEST_F(ServerTest, APortAnotherServerListensOnFailsStartUnlessBothShareIt) {
+  start();
+  auto quiet = log::Logger({.level = log::Level::kOff});
+  // A second copy on the same port (as another process of the same user would be): refused, and the
+  // first keeps every connection.
+  Server second(rt_, router_, ServerOptions{.host = "127.0.0.1", .port = port_}, quiet);
+  Status st = second.start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Code::kUnavailable);
+  EXPECT_NE(st.message().find("in use"), std::string::npos) << st.to_string();
+  EXPECT_NE(st.message().find("share_port"), std::string::npos) << st.to_string();
+  for (int i = 0; i < 8; ++i) {
+    RawClient c(port_);
+    c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r = c.response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(second.port(), 0);
+}
+
+TEST_F(ServerTest, ServersThatAskToSharePortShareIt) {
+  ServerOptions o;
+  o.share_port = true;
+  start(o);
+  Server second(rt_, router_, ServerOptions{.host = "127.0.0.1", .port = port_, .share_port = true},
+                log::Logger({.level = log::Level::kOff}));
+  Status st = second.start();
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(second.port(), port_);
+  rt_.block_on(second.drain());
+}
+
 }  // namespace
 }  // namespace svckit::http

@@ -20,6 +20,8 @@ void ServerSettings::describe(config::Binder<ServerSettings>& b) {
   b.field("write_timeout", &ServerSettings::write_timeout).range(10ms, 24h);
   b.field("drain_timeout", &ServerSettings::drain_timeout).range(0ms, 1h);
   b.field("max_connections", &ServerSettings::max_connections).range(1, 10000000);
+  b.field("share_port", &ServerSettings::share_port)
+      .doc("let other processes listen on the same port (SO_REUSEPORT); off: a port in use fails start-up");
   b.field("access_log", &ServerSettings::access_log);
   b.field("trusted_proxies", &ServerSettings::trusted_proxies);
 }
@@ -38,6 +40,7 @@ ServerOptions ServerSettings::to_options() const {
   o.write_timeout = write_timeout;
   o.drain_timeout = drain_timeout;
   o.max_connections = static_cast<std::size_t>(max_connections);
+  o.share_port = share_port;
   return o;
 }
 

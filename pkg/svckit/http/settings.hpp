@@ -18,6 +18,7 @@ struct ServerSettings {
   std::chrono::milliseconds write_timeout{30000};
   std::chrono::milliseconds drain_timeout{10000};
   int max_connections = 10000;
+  bool share_port = false;
   bool access_log = true;
   std::vector<std::string> trusted_proxies;
 
