@@ -317,6 +317,7 @@ class AsyncUnary final : public UnaryResponder<Resp>::Call {
   const Context& context() override { return obs_.context(); }
   void finish(const Status& st) override {
     ::grpc::Status gs = to_grpc(st);
+    if (gs.ok()) obs_.sent();  // as go-grpc-prometheus counts a unary call's one message each way
     obs_.finish(gs);
     auto* reactor = reactor_;
     delete this;  // before Finish: the call (and its arena) may be gone once Finish returns
@@ -409,10 +410,12 @@ Service& Service::unary(std::string_view method, UnaryFn<Req, Resp> fn) {
                                                                  Resp* out) -> ::grpc::ServerUnaryReactor* {
                                         detail::CallObservation obs;
                                         Status st = obs.begin(slot->stats, call, call->client_metadata());
+                                        obs.received();
                                         if (st.ok())
                                           st = detail::guarded(slot->stats, obs.context(),
                                                                [&] { return fn(obs.context(), *in, *out); });
                                         ::grpc::Status gs = to_grpc(st);
+                                        if (gs.ok()) obs.sent();
                                         obs.finish(gs);
                                         auto* reactor = call->DefaultReactor();
                                         reactor->Finish(gs);
@@ -430,6 +433,7 @@ Service& Service::unary_async(std::string_view method, AsyncUnaryFn<Req, Resp> f
                                         auto* reactor = call->DefaultReactor();
                                         auto* c = new detail::AsyncUnary<Req, Resp>(reactor, out);
                                         Status st = c->observation().begin(slot->stats, call, call->client_metadata());
+                                        c->observation().received();
                                         if (!st.ok()) {
                                           c->finish(st);
                                           return reactor;

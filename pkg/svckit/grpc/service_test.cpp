@@ -178,6 +178,9 @@ TEST_F(ServiceTest, UnaryCallsAreAnsweredAndCountedOnceByCode) {
   EXPECT_NE(m.find("grpc_server_handled_total{" + kPing + R"(,grpc_code="OK"} 1)"), std::string::npos) << m;
   EXPECT_NE(m.find("grpc_server_handled_total{" + kPing + R"(,grpc_code="NOT_FOUND"} 1)"), std::string::npos) << m;
   EXPECT_NE(m.find("grpc_server_handling_seconds_count{" + kPing + "} 2"), std::string::npos) << m;
+  // One message in per call, one out per successful call (go-grpc-prometheus' unary counting).
+  EXPECT_NE(m.find("grpc_server_msg_received_total{" + kPing + "} 2"), std::string::npos) << m;
+  EXPECT_NE(m.find("grpc_server_msg_sent_total{" + kPing + "} 1"), std::string::npos) << m;
   EXPECT_NE(m.find(R"(grpc_server_streams_in_flight{grpc_service="svckit.test.v1.Ping",grpc_method="Ping"} 0)"),
             std::string::npos)
       << m;
@@ -458,6 +461,16 @@ TEST(ServiceAsyncTest, TheResponderAnswersFromAnotherThreadAndADroppedOneAnswers
   std::string m = registry.render();
   EXPECT_NE(m.find("grpc_server_handled_total{" + kPing + R"(,grpc_code="INTERNAL"} 1)"), std::string::npos) << m;
   EXPECT_NE(m.find("grpc_server_handled_total{" + kPing + R"(,grpc_code="OK"} 1)"), std::string::npos) << m;
+  // unary_async: a request in per call started (the channel retries the UNAVAILABLE one), one answer
+  // out for the one call that succeeded.
+  auto count = [&](const std::string& series) {
+    auto at = m.find(series + " ");
+    return at == std::string::npos ? -1.0 : std::strtod(m.c_str() + at + series.size() + 1, nullptr);
+  };
+  EXPECT_GE(count("grpc_server_started_total{" + kPing + "}"), 3);
+  EXPECT_EQ(count("grpc_server_msg_received_total{" + kPing + "}"), count("grpc_server_started_total{" + kPing + "}"))
+      << m;
+  EXPECT_EQ(count("grpc_server_msg_sent_total{" + kPing + "}"), 1) << m;
 }
 
 TEST(ServiceTaskTest, CoroutineHandlersRunOnTheRuntimeWithTheCallsContext) {

@@ -157,9 +157,9 @@ ClientMetrics& client_metrics() {
 }  // namespace
 
 // Observability around every call: a client span (child of the caller's span) whose context travels
-// in the propagation headers, baggage, and RED metrics per upstream host.
+// in the propagation headers, baggage, and RED metrics per upstream host; none for a probe's call.
 Task<Result<ClientResponse>> Client::send(const Context& ctx, ClientRequest request) {
-  if (!impl_->options.observe) co_return co_await send_untraced(ctx, std::move(request));
+  if (!impl_->options.observe || is_probe(ctx)) co_return co_await send_untraced(ctx, std::move(request));
   auto start = Clock::now();
   std::shared_ptr<trace::Tracer> tracer = trace::Tracer::global();
   auto url = parse_url(request.url);
