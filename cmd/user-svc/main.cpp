@@ -31,6 +31,11 @@ int main(int argc, char** argv) {
   auto settings = app.settings<UserSvcSettings>("user");
   auto db_settings = app.settings<svckit::db::DbSettings>("db");
   const auto& logger = app.logger();
+  // Files named in the configuration are found from the service's root, wherever it is started from.
+  settings.openapi = app.config().resolve(settings.openapi);
+  settings.migrations = app.config().resolve(settings.migrations);
+  if (db_settings.sqlite.path != ":memory:" && !db_settings.sqlite.path.starts_with("file:"))
+    db_settings.sqlite.path = app.config().resolve(db_settings.sqlite.path);
 
   std::ifstream in(settings.openapi);
   if (!in) {

@@ -16,6 +16,8 @@
 #include <sstream>
 #include <thread>
 
+#include "svckit/core/redact.hpp"
+
 namespace svckit::config {
 
 namespace fs = std::filesystem;
@@ -34,7 +36,8 @@ bool is_config_file(const fs::path& p) {
 std::string env_name(std::string_view prefix, std::string_view key) {
   std::string out(prefix);
   out += '_';
-  for (char c : key) out += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : key)
+    out += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -56,7 +59,8 @@ std::string Snapshot::print(bool redact) const {
   std::size_t width = 0;
   std::vector<std::pair<std::string, const Entry*>> rows;
   for (auto& [k, e] : values) {
-    std::string shown = redact && is_secret(k) ? "<redacted>" : (e.is_list ? "[" + e.value + "]" : e.value);
+    std::string shown = redact && is_secret(k) ? std::string(kRedacted) : (e.is_list ? "[" + e.value + "]" : e.value);
+    if (redact) shown = redact_credentials(shown);  // a DSN or URL with a password inside
     std::string line = k + " = " + shown;
     width = std::max(width, line.size());
     rows.emplace_back(std::move(line), &e);
@@ -78,8 +82,9 @@ void bind_specs(const Snapshot& snap, std::string_view prefix, const std::vector
     std::string key = prefix.empty() ? spec.key : std::string(prefix) + "." + spec.key;
     const Entry* e = snap.find(key);
     if (!e) {
-      if (spec.required) errors.push_back(key + ": required but not set (set it in a config file, " +
-                                          env_name("SVCKIT", key) + " or --set " + key + "=...)");
+      if (spec.required)
+        errors.push_back(key + ": required but not set (set it in a config file, " + env_name("SVCKIT", key) +
+                         " or --set " + key + "=...)");
       continue;
     }
     if (auto st = spec.assign(*e, obj); !st.ok()) {
@@ -97,7 +102,8 @@ void bind_specs(const Snapshot& snap, std::string_view prefix, const std::vector
 
 Status join_errors(const std::vector<std::string>& errors) {
   if (errors.empty()) return {};
-  std::string msg = errors.size() == 1 ? "invalid configuration: " : "invalid configuration (" + std::to_string(errors.size()) + " errors):";
+  std::string msg = errors.size() == 1 ? "invalid configuration: "
+                                       : "invalid configuration (" + std::to_string(errors.size()) + " errors):";
   if (errors.size() == 1) {
     msg += errors[0];
   } else {
@@ -133,6 +139,62 @@ Config::Config(ConfigOptions options, log::Logger logger)
   }
 }
 
+namespace {
+
+// The folder of the running binary (empty when /proc is not there).
+fs::path binary_dir() {
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path() : exe.parent_path();
+}
+
+Result<std::string> resolve_dir(const ConfigOptions& o) {
+  auto absolute = [](const fs::path& p) {
+    std::error_code ec;
+    auto c = fs::weakly_canonical(fs::absolute(p), ec);
+    return (ec ? fs::absolute(p) : c).string();
+  };
+  if (o.dir == "none") return std::string();
+  const std::string env_var = o.env_prefix + "_CONFIG_DIR";
+  const char* from_env = std::getenv(env_var.c_str());
+  std::string named = !o.dir.empty() ? o.dir : (from_env && *from_env ? from_env : "");
+  if (!named.empty()) {
+    if (named == "none") return std::string();
+    std::error_code ec;
+    if (!fs::is_directory(named, ec))
+      return make_error(Code::kInvalidArgument, "configuration folder \"" + named + "\" (" +
+                                                    (o.dir.empty() ? "$" + env_var : "--config-dir") +
+                                                    ") does not exist");
+    return absolute(named);
+  }
+  std::vector<fs::path> searched = {fs::current_path() / "configs"};
+  if (auto bin = binary_dir(); !bin.empty()) {
+    fs::path d = bin;
+    for (int up = 0; up <= 3; ++up, d = d.parent_path()) {
+      searched.push_back(d / "configs");
+      if (d == d.parent_path()) break;
+    }
+  }
+  std::string list;
+  for (auto& candidate : searched) {
+    std::error_code ec;
+    if (fs::is_directory(candidate, ec)) return absolute(candidate);
+    list += (list.empty() ? "" : ", ") + candidate.string();
+  }
+  return make_error(Code::kNotFound, "no configuration folder found (searched " + list +
+                                         "); name one with --config-dir DIR or $" + env_var +
+                                         ", or run on defaults with --config-dir none");
+}
+
+}  // namespace
+
+std::string Config::resolve(std::string_view path) const {
+  fs::path p(path);
+  if (p.is_absolute() || path.empty()) return std::string(path);
+  fs::path base = dir_.empty() ? fs::current_path() : fs::path(dir_).parent_path();
+  return (base / p).lexically_normal().string();
+}
+
 Config::~Config() {
   if (impl_->stop_fd >= 0) {
     std::uint64_t one = 1;
@@ -142,14 +204,18 @@ Config::~Config() {
   }
 }
 
-void Config::add_section(Section section) { sections_.push_back(std::move(section)); }
+void Config::add_section(Section section) {
+  sections_.push_back(std::move(section));
+}
 
 void Config::set_logger(log::Logger logger) {
   std::lock_guard lock(impl_->reload_mu);  // reload() logs under this lock
   logger_ = std::move(logger);
 }
 
-void Config::add_source(std::shared_ptr<Source> source) { impl_->sources.push_back(std::move(source)); }
+void Config::add_source(std::shared_ptr<Source> source) {
+  impl_->sources.push_back(std::move(source));
+}
 
 std::shared_ptr<const Snapshot> Config::snapshot() const {
   std::lock_guard lock(impl_->mu);
@@ -173,7 +239,7 @@ Result<std::shared_ptr<const Snapshot>> Config::build() const {
 
   // Files: base, then the environment's folder in name order.
   std::vector<fs::path> files;
-  fs::path dir(options_.dir);
+  fs::path dir(dir_);
   for (const char* name : {"base.yaml", "base.yml", "base.json"})
     if (fs::exists(dir / name)) files.push_back(dir / name);
   fs::path env_dir = dir / env_;
@@ -185,7 +251,12 @@ Result<std::shared_ptr<const Snapshot>> Config::build() const {
     std::sort(env_files.begin(), env_files.end());
     files.insert(files.end(), env_files.begin(), env_files.end());
   } else if (!options_.env.empty() || std::getenv((options_.env_prefix + "_ENV").c_str())) {
-    if (fs::is_directory(dir)) errors.push_back("environment \"" + env_ + "\" has no folder " + env_dir.string());
+    // An environment asked for by name must exist: a typo must not run production on defaults.
+    const std::string asked = options_.env.empty() ? "$" + options_.env_prefix + "_ENV" : "--env";
+    if (dir_.empty())
+      errors.push_back("environment \"" + env_ + "\" (" + asked + ") needs a configuration folder");
+    else
+      errors.push_back("environment \"" + env_ + "\" (" + asked + ") has no folder " + env_dir.string());
   }
   for (auto& f : files) {
     auto layer = load_file(f.string());
@@ -262,6 +333,9 @@ Result<std::shared_ptr<const Snapshot>> Config::build() const {
 
 Status Config::load() {
   std::lock_guard reload_lock(impl_->reload_mu);
+  auto dir = resolve_dir(options_);
+  if (!dir) return dir.error();
+  dir_ = *dir;
   auto next = build();
   if (!next) return next.error();
   std::lock_guard lock(impl_->mu);
@@ -337,8 +411,9 @@ Status Config::watch() {
   // Watch folders, not files: editors that save by writing a temp file and renaming it over the
   // original replace the inode a file watch would be attached to.
   constexpr std::uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE;
-  for (auto& d : {fs::path(options_.dir), fs::path(options_.dir) / env_}) {
+  for (auto& d : {fs::path(dir_), fs::path(dir_) / env_}) {
     std::error_code ec;
+    if (dir_.empty()) break;
     if (fs::is_directory(d, ec)) ::inotify_add_watch(ino, d.c_str(), kMask);
   }
   impl_->stop_fd = ::eventfd(0, EFD_CLOEXEC);
@@ -419,7 +494,8 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv, Config
 std::string command_line_help(std::string_view program) {
   return "usage: " + std::string(program) +
          " [--config-dir DIR] [--env ENV] [--set key=value]... [--print-config]\n"
-         "  --config-dir DIR   configuration folder (default: configs)\n"
+         "  --config-dir DIR   configuration folder (default: $SVCKIT_CONFIG_DIR, else configs/ in the working\n"
+         "                     directory, beside the binary or up to three folders above it; none: no folder)\n"
          "  --env ENV          environment profile: reads DIR/ENV/*.yaml (default: $SVCKIT_ENV or dev)\n"
          "  --set key=value    override one key (highest precedence after remote sources)\n"
          "  --print-config     print the effective configuration with the source of each value, then exit\n"

@@ -13,7 +13,8 @@
 //   cfg.watch();                                    // inotify; bad edits keep the old config
 //
 // A key `X_file: /path` loads X from that file (secrets). Keys ending in password, secret, _key or
-// token, and fields marked .secret(), are redacted when printed.
+// token, and fields marked .secret(), are redacted when printed, as are credentials inside any value
+// (a DSN's password=..., a URL's user:password@).
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -59,10 +60,16 @@ class Source {
 };
 
 struct ConfigOptions {
-  std::string dir = "configs";
-  std::string env;                 // empty: $SVCKIT_ENV, else "dev"
+  // The configuration folder. Empty: $<env_prefix>_CONFIG_DIR when set, else the first folder named
+  // `configs` in the working directory, beside the binary, or up to three folders above the binary
+  // (so a service finds its configuration wherever it is started from); none found is an error.
+  // A folder named explicitly must exist. "none": no folder at all (defaults, environment variables
+  // and --set only). Relative paths in the configuration resolve against the folder that holds it
+  // (see Config::resolve).
+  std::string dir;
+  std::string env;  // empty: $SVCKIT_ENV, else "dev"
   std::string env_prefix = "SVCKIT";
-  std::vector<std::string> sets;   // "key=value", from --set
+  std::vector<std::string> sets;  // "key=value", from --set
   std::chrono::milliseconds debounce{150};
 };
 
@@ -88,6 +95,12 @@ class Config {
   // Reads every source and validates every defined section. On error nothing changes.
   Status load();
   const std::string& env() const noexcept { return env_; }
+  // The configuration folder in use (absolute), empty with "none"; set by load().
+  const std::string& dir() const noexcept { return dir_; }
+  // A path from the configuration (migrations, documents, data) made absolute: a relative path is
+  // taken from the service's root, the folder that holds the configuration folder (the working
+  // directory with "none"), so the working directory never decides what a service reads.
+  std::string resolve(std::string_view path) const;
   std::shared_ptr<const Snapshot> snapshot() const;
   template <class T>
   Result<T> get(std::string_view prefix) const {
@@ -126,6 +139,7 @@ class Config {
   std::shared_ptr<Impl> impl_;  // shared: a Subscription may outlive the Config
   ConfigOptions options_;
   std::string env_;
+  std::string dir_;
   log::Logger logger_;
   std::vector<Section> sections_;
   std::atomic<std::uint64_t> reloads_{0};

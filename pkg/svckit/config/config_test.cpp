@@ -65,9 +65,8 @@ struct AppConfig {
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("svckit-config-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("svckit-config-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "dev");
     fs::create_directories(dir_ / "prod");
@@ -76,9 +75,7 @@ class ConfigTest : public ::testing::Test {
     for (auto& v : env_set_) ::unsetenv(v.c_str());
     fs::remove_all(dir_);
   }
-  void write(const std::string& rel, const std::string& text) {
-    std::ofstream(dir_ / rel) << text;
-  }
+  void write(const std::string& rel, const std::string& text) { std::ofstream(dir_ / rel) << text; }
   // Like an editor that saves safely: write a temp file, then rename it over the original.
   void write_by_rename(const std::string& rel, const std::string& text) {
     auto tmp = dir_ / (rel + ".swp~");
@@ -116,7 +113,8 @@ TEST_F(ConfigTest, DefaultsComeFromTheStruct) {
 }
 
 TEST_F(ConfigTest, PrecedenceDefaultsBaseEnvFileEnvVarFlag) {
-  write("base.yaml", "db:\n  host: base-host\n  port: 1111\n  timeout: 1s\n  ratio: 0.1\n  pool:\n    max_connections: 20\n");
+  write("base.yaml",
+        "db:\n  host: base-host\n  port: 1111\n  timeout: 1s\n  ratio: 0.1\n  pool:\n    max_connections: 20\n");
   write("dev/db.yaml", "db:\n  port: 2222\n  timeout: 2s\n");
   write("dev/zz.json", "{\"db\": {\"timeout\": \"3s\", \"replicas\": [\"r1\", \"r2\"]}}");
   write("prod/db.yaml", "db:\n  port: 9999\n");
@@ -129,13 +127,13 @@ TEST_F(ConfigTest, PrecedenceDefaultsBaseEnvFileEnvVarFlag) {
   auto st = cfg.load();
   ASSERT_TRUE(st.ok()) << st.to_string();
   auto db = *cfg.get<DbConfig>("db");
-  EXPECT_EQ(db.host, "base-host");            // base only
-  EXPECT_EQ(db.port, 2222);                   // env folder beats base; prod folder not read
-  EXPECT_EQ(db.timeout, 4s);                  // env var beats files
-  EXPECT_EQ(db.ratio, 0.9);                   // flag beats everything
-  EXPECT_EQ(db.pool.max_connections, 30);     // nested key via env var
+  EXPECT_EQ(db.host, "base-host");                                 // base only
+  EXPECT_EQ(db.port, 2222);                                        // env folder beats base; prod folder not read
+  EXPECT_EQ(db.timeout, 4s);                                       // env var beats files
+  EXPECT_EQ(db.ratio, 0.9);                                        // flag beats everything
+  EXPECT_EQ(db.pool.max_connections, 30);                          // nested key via env var
   EXPECT_EQ(db.replicas, (std::vector<std::string>{"r1", "r2"}));  // JSON file
-  EXPECT_EQ(db.driver, "sqlite");             // default
+  EXPECT_EQ(db.driver, "sqlite");                                  // default
   auto snap = cfg.snapshot();
   EXPECT_EQ(snap->find("db.port")->origin.to_string(), (dir_ / "dev/db.yaml").string() + ":2");
   EXPECT_EQ(snap->find("db.timeout")->origin.source, "env SVCKIT_DB_TIMEOUT");
@@ -157,6 +155,78 @@ TEST_F(ConfigTest, EnvironmentVariableSelectsTheProfile) {
   auto st = typo.load();
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("prdo"), std::string_view::npos);
+}
+
+// Runs fn with the working directory at `dir`, then restores it.
+template <class F>
+void in_directory(const fs::path& dir, F fn) {
+  auto before = fs::current_path();
+  fs::current_path(dir);
+  fn();
+  fs::current_path(before);
+}
+
+TEST_F(ConfigTest, TheWorkingDirectoryDoesNotSilentlyDecideTheConfiguration) {
+  write("base.yaml", "db:\n  port: 7000\n");
+  // Started from a folder with no configs/ (and none beside the test binary): an error naming what
+  // was searched, never a silent run on defaults.
+  fs::create_directories(dir_ / "elsewhere");
+  in_directory(dir_ / "elsewhere", [&] {
+    Config cfg(ConfigOptions{}, quiet());
+    cfg.define<DbConfig>("db");
+    Status st = cfg.load();
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.code(), Code::kNotFound);
+    EXPECT_NE(st.message().find((dir_ / "elsewhere" / "configs").string()), std::string_view::npos) << st.message();
+    EXPECT_NE(st.message().find("--config-dir"), std::string_view::npos) << st.message();
+  });
+  // $SVCKIT_CONFIG_DIR names the folder from anywhere.
+  setenv("SVCKIT_CONFIG_DIR", dir_.string());
+  in_directory(dir_ / "elsewhere", [&] {
+    Config cfg(ConfigOptions{}, quiet());
+    cfg.define<DbConfig>("db");
+    ASSERT_TRUE(cfg.load().ok());
+    EXPECT_EQ(cfg.get<DbConfig>("db")->port, 7000);
+    EXPECT_EQ(fs::path(cfg.dir()), fs::canonical(dir_));
+  });
+  // A folder named explicitly must exist.
+  ConfigOptions missing;
+  missing.dir = (dir_ / "nope").string();
+  Config cfg(missing, quiet());
+  cfg.define<DbConfig>("db");
+  Status st = cfg.load();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("nope\" (--config-dir) does not exist"), std::string_view::npos) << st.message();
+}
+
+TEST_F(ConfigTest, ConfigsInTheWorkingDirectoryAreFoundAndNoneRunsOnDefaults) {
+  fs::create_directories(dir_ / "svc" / "configs");
+  std::ofstream(dir_ / "svc" / "configs" / "base.yaml") << "db:\n  port: 7100\n";
+  in_directory(dir_ / "svc", [&] {
+    Config cfg(ConfigOptions{}, quiet());
+    cfg.define<DbConfig>("db");
+    ASSERT_TRUE(cfg.load().ok());
+    EXPECT_EQ(cfg.get<DbConfig>("db")->port, 7100);
+    // Relative paths resolve against the service's root (the folder holding configs/), not the
+    // working directory.
+    EXPECT_EQ(cfg.resolve("internal/svc/migrations"),
+              (fs::canonical(dir_ / "svc") / "internal/svc/migrations").string());
+    EXPECT_EQ(cfg.resolve("/abs/path"), "/abs/path");
+  });
+  ConfigOptions none;
+  none.dir = "none";
+  Config defaults(none, quiet());
+  defaults.define<DbConfig>("db");
+  ASSERT_TRUE(defaults.load().ok());
+  EXPECT_EQ(defaults.dir(), "");
+  EXPECT_EQ(defaults.get<DbConfig>("db")->port, DbConfig{}.port);
+  // An environment asked for by name with no folder to hold it is an error.
+  none.env = "prod";
+  Config prod(none, quiet());
+  prod.define<DbConfig>("db");
+  Status st = prod.load();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("\"prod\" (--env) needs a configuration folder"), std::string_view::npos) << st.message();
 }
 
 TEST_F(ConfigTest, ValidationErrorsNameKeySourceAndLine) {
@@ -204,9 +274,36 @@ TEST_F(ConfigTest, CrossFieldRule) {
   EXPECT_NE(st.message().find("db: tls needs a real host name"), std::string_view::npos) << st.message();
 }
 
+struct LinksConfig {
+  std::string dsn;
+  std::string url;
+  static void describe(Binder<LinksConfig>& b) {
+    b.field("dsn", &LinksConfig::dsn);
+    b.field("url", &LinksConfig::url);
+  }
+};
+
+TEST_F(ConfigTest, CredentialsInsideDsnsAndUrlsAreRedactedWhenPrinted) {
+  write("base.yaml",
+        "links:\n  dsn: host=db port=5432 user=app password=hunter2 dbname=users\n"
+        "  url: postgresql://app:swordfish@db:5432/users\n");
+  Config cfg(opts(), quiet());
+  cfg.define<LinksConfig>("links");
+  ASSERT_TRUE(cfg.load().ok());
+  EXPECT_EQ(cfg.get<LinksConfig>("links")->dsn, "host=db port=5432 user=app password=hunter2 dbname=users");
+  std::string printed = cfg.print();
+  EXPECT_EQ(printed.find("hunter2"), std::string::npos) << printed;
+  EXPECT_EQ(printed.find("swordfish"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("links.dsn = host=db port=5432 user=app password=<redacted> dbname=users"), std::string::npos)
+      << printed;
+  EXPECT_NE(printed.find("links.url = postgresql://app:<redacted>@db:5432/users"), std::string::npos) << printed;
+  EXPECT_NE(cfg.print(false).find("hunter2"), std::string::npos);
+}
+
 TEST_F(ConfigTest, SecretsFromFilesAndRedaction) {
   write("db-password.txt", "s3cr3t\n");
-  write("base.yaml", "app:\n  name: users\n  api_key: abc123\ndb:\n  password_file: " + (dir_ / "db-password.txt").string() + "\n");
+  write("base.yaml",
+        "app:\n  name: users\n  api_key: abc123\ndb:\n  password_file: " + (dir_ / "db-password.txt").string() + "\n");
   Config cfg(opts(), quiet());
   cfg.define<DbConfig>("db");
   cfg.define<AppConfig>("app");
@@ -303,7 +400,8 @@ TEST_F(ConfigTest, SubscriptionMayOutliveTheConfig) {
 }
 
 TEST(CommandLineTest, ParsesFlags) {
-  const char* argv[] = {"svc", "--set", "db.port=1", "--set=http.port=2", "--env", "prod", "--config-dir=/etc/x", "--print-config"};
+  const char* argv[] = {"svc",   "--set", "db.port=1",           "--set=http.port=2",
+                        "--env", "prod",  "--config-dir=/etc/x", "--print-config"};
   auto cl = parse_command_line(8, argv);
   ASSERT_TRUE(cl) << cl.error().to_string();
   EXPECT_EQ(cl->options.sets, (std::vector<std::string>{"db.port=1", "http.port=2"}));
