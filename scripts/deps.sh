@@ -25,6 +25,7 @@ bench_pkgs=(
   golang-github-gin-gonic-gin-dev golang-github-labstack-echo-dev nginx wrk libboost-dev
   nlohmann-json3-dev rapidjson-dev libsimdjson-dev golang-github-prometheus-client-golang-dev
   golang-google-grpc-dev golang-google-protobuf-dev
+  golang-github-golang-protobuf-1-5-dev  # gRPC-Go's github.com/golang/protobuf: Debian's 1.3 otherwise
 )
 
 fuzz_pkgs=(

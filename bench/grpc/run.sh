@@ -54,6 +54,12 @@ for r in $(seq 1 "$ROUNDS"); do
       mode=$1; shift
       line=$(taskset -c 1 "$bin/echo_load" "$mode" 127.0.0.1:$port "$@" --seconds "$DURATION" --warmup 2 \
                --server-pid $pid 2>&1 | tail -1) || true
+      # A server that died or answered nothing is named with its own output, never averaged in.
+      if ! kill -0 $pid 2>/dev/null || ! grep -qE 'rate=[0-9]*[1-9]' <<<"$line"; then
+        echo "bench-grpc: server '$server' failed in '$sc' (client: ${line:-no output}); its output:" >&2
+        tail -20 "$OUT/server.err" >&2
+        exit 1
+      fi
       echo "round=$r server=$server $line" | tee -a "$OUT/results.txt"
     done
     stop
@@ -71,6 +77,8 @@ for line in open(sys.argv[1]):
     rows.setdefault(key, []).append(kv)
 def med(key, field):
     return statistics.median(float(x[field]) for x in rows[key])
+def ratio(a, b):
+    return f"{a / b:.2f}×" if b else "n/a"
 print("| scenario | server | msgs/s | p50 µs | p99 µs | server CPU µs/msg | CPU vs raw grpc++ | msgs/s vs Go | CPU vs Go |")
 print("|---|---|---|---|---|---|---|---|---|")
 for sc in sorted({k[0] for k in rows}):
@@ -79,10 +87,10 @@ for sc in sorted({k[0] for k in rows}):
         if k not in rows:
             continue
         cpu, rate = med(k, 'server_cpu_us'), med(k, 'rate')
-        vs_raw = cpu / med((sc, 'raw'), 'server_cpu_us') if (sc, 'raw') in rows else float('nan')
-        go_rate = rate / med((sc, 'go'), 'rate') if (sc, 'go') in rows else float('nan')
-        go_cpu = cpu / med((sc, 'go'), 'server_cpu_us') if (sc, 'go') in rows else float('nan')
-        print(f"| {sc} | {server} | {rate:.0f} | {med(k,'p50_us'):.0f} | {med(k,'p99_us'):.0f} | {cpu:.2f} | {vs_raw:.2f}× | {go_rate:.2f}× | {go_cpu:.2f}× |")
+        vs_raw = ratio(cpu, med((sc, 'raw'), 'server_cpu_us')) if (sc, 'raw') in rows else "n/a"
+        go_rate = ratio(rate, med((sc, 'go'), 'rate')) if (sc, 'go') in rows else "n/a"
+        go_cpu = ratio(cpu, med((sc, 'go'), 'server_cpu_us')) if (sc, 'go') in rows else "n/a"
+        print(f"| {sc} | {server} | {rate:.0f} | {med(k,'p50_us'):.0f} | {med(k,'p99_us'):.0f} | {cpu:.2f} | {vs_raw} | {go_rate} | {go_cpu} |")
 PY
 # Instructions per message under callgrind (grpc++ servers only): deterministic where CPU time on a
 # shared VM is not, and it isolates user-space work (the kernel's share is the same for all three).
@@ -110,7 +118,12 @@ if [ "${INSTR:-1}" = 1 ] && command -v valgrind >/dev/null; then
       callgrind_control -z $pid >/dev/null
       wait $lpid
       callgrind_control -d $pid >/dev/null
-      msgs=$(grep -o 'msgs=[0-9]*' "$OUT/cg-load.txt" | cut -d= -f2)
+      msgs=$(grep -o 'msgs=[0-9]*' "$OUT/cg-load.txt" | cut -d= -f2 || true)
+      if [ -z "$msgs" ] || [ "$msgs" -eq 0 ]; then
+        echo "bench-grpc: server '$server' answered nothing under callgrind ($mode); its output:" >&2
+        tail -20 "$OUT/server.err" >&2
+        exit 1
+      fi
       ins=$(grep '^summary' "$(ls -t "$OUT"/callgrind.$pid.* | head -1)" | awk '{print $2}')
       row="$row | $((ins / msgs))"
       stop

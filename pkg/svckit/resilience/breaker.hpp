@@ -75,9 +75,15 @@ class CircuitBreaker {
   template <class F>
   auto execute(F&& fn) -> decltype(fn()) {
     auto t = allow();
-    if (!t) return std::unexpected(t.error());
-    auto r = fn();
-    if constexpr (std::is_same_v<decltype(r), Status>)
+    using R = decltype(fn());
+    if (!t) {
+      if constexpr (std::is_same_v<R, Status>)
+        return t.error();
+      else
+        return std::unexpected(t.error());
+    }
+    R r = fn();
+    if constexpr (std::is_same_v<R, Status>)
       done(*t, r);
     else
       done(*t, r ? Status() : r.error());

@@ -126,6 +126,48 @@ TEST(CircuitBreaker, ExcludedAndCustomSuccessfulResults) {
   EXPECT_EQ(*r, 7);
 }
 
+// execute() takes both documented forms: a callable returning Result<T> and one returning Status;
+// failures of either trip the breaker, and an open breaker answers both without calling them.
+TEST(CircuitBreaker, ExecuteTakesResultAndStatusCallables) {
+  ManualClock clock;
+  CircuitBreaker cb(
+      {.timeout = 1s, .ready_to_trip = [](const Counts& c) { return c.consecutive_failures >= 2; }, .now = clock.fn()});
+  int calls = 0;
+  Status ok = cb.execute([&]() -> Status {
+    ++calls;
+    return {};
+  });
+  EXPECT_TRUE(ok.ok());
+  for (int i = 0; i < 2; ++i) {
+    Status st = cb.execute([&]() -> Status {
+      ++calls;
+      return Status(Code::kUnavailable, "down");
+    });
+    EXPECT_EQ(st.code(), Code::kUnavailable);
+  }
+  EXPECT_EQ(cb.state(), State::kOpen);
+  Status refused = cb.execute([&]() -> Status {
+    ++calls;
+    return {};
+  });
+  EXPECT_EQ(refused.code(), Code::kUnavailable);
+  EXPECT_NE(refused.message().find("open"), std::string_view::npos) << refused.to_string();
+  Result<int> refused_result = cb.execute([&]() -> Result<int> {
+    ++calls;
+    return 1;
+  });
+  ASSERT_FALSE(refused_result);
+  EXPECT_EQ(calls, 3);  // the open breaker called neither
+  clock.advance(1s);
+  Result<int> probe = cb.execute([&]() -> Result<int> {
+    ++calls;
+    return 5;
+  });
+  ASSERT_TRUE(probe);
+  EXPECT_EQ(*probe, 5);
+  EXPECT_EQ(cb.state(), State::kClosed);
+}
+
 TEST(AdaptiveBreaker, RejectsWithTheSreProbabilityAndDoesNotCountItsOwnRejections) {
   ManualClock clock;
   double next_random = 1.0;  // never below p while the history is recorded
