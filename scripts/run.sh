@@ -13,17 +13,22 @@ stop() {
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 }
 trap stop INT TERM
-start() {  # name http_port admin_port binary args...
+start() {  # name http_port(- for none) admin_port binary args...
   local name=$1 http=$2 admin=$3 bin=$4
   shift 4
-  "$bin" --set http.port="$http" --set admin.port="$admin" "$@" &
+  if [ "$http" = - ]; then
+    "$bin" --set admin.port="$admin" "$@" &
+    printf 'svckit: %-9s %-26s admin http://127.0.0.1:%s\n' "$name" "(gRPC only)" "$admin"
+  else
+    "$bin" --set http.port="$http" --set admin.port="$admin" "$@" &
+    printf 'svckit: %-9s http://127.0.0.1:%s   admin http://127.0.0.1:%s\n' "$name" "$http" "$admin"
+  fi
   pids+=($!)
-  printf 'svckit: %-9s http://127.0.0.1:%s   admin http://127.0.0.1:%s\n' "$name" "$http" "$admin"
 }
 echo "svckit: starting the platform (env ${SVCKIT_ENV:-dev}, configs/, data/ for SQLite, JSON logs; Ctrl-C stops it)"
 start hello 8080 8081 "$build/cmd/hello/hello" "$@"
 start user-svc 8082 8083 "$build/cmd/user-svc/user-svc" "$@"
-start chat-svc 8084 8085 "$build/cmd/chat-svc/chat-svc" --set grpc.port=9090 "$@"
+start chat-svc - 8085 "$build/cmd/chat-svc/chat-svc" --set grpc.port=9090 "$@"
 echo "svckit: chat-svc  gRPC 127.0.0.1:9090 (api/chat/v1/chat.proto: svckit.chat.v1.ChatService/BidirectionalChat)"
 cat <<'TXT'
 svckit: try

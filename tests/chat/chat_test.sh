@@ -26,7 +26,7 @@ rooms=general,random,room0,room1,room2,room3,room4,room5,room6,room7,room8,room9
   --set grpc.port=0 --set grpc.host=127.0.0.1 --set log.level=warn --set chat.rooms=$rooms >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 wait_service "$tmp/err" chat-svc
-target=$(sed -n 's/^chat-svc: grpc \([^ ]*\) .*/\1/p' "$tmp/err")
+target=$(sed -n 's/^chat-svc: grpc \([^ ]*\).*/\1/p' "$tmp/err")
 
 $PY "$src/tests/chat/chat_test.py" "$tmp/stubs" "$target" "$admin_url"
 $PY "$src/tests/chat/load_test.py" "$tmp/stubs" "$target" "$admin_url"

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <mutex>
+#include <stdexcept>
 
 #include "svckit/app/admin.hpp"
 #include "svckit/app/otlp_logs.hpp"
@@ -203,10 +204,12 @@ Status App::start() {
   if (!runtime_) throw std::logic_error("App::start before a successful init()");
   if (started_) return {};
   auto http_settings = settings<http::ServerSettings>("http");
-  auto http_options = http_settings.to_options();
-  http_options.drain_on_stop = false;  // the stop sequence drains after readiness went down
-  server_ = std::make_unique<http::Server>(*runtime_, *router_, http_options, logger_);
-  if (auto st = server_->start(); !st.ok()) return st;
+  if (options_.http) {
+    auto http_options = http_settings.to_options();
+    http_options.drain_on_stop = false;  // the stop sequence drains after readiness went down
+    server_ = std::make_unique<http::Server>(*runtime_, *router_, http_options, logger_);
+    if (auto st = server_->start(); !st.ok()) return st;
+  }
   if (admin_settings_.enabled) {
     http::ServerOptions admin_options{.host = admin_settings_.host,
                                       .port = static_cast<std::uint16_t>(admin_settings_.port),
@@ -217,11 +220,21 @@ Status App::start() {
     if (auto st = admin_server_->start(); !st.ok())
       return Status(st.code(), "admin port: " + std::string(st.message()));
   }
+  for (auto& served : served_) {
+    if (auto st = served.start(); !st.ok()) return Status(st.code(), served.name + ": " + std::string(st.message()));
+    served.set_serving(false);  // until the first readiness check says otherwise
+    std::fprintf(stderr, "%s: %s %s:%u\n", options_.name.c_str(), served.name.c_str(),
+                 display_host(served.host).c_str(), served.port());
+  }
   runtime_->on_stop([this] { return stop_sequence(); });
   started_ = true;
   readiness_.set_serving(true);
-  std::string url = "http://" + display_host(http_settings.host) + ":" + std::to_string(server_->port());
-  std::fprintf(stderr, "%s: serving %s\n", options_.name.c_str(), url.c_str());
+  if (!served_.empty()) runtime_->spawn(publish_readiness());
+  std::string url;
+  if (server_) {
+    url = "http://" + display_host(http_settings.host) + ":" + std::to_string(server_->port());
+    std::fprintf(stderr, "%s: serving %s\n", options_.name.c_str(), url.c_str());
+  }
   std::string admin_url;
   if (admin_server_) {
     admin_url = "http://" + display_host(admin_settings_.host) + ":" + std::to_string(admin_server_->port());
@@ -238,8 +251,36 @@ Status App::start() {
   return {};
 }
 
+void App::serve(ServedServer server) {
+  if (!runtime_) throw std::logic_error("App::serve before a successful init()");
+  if (started_) throw std::logic_error("App::serve after start()");
+  served_.push_back(std::move(server));
+}
+
+void App::set_served_serving(bool serving) {
+  // Under the lock: a readiness check that ends as the stop sequence starts never says SERVING after
+  // the stop sequence said NOT_SERVING.
+  std::lock_guard lock(served_mu_);
+  if (!readiness_.serving()) serving = false;
+  for (auto& served : served_) served.set_serving(serving);
+}
+
+// Servers that publish readiness themselves (gRPC health) learn it here: the readiness checks (as
+// probes: untraced, uncounted) every admin.readiness_interval until the stop sequence starts.
+Task<void> App::publish_readiness() {
+  const Context& ctx = runtime_->shutdown_context();
+  for (;;) {
+    auto report = co_await readiness_.check(ctx, admin_settings_.check_timeout);
+    if (!readiness_.serving()) co_return;  // the stop sequence says NOT_SERVING for good
+    set_served_serving(report.ready);
+    Status slept = co_await sleep_for(ctx, admin_settings_.readiness_interval);
+    if (!slept.ok()) co_return;
+  }
+}
+
 Task<void> App::stop_sequence() {
   readiness_.mark_draining();
+  set_served_serving(false);
   logger_.info("stopping", {{"shutdown_delay_ms", app_settings_.shutdown_delay.count()}});
   // A fresh Context: nothing should cut the delay short but the runtime's own shutdown timeout.
   // (Named, not a temporary inside co_await: see docs/architecture.md on GCC 12.)
@@ -252,6 +293,13 @@ Task<void> App::stop_sequence() {
     } catch (const std::exception& e) {
       logger_.error("stop hook failed", {{"error", e.what()}});
     }
+  }
+  // Served servers last among the traffic: the hooks may have ended their long-lived calls. Their
+  // shutdown blocks until calls end (bounded by their own grace): off the loops.
+  for (auto& served : served_) {
+    auto stop = [&served] { served.shutdown(); };
+    Context stop_ctx = Context().with_timeout(std::chrono::seconds(60));
+    (void)co_await run_blocking(stop_ctx, stop);
   }
   // Last pushes of spans and metrics, off the loops (they block on the exporters' threads).
   Telemetry* t = telemetry_.get();

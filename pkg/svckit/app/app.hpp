@@ -14,9 +14,13 @@
 //     app.readiness().add("db", db_ping);
 //     return app.run();                                       // until SIGTERM/SIGINT
 //   }
+//
+// A gRPC server is the App's too: app.serve(server) starts it with the App, makes its health service
+// follow readiness, sheds with the App's shedder and stops it in the stop sequence (see serve()).
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -46,6 +50,18 @@ struct AppOptions {
   // Where the app's metrics go; null: metrics::Registry::global() (what svckit's own clients use).
   // Tests that build several Apps in one process give each its own.
   metrics::Registry* registry = nullptr;
+  // A traffic HTTP port (http:). Off for a service that serves only gRPC: the admin port stays.
+  bool http = true;
+};
+
+// A server the App runs beside its HTTP ports (a gRPC server); see App::serve.
+struct ServedServer {
+  std::string name;  // "grpc": in messages and logs
+  std::function<Status()> start;
+  std::function<std::uint16_t()> port;
+  std::function<void(bool serving)> set_serving;  // its own health reporting
+  std::function<void()> shutdown;                 // blocks until its calls end; run off the loops
+  std::string host = "127.0.0.1";                 // for the start line
 };
 
 class App {
@@ -90,6 +106,25 @@ class App {
   // Runs during the stop sequence, after the traffic server drained, before telemetry is flushed.
   void on_stop(std::function<Task<void>()> hook) { stop_hooks_.push_back(std::move(hook)); }
 
+  // After init(), before run(): the App owns `server` (a svckit::grpc::Server, or anything with
+  // start(), port(), set_serving(bool) and shutdown()), which must outlive the App's run. It starts
+  // after the HTTP ports (a failure fails start), sheds with the App's shedder (resilience.shed) when
+  // it takes one, publishes readiness (re-checked every admin.readiness_interval; unready while
+  // starting and from the first moment of the stop sequence), and is shut down after the on_stop
+  // hooks ran, so a hook can end long-lived calls (streams) first.
+  template <class S>
+  S& serve(S& server, std::string name = "grpc") {
+    if constexpr (requires { server.set_shedder(shedder_); }) {
+      if (shedder_) server.set_shedder(shedder_);
+    }
+    ServedServer served{std::move(name), [&server] { return server.start(); }, [&server] { return server.port(); },
+                        [&server](bool serving) { server.set_serving(serving); }, [&server] { server.shutdown(); }};
+    if constexpr (requires { server.host(); }) served.host = server.host();
+    serve(std::move(served));
+    return server;
+  }
+  void serve(ServedServer server);
+
   // Starts the servers and blocks until SIGTERM/SIGINT (or request_stop()) and the stop sequence end.
   // Returns the process exit code: 1 when a server cannot start.
   int run();
@@ -98,13 +133,15 @@ class App {
   void request_stop();
   void wait();
 
-  // Valid after start(): the bound ports (useful with port 0).
+  // Valid after start(): the bound ports (useful with port 0); 0 for a port the App does not open.
   std::uint16_t http_port() const noexcept;
   std::uint16_t admin_port() const noexcept;
   const std::string& name() const noexcept { return options_.name; }
 
  private:
   Task<void> stop_sequence();
+  Task<void> publish_readiness();
+  void set_served_serving(bool serving);
   void register_telemetry_metrics();
 
   AppOptions options_;
@@ -123,6 +160,8 @@ class App {
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::Server> admin_server_;
   std::vector<std::function<Task<void>()>> stop_hooks_;
+  std::vector<ServedServer> served_;
+  std::mutex served_mu_;
   resilience::Upstreams upstreams_;
   std::shared_ptr<resilience::Shedder> shedder_;
   AppSettings app_settings_;

@@ -21,6 +21,9 @@ void AdminSettings::describe(config::Binder<AdminSettings>& b) {
   b.field("host", &AdminSettings::host).non_empty();
   b.field("port", &AdminSettings::port).range(0, 65535);
   b.field("check_timeout", &AdminSettings::check_timeout).range(milliseconds(10), milliseconds(60000));
+  b.field("readiness_interval", &AdminSettings::readiness_interval)
+      .range(milliseconds(10), milliseconds(60000))
+      .doc("how often readiness is re-checked for servers that publish it (gRPC health)");
 }
 
 void OtlpSettings::describe(config::Binder<OtlpSettings>& b) {

@@ -28,6 +28,8 @@ struct AdminSettings {
   std::string host = "127.0.0.1";                 // loopback by default: /debug/* is for operators
   int port = 8081;                                // 0: a free port (printed at start)
   std::chrono::milliseconds check_timeout{2000};  // per readiness check
+  // How often readiness is checked for servers that report it themselves (gRPC health).
+  std::chrono::milliseconds readiness_interval{1000};
   static void describe(config::Binder<AdminSettings>& b);
 };
 

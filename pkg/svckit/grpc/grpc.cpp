@@ -789,6 +789,10 @@ Status Server::start() {
   return {};
 }
 
+const std::string& Server::host() const noexcept {
+  return impl_->settings.host;
+}
+
 std::uint16_t Server::port() const noexcept {
   return static_cast<std::uint16_t>(impl_->port);
 }

@@ -132,6 +132,7 @@ class Server {
   void set_shedder(std::shared_ptr<resilience::Shedder> shedder);
   Status start();
   std::uint16_t port() const noexcept;
+  const std::string& host() const noexcept;  // as configured (grpc.host)
   // grpc.health.v1: overall ("") and per-service status.
   void set_serving(bool serving);
   // Stops accepting, lets calls finish for shutdown_grace, then cancels the rest.
