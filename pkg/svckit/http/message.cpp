@@ -31,6 +31,63 @@ std::string_view Request::query_param(std::string_view name) const noexcept {
   return {};
 }
 
+namespace {
+// Calls fn(key, value) for each pair of a query string, percent-decoded.
+template <class F>
+void for_each_query_pair(std::string_view q, F fn) {
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    std::string_view pair = q.substr(0, amp);
+    if (!pair.empty()) {
+      auto eq = pair.find('=');
+      fn(url_decode(pair.substr(0, eq), true),
+         eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1), true));
+    }
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+}
+}  // namespace
+
+std::optional<std::string> Request::query_value(std::string_view name) const {
+  std::optional<std::string> found;
+  for_each_query_pair(query(), [&](std::string key, std::string value) {
+    if (!found && key == name) found = std::move(value);
+  });
+  return found;
+}
+
+std::vector<std::string> Request::query_values(std::string_view name) const {
+  std::vector<std::string> out;
+  for_each_query_pair(query(), [&](std::string key, std::string value) {
+    if (key == name) out.push_back(std::move(value));
+  });
+  return out;
+}
+
+std::string query_json(std::string_view query) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> keys;  // first-appearance order
+  for_each_query_pair(query, [&](std::string key, std::string value) {
+    for (auto& [k, values] : keys)
+      if (k == key) return values.push_back(std::move(value));
+    keys.push_back({std::move(key), {std::move(value)}});
+  });
+  std::string out = "{";
+  for (auto& [k, values] : keys) {
+    if (out.size() > 1) out += ',';
+    append_json_string(out, k);
+    out += ':';
+    if (values.size() > 1) out += '[';
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i) out += ',';
+      append_json_string(out, values[i]);
+    }
+    if (values.size() > 1) out += ']';
+  }
+  out += '}';
+  return out;
+}
+
 std::string_view Request::param(std::string_view name) const noexcept {
   for (std::size_t i = 0; i < param_count_; ++i)
     if (params_[i].name == name) return params_[i].value;

@@ -4,6 +4,8 @@
 // copy what must outlive the handler. A Response is reused across the requests of a connection, so
 // after the first request its header list and body buffer do not allocate.
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,8 +33,20 @@ class Request {
   std::string_view target() const noexcept { return head_->target; }
   std::string_view path() const noexcept { return head_->path; }
   std::string_view query() const noexcept { return head_->query; }
-  // The first value of a query parameter (raw, not percent-decoded), or empty.
+  // The first value of a query parameter as it appeared (not percent-decoded), or empty.
   std::string_view query_param(std::string_view name) const noexcept;
+  // Query parameters percent-decoded ('+' is a space): the first value (nullopt when absent), and
+  // every value of a repeated one (?tag=a&tag=b) in order.
+  std::optional<std::string> query_value(std::string_view name) const;
+  std::vector<std::string> query_values(std::string_view name) const;
+  // One parameter as T (integers, floating point, bool, std::string, std::vector<...> for a repeated
+  // one), checked as JSON binding checks fields: nullopt when absent; INVALID_ARGUMENT
+  // VALIDATION_FAILED naming it when malformed ("limit: must be an integer", metadata {limit: ...}).
+  //   auto limit = req.query<int>("limit");
+  //   if (!limit) return res.error(limit.error());
+  //   int n = limit->value_or(20);
+  template <class T>
+  Result<std::optional<T>> query(std::string_view name) const;
   int version_minor() const noexcept { return head_->version_minor; }
   std::string_view header(std::string_view name) const noexcept { return head_->header(name); }
   const Header* headers_begin() const noexcept { return head_->headers; }
@@ -147,5 +161,40 @@ std::string_view reason_phrase(int status) noexcept;
 void append_json_string(std::string& out, std::string_view s);
 // Percent-decodes (and '+' to space when form is true); invalid escapes are kept as they are.
 std::string url_decode(std::string_view s, bool form = false);
+
+// The query string as a JSON object of strings, keys and values percent-decoded; a repeated key
+// becomes an array of its values.
+std::string query_json(std::string_view query);
+
+// The query string bound to a described struct (json_schema), with the validation and field-path
+// errors of bind_json: values arrive as text ("10", "true"), a repeated key fills a vector.
+//   struct ListBooks { std::string author; int limit = 20;
+//     static void json_schema(json::Schema<ListBooks>& s) {
+//       s.field("author", &ListBooks::author); s.field("limit", &ListBooks::limit).range(1, 100); } };
+//   auto q = http::bind_query<ListBooks>(req);   // ?author=Le%20Guin&limit=10
+template <class T>
+Result<T> bind_query(const Request& req, json::DecodeOptions options = {}) {
+  options.values_as_text = true;
+  return svckit::json::decode<T>(query_json(req.query()), options);
+}
+
+template <class T>
+Result<std::optional<T>> Request::query(std::string_view name) const {
+  auto values = query_values(name);
+  if (values.empty()) return std::optional<T>();
+  std::string doc = "{";
+  append_json_string(doc, name);
+  doc += ':';
+  if (values.size() > 1) doc += '[';
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) doc += ',';
+    append_json_string(doc, values[i]);
+  }
+  if (values.size() > 1) doc += ']';
+  doc += '}';
+  auto decoded = svckit::json::decode<std::map<std::string, T>>(doc, {.values_as_text = true});
+  if (!decoded) return std::unexpected(decoded.error());
+  return std::optional<T>(std::move(decoded->begin()->second));
+}
 
 }  // namespace svckit::http

@@ -52,6 +52,27 @@ Status Decoder::status() const {
 
 namespace detail {
 
+bool looks_like_number(std::string_view s) noexcept {
+  std::size_t i = 0;
+  auto digits = [&] {
+    std::size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > start;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (!digits()) return false;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
 bool looks_like_email(std::string_view s) noexcept {
   // Deliberately simple (as most validators are): local@domain.tld, no spaces or control characters,
   // within RFC 5321's length limits. Deliverability is the mail server's business.

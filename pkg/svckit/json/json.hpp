@@ -135,7 +135,8 @@ class Decoder {
  public:
   static constexpr std::size_t kMaxErrors = 32;
 
-  explicit Decoder(bool reject_unknown = false) noexcept : reject_unknown(reject_unknown) {}
+  explicit Decoder(bool reject_unknown = false, bool values_as_text = false) noexcept
+      : reject_unknown(reject_unknown), values_as_text(values_as_text) {}
 
   void add(std::string reason) {
     if (errors.size() >= kMaxErrors) {
@@ -166,6 +167,9 @@ class Decoder {
   std::vector<std::pair<std::string, std::string>> errors;
   std::size_t truncated = 0;
   bool reject_unknown;
+  // Scalars may arrive as strings ("10", "true") and a lone value where a list is expected: values
+  // that come from text (query strings, form fields) rather than from JSON.
+  bool values_as_text;
 
  private:
   static constexpr std::size_t kMaxSegments = 64;
@@ -225,6 +229,16 @@ struct Codec<std::string> {
 template <>
 struct Codec<bool> {
   static bool decode(Reader& r, bool& out, Decoder& d) {
+    if (d.values_as_text && r.peek() == Kind::kString) {
+      std::string text;
+      r.read_string(text);
+      if (text == "true" || text == "1" || text == "false" || text == "0") {
+        out = text == "true" || text == "1";
+        return true;
+      }
+      d.add("must be true or false");
+      return false;
+    }
     if (r.read_bool(out)) return true;
     return d.type_error(r, "boolean");
   }
@@ -233,6 +247,8 @@ struct Codec<bool> {
 };
 
 namespace detail {
+// A JSON number literal: -?digits(.digits)?([eE][+-]?digits)?
+bool looks_like_number(std::string_view s) noexcept;
 // Parses a JSON number literal into an integer of type I; the reason on failure.
 template <class I>
 const char* parse_integer(std::string_view lit, I& out) {
@@ -250,7 +266,17 @@ template <class I>
 struct Codec<I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>>> {
   static bool decode(Reader& r, I& out, Decoder& d) {
     std::string_view lit;
-    if (!r.read_number(lit)) return d.type_error(r, "integer");
+    std::string text;
+    if (d.values_as_text && r.peek() == Kind::kString) {
+      r.read_string(text);
+      lit = text;
+      if (!detail::looks_like_number(lit)) {
+        d.add("must be an integer");
+        return false;
+      }
+    } else if (!r.read_number(lit)) {
+      return d.type_error(r, "integer");
+    }
     if (const char* why = detail::parse_integer(lit, out)) {
       std::string reason = why;
       if (reason == "is out of range")
@@ -269,7 +295,17 @@ template <class F>
 struct Codec<F, std::enable_if_t<std::is_floating_point_v<F>>> {
   static bool decode(Reader& r, F& out, Decoder& d) {
     std::string_view lit;
-    if (!r.read_number(lit)) return d.type_error(r, "number");
+    std::string text;
+    if (d.values_as_text && r.peek() == Kind::kString) {
+      r.read_string(text);
+      lit = text;
+      if (!detail::looks_like_number(lit)) {
+        d.add("must be a number");
+        return false;
+      }
+    } else if (!r.read_number(lit)) {
+      return d.type_error(r, "number");
+    }
     auto res = std::from_chars(lit.data(), lit.data() + lit.size(), out);
     if (res.ec != std::errc()) {
       d.add("is out of range for a floating-point number");
@@ -315,6 +351,13 @@ struct Codec<std::optional<M>> {
 template <class M>
 struct Codec<std::vector<M>> {
   static bool decode(Reader& r, std::vector<M>& out, Decoder& d) {
+    if (d.values_as_text && r.peek() != Kind::kArray && r.peek() != Kind::kNull) {  // ?tag=a: one of them
+      out.clear();
+      std::size_t mark = d.push_index(0);
+      bool ok = Codec<M>::decode(r, out.emplace_back(), d);
+      d.pop(mark);
+      return ok;
+    }
     if (!r.begin_array()) return r.failed() ? false : d.type_error(r, "array");
     out.clear();
     bool all = true;
@@ -628,13 +671,15 @@ struct DecodeOptions {
   std::uint32_t max_depth = 64;
   // Reject keys no schema knows, everywhere (a schema can also ask for it itself).
   bool reject_unknown = false;
+  // See Decoder::values_as_text (http::bind_query sets it).
+  bool values_as_text = false;
 };
 
 // Decodes text into out (fields absent from the text keep out's values).
 template <class T>
 Status decode_into(std::string_view text, T& out, const DecodeOptions& options = {}) {
   Reader r(text, ReaderOptions{.max_depth = options.max_depth});
-  Decoder d(options.reject_unknown);
+  Decoder d(options.reject_unknown, options.values_as_text);
   if (r.peek() == Kind::kEnd) {
     r.finish();
     return r.error_status();
