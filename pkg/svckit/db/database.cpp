@@ -2,10 +2,14 @@
 
 namespace svckit::db {
 
-Task<Result<Rows>> Executor::query_one(const Context& ctx, std::string_view sql, Params params) {
+Task<Result<OneRow>> Executor::query_one(const Context& ctx, std::string_view sql, Params params) {
   auto rows = co_await query(ctx, sql, std::move(params));
-  if (rows && rows->empty()) co_return make_error(Code::kNotFound, "no row");
-  co_return rows;
+  if (!rows) co_return std::unexpected(rows.error());
+  if (rows->empty()) co_return make_error(Status(Code::kNotFound, "NO_ROWS", "the query returned no row"));
+  if (rows->size() > 1)
+    co_return make_error(Status(Code::kFailedPrecondition, "TOO_MANY_ROWS",
+                                "query_one: the query returned " + std::to_string(rows->size()) + " rows"));
+  co_return OneRow(std::make_unique<Rows>(std::move(*rows)));
 }
 
 Task<Result<std::uint64_t>> Executor::exec(const Context& ctx, std::string_view sql, Params params) {

@@ -10,6 +10,7 @@
 //   auto db = co_await db::open(ctx, rt, settings);       // or db::SqliteDatabase::open / PgDatabase
 //   auto user = co_await (*db)->query_one(ctx, "SELECT id, email FROM users WHERE id = $1", {id});
 //   if (!user) co_return user.error();                    // NOT_FOUND when there is no row
+//   auto email = user->get<std::string>("email");         // the row itself
 //   Status st = co_await (*db)->transaction(ctx, [&](db::Tx& tx) -> Task<Status> {
 //     auto r = co_await tx.exec(ctx, "UPDATE accounts SET balance = balance - $1 WHERE id = $2", {amount, from});
 //     if (!r) co_return r.error();
@@ -41,8 +42,10 @@ class Executor {
  public:
   virtual ~Executor() = default;
   virtual Task<Result<Rows>> query(const Context& ctx, std::string_view sql, Params params = {}) = 0;
-  // The first row; NOT_FOUND when there is none.
-  Task<Result<Rows>> query_one(const Context& ctx, std::string_view sql, Params params = {});
+  // The one row the query returns: NOT_FOUND (reason NO_ROWS) when there is none, FAILED_PRECONDITION
+  // (reason TOO_MANY_ROWS) when there are more (add LIMIT 1 where the first of several is meant).
+  // Map NOT_FOUND to what the client asked for before it leaves the service ("book 42 not found").
+  Task<Result<OneRow>> query_one(const Context& ctx, std::string_view sql, Params params = {});
   // Rows changed (INSERT/UPDATE/DELETE).
   Task<Result<std::uint64_t>> exec(const Context& ctx, std::string_view sql, Params params = {});
   // Several statements without parameters (migrations).

@@ -104,13 +104,27 @@ TEST_P(DbTest, ErrorsComeBackAsPreciseStatuses) {
   EXPECT_NE(missing.error().code(), Code::kOk);
   const std::string one_sql = "SELECT id FROM parent WHERE id = $1";
   Params one_args{42};
-  auto none = run([&]() -> Task<Result<Rows>> { co_return co_await db_->query_one(Context(), one_sql, one_args); });
+  auto none = run([&]() -> Task<Result<OneRow>> { co_return co_await db_->query_one(Context(), one_sql, one_args); });
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code(), Code::kNotFound);
+  EXPECT_EQ(none.error().reason(), "NO_ROWS");
+  // query_one returns the row itself, which outlives the call and survives a move.
+  Params first{1};
+  auto one = run([&]() -> Task<Result<OneRow>> { co_return co_await db_->query_one(Context(), one_sql, first); });
+  ASSERT_TRUE(one) << one.error().to_string();
+  OneRow moved = std::move(*one);
+  EXPECT_EQ(*moved.get<std::int64_t>("id"), 1);
+  EXPECT_EQ(moved.rows().columns()[0].name, "id");
+  ASSERT_TRUE(query("INSERT INTO parent (id, email) VALUES ($1, $2)", {2, std::string("b@x.io")}));
+  const std::string all_sql = "SELECT id FROM parent";
+  auto many = run([&]() -> Task<Result<OneRow>> { co_return co_await db_->query_one(Context(), all_sql); });
+  ASSERT_FALSE(many);
+  EXPECT_EQ(many.error().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(many.error().reason(), "TOO_MANY_ROWS");
   // The connection (or pool) is fine after all of that.
   auto ok = query("SELECT count(*) FROM parent");
   ASSERT_TRUE(ok) << ok.error().to_string();
-  EXPECT_EQ(*(*ok)[0].get<std::int64_t>(0), 1);
+  EXPECT_EQ(*(*ok)[0].get<std::int64_t>(0), 2);
 }
 
 TEST_P(DbTest, TransactionsCommitRollBackAndNestAsSavepoints) {

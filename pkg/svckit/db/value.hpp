@@ -271,4 +271,15 @@ inline constexpr std::uint32_t kBool = 16, kBytea = 17, kInt8 = 20, kInt2 = 21, 
 std::string array_literal(const std::vector<std::int64_t>& v);
 std::string array_literal(const std::vector<std::string>& v);
 
+// A result of exactly one row that owns its data (what query_one returns): the Row interface (get,
+// scan, column) over it, valid for as long as the OneRow lives.
+class OneRow : public Row {
+ public:
+  explicit OneRow(std::unique_ptr<Rows> rows) : Row(rows.get(), 0), rows_(std::move(rows)) {}
+  const Rows& rows() const noexcept { return *rows_; }  // column names and types
+
+ private:
+  std::unique_ptr<Rows> rows_;  // on the heap: the Row base points at it, and a move must not move it
+};
+
 }  // namespace svckit::db
