@@ -10,6 +10,8 @@
 #include "svckit/app/otlp_logs.hpp"
 #include "svckit/app/otlp_metrics.hpp"
 #include "svckit/config/logging.hpp"
+#include "svckit/db/migrate.hpp"
+#include "svckit/db/settings.hpp"
 #include "svckit/http/client.hpp"
 #include "svckit/http/middleware.hpp"
 #include "svckit/http/server.hpp"
@@ -257,6 +259,46 @@ void App::serve(ServedServer server) {
   served_.push_back(std::move(server));
 }
 
+Result<std::shared_ptr<db::Database>> App::database() {
+  if (!runtime_) throw std::logic_error("App::database before a successful init()");
+  if (database_) return database_;
+  auto settings = config_->get<db::DbSettings>("db");
+  if (!config_->defines("db") || !settings)
+    throw std::logic_error(
+        "App::database needs the db section: app.define<svckit::db::DbSettings>(\"db\") before init()");
+  db::DbSettings s = *settings;
+  if (s.sqlite.path != ":memory:" && !s.sqlite.path.starts_with("file:"))
+    s.sqlite.path = config_->resolve(s.sqlite.path);
+  auto opened = db::open_database(*runtime_, s);
+  if (!opened) return std::unexpected(opened.error());
+  std::shared_ptr<db::Database> database = *opened;
+  if (s.migrate_on_start) {
+    const std::string dir = config_->resolve(s.migrations) + "/" + s.driver;
+    auto migrations = db::load_migrations(dir);
+    if (!migrations) {
+      database->close();
+      return std::unexpected(
+          Status(migrations.error().code(), "db.migrations: " + std::string(migrations.error().message())));
+    }
+    auto applied = runtime_->block_on([&]() -> Task<Result<int>> {
+      co_return co_await db::migrate_up(Context().with_timeout(std::chrono::seconds(60)), *database, *migrations,
+                                        logger_);
+    }());
+    if (!applied) {
+      // A server that is not up yet is not fatal: readiness reports it and the service waits for it.
+      // A broken or changed migration is.
+      if (applied.error().code() != Code::kUnavailable) {
+        database->close();
+        return std::unexpected(applied.error());
+      }
+      logger_.warn("database unavailable at start; migrations not applied", {{"error", applied.error()}});
+    }
+  }
+  readiness_.add("db", [database](const Context& ctx) -> Task<Status> { co_return co_await database->ping(ctx); });
+  database_ = database;
+  return database_;
+}
+
 void App::set_served_serving(bool serving) {
   // Under the lock: a readiness check that ends as the stop sequence starts never says SERVING after
   // the stop sequence said NOT_SERVING.
@@ -301,6 +343,8 @@ Task<void> App::stop_sequence() {
     Context stop_ctx = Context().with_timeout(std::chrono::seconds(60));
     (void)co_await run_blocking(stop_ctx, stop);
   }
+  // The database last: the hooks and the served servers' last calls may still use it.
+  if (database_) database_->close();
   // Last pushes of spans and metrics, off the loops (they block on the exporters' threads).
   Telemetry* t = telemetry_.get();
   auto flush = [t] {

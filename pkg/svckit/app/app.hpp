@@ -28,6 +28,7 @@
 #include "svckit/app/settings.hpp"
 #include "svckit/config/config.hpp"
 #include "svckit/core/runtime.hpp"
+#include "svckit/db/database.hpp"
 #include "svckit/http/router.hpp"
 #include "svckit/log/logger.hpp"
 #include "svckit/metrics/metrics.hpp"
@@ -125,6 +126,19 @@ class App {
   }
   void serve(ServedServer server);
 
+  // The service's database from the `db:` section (define it first: app.define<db::DbSettings>("db")),
+  // opened on the first call after init() and shared by later calls: SQLite at db.sqlite.path (the
+  // default) or PostgreSQL (db.driver: postgres, with svckit::db_postgres linked); relative paths
+  // from the service's root. With db.migrate_on_start the migrations in db.migrations/<driver>/ are
+  // applied first (a broken or changed migration is an error; a PostgreSQL that is not up yet is
+  // not: it is logged, and the service starts unready until it answers). Readiness gets a "db" check
+  // (a ping), and the database is closed in the stop sequence after the on_stop hooks.
+  //   app.define<svckit::db::DbSettings>("db");
+  //   if (auto exit = app.init(argc, argv)) return *exit;
+  //   auto db = app.database();
+  //   if (!db) { std::fprintf(stderr, "%s\n", db.error().to_string().c_str()); return 2; }
+  Result<std::shared_ptr<db::Database>> database();
+
   // Starts the servers and blocks until SIGTERM/SIGINT (or request_stop()) and the stop sequence end.
   // Returns the process exit code: 1 when a server cannot start.
   int run();
@@ -161,6 +175,7 @@ class App {
   std::unique_ptr<http::Server> admin_server_;
   std::vector<std::function<Task<void>()>> stop_hooks_;
   std::vector<ServedServer> served_;
+  std::shared_ptr<db::Database> database_;
   std::mutex served_mu_;
   resilience::Upstreams upstreams_;
   std::shared_ptr<resilience::Shedder> shedder_;

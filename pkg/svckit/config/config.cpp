@@ -208,6 +208,12 @@ void Config::add_section(Section section) {
   sections_.push_back(std::move(section));
 }
 
+bool Config::defines(std::string_view prefix) const noexcept {
+  for (const auto& s : sections_)
+    if (s.prefix == prefix) return true;
+  return false;
+}
+
 void Config::set_logger(log::Logger logger) {
   std::lock_guard lock(impl_->reload_mu);  // reload() logs under this lock
   logger_ = std::move(logger);

@@ -88,6 +88,8 @@ class Config {
 
   template <class T>
   void define(std::string prefix);
+  // Whether define<T>(prefix) was called for this prefix.
+  bool defines(std::string_view prefix) const noexcept;
   // Reload messages go here; a service sets its own logger once it has built it from this config.
   void set_logger(log::Logger logger);
   void add_source(std::shared_ptr<Source> source);

@@ -14,6 +14,7 @@
 
 #include "svckit/core/redact.hpp"
 #include "svckit/db/observe.hpp"
+#include "svckit/db/settings.hpp"
 #include "svckit/metrics/metrics.hpp"
 
 namespace svckit::db {
@@ -1140,4 +1141,29 @@ PgStats PgDatabase::stats() const noexcept {
           impl_->cancels.load()};
 }
 
+namespace detail {
+
+Result<std::shared_ptr<Database>> open_postgres(Runtime& rt, const PostgresSettings& s) {
+  PgOptions o;
+  o.dsn = s.dsn;
+  o.password = s.password;
+  o.min_connections = static_cast<std::size_t>(s.min_connections);
+  o.max_connections = static_cast<std::size_t>(s.max_connections);
+  o.acquire_timeout = s.acquire_timeout;
+  o.connect_timeout = s.connect_timeout;
+  o.max_lifetime = s.max_lifetime;
+  o.idle_timeout = s.idle_timeout;
+  o.statement_timeout = s.statement_timeout;
+  o.pipeline = s.pipeline;
+  auto db = PgDatabase::open(rt, std::move(o));
+  if (!db) return std::unexpected(db.error());
+  return std::shared_ptr<Database>(*db);
+}
+
+}  // namespace detail
+
 }  // namespace svckit::db
+
+// What svckit::db_postgres' link option names (-Wl,--undefined=...): it brings this file, and with it
+// the strong open_postgres, into every program that links the target.
+extern "C" const int svckit_db_postgres_linked = 1;

@@ -1,6 +1,5 @@
 #include "svckit/db/settings.hpp"
 
-#include "svckit/db/postgres.hpp"
 #include "svckit/db/sqlite.hpp"
 
 namespace svckit::db {
@@ -33,27 +32,24 @@ void PostgresSettings::describe(config::Binder<PostgresSettings>& b) {
 
 void DbSettings::describe(config::Binder<DbSettings>& b) {
   b.field("driver", &DbSettings::driver).one_of({"sqlite", "postgres"});
-  b.field("migrate_on_start", &DbSettings::migrate_on_start);
+  b.field("migrate_on_start", &DbSettings::migrate_on_start)
+      .doc("apply pending migrations when the service starts (App::database)");
+  b.field("migrations", &DbSettings::migrations)
+      .non_empty()
+      .doc("migrations folder, one subfolder per driver; relative to the service's root");
   b.section("sqlite", &DbSettings::sqlite);
   b.section("postgres", &DbSettings::postgres);
 }
 
 Result<std::shared_ptr<Database>> open_database(Runtime& rt, const DbSettings& s) {
   if (s.driver == "postgres") {
-    PgOptions o;
-    o.dsn = s.postgres.dsn;
-    o.password = s.postgres.password;
-    o.min_connections = static_cast<std::size_t>(s.postgres.min_connections);
-    o.max_connections = static_cast<std::size_t>(s.postgres.max_connections);
-    o.acquire_timeout = s.postgres.acquire_timeout;
-    o.connect_timeout = s.postgres.connect_timeout;
-    o.max_lifetime = s.postgres.max_lifetime;
-    o.idle_timeout = s.postgres.idle_timeout;
-    o.statement_timeout = s.postgres.statement_timeout;
-    o.pipeline = s.postgres.pipeline;
-    auto db = PgDatabase::open(rt, std::move(o));
-    if (!db) return std::unexpected(db.error());
-    return std::shared_ptr<Database>(*db);
+    // Defined by svckit::db_postgres; a weak reference pulls nothing in, so a program that does not
+    // link the PostgreSQL driver does not link libpq either.
+    if (!detail::open_postgres)
+      return make_error(
+          Code::kFailedPrecondition,
+          "db.driver is postgres but this program does not link the PostgreSQL driver (svckit::db_postgres)");
+    return detail::open_postgres(rt, s.postgres);
   }
   auto db = SqliteDatabase::open(
       rt, {.path = s.sqlite.path, .max_connections = s.sqlite.max_connections, .busy_timeout = s.sqlite.busy_timeout});
