@@ -1,8 +1,9 @@
 # svckit_proto_library(<target> PROTOS <file.proto>... [GRPC] [ROOT <dir>])
-# Generates C++ from .proto files under api/ (or ROOT) once, into the build tree, and builds it as one static
-# library that other targets link (never regenerate per consumer). With GRPC, grpc_cpp_plugin's
-# service stubs are generated too. Include generated headers as "chat/v1/chat.grpc.pb.h" (the path
-# below api/).
+# Generates C++ from .proto files under the calling project's api/ folder (or ROOT) once, into the
+# build tree, and builds it as one static library that other targets link (never regenerate per
+# consumer). With GRPC, grpc_cpp_plugin's service stubs are generated too. Include generated headers
+# as "chat/v1/chat.grpc.pb.h" (the path below api/). Installed with svckit: find_package(svckit
+# COMPONENTS grpc) defines it.
 function(svckit_proto_library target)
   cmake_parse_arguments(P "GRPC" "ROOT" "PROTOS" ${ARGN})
   set(api_root ${PROJECT_SOURCE_DIR}/api)
