@@ -11,6 +11,17 @@
 //   chat.stream<Msg, Msg>("Chat", [](svckit::Context&) { return std::make_unique<MyStream>(); });
 //   server.add_service(&chat);
 //
+// Streaming methods read best as coroutines on svckit's runtime (stream_task, server_stream_task):
+//   items.server_stream_task<ListReq, Item>("List", rt, [db](const ListReq& in, auto& out) -> Task<Status> {
+//     auto rows = co_await db->query(out.context(), "SELECT id, name FROM items LIMIT $1", {in.limit()});
+//     if (!rows) co_return rows.error();
+//     for (auto row : *rows) {
+//       Item it; ...;
+//       if (Status st = co_await out.write(it); !st.ok()) co_return st;  // waits while the client is slow
+//     }
+//     co_return Status();
+//   });
+//
 // Handlers must not block for long: they run on grpc++'s callback threads. A handler that waits on I/O
 // takes the async form (unary_async) and answers from wherever the I/O completes, or is a coroutine on
 // svckit's runtime (unary_task) that co_awaits svckit's clients (db, http) with the call's Context.
@@ -33,6 +44,7 @@
 #include <utility>
 
 #include "svckit/core/context.hpp"
+#include "svckit/core/notifier.hpp"
 #include "svckit/core/runtime.hpp"
 #include "svckit/core/status.hpp"
 #include "svckit/core/task.hpp"
@@ -109,6 +121,8 @@ template <class Req, class Resp>
 class StreamReactor;
 template <class Req, class Resp>
 class AsyncUnary;
+template <class Req, class Resp>
+class TaskStream;
 
 }  // namespace detail
 
@@ -147,6 +161,21 @@ class ServerStream {
  private:
   friend class detail::StreamReactor<Req, Resp>;
   detail::StreamReactor<Req, Resp>* reactor_ = nullptr;
+};
+
+// A streaming call as a coroutine sees it (Service::stream_task). One read and one write may be
+// awaited at a time (a reader and a writer coroutine may run side by side).
+template <class Req, class Resp>
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  // The call's Context: deadline (from grpc-timeout), server span, baggage, metadata, log fields.
+  virtual const Context& context() const = 0;
+  // The next message; nullopt once the client has sent its last one (or the call is gone).
+  virtual Task<std::optional<Req>> read() = 0;
+  // Sends m and resumes when grpc++ has taken it: a client that reads slowly slows the writer down
+  // instead of queueing without bound. CANCELLED (or DEADLINE_EXCEEDED) once the call is gone.
+  virtual Task<Status> write(const Resp& m) = 0;
 };
 
 // The answer to an async unary call. Move it to wherever the answer is made; finish() once, from any
@@ -204,6 +233,10 @@ class Service : public ::grpc::Service {
   using StreamFactory = std::function<std::unique_ptr<ServerStream<Req, Resp>>(Context& ctx)>;
   template <class Req, class Resp>
   using TaskFn = std::function<Task<Result<Resp>>(Context ctx, const Req& request)>;
+  template <class Req, class Resp>
+  using StreamTaskFn = std::function<Task<Status>(Stream<Req, Resp>& stream)>;
+  template <class Req, class Resp>
+  using ServerStreamTaskFn = std::function<Task<Status>(const Req& request, Stream<Req, Resp>& stream)>;
 
   // Registration throws std::invalid_argument when the method is not in the service's .proto with these
   // types and this streaming kind: a programmer error, found at start-up.
@@ -222,6 +255,14 @@ class Service : public ::grpc::Service {
   // A client-, server- or bidirectionally streaming method: one handler object per call.
   template <class Req, class Resp>
   Service& stream(std::string_view method, StreamFactory<Req, Resp> factory);
+  // A client-, server- or bidirectionally streaming method as a coroutine on a loop of `runtime`
+  // (which must outlive the server's calls): it reads and writes with co_await and returns the
+  // call's status. A runtime that is stopping answers UNAVAILABLE; a throw answers INTERNAL.
+  template <class Req, class Resp>
+  Service& stream_task(std::string_view method, Runtime& runtime, StreamTaskFn<Req, Resp> fn);
+  // A server-streaming method as a coroutine: fn gets the one request and writes the responses.
+  template <class Req, class Resp>
+  Service& server_stream_task(std::string_view method, Runtime& runtime, ServerStreamTaskFn<Req, Resp> fn);
 
  private:
   friend class Server;
@@ -461,6 +502,103 @@ Service& Service::stream(std::string_view method, StreamFactory<Req, Resp> facto
                            return new detail::StreamReactor<Req, Resp>(slot, call, factory);
                          }));
   return *this;
+}
+
+namespace detail {
+
+// stream_task's handler: grpc++'s completions (on its callback threads) wake the coroutine (on its
+// loop) through Notifiers. The coroutine calls finish() last; grpc++ calls on_done() (and deletes
+// this) only after that and after every read and write completed, so the coroutine never outlives it.
+template <class Req, class Resp>
+class TaskStream final : public ServerStream<Req, Resp>, public Stream<Req, Resp> {
+ public:
+  using Fn = Service::StreamTaskFn<Req, Resp>;
+  TaskStream(Runtime& runtime, std::shared_ptr<const Fn> fn) : runtime_(runtime), fn_(std::move(fn)) {}
+
+  const Context& context() const override { return ServerStream<Req, Resp>::context(); }
+  Task<std::optional<Req>> read() override {
+    if (read_ended_) co_return std::nullopt;
+    ServerStream<Req, Resp>::read();
+    co_await read_ready_.wait();
+    if (!got_) read_ended_ = true;
+    co_return std::exchange(got_, std::nullopt);
+  }
+  Task<Status> write(const Resp& m) override {
+    if (write_failed_) co_return gone();
+    out_ = m;  // grpc++ reads it until on_write_done
+    ServerStream<Req, Resp>::write(out_);
+    co_await write_ready_.wait();
+    if (!write_ok_) {
+      write_failed_ = true;
+      co_return gone();
+    }
+    co_return Status();
+  }
+
+ private:
+  void on_start() override {
+    if (!runtime_.running()) return this->finish(Status(Code::kUnavailable, "shutting down"));
+    runtime_.spawn(run(this));
+  }
+  void on_message(Req& m) override {
+    got_ = std::move(m);
+    read_ready_.notify();
+  }
+  void on_read_end() override {
+    got_.reset();
+    read_ready_.notify();
+  }
+  void on_write_done(bool ok) override {
+    write_ok_ = ok;
+    write_ready_.notify();
+  }
+
+  Status gone() const {
+    Status st = context().err();
+    return st.ok() ? Status(Code::kCancelled, "the call is gone") : st;
+  }
+  static Task<void> run(TaskStream* self) {
+    Status st;
+    try {
+      Task<Status> task = (*self->fn_)(*self);  // named: see unary_task
+      st = co_await std::move(task);
+    } catch (const std::exception& e) {
+      st = Status(Code::kInternal, std::string("the stream handler threw: ") + e.what());
+    } catch (...) {
+      st = Status(Code::kInternal, "the stream handler threw");
+    }
+    self->finish(st);  // last use of self
+  }
+
+  Runtime& runtime_;
+  std::shared_ptr<const Fn> fn_;
+  Notifier read_ready_, write_ready_;
+  std::optional<Req> got_;
+  Resp out_;
+  bool write_ok_ = false;
+  bool read_ended_ = false;
+  bool write_failed_ = false;
+};
+
+}  // namespace detail
+
+template <class Req, class Resp>
+Service& Service::stream_task(std::string_view method, Runtime& runtime, StreamTaskFn<Req, Resp> fn) {
+  auto shared = std::make_shared<const StreamTaskFn<Req, Resp>>(std::move(fn));
+  return stream<Req, Resp>(method, [&runtime, shared](Context&) {
+    return std::make_unique<detail::TaskStream<Req, Resp>>(runtime, shared);
+  });
+}
+
+template <class Req, class Resp>
+Service& Service::server_stream_task(std::string_view method, Runtime& runtime, ServerStreamTaskFn<Req, Resp> fn) {
+  auto shared = std::make_shared<const ServerStreamTaskFn<Req, Resp>>(std::move(fn));
+  return stream_task<Req, Resp>(method, runtime, [shared](Stream<Req, Resp>& stream) -> Task<Status> {
+    std::optional<Req> request = co_await stream.read();
+    if (!request) co_return Status(Code::kInvalidArgument, "no request message");
+    Task<Status> task = (*shared)(*request, stream);
+    co_return co_await std::move(task);
+  });
 }
 
 }  // namespace svckit::grpc
