@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
   if (auto exit = app.init(argc, argv)) return *exit;
   auto s = app.settings<ChatSettings>("chat");
   auto grpc_settings = app.settings<svckit::grpc::ServerSettings>("grpc");
-  svckit::chat::Service chat({.rooms = s.rooms,
+  svckit::chat::Service chat(app.runtime(),
+                             {.rooms = s.rooms,
                               .send_queue = static_cast<std::size_t>(s.send_queue),
                               .disconnect_slow = s.slow_consumer == "disconnect",
                               .max_content = s.max_content.bytes},

@@ -7,6 +7,9 @@
 #include <set>
 #include <shared_mutex>
 
+#include "svckit/core/notifier.hpp"
+#include "svckit/core/runtime.hpp"
+
 namespace svckit::chat {
 
 using v1::ChatMessage;
@@ -59,94 +62,84 @@ class Hub {
   std::mutex id_mu;
 };
 
-class Session final : public grpc::ServerStream<ChatMessage, ChatMessage> {
+// One stream's state: the rooms it joined and its bounded send queue. The stream itself is two
+// coroutines (run_session): the handler reads and handles messages, a writer sends the queue.
+class Session {
  public:
   explicit Session(std::shared_ptr<Hub> hub) : hub_(std::move(hub)) {}
 
-  // Queues a message for this client (called with the hub's lock held shared).
+  // Queues a message for this client (called with the hub's lock held shared, from any thread).
   void deliver(const ChatMessage& m) {
     std::lock_guard lock(mu_);
-    if (finishing_) return;
+    if (ended_) return;
     if (queue_.size() >= hub_->options.send_queue) {
       if (hub_->options.disconnect_slow) {
         hub_->slow_disconnects.inc();
-        finish_locked(Status(Code::kResourceExhausted, "send queue full: the client is not reading fast enough"));
+        end_locked(Status(Code::kResourceExhausted, "send queue full: the client is not reading fast enough"));
         return;
       }
-      // Drop the oldest message that is not being written right now.
-      queue_.erase(queue_.begin() + (writing_ ? 1 : 0));
+      queue_.pop_front();  // the oldest; the one being written has left the queue already
       ++dropped_;
       hub_->dropped.inc();
     }
     queue_.push_back(m);
-    if (!writing_) write_next_locked();
+    wake_.notify();
   }
 
+  // Ends the stream now with st (server stopping, slow consumer): queued messages are dropped.
   void end(Status st) {
     std::lock_guard lock(mu_);
-    finish_locked(std::move(st));
+    end_locked(std::move(st));
   }
-
- private:
-  // Known to the hub (and so to close_all) only once the stream can be finished.
-  void on_start() override {
-    hub_->add(this);
-    read();
-  }
-
-  void on_message(ChatMessage& in) override {
-    if (Status st = handle(in); !st.ok()) {
-      leave_all();
-      end(st);
-      return;
-    }
-    read();
-  }
-
-  // The client closed its side, or the call was cancelled.
-  void on_read_end() override {
-    leave_all();
+  // The client is done sending: what is queued still goes out, then the stream ends OK.
+  void drain() {
     std::lock_guard lock(mu_);
-    reading_done_ = true;
-    if (!writing_) finish_locked(Status());
+    draining_ = true;
+    wake_.notify();
   }
 
-  void on_write_done(bool ok) override {
+  // The writer's loop: sends the queue one message at a time until the stream ends.
+  Task<void> write_all(grpc::Stream<ChatMessage, ChatMessage>& stream) {
+    for (;;) {
+      std::optional<ChatMessage> next;
+      {
+        std::lock_guard lock(mu_);
+        if (ended_) break;
+        if (dropped_ > 0) {
+          // The client is reading again: tell it, right where the gap is, how much it missed.
+          next.emplace();
+          next->set_kind(ChatMessage::KIND_NOTICE);
+          next->set_timestamp(now_ms());
+          next->set_content(std::to_string(dropped_) + " messages dropped: the client is reading too slowly");
+          dropped_ = 0;
+        } else if (!queue_.empty()) {
+          next = std::move(queue_.front());
+          queue_.pop_front();
+        } else if (draining_) {
+          end_locked(Status());
+          break;
+        }
+      }
+      if (!next) {
+        co_await wake_.wait();
+        continue;
+      }
+      if (Status st = co_await stream.write(*next); !st.ok()) {
+        end(st);
+        break;
+      }
+    }
+    {
+      std::lock_guard lock(mu_);
+      stream.finish(*status_);  // a read in progress returns: the handler sees the end
+    }
+    writer_done_.notify();
+  }
+  Task<void> writer_done() { co_await writer_done_.wait(); }
+
+  Status status() {
     std::lock_guard lock(mu_);
-    writing_ = false;
-    if (!queue_.empty()) queue_.pop_front();
-    if (!ok) {  // the stream is gone: nothing more can be written
-      finishing_ = true;
-      queue_.clear();
-      finish(pending_status_ ? *pending_status_ : Status(Code::kCancelled, "stream closed"));
-      return;
-    }
-    if (pending_status_) {
-      queue_.clear();
-      finish(*pending_status_);
-      return;
-    }
-    if (dropped_ > 0 && !finishing_) {
-      // The client is reading again: tell it, right where the gap is, how much it missed.
-      ChatMessage notice;
-      notice.set_kind(ChatMessage::KIND_NOTICE);
-      notice.set_timestamp(now_ms());
-      notice.set_content(std::to_string(dropped_) + " messages dropped: the client is reading too slowly");
-      queue_.push_front(std::move(notice));
-      dropped_ = 0;
-    }
-    if (!queue_.empty() && !finishing_) {
-      write_next_locked();
-    } else if (reading_done_) {
-      finish_locked(Status());
-    }
-  }
-
-  void on_cancel() override { leave_all(); }
-
-  void on_done() override {
-    leave_all();
-    hub_->remove(this);  // waits for deliveries in progress: none can touch this afterwards
+    return status_ ? *status_ : Status();
   }
 
   Status handle(const ChatMessage& m) {
@@ -159,33 +152,19 @@ class Session final : public grpc::ServerStream<ChatMessage, ChatMessage> {
     if (m.room().empty()) return invalid("room is required");
     switch (m.kind()) {
       case ChatMessage::KIND_JOIN: {
-        {
-          std::lock_guard lock(mu_);
-          if (!joined_.insert(m.room()).second) return Status();
-        }
-        // Not under mu_: the JOIN broadcast is delivered to this session too.
+        if (!joined_.insert(m.room()).second) return Status();
+        // The JOIN broadcast is delivered to this session too.
         if (hub_->join(this, m.room(), user_)) return Status();
-        std::lock_guard lock(mu_);
         joined_.erase(m.room());
         return invalid("unknown room '" + m.room() + "'");
       }
       case ChatMessage::KIND_LEAVE: {
-        bool was;
-        {
-          std::lock_guard lock(mu_);
-          was = joined_.erase(m.room()) > 0;
-        }
-        if (was) hub_->leave(this, m.room(), user_);
+        if (joined_.erase(m.room()) > 0) hub_->leave(this, m.room(), user_);
         return Status();
       }
       case ChatMessage::KIND_MESSAGE: {
         if (!hub_->rooms.count(m.room())) return invalid("unknown room '" + m.room() + "'");
-        bool member;
-        {
-          std::lock_guard lock(mu_);
-          member = joined_.count(m.room()) > 0;
-        }
-        if (!member) return Status(Code::kFailedPrecondition, "join room '" + m.room() + "' first");
+        if (!joined_.count(m.room())) return Status(Code::kFailedPrecondition, "join room '" + m.room() + "' first");
         if (m.content().empty()) return invalid("content is empty");
         if (m.content().size() > o.max_content)
           return invalid("content is longer than " + std::to_string(o.max_content) + " bytes");
@@ -202,42 +181,61 @@ class Session final : public grpc::ServerStream<ChatMessage, ChatMessage> {
     }
   }
 
+  // Only the handler coroutine touches joined_ and user_.
   void leave_all() {
-    std::set<std::string> rooms;
-    {
-      std::lock_guard lock(mu_);
-      rooms.swap(joined_);
-    }
-    for (auto& r : rooms) hub_->leave(this, r, user_);
+    for (auto& r : joined_) hub_->leave(this, r, user_);
+    joined_.clear();
   }
 
-  void write_next_locked() {
-    writing_ = true;
-    write(queue_.front());
-  }
-
-  void finish_locked(Status st) {
-    if (finishing_) return;
-    finishing_ = true;
-    if (writing_) {
-      pending_status_ = std::move(st);  // after the write in flight
-      return;
-    }
+ private:
+  void end_locked(Status st) {
+    if (ended_) return;
+    ended_ = true;
+    status_ = std::move(st);
     queue_.clear();
-    finish(st);
+    wake_.notify();
   }
 
   std::shared_ptr<Hub> hub_;
   std::string user_;
-  std::set<std::string> joined_;  // under mu_
-  std::mutex mu_;
-  std::deque<ChatMessage> queue_;  // front: the message being written
-  bool writing_ = false;
-  bool reading_done_ = false;
-  bool finishing_ = false;  // no more deliveries (finish() itself ends the call once)
-  std::optional<Status> pending_status_;
+  std::set<std::string> joined_;
+  std::mutex mu_;  // the queue and the end
+  std::deque<ChatMessage> queue_;
   std::uint64_t dropped_ = 0;
+  bool draining_ = false;
+  bool ended_ = false;
+  std::optional<Status> status_;
+  Notifier wake_, writer_done_;
 };
+
+namespace {
+
+// One BidirectionalChat stream: this coroutine reads and handles the client's messages while a writer
+// coroutine sends what the rooms deliver; the stream ends when the client is done (after the queue is
+// sent), on a bad message, when the call is gone, or when the server ends it (close_all, slow
+// consumer).
+Task<Status> run_session(std::shared_ptr<Hub> hub, grpc::Stream<ChatMessage, ChatMessage>& stream) {
+  auto session = std::make_shared<Session>(hub);
+  hub->add(session.get());  // from now on close_all reaches it
+  Loop::current()->spawn(session->write_all(stream));
+  for (;;) {
+    std::optional<ChatMessage> m = co_await stream.read();
+    if (!m) {
+      session->drain();  // the client is done, or the call is gone (then the writer fails and ends)
+      break;
+    }
+    if (Status st = session->handle(*m); !st.ok()) {
+      session->end(st);
+      break;
+    }
+  }
+  session->leave_all();
+  co_await session->writer_done();
+  hub->remove(session.get());  // waits for deliveries in progress: none can touch it afterwards
+  co_return session->status();
+}
+
+}  // namespace
 
 bool Hub::join(Session* s, const std::string& room, const std::string& user) {
   {
@@ -292,13 +290,14 @@ void Hub::close_all() {
   for (Session* s : all) s->end(Status(Code::kUnavailable, "server shutting down"));
 }
 
-Service::Service(Options options, log::Logger logger, metrics::Registry& registry)
+Service::Service(Runtime& runtime, Options options, log::Logger logger, metrics::Registry& registry)
     : grpc::Service("svckit.chat.v1.ChatService"),
       hub_(std::make_shared<Hub>(std::move(options), std::move(logger), registry)) {
   // grpc.limits may cap new streams (rate) or open ones (max_in_flight): svckit refuses those
   // before this factory is asked for a session.
-  stream<ChatMessage, ChatMessage>("BidirectionalChat",
-                                   [hub = hub_](Context&) { return std::make_unique<Session>(hub); });
+  stream_task<ChatMessage, ChatMessage>(
+      "BidirectionalChat", runtime,
+      [hub = hub_](grpc::Stream<ChatMessage, ChatMessage>& stream) { return run_session(hub, stream); });
 }
 
 Service::~Service() = default;

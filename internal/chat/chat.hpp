@@ -28,10 +28,12 @@ struct Options {
 class Hub;
 
 // Served by svckit's own gRPC dispatch (svckit::grpc::Service): observed without grpc++ interceptors,
-// grpc.limits and shedding applied before a stream is opened.
+// grpc.limits and shedding applied before a stream is opened. Each stream is a pair of coroutines on
+// `runtime` (a reader and a writer, grpc::Service::stream_task).
 class Service final : public grpc::Service {
  public:
-  Service(Options options, log::Logger logger, metrics::Registry& registry = metrics::Registry::global());
+  Service(Runtime& runtime, Options options, log::Logger logger,
+          metrics::Registry& registry = metrics::Registry::global());
   ~Service() override;
   // Ends every stream with UNAVAILABLE (server stopping) so clients see a clean end.
   void close_all();

@@ -38,6 +38,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -123,6 +124,8 @@ template <class Req, class Resp>
 class AsyncUnary;
 template <class Req, class Resp>
 class TaskStream;
+template <class Req, class Resp>
+class TaskStreamState;
 
 }  // namespace detail
 
@@ -176,6 +179,10 @@ class Stream {
   // Sends m and resumes when grpc++ has taken it: a client that reads slowly slows the writer down
   // instead of queueing without bound. CANCELLED (or DEADLINE_EXCEEDED) once the call is gone.
   virtual Task<Status> write(const Resp& m) = 0;
+  // Ends the call now with `status` (from a coroutine other than the handler: a server stopping, a
+  // consumer too slow); a read in progress then returns nullopt. The first status wins: the
+  // handler's own return value is then ignored.
+  virtual void finish(const Status& status) = 0;
 };
 
 // The answer to an async unary call. Move it to wherever the answer is made; finish() once, from any
@@ -506,27 +513,31 @@ Service& Service::stream(std::string_view method, StreamFactory<Req, Resp> facto
 
 namespace detail {
 
-// stream_task's handler: grpc++'s completions (on its callback threads) wake the coroutine (on its
-// loop) through Notifiers. The coroutine calls finish() last; grpc++ calls on_done() (and deletes
-// this) only after that and after every read and write completed, so the coroutine never outlives it.
+// stream_task's call state, shared by grpc++'s handler object (deleted by grpc++ after on_done) and
+// the coroutine (which may outlive it by a few steps): grpc++'s completions, on its callback threads,
+// wake the coroutine on its loop through Notifiers; once the call is done, reads and writes fail
+// without touching the handler.
 template <class Req, class Resp>
-class TaskStream final : public ServerStream<Req, Resp>, public Stream<Req, Resp> {
+class TaskStreamState final : public Stream<Req, Resp> {
  public:
-  using Fn = Service::StreamTaskFn<Req, Resp>;
-  TaskStream(Runtime& runtime, std::shared_ptr<const Fn> fn) : runtime_(runtime), fn_(std::move(fn)) {}
-
-  const Context& context() const override { return ServerStream<Req, Resp>::context(); }
+  const Context& context() const override { return ctx_; }
   Task<std::optional<Req>> read() override {
-    if (read_ended_) co_return std::nullopt;
-    ServerStream<Req, Resp>::read();
+    {
+      std::lock_guard lock(mu_);
+      if (!handler_ || read_ended_) co_return std::nullopt;
+      handler_->start_read();
+    }
     co_await read_ready_.wait();
     if (!got_) read_ended_ = true;
     co_return std::exchange(got_, std::nullopt);
   }
   Task<Status> write(const Resp& m) override {
-    if (write_failed_) co_return gone();
-    out_ = m;  // grpc++ reads it until on_write_done
-    ServerStream<Req, Resp>::write(out_);
+    {
+      std::lock_guard lock(mu_);
+      if (!handler_ || write_failed_) co_return gone();
+      out_ = m;  // grpc++ reads it until on_write_done
+      handler_->start_write(out_);
+    }
     co_await write_ready_.wait();
     if (!write_ok_) {
       write_failed_ = true;
@@ -534,50 +545,81 @@ class TaskStream final : public ServerStream<Req, Resp>, public Stream<Req, Resp
     }
     co_return Status();
   }
+  void finish(const Status& status) override {
+    std::lock_guard lock(mu_);
+    if (handler_) handler_->end(status);
+  }
 
  private:
-  void on_start() override {
-    if (!runtime_.running()) return this->finish(Status(Code::kUnavailable, "shutting down"));
-    runtime_.spawn(run(this));
-  }
-  void on_message(Req& m) override {
-    got_ = std::move(m);
-    read_ready_.notify();
-  }
-  void on_read_end() override {
-    got_.reset();
-    read_ready_.notify();
-  }
-  void on_write_done(bool ok) override {
-    write_ok_ = ok;
-    write_ready_.notify();
-  }
-
+  friend class TaskStream<Req, Resp>;
   Status gone() const {
-    Status st = context().err();
+    Status st = ctx_.err();
     return st.ok() ? Status(Code::kCancelled, "the call is gone") : st;
   }
-  static Task<void> run(TaskStream* self) {
-    Status st;
-    try {
-      Task<Status> task = (*self->fn_)(*self);  // named: see unary_task
-      st = co_await std::move(task);
-    } catch (const std::exception& e) {
-      st = Status(Code::kInternal, std::string("the stream handler threw: ") + e.what());
-    } catch (...) {
-      st = Status(Code::kInternal, "the stream handler threw");
-    }
-    self->finish(st);  // last use of self
-  }
 
-  Runtime& runtime_;
-  std::shared_ptr<const Fn> fn_;
+  std::mutex mu_;                             // guards handler_ against on_done
+  TaskStream<Req, Resp>* handler_ = nullptr;  // null once grpc++ is done with the call
+  Context ctx_;
   Notifier read_ready_, write_ready_;
   std::optional<Req> got_;
   Resp out_;
   bool write_ok_ = false;
   bool read_ended_ = false;
   bool write_failed_ = false;
+};
+
+template <class Req, class Resp>
+class TaskStream final : public ServerStream<Req, Resp> {
+ public:
+  using Fn = Service::StreamTaskFn<Req, Resp>;
+  TaskStream(Runtime& runtime, std::shared_ptr<const Fn> fn)
+      : runtime_(runtime), fn_(std::move(fn)), state_(std::make_shared<TaskStreamState<Req, Resp>>()) {}
+
+ private:
+  friend class TaskStreamState<Req, Resp>;
+  void start_read() { ServerStream<Req, Resp>::read(); }
+  void start_write(const Resp& m) { ServerStream<Req, Resp>::write(m); }
+  void end(const Status& st) { ServerStream<Req, Resp>::finish(st); }
+
+  void on_start() override {
+    if (!runtime_.running()) return this->finish(Status(Code::kUnavailable, "shutting down"));
+    state_->ctx_ = this->context();
+    state_->handler_ = this;
+    runtime_.spawn(run(fn_, state_));
+  }
+  void on_message(Req& m) override {
+    state_->got_ = std::move(m);
+    state_->read_ready_.notify();
+  }
+  void on_read_end() override {
+    state_->got_.reset();
+    state_->read_ready_.notify();
+  }
+  void on_write_done(bool ok) override {
+    state_->write_ok_ = ok;
+    state_->write_ready_.notify();
+  }
+  void on_done() override {
+    std::lock_guard lock(state_->mu_);
+    state_->handler_ = nullptr;
+  }
+
+  static Task<void> run(std::shared_ptr<const Fn> fn, std::shared_ptr<TaskStreamState<Req, Resp>> state) {
+    Status st;
+    try {
+      Task<Status> task = (*fn)(*state);  // named: see unary_task
+      st = co_await std::move(task);
+    } catch (const std::exception& e) {
+      st = Status(Code::kInternal, std::string("the stream handler threw: ") + e.what());
+    } catch (...) {
+      st = Status(Code::kInternal, "the stream handler threw");
+    }
+    state->finish(st);
+  }
+
+  Runtime& runtime_;
+  std::shared_ptr<const Fn> fn_;
+  std::shared_ptr<TaskStreamState<Req, Resp>> state_;
 };
 
 }  // namespace detail
