@@ -8,6 +8,9 @@
 #     links none of them; it is started from another folder, exercised over HTTP (happy path,
 #     validation, not found, a deadline against a held write lock, metrics, a trace with a db span),
 #     and stopped with SIGTERM.
+#  3. inventory (tests/consumer/inventory): a gRPC-only service whose stubs come from the installed
+#     svckit_proto_library(), a unary and a coroutine server-streaming method on SQLite, called by
+#     Python grpcio with deadlines; health follows readiness; no HTTP traffic port.
 set -euo pipefail
 build=$1 src=$2
 tmp=$(mktemp -d)
@@ -139,4 +142,56 @@ kill -TERM $pid
 wait $pid
 pid=
 grep -q '"msg":"service stopped"' "$tmp/books.log"
+echo "install test: bookshelf ok"
+
+# 3. inventory, with gRPC and protobuf found as usual.
+cp -r "$src/tests/consumer/inventory" "$tmp/inventory"
+cmake -S "$tmp/inventory" -B "$tmp/inventory-build" -G Ninja -DCMAKE_PREFIX_PATH="$tmp/prefix" \
+  -DCMAKE_BUILD_TYPE=Release >"$tmp/inventory-build.log" 2>&1
+start=$(date +%s)
+cmake --build "$tmp/inventory-build" >>"$tmp/inventory-build.log" 2>&1
+echo "install test: inventory built in $(( $(date +%s) - start )) s"
+if ldd "$tmp/inventory-build/inventory" | grep -i 'libpq'; then echo "inventory links libpq"; exit 1; fi
+mkdir -p "$tmp/stubs"
+protoc -I "$tmp/inventory/api" -I "$src/tests/chat" --python_out="$tmp/stubs" --grpc_out="$tmp/stubs" \
+  --plugin=protoc-gen-grpc="$(command -v grpc_python_plugin)" "$tmp/inventory/api/inventory/v1/inventory.proto" \
+  "$src/tests/chat/health.proto"
+"$tmp/inventory-build/inventory" --config-dir "$tmp/inventory/configs" --set grpc.port=0 --set admin.port=0 \
+  --set log.async=false --set admin.readiness_interval=50ms >"$tmp/inventory.log" 2>"$tmp/inventory.err" &
+pid=$!
+wait_service "$tmp/inventory.err" inventory
+[ -z "$svc_url" ] || { echo "inventory opened an HTTP traffic port: $svc_url"; exit 1; }
+target=$(sed -n 's/^inventory: grpc \([^ ]*\).*/\1/p' "$tmp/inventory.err")
+[ -n "$target" ] || { echo "inventory printed no gRPC address"; cat "$tmp/inventory.err"; exit 1; }
+/usr/bin/python3 - "$tmp/stubs" "$target" <<'PY'
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import grpc
+from inventory.v1 import inventory_pb2 as pb, inventory_pb2_grpc as rpc
+import health_pb2, health_pb2_grpc
+channel = grpc.insecure_channel(sys.argv[2])
+health = health_pb2_grpc.HealthStub(channel)
+for _ in range(100):
+    if health.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+        break
+    time.sleep(0.05)
+else:
+    sys.exit("health never said SERVING")
+stub = rpc.InventoryStub(channel)
+item = stub.GetItem(pb.GetItemRequest(id=3), timeout=0.2)
+assert (item.id, item.name, item.quantity) == (3, "washer", 7), item
+try:
+    stub.GetItem(pb.GetItemRequest(id=99), timeout=0.2)
+    sys.exit("GetItem(99) did not fail")
+except grpc.RpcError as e:
+    assert e.code() == grpc.StatusCode.NOT_FOUND, e
+    assert "item 99 not found" in e.details(), e.details()
+names = [i.name for i in stub.ListItems(pb.ListItemsRequest(min_quantity=2), timeout=0.5)]
+assert names == ["bolt", "washer", "gear"], names
+print("inventory: unary, streaming, NOT_FOUND and health as expected")
+PY
+kill -TERM $pid
+wait $pid
+pid=
+grep -q '"msg":"service stopped"' "$tmp/inventory.log"
 echo "install test: ok"
