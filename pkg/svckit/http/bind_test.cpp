@@ -105,6 +105,11 @@ class BindTest : public ::testing::Test {
       res.text(200, out);
     });
 
+    router_.get("/whoami", [](Request& req, Response& res) {
+      res.text(200, "session=" + std::string(req.cookie("session").value_or("<none>")) +
+                        " theme=" + std::string(req.cookie("theme").value_or("<none>")));
+    });
+
     auto timed = router_.group("/timed");
     timed.use(middleware::timeout(100ms));
     timed.get("/slow", slow);
@@ -302,6 +307,12 @@ TEST_F(BindTest, QueryParametersAreDecodedTypedAndValidated) {
   auto typed_bad = get("/typed?limit=5.5");
   EXPECT_EQ(typed_bad.status, 400);
   EXPECT_NE(typed_bad.body.find(R"("message":"limit: must be an integer")"), std::string::npos) << typed_bad.body;
+  // Cookies, from one or several Cookie headers.
+  c.send("GET /whoami HTTP/1.1\r\nHost: x\r\nCookie: lang=en; session=\"abc123\"\r\nCookie: theme=dark\r\n\r\n");
+  auto who = c.response();
+  ASSERT_TRUE(who);
+  EXPECT_EQ(who->body, "session=abc123 theme=dark");
+  EXPECT_EQ(get("/whoami").body, "session=<none> theme=<none>");
   // The connection served every one of them.
   EXPECT_EQ(get("/typed?limit=-3").body.substr(0, 9), "limit=-3 ");
 }

@@ -49,6 +49,28 @@ void for_each_query_pair(std::string_view q, F fn) {
 }
 }  // namespace
 
+std::optional<std::string_view> Request::cookie(std::string_view name) const noexcept {
+  for (const Header* h = headers_begin(); h != headers_end(); ++h) {
+    if (!iequals(h->name, "cookie")) continue;
+    std::string_view rest = h->value;
+    while (!rest.empty()) {
+      auto semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      auto eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+        std::string_view value = pair.substr(eq + 1);
+        while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+        if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+        return value;
+      }
+      if (semi == std::string_view::npos) break;
+      rest.remove_prefix(semi + 1);
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> Request::query_value(std::string_view name) const {
   std::optional<std::string> found;
   for_each_query_pair(query(), [&](std::string key, std::string value) {

@@ -49,6 +49,8 @@ class Request {
   Result<std::optional<T>> query(std::string_view name) const;
   int version_minor() const noexcept { return head_->version_minor; }
   std::string_view header(std::string_view name) const noexcept { return head_->header(name); }
+  // A cookie's value from the Cookie header(s) (RFC 6265 "a=b; c=d"), as sent; nullopt when absent.
+  std::optional<std::string_view> cookie(std::string_view name) const noexcept;
   const Header* headers_begin() const noexcept { return head_->headers; }
   const Header* headers_end() const noexcept { return head_->headers + head_->header_count; }
   std::string_view body() const noexcept { return body_; }
