@@ -5,37 +5,38 @@
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
-CTEST_FLAGS ?= --output-on-failure --timeout 300 -j $(JOBS)
+CTEST_FLAGS ?= -j $(JOBS)
+# Build directories and flags are CMakePresets.json's (release, test, asan, tsan, bench): an IDE or a
+# bare `cmake --preset test` gets the same builds as these targets.
 FUZZ_SECONDS ?= 60
 
-.PHONY: run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc fuzz deps fmt clean
+.PHONY: fmt-check run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc fuzz deps fmt clean
 
 deps:
 	@bash scripts/deps.sh build test
 
 build-release:
 	@bash scripts/deps.sh build
-	cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSVCKIT_BUILD_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
-	cmake --build build/release -j $(JOBS)
+	cmake --preset release $(CMAKE_FLAGS) >/dev/null
+	cmake --build --preset release -j $(JOBS)
 
 run: build-release
 	@bash scripts/run.sh build/release $(ARGS)
 
 test: deps
-	cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSVCKIT_WERROR=ON $(CMAKE_FLAGS) >/dev/null
-	cmake --build build/test -j $(JOBS)
-	cd build/test && ctest $(CTEST_FLAGS)
+	cmake --preset test $(CMAKE_FLAGS) >/dev/null
+	cmake --build --preset test -j $(JOBS)
+	ctest --preset test $(CTEST_FLAGS)
 
 test-asan: deps
-	cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSVCKIT_WERROR=ON -DSVCKIT_SANITIZE=address $(CMAKE_FLAGS) >/dev/null
-	cmake --build build/asan -j $(JOBS)
-	cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest $(CTEST_FLAGS) -LE install
+	cmake --preset asan $(CMAKE_FLAGS) >/dev/null
+	cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan $(CTEST_FLAGS)
 
 test-tsan: deps
-	cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSVCKIT_WERROR=ON -DSVCKIT_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
-	cmake --build build/tsan -j $(JOBS)
-	cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/scripts/tsan.supp ctest $(CTEST_FLAGS) -LE install
+	cmake --preset tsan $(CMAKE_FLAGS) >/dev/null
+	cmake --build --preset tsan -j $(JOBS)
+	ctest --preset tsan $(CTEST_FLAGS)
 
 bench: bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc
 
@@ -45,37 +46,37 @@ bench-http: build-release
 
 bench-json:
 	@bash scripts/deps.sh build bench
-	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DSVCKIT_BUILD_TESTS=OFF -DSVCKIT_BUILD_BENCH=ON >/dev/null
+	cmake --preset bench >/dev/null
 	cmake --build build/bench -j $(JOBS) --target svckit_json_bench
 	taskset -c 1 build/bench/pkg/svckit/json/svckit_json_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 
 bench-metrics:
 	@bash scripts/deps.sh build bench
-	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DSVCKIT_BUILD_TESTS=OFF -DSVCKIT_BUILD_BENCH=ON >/dev/null
+	cmake --preset bench >/dev/null
 	cmake --build build/bench -j $(JOBS) --target svckit_metrics_bench
 	bash bench/metrics/run.sh build/bench/pkg/svckit/metrics/svckit_metrics_bench
 
 bench-db:
 	@bash scripts/deps.sh build test bench
-	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DSVCKIT_BUILD_TESTS=OFF -DSVCKIT_BUILD_BENCH=ON >/dev/null
+	cmake --preset bench >/dev/null
 	cmake --build build/bench -j $(JOBS) --target svckit_db_bench libpq_fetch
 	bash bench/db/run.sh build/bench
 
 bench-chaos:
 	@bash scripts/deps.sh build bench
-	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DSVCKIT_BUILD_TESTS=OFF -DSVCKIT_BUILD_BENCH=ON >/dev/null
+	cmake --preset bench >/dev/null
 	cmake --build build/bench -j $(JOBS) --target chaos
 	bash bench/chaos/run.sh build/bench
 
 bench-grpc:
 	@bash scripts/deps.sh build bench
-	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DSVCKIT_BUILD_TESTS=OFF -DSVCKIT_BUILD_BENCH=ON >/dev/null
+	cmake --preset bench >/dev/null
 	cmake --build build/bench -j $(JOBS) --target echo_server echo_load
 	bash bench/grpc/run.sh build/bench
 
 bench-log:
 	@bash scripts/deps.sh build bench
-	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DSVCKIT_BUILD_TESTS=OFF -DSVCKIT_BUILD_BENCH=ON >/dev/null
+	cmake --preset bench >/dev/null
 	cmake --build build/bench -j $(JOBS) --target svckit_log_bench
 	bash bench/log/run.sh build/bench/pkg/svckit/log/svckit_log_bench
 
@@ -84,6 +85,9 @@ fuzz:
 
 fmt:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+# The check make test runs too (format.clang_format): every tracked C++ file as clang-format writes it.
+fmt-check:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 
 clean:
 	rm -rf build

@@ -11,7 +11,7 @@ build_pkgs=(
 )
 test_pkgs=(
   libgtest-dev libgmock-dev nlohmann-json3-dev
-  curl python3 golang-go
+  curl python3 golang-go clang-format
   prometheus python3-prometheus-client  # promtool and a real Prometheus; a strict OpenMetrics parser
   python3-yaml                          # the OpenAPI-vs-router check
   protobuf-compiler python3-protobuf    # the OTLP schema check (scripts/otlp_validate.sh; npm fetches the .proto files)

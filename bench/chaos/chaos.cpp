@@ -19,7 +19,7 @@
 #include "svckit/app/app.hpp"
 #include "svckit/http/client.hpp"
 #include "svckit/http/message.hpp"
-#include "svckit/resilience/middleware.hpp"
+#include "svckit/resilience_http/middleware.hpp"
 
 using namespace std::chrono_literals;
 namespace res = svckit::resilience;

@@ -98,33 +98,36 @@ class Session {
     wake_.notify();
   }
 
-  // The writer's loop: sends the queue one message at a time until the stream ends.
-  Task<void> write_all(grpc::Stream<ChatMessage, ChatMessage>& stream) {
+  // The writer's loop: hands what is queued to the stream in one batch (each message written as soon
+  // as the one before has gone, without a trip through the loop between them) until the stream ends.
+  // Messages in a batch have left the queue, so a client can have up to two queues' worth pending.
+  Task<void> send_loop(grpc::Stream<ChatMessage, ChatMessage>& stream) {
     for (;;) {
-      std::optional<ChatMessage> next;
+      std::vector<ChatMessage> batch;
       {
         std::lock_guard lock(mu_);
         if (ended_) break;
         if (dropped_ > 0) {
           // The client is reading again: tell it, right where the gap is, how much it missed.
-          next.emplace();
-          next->set_kind(ChatMessage::KIND_NOTICE);
-          next->set_timestamp(now_ms());
-          next->set_content(std::to_string(dropped_) + " messages dropped: the client is reading too slowly");
+          ChatMessage& notice = batch.emplace_back();
+          notice.set_kind(ChatMessage::KIND_NOTICE);
+          notice.set_timestamp(now_ms());
+          notice.set_content(std::to_string(dropped_) + " messages dropped: the client is reading too slowly");
           dropped_ = 0;
-        } else if (!queue_.empty()) {
-          next = std::move(queue_.front());
-          queue_.pop_front();
-        } else if (draining_) {
+        }
+        for (auto& m : queue_) batch.push_back(std::move(m));
+        queue_.clear();
+        if (batch.empty() && draining_) {
           end_locked(Status());
           break;
         }
       }
-      if (!next) {
+      if (batch.empty()) {
         co_await wake_.wait();
         continue;
       }
-      if (Status st = co_await stream.write(*next); !st.ok()) {
+      Task<Status> sending = stream.write_all(std::move(batch));  // named: see docs/architecture.md
+      if (Status st = co_await std::move(sending); !st.ok()) {
         end(st);
         break;
       }
@@ -217,7 +220,7 @@ namespace {
 Task<Status> run_session(std::shared_ptr<Hub> hub, grpc::Stream<ChatMessage, ChatMessage>& stream) {
   auto session = std::make_shared<Session>(hub);
   hub->add(session.get());  // from now on close_all reaches it
-  Loop::current()->spawn(session->write_all(stream));
+  Loop::current()->spawn(session->send_loop(stream));
   for (;;) {
     std::optional<ChatMessage> m = co_await stream.read();
     if (!m) {

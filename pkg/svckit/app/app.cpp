@@ -16,7 +16,7 @@
 #include "svckit/http/middleware.hpp"
 #include "svckit/http/server.hpp"
 #include "svckit/http/settings.hpp"
-#include "svckit/resilience/middleware.hpp"
+#include "svckit/resilience_http/middleware.hpp"
 #include "svckit/trace/settings.hpp"
 
 namespace svckit::app {

@@ -1,7 +1,7 @@
 #include "svckit/app/settings.hpp"
 
-#include "svckit/resilience/middleware.hpp"
 #include "svckit/resilience/policy.hpp"
+#include "svckit/resilience/rules.hpp"
 
 namespace svckit::app {
 

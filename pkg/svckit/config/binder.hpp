@@ -60,8 +60,7 @@ struct Codec<bool> {
 };
 
 template <class M>
-  requires(std::is_integral_v<M> && !std::is_same_v<M, bool>)
-struct Codec<M> {
+requires(std::is_integral_v<M> && !std::is_same_v<M, bool>) struct Codec<M> {
   static Status parse(const Entry& e, M& out) {
     const char* b = e.value.data();
     const char* end = b + e.value.size();
@@ -81,7 +80,8 @@ struct Codec<M> {
     const char* b = e.value.data();
     const char* end = b + e.value.size();
     auto r = std::from_chars(b, end, out);
-    if (r.ec != std::errc() || r.ptr != end) return Status(Code::kInvalidArgument, "\"" + e.value + "\" is not a number");
+    if (r.ec != std::errc() || r.ptr != end)
+      return Status(Code::kInvalidArgument, "\"" + e.value + "\" is not a number");
     return {};
   }
   static std::string format(M v) {
@@ -252,14 +252,15 @@ class Binder {
       spec.required = s.required;
       spec.secret = s.secret;
       spec.doc = s.doc;
-      spec.assign = [member, f = s.assign](const Entry& e, void* obj) { return f(e, &(static_cast<T*>(obj)->*member)); };
+      spec.assign = [member, f = s.assign](const Entry& e, void* obj) {
+        return f(e, &(static_cast<T*>(obj)->*member));
+      };
       spec.format = [member, f = s.format](const void* obj) { return f(&(static_cast<const T*>(obj)->*member)); };
       for (auto& c : s.checks)
         spec.checks.push_back([member, c](const void* obj) { return c(&(static_cast<const T*>(obj)->*member)); });
       specs_.push_back(std::move(spec));
     }
-    for (auto& c : inner.validators_)
-      validators_.push_back([member, c](const T& obj) { return c(obj.*member); });
+    for (auto& c : inner.validators_) validators_.push_back([member, c](const T& obj) { return c(obj.*member); });
   }
 
   // A rule across fields, run after every field bound: return a non-OK Status to reject.

@@ -53,14 +53,22 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
     std::string_view unit = s.substr(0, u);
     s.remove_prefix(u);
     long double scale;
-    if (unit == "ns") scale = 1;
-    else if (unit == "us" || unit == "µs") scale = 1e3;
-    else if (unit == "ms") scale = 1e6;
-    else if (unit == "s") scale = 1e9;
-    else if (unit == "m") scale = 60e9;
-    else if (unit == "h") scale = 3600e9;
-    else if (unit.empty()) return bad("missing unit");
-    else return bad("unknown unit \"" + std::string(unit) + "\"");
+    if (unit == "ns")
+      scale = 1;
+    else if (unit == "us" || unit == "µs")
+      scale = 1e3;
+    else if (unit == "ms")
+      scale = 1e6;
+    else if (unit == "s")
+      scale = 1e9;
+    else if (unit == "m")
+      scale = 60e9;
+    else if (unit == "h")
+      scale = 3600e9;
+    else if (unit.empty())
+      return bad("missing unit");
+    else
+      return bad("unknown unit \"" + std::string(unit) + "\"");
     total += n * scale;
   }
   if (total > static_cast<long double>(std::numeric_limits<std::int64_t>::max())) return bad("too large");
@@ -94,16 +102,26 @@ Result<ByteSize> parse_size(std::string_view text) {
   if (!take_number(s, n)) return bad("expected a number");
   std::string_view unit = trim(s);
   long double scale;
-  if (unit.empty() || unit == "B") scale = 1;
-  else if (unit == "KiB" || unit == "Ki" || unit == "K") scale = 1024.0L;
-  else if (unit == "MiB" || unit == "Mi" || unit == "M") scale = 1024.0L * 1024;
-  else if (unit == "GiB" || unit == "Gi" || unit == "G") scale = 1024.0L * 1024 * 1024;
-  else if (unit == "TiB" || unit == "Ti") scale = 1024.0L * 1024 * 1024 * 1024;
-  else if (unit == "KB" || unit == "kB") scale = 1e3;
-  else if (unit == "MB") scale = 1e6;
-  else if (unit == "GB") scale = 1e9;
-  else if (unit == "TB") scale = 1e12;
-  else return bad("unknown unit \"" + std::string(unit) + "\"");
+  if (unit.empty() || unit == "B")
+    scale = 1;
+  else if (unit == "KiB" || unit == "Ki" || unit == "K")
+    scale = 1024.0L;
+  else if (unit == "MiB" || unit == "Mi" || unit == "M")
+    scale = 1024.0L * 1024;
+  else if (unit == "GiB" || unit == "Gi" || unit == "G")
+    scale = 1024.0L * 1024 * 1024;
+  else if (unit == "TiB" || unit == "Ti")
+    scale = 1024.0L * 1024 * 1024 * 1024;
+  else if (unit == "KB" || unit == "kB")
+    scale = 1e3;
+  else if (unit == "MB")
+    scale = 1e6;
+  else if (unit == "GB")
+    scale = 1e9;
+  else if (unit == "TB")
+    scale = 1e12;
+  else
+    return bad("unknown unit \"" + std::string(unit) + "\"");
   long double bytes = n * scale;
   if (bytes > static_cast<long double>(std::numeric_limits<std::uint64_t>::max())) return bad("too large");
   if (bytes != std::floor(bytes)) return bad("not a whole number of bytes");

@@ -16,9 +16,15 @@ struct ByteSize {
   constexpr explicit ByteSize(std::uint64_t b) : bytes(b) {}
   friend constexpr auto operator<=>(ByteSize, ByteSize) = default;
 };
-constexpr ByteSize operator""_KiB(unsigned long long v) { return ByteSize(v << 10); }
-constexpr ByteSize operator""_MiB(unsigned long long v) { return ByteSize(v << 20); }
-constexpr ByteSize operator""_GiB(unsigned long long v) { return ByteSize(v << 30); }
+constexpr ByteSize operator""_KiB(unsigned long long v) {
+  return ByteSize(v << 10);
+}
+constexpr ByteSize operator""_MiB(unsigned long long v) {
+  return ByteSize(v << 20);
+}
+constexpr ByteSize operator""_GiB(unsigned long long v) {
+  return ByteSize(v << 30);
+}
 
 Result<std::chrono::nanoseconds> parse_duration(std::string_view text);
 std::string format_duration(std::chrono::nanoseconds d);

@@ -11,7 +11,9 @@ using namespace std::chrono_literals;
 namespace svckit {
 namespace {
 
-Task<int> add(int a, int b) { co_return a + b; }
+Task<int> add(int a, int b) {
+  co_return a + b;
+}
 
 Task<int> chain(int depth) {
   if (depth == 0) co_return 0;
@@ -45,7 +47,7 @@ TEST(RuntimeTest, SleepForElapsesAndStaysOnItsLoop) {
     Status st = co_await sleep_for(20ms);
     EXPECT_TRUE(st.ok()) << st.to_string();
     EXPECT_GE(Clock::now() - start, 20ms);
-    co_return Loop::current() == before && before != nullptr;
+    co_return Loop::current() == before&& before != nullptr;
   };
   EXPECT_TRUE(rt.block_on(task()));
 }
@@ -100,7 +102,7 @@ TEST(RuntimeTest, RunBlockingRunsOffLoopAndResumesOnLoop) {
     EXPECT_EQ(inner.error().code(), Code::kNotFound);
     Result<void> v = co_await run_blocking([] {});
     EXPECT_TRUE(v.has_value());
-    co_return off_loop && back;
+    co_return off_loop&& back;
   };
   EXPECT_TRUE(rt.block_on(task()));
 }
@@ -130,7 +132,8 @@ TEST(RuntimeTest, RunBlockingSkipsJobsWhoseContextEnded) {
   std::atomic<bool> ran{false};
   Context ctx = Context().with_cancel();
   ctx.cancel();
-  auto r = rt.block_on([&](Context c) -> Task<Result<void>> { co_return co_await run_blocking(c, [&] { ran = true; }); }(ctx));
+  auto r = rt.block_on(
+      [&](Context c) -> Task<Result<void>> { co_return co_await run_blocking(c, [&] { ran = true; }); }(ctx));
   EXPECT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Code::kCancelled);
   EXPECT_FALSE(ran);

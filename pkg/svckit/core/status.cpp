@@ -4,7 +4,6 @@
 
 namespace svckit {
 
-
 namespace {
 struct CodeInfo {
   std::string_view name;
@@ -46,25 +45,44 @@ int code_to_http(Code code) noexcept {
 Code code_from_http(int s) noexcept {
   if (s >= 200 && s < 300) return Code::kOk;
   switch (s) {
-    case 400: return Code::kInvalidArgument;
-    case 401: return Code::kUnauthenticated;
-    case 403: return Code::kPermissionDenied;
-    case 404: return Code::kNotFound;
-    case 405: return Code::kUnimplemented;
-    case 408: return Code::kDeadlineExceeded;
-    case 409: return Code::kAborted;
-    case 412: return Code::kFailedPrecondition;
-    case 413: return Code::kResourceExhausted;
-    case 414: return Code::kInvalidArgument;
-    case 416: return Code::kOutOfRange;
-    case 429: return Code::kResourceExhausted;
-    case 431: return Code::kResourceExhausted;
-    case 499: return Code::kCancelled;
-    case 501: return Code::kUnimplemented;
-    case 502: return Code::kUnavailable;
-    case 503: return Code::kUnavailable;
-    case 504: return Code::kDeadlineExceeded;
-    default: break;
+    case 400:
+      return Code::kInvalidArgument;
+    case 401:
+      return Code::kUnauthenticated;
+    case 403:
+      return Code::kPermissionDenied;
+    case 404:
+      return Code::kNotFound;
+    case 405:
+      return Code::kUnimplemented;
+    case 408:
+      return Code::kDeadlineExceeded;
+    case 409:
+      return Code::kAborted;
+    case 412:
+      return Code::kFailedPrecondition;
+    case 413:
+      return Code::kResourceExhausted;
+    case 414:
+      return Code::kInvalidArgument;
+    case 416:
+      return Code::kOutOfRange;
+    case 429:
+      return Code::kResourceExhausted;
+    case 431:
+      return Code::kResourceExhausted;
+    case 499:
+      return Code::kCancelled;
+    case 501:
+      return Code::kUnimplemented;
+    case 502:
+      return Code::kUnavailable;
+    case 503:
+      return Code::kUnavailable;
+    case 504:
+      return Code::kDeadlineExceeded;
+    default:
+      break;
   }
   if (s >= 400 && s < 500) return Code::kFailedPrecondition;
   if (s >= 500 && s < 600) return Code::kInternal;
@@ -104,10 +122,18 @@ Status Status::from_http(int http_status, std::string message) {
   return s;
 }
 
-Code Status::code() const noexcept { return rep_ ? rep_->code : Code::kOk; }
-std::string_view Status::reason() const noexcept { return rep_ ? std::string_view(rep_->reason) : std::string_view(); }
-std::string_view Status::message() const noexcept { return rep_ ? std::string_view(rep_->message) : std::string_view(); }
-const Status::Metadata& Status::metadata() const noexcept { return rep_ ? rep_->metadata : kNoMetadata; }
+Code Status::code() const noexcept {
+  return rep_ ? rep_->code : Code::kOk;
+}
+std::string_view Status::reason() const noexcept {
+  return rep_ ? std::string_view(rep_->reason) : std::string_view();
+}
+std::string_view Status::message() const noexcept {
+  return rep_ ? std::string_view(rep_->message) : std::string_view();
+}
+const Status::Metadata& Status::metadata() const noexcept {
+  return rep_ ? rep_->metadata : kNoMetadata;
+}
 
 int Status::to_http() const noexcept {
   if (!rep_) return 200;
@@ -118,7 +144,9 @@ Status& Status::with_reason(std::string reason) & {
   if (rep_) rep_->reason = std::move(reason);
   return *this;
 }
-Status&& Status::with_reason(std::string reason) && { return std::move(with_reason(std::move(reason))); }
+Status&& Status::with_reason(std::string reason) && {
+  return std::move(with_reason(std::move(reason)));
+}
 
 Status& Status::with_metadata(std::string key, std::string value) & {
   if (rep_) {
@@ -140,7 +168,9 @@ Status& Status::with_http_status(int http_status) & {
   if (rep_) rep_->http_status = http_status;
   return *this;
 }
-Status&& Status::with_http_status(int http_status) && { return std::move(with_http_status(http_status)); }
+Status&& Status::with_http_status(int http_status) && {
+  return std::move(with_http_status(http_status));
+}
 
 std::string_view Status::metadata_value(std::string_view key) const noexcept {
   if (rep_) {

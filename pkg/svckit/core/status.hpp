@@ -40,7 +40,9 @@ int code_to_http(Code code) noexcept;
 Code code_from_http(int http_status) noexcept;
 // The gRPC wire value is the enum value; anything outside 0..16 is kUnknown.
 Code code_from_grpc(int grpc_code) noexcept;
-inline int code_to_grpc(Code code) noexcept { return static_cast<int>(code); }
+inline int code_to_grpc(Code code) noexcept {
+  return static_cast<int>(code);
+}
 
 class [[nodiscard]] Status {
  public:
@@ -100,7 +102,9 @@ using Result = std::expected<T, Status>;
 inline std::unexpected<Status> make_error(Code code, std::string message) {
   return std::unexpected<Status>(Status(code, std::move(message)));
 }
-inline std::unexpected<Status> make_error(Status status) { return std::unexpected<Status>(std::move(status)); }
+inline std::unexpected<Status> make_error(Status status) {
+  return std::unexpected<Status>(std::move(status));
+}
 
 // Result<void> from a Status.
 inline Result<void> to_result(Status status) {

@@ -52,12 +52,26 @@ TEST(StatusTest, HttpToCodeTable) {
     Code code;
   };
   const H table[] = {
-      {200, Code::kOk}, {204, Code::kOk}, {400, Code::kInvalidArgument}, {401, Code::kUnauthenticated},
-      {403, Code::kPermissionDenied}, {404, Code::kNotFound}, {408, Code::kDeadlineExceeded},
-      {409, Code::kAborted}, {413, Code::kResourceExhausted}, {418, Code::kFailedPrecondition},
-      {429, Code::kResourceExhausted}, {431, Code::kResourceExhausted}, {499, Code::kCancelled},
-      {500, Code::kInternal}, {501, Code::kUnimplemented}, {502, Code::kUnavailable},
-      {503, Code::kUnavailable}, {504, Code::kDeadlineExceeded}, {599, Code::kInternal}, {302, Code::kUnknown},
+      {200, Code::kOk},
+      {204, Code::kOk},
+      {400, Code::kInvalidArgument},
+      {401, Code::kUnauthenticated},
+      {403, Code::kPermissionDenied},
+      {404, Code::kNotFound},
+      {408, Code::kDeadlineExceeded},
+      {409, Code::kAborted},
+      {413, Code::kResourceExhausted},
+      {418, Code::kFailedPrecondition},
+      {429, Code::kResourceExhausted},
+      {431, Code::kResourceExhausted},
+      {499, Code::kCancelled},
+      {500, Code::kInternal},
+      {501, Code::kUnimplemented},
+      {502, Code::kUnavailable},
+      {503, Code::kUnavailable},
+      {504, Code::kDeadlineExceeded},
+      {599, Code::kInternal},
+      {302, Code::kUnknown},
   };
   for (auto& row : table) {
     SCOPED_TRACE(row.http);

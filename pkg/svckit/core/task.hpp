@@ -38,10 +38,8 @@ struct TaskPromise : TaskPromiseBase {
   std::variant<std::monostate, T> value;
   Task<T> get_return_object() noexcept;
   template <class U>
-    requires std::is_convertible_v<U&&, T>
-  void return_value(U&& v) {
-    value.template emplace<1>(std::forward<U>(v));
-  }
+  requires std::is_convertible_v<U&&, T>
+  void return_value(U&& v) { value.template emplace<1>(std::forward<U>(v)); }
   T take() {
     if (exception) std::rethrow_exception(exception);
     return std::move(std::get<1>(value));

@@ -19,7 +19,7 @@
 
 #include "svckit/grpc/service.hpp"
 #include "svckit/resilience/limiter.hpp"
-#include "svckit/resilience/middleware.hpp"
+#include "svckit/resilience/rules.hpp"
 #include "svckit/resilience/shedder.hpp"
 #include "svckit/trace/tracer.hpp"
 

@@ -42,6 +42,14 @@ class StreamTaskTest : public ::testing::Test {
             }
             co_return Status();
           }
+          if (first == "batch") {
+            int n = 0;
+            words >> n;
+            std::vector<PingReply> all(static_cast<std::size_t>(n));
+            for (int i = 0; i < n; ++i) all[static_cast<std::size_t>(i)].set_text(std::to_string(i));
+            Task<Status> sending = out.write_all(std::move(all));
+            co_return co_await std::move(sending);
+          }
           if (first == "slow") {
             for (;;) {
               PingReply r;
@@ -164,6 +172,22 @@ TEST_F(StreamTaskTest, EveryStreamingKindRunsAsACoroutine) {
   std::string m = wait_for_metric("grpc_server_handled_total{" + count + R"(,grpc_code="OK"} 1)");
   EXPECT_NE(m.find("grpc_server_msg_received_total{" + count + "} 5"), std::string::npos) << m;
   EXPECT_NE(m.find("grpc_server_msg_sent_total{" + count + "} 5"), std::string::npos) << m;
+}
+
+TEST_F(StreamTaskTest, WriteAllSendsABatchInOrderAndCountsEachMessage) {
+  auto ctx = call_context();
+  PingRequest req;
+  req.set_text("batch 500");
+  auto reader = stub_->Watch(ctx.get(), req);
+  int expect = 0;
+  bool in_order = true;
+  for (PingReply r; reader->Read(&r); ++expect) in_order = in_order && r.text() == std::to_string(expect);
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(expect, 500);
+  EXPECT_TRUE(in_order);
+  const std::string watch = R"(grpc_service="svckit.test.v1.Ping",grpc_method="Watch",grpc_type="server_stream")";
+  std::string m = wait_for_metric("grpc_server_handled_total{" + watch + R"(,grpc_code="OK"} 1)");
+  EXPECT_NE(m.find("grpc_server_msg_sent_total{" + watch + "} 500"), std::string::npos) << m;
 }
 
 TEST_F(StreamTaskTest, AWriterWaitsForASlowReaderInsteadOfQueueing) {

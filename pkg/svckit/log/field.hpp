@@ -44,8 +44,8 @@ struct Field {
   template <std::signed_integral T>
   constexpr Field(std::string_view k, T v) noexcept : key(k), type(Type::kInt), i64(v) {}
   template <std::unsigned_integral T>
-    requires(!std::same_as<T, bool>)
-  constexpr Field(std::string_view k, T v) noexcept : key(k), type(Type::kUint), u64(v) {}
+  requires(!std::same_as<T, bool>) constexpr Field(std::string_view k, T v) noexcept
+      : key(k), type(Type::kUint), u64(v) {}
   template <std::floating_point T>
   constexpr Field(std::string_view k, T v) noexcept : key(k), type(Type::kDouble), f64(static_cast<double>(v)) {}
   template <class Rep, class Period>

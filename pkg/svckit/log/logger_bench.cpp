@@ -19,8 +19,12 @@ void* operator new(std::size_t n) {
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace {
 
@@ -37,7 +41,8 @@ void report_allocs(benchmark::State& state, std::uint64_t before) {
 }
 
 // The 10 fields of Zap's benchmark, by type: what both message benchmarks log.
-inline void log_ten_fields(const Logger& logger, const svckit::Status& err, std::chrono::system_clock::time_point when) {
+inline void log_ten_fields(const Logger& logger, const svckit::Status& err,
+                           std::chrono::system_clock::time_point when) {
   logger.info("Go fast.", {{"int", 1},
                            {"int64", std::int64_t{2}},
                            {"string", "three"},

@@ -7,7 +7,8 @@
 #include "svckit/config/units.hpp"
 #include "svckit/log/logger.hpp"
 #include "svckit/metrics/metrics.hpp"
-#include "svckit/resilience/middleware.hpp"
+#include "svckit/resilience/observed.hpp"
+#include "svckit/resilience/rules.hpp"
 
 namespace svckit::resilience {
 

@@ -4,7 +4,6 @@
 #include <charconv>
 #include <chrono>
 #include <string>
-
 #include <svckit/app/app.hpp>
 #include <svckit/db/settings.hpp>
 #include <svckit/http/message.hpp>
@@ -68,8 +67,7 @@ int main(int argc, char** argv) {
   std::shared_ptr<svckit::db::Database> db = *opened;
 
   app.router().post("/v1/books", [db, shelf](Request& req, Response& res) -> Task<void> {
-    static const std::string insert =
-        "INSERT INTO books (title, author, year) VALUES ($1, $2, $3) RETURNING id";
+    static const std::string insert = "INSERT INTO books (title, author, year) VALUES ($1, $2, $3) RETURNING id";
     auto in = svckit::http::bind_json<Book>(req);
     if (!in) co_return res.error(in.error());
     svckit::Context ctx = req.ctx.with_timeout(shelf.db_timeout);
@@ -100,8 +98,7 @@ int main(int argc, char** argv) {
   });
 
   app.router().get("/v1/books", [db, shelf](Request& req, Response& res) -> Task<void> {
-    static const std::string list =
-        "SELECT id, title, author, year FROM books WHERE author = $1 ORDER BY id LIMIT $2";
+    static const std::string list = "SELECT id, title, author, year FROM books WHERE author = $1 ORDER BY id LIMIT $2";
     auto q = svckit::http::bind_query<ListQuery>(req);
     if (!q) co_return res.error(q.error());
     svckit::Context ctx = req.ctx.with_timeout(shelf.db_timeout);

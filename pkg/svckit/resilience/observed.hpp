@@ -1,0 +1,41 @@
+#pragma once
+// Circuit breakers with their metrics and logs, and the guard that runs a call through one:
+//   svckit_resilience_breaker_state{breaker} (0 closed, 1 half-open, 2 open),
+//   svckit_resilience_breaker_transitions_total{breaker,to}.
+//
+//   auto cb = resilience::observed_breaker({.name = "billing", .timeout = 10s});
+//   auto r = co_await resilience::guarded(ctx, *cb, [&](const Context& c) { return client.get(c, url); },
+//                                         [&](const Status& why) { return cached_answer(why); });  // fallback
+#include <cstddef>
+#include <memory>
+#include <type_traits>
+
+#include "svckit/core/context.hpp"
+#include "svckit/resilience/breaker.hpp"
+#include "svckit/resilience/retry.hpp"
+
+namespace svckit::resilience {
+
+// A CircuitBreaker whose state and transitions are exported as metrics and logged.
+std::shared_ptr<CircuitBreaker> observed_breaker(BreakerSettings settings);
+
+// Runs fn through the breaker; when the breaker refuses (or fn fails and a fallback is given), the
+// fallback's answer is returned instead: a degraded answer rather than an error.
+template <class F, class Fallback = std::nullptr_t>
+auto guarded(const Context& ctx, CircuitBreaker& cb, F fn, Fallback fallback = nullptr)
+    -> std::invoke_result_t<F&, const Context&> {
+  auto ticket = cb.allow();
+  if (!ticket) {
+    if constexpr (!std::is_same_v<Fallback, std::nullptr_t>) co_return fallback(ticket.error());
+    co_return std::unexpected(ticket.error());
+  }
+  auto result = co_await fn(ctx);
+  Status st = detail::status_of(result);
+  cb.done(*ticket, st);
+  if constexpr (!std::is_same_v<Fallback, std::nullptr_t>) {
+    if (!st.ok()) co_return fallback(st);
+  }
+  co_return result;
+}
+
+}  // namespace svckit::resilience
