@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The seed's "three in one", end to end: a request with a W3C traceparent goes curl → relay → hello
+# Traces, logs and metrics end to end: a request with a W3C traceparent goes curl → relay → hello
 # (two svckit processes). Both export spans, logs and metrics over OTLP/HTTP to a stand-in collector
 # (named as such: no OpenTelemetry Collector is packaged in Debian). Checked: one trace with the right
 # parent/child chain across both services, log records of both carrying that trace id, metric pushes

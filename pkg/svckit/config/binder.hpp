@@ -16,13 +16,31 @@
 //   };
 //
 // Supported member types: std::string, bool, integers, floating point, std::chrono::duration,
-// ByteSize, std::vector<std::string>, and nested structs with their own describe() (b.section).
+// ByteSize, std::vector<std::string>, enums with names (below), nested structs with their own
+// describe() (b.section), and lists and maps of such structs, bound from YAML sequences and maps:
+//
+//   enum class Mode { kDebug, kRelease };
+//   constexpr auto config_names(Mode) {              // found by ADL, beside the enum
+//     return std::array{std::pair{Mode::kDebug, "debug"}, std::pair{Mode::kRelease, "release"}};
+//   }
+//   struct Upstream { std::string name; std::chrono::milliseconds timeout{1000}; static void describe(...); };
+//   struct Settings {
+//     Mode mode = Mode::kRelease;
+//     std::vector<Upstream> upstreams;                   // upstreams: [{name: billing, timeout: 2s}, ...]
+//     std::map<std::string, Upstream> routes;            // routes: {billing: {timeout: 2s}, ...}
+//     static void describe(config::Binder<Settings>& b) {
+//       b.field("mode", &Settings::mode);                // "fast" → "is not one of: debug, release"
+//       b.field("upstreams", &Settings::upstreams);      // errors name upstreams[2].timeout
+//       b.field("routes", &Settings::routes);            // and routes.billing.timeout
+//     }
+//   };
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <concepts>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,6 +55,42 @@ namespace svckit::config {
 
 template <class M>
 struct Codec;
+
+struct Snapshot;
+template <class T>
+class Binder;
+
+// A struct that describes its keys (static void describe(Binder<S>&)).
+template <class S>
+concept Described = requires(Binder<S>& b) {
+  S::describe(b);
+};
+
+// An enum with config_names(E) → a range of {value, "name"} pairs, found by argument-dependent lookup.
+template <class E>
+concept NamedEnum = std::is_enum_v<E> && requires(E e) {
+  config_names(e);
+};
+
+template <NamedEnum E>
+struct Codec<E> {
+  static Status parse(const Entry& e, E& out) {
+    std::string allowed;
+    for (const auto& [value, name] : config_names(E{})) {
+      if (e.value == name) {
+        out = value;
+        return {};
+      }
+      allowed += (allowed.empty() ? "" : ", ") + std::string(name);
+    }
+    return Status(Code::kInvalidArgument, "\"" + e.value + "\" is not one of: " + allowed);
+  }
+  static std::string format(E v) {
+    for (const auto& [value, name] : config_names(E{}))
+      if (value == v) return std::string(name);
+    return std::to_string(static_cast<long long>(v));
+  }
+};
 
 template <>
 struct Codec<std::string> {
@@ -153,10 +207,26 @@ struct FieldSpec {
   std::function<Status(const Entry&, void*)> assign;
   std::function<std::string(const void*)> format;
   std::vector<std::function<Status(const void*)>> checks;
+  // A list or map of described structs: bound from every key under its own (key.N.field for a list,
+  // key.NAME.field for a map) instead of from one entry, and its defaults written as such keys.
+  std::function<void(const Snapshot&, const std::string& key, void* obj, std::vector<std::string>& errors)> bind_tree;
+  std::function<void(const void* obj, const std::string& key, Layer& out)> defaults_tree;
+  // The keys one item may have, relative to the item ("timeout", "tls.cert"); subtrees end in '.'.
+  std::vector<std::string> item_keys;
 };
 
-template <class T>
-class Binder;
+namespace detail {
+// Defined in config.hpp, where Snapshot is complete.
+template <Described S>
+void bind_list(const Snapshot& snap, const std::string& key, std::vector<S>& out, std::vector<std::string>& errors);
+template <Described S>
+void bind_map(const Snapshot& snap, const std::string& key, std::map<std::string, S>& out,
+              std::vector<std::string>& errors);
+template <Described S>
+void write_defaults(const S& item, const std::string& prefix, Layer& out);
+template <Described S>
+std::vector<std::string> item_keys();
+}  // namespace detail
 
 template <class T, class M>
 class FieldBuilder {
@@ -240,6 +310,36 @@ class Binder {
     spec.format = [member](const void* obj) { return Codec<M>::format(static_cast<const T*>(obj)->*member); };
     return FieldBuilder<T, M>(spec, member);
   }
+  // A list of described structs (a YAML sequence of maps).
+  template <Described S>
+  FieldBuilder<T, std::vector<S>> field(std::string key, std::vector<S> T::*member) {
+    auto& spec = specs_.emplace_back();
+    spec.key = std::move(key);
+    spec.bind_tree = [member](const Snapshot& snap, const std::string& k, void* obj, std::vector<std::string>& errors) {
+      detail::bind_list(snap, k, static_cast<T*>(obj)->*member, errors);
+    };
+    spec.defaults_tree = [member](const void* obj, const std::string& k, Layer& out) {
+      const auto& items = static_cast<const T*>(obj)->*member;
+      for (std::size_t i = 0; i < items.size(); ++i) detail::write_defaults(items[i], k + "." + std::to_string(i), out);
+    };
+    spec.item_keys = detail::item_keys<S>();
+    return FieldBuilder<T, std::vector<S>>(spec, member);
+  }
+  // A map of described structs by name (a YAML map of maps).
+  template <Described S>
+  FieldBuilder<T, std::map<std::string, S>> field(std::string key, std::map<std::string, S> T::*member) {
+    auto& spec = specs_.emplace_back();
+    spec.key = std::move(key);
+    spec.bind_tree = [member](const Snapshot& snap, const std::string& k, void* obj, std::vector<std::string>& errors) {
+      detail::bind_map(snap, k, static_cast<T*>(obj)->*member, errors);
+    };
+    spec.defaults_tree = [member](const void* obj, const std::string& k, Layer& out) {
+      for (const auto& [name, item] : static_cast<const T*>(obj)->*member)
+        detail::write_defaults(item, k + "." + name, out);
+    };
+    spec.item_keys = detail::item_keys<S>();
+    return FieldBuilder<T, std::map<std::string, S>>(spec, member);
+  }
 
   // A nested struct with its own describe(), under key prefix `name`.
   template <class S>
@@ -252,10 +352,22 @@ class Binder {
       spec.required = s.required;
       spec.secret = s.secret;
       spec.doc = s.doc;
-      spec.assign = [member, f = s.assign](const Entry& e, void* obj) {
-        return f(e, &(static_cast<T*>(obj)->*member));
-      };
-      spec.format = [member, f = s.format](const void* obj) { return f(&(static_cast<const T*>(obj)->*member)); };
+      spec.item_keys = s.item_keys;
+      if (s.assign)
+        spec.assign = [member, f = s.assign](const Entry& e, void* obj) {
+          return f(e, &(static_cast<T*>(obj)->*member));
+        };
+      if (s.format)
+        spec.format = [member, f = s.format](const void* obj) { return f(&(static_cast<const T*>(obj)->*member)); };
+      if (s.bind_tree)
+        spec.bind_tree = [member, f = s.bind_tree](const Snapshot& snap, const std::string& k, void* obj,
+                                                   std::vector<std::string>& errors) {
+          f(snap, k, &(static_cast<T*>(obj)->*member), errors);
+        };
+      if (s.defaults_tree)
+        spec.defaults_tree = [member, f = s.defaults_tree](const void* obj, const std::string& k, Layer& out) {
+          f(&(static_cast<const T*>(obj)->*member), k, out);
+        };
       for (auto& c : s.checks)
         spec.checks.push_back([member, c](const void* obj) { return c(&(static_cast<const T*>(obj)->*member)); });
       specs_.push_back(std::move(spec));

@@ -41,7 +41,32 @@ std::string env_name(std::string_view prefix, std::string_view key) {
   return out;
 }
 
+bool is_index(std::string_view segment) {
+  return !segment.empty() && std::all_of(segment.begin(), segment.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A later layer's list of maps (key.N.field) replaces an earlier one whole: merging item by item would
+// leave base.yaml's third item behind a production file that lists two.
 void merge(Layer& into, const Layer& from) {
+  std::set<std::string, std::less<>> lists;  // "a.b." for keys a.b.N...
+  for (auto& [k, v] : from) {
+    for (std::size_t dot = k.find('.'); dot != std::string::npos; dot = k.find('.', dot + 1)) {
+      std::size_t end = k.find('.', dot + 1);
+      if (end != std::string::npos && is_index(std::string_view(k).substr(dot + 1, end - dot - 1))) {
+        lists.insert(k.substr(0, dot + 1));
+        break;
+      }
+    }
+  }
+  for (const auto& prefix : lists) {
+    for (auto it = into.lower_bound(prefix); it != into.end() && it->first.starts_with(prefix);) {
+      std::string_view rest = std::string_view(it->first).substr(prefix.size());
+      if (is_index(rest.substr(0, rest.find('.'))))
+        it = into.erase(it);
+      else
+        ++it;
+    }
+  }
   for (auto& [k, v] : from) into[k] = v;
 }
 
@@ -76,24 +101,119 @@ std::string Snapshot::print(bool redact) const {
 
 namespace detail {
 
+std::string display_key(std::string_view key) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= key.size()) {
+    std::size_t dot = key.find('.', start);
+    std::string_view seg = key.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (start > 0 && is_index(seg)) {
+      out += '[';
+      out += seg;
+      out += ']';
+    } else {
+      if (start > 0) out += '.';
+      out += seg;
+    }
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return out;
+}
+
+namespace {
+// Calls fn(full key, the segment after prefix, entry) for each key under prefix ("a.b.").
+template <class F>
+void for_each_under(const Snapshot& snap, const std::string& prefix, F fn) {
+  for (auto it = snap.values.lower_bound(prefix); it != snap.values.end() && it->first.starts_with(prefix); ++it) {
+    std::string_view rest = std::string_view(it->first).substr(prefix.size());
+    fn(it->first, rest, it->second);
+  }
+}
+}  // namespace
+
+std::vector<std::size_t> list_items(const Snapshot& snap, const std::string& key, std::vector<std::string>& errors) {
+  std::set<std::size_t> seen;
+  for_each_under(snap, key + ".", [&](const std::string& full, std::string_view rest, const Entry& e) {
+    auto dot = rest.find('.');
+    std::string_view seg = rest.substr(0, dot);
+    if (!is_index(seg) || dot == std::string_view::npos) {
+      errors.push_back(display_key(full) + ": not a field of an item of the list " + display_key(key) +
+                       " (a YAML sequence of maps: " + display_key(key) + "[N].field) (" + e.origin.to_string() + ")");
+      return;
+    }
+    seen.insert(static_cast<std::size_t>(std::stoul(std::string(seg))));
+  });
+  std::size_t expect = 0;
+  for (std::size_t n : seen) {
+    if (n != expect) {
+      errors.push_back(display_key(key + "." + std::to_string(expect)) +
+                       ": missing (set from the environment or --set, list items are numbered from 0 without gaps)");
+      break;
+    }
+    ++expect;
+  }
+  return {seen.begin(), seen.end()};
+}
+
+std::vector<std::string> map_items(const Snapshot& snap, const std::string& key, std::vector<std::string>& errors) {
+  std::set<std::string> names;
+  for_each_under(snap, key + ".", [&](const std::string& full, std::string_view rest, const Entry& e) {
+    auto dot = rest.find('.');
+    if (dot == std::string_view::npos) {
+      errors.push_back(display_key(full) + ": expected a map of settings under " + display_key(key) + " (" +
+                       e.origin.to_string() + ")");
+      return;
+    }
+    names.insert(std::string(rest.substr(0, dot)));
+  });
+  return {names.begin(), names.end()};
+}
+
+void check_item_keys(const Snapshot& snap, const std::string& item_prefix, const std::vector<std::string>& known,
+                     std::vector<std::string>& errors) {
+  for_each_under(snap, item_prefix + ".", [&](const std::string& full, std::string_view rest, const Entry& e) {
+    for (const auto& k : known)
+      if (rest == k || (k.ends_with('.') && rest.starts_with(k))) return;
+    errors.push_back(display_key(full) + ": unknown key (" + e.origin.to_string() + ")");
+  });
+}
+
 void bind_specs(const Snapshot& snap, std::string_view prefix, const std::vector<FieldSpec>& specs, void* obj,
                 std::vector<std::string>& errors) {
   for (auto& spec : specs) {
     std::string key = prefix.empty() ? spec.key : std::string(prefix) + "." + spec.key;
+    if (spec.bind_tree) {
+      if (const Entry* e = snap.find(key)) {
+        errors.push_back(display_key(key) + ": expected a list or map of settings, got \"" + e->value + "\" (" +
+                         e->origin.to_string() + ")");
+        continue;
+      }
+      std::size_t before = errors.size();
+      spec.bind_tree(snap, key, obj, errors);
+      if (errors.size() != before) continue;
+      for (auto& check : spec.checks) {
+        if (auto st = check(obj); !st.ok()) {
+          errors.push_back(display_key(key) + ": " + std::string(st.message()));
+          break;
+        }
+      }
+      continue;
+    }
     const Entry* e = snap.find(key);
     if (!e) {
       if (spec.required)
-        errors.push_back(key + ": required but not set (set it in a config file, " + env_name("SVCKIT", key) +
-                         " or --set " + key + "=...)");
+        errors.push_back(display_key(key) + ": required but not set (set it in a config file, " +
+                         env_name("SVCKIT", key) + " or --set " + key + "=...)");
       continue;
     }
     if (auto st = spec.assign(*e, obj); !st.ok()) {
-      errors.push_back(key + ": " + std::string(st.message()) + " (" + e->origin.to_string() + ")");
+      errors.push_back(display_key(key) + ": " + std::string(st.message()) + " (" + e->origin.to_string() + ")");
       continue;
     }
     for (auto& check : spec.checks) {
       if (auto st = check(obj); !st.ok()) {
-        errors.push_back(key + ": " + std::string(st.message()) + " (" + e->origin.to_string() + ")");
+        errors.push_back(display_key(key) + ": " + std::string(st.message()) + " (" + e->origin.to_string() + ")");
         break;
       }
     }
@@ -234,11 +354,17 @@ Result<std::shared_ptr<const Snapshot>> Config::build() const {
   std::vector<std::string> errors;
 
   std::set<std::string, std::less<>> known;  // keys the program defines
+  std::vector<std::string> known_trees;      // "prefix." of lists and maps: their binders check inside
+  std::vector<std::pair<std::string, const std::vector<std::string>*>> tree_items;  // and their items' keys
   for (auto& s : sections_) {
     merge(snap->values, s.defaults);
     for (auto& spec : s.specs) {
       std::string key = s.prefix.empty() ? spec.key : s.prefix + "." + spec.key;
       known.insert(key);
+      if (spec.bind_tree) {
+        known_trees.push_back(key + ".");
+        tree_items.emplace_back(key + ".", &spec.item_keys);
+      }
       if (spec.secret) snap->secrets.insert(key);
     }
   }
@@ -273,9 +399,20 @@ Result<std::shared_ptr<const Snapshot>> Config::build() const {
     merge(snap->values, *layer);
   }
 
-  // Environment variables, for every key a default or a file knows.
+  // Environment variables, for every key a default or a file knows, and every key of the list and
+  // map items the files have (SVCKIT_GATEWAY_UPSTREAMS_1_TIMEOUT for an item that sets only its name).
   std::set<std::string, std::less<>> candidates = known;
   for (auto& [k, v] : snap->values) candidates.insert(k);
+  for (const auto& [prefix, item_keys] : tree_items) {
+    std::set<std::string> items;
+    for (auto it = snap->values.lower_bound(prefix); it != snap->values.end() && it->first.starts_with(prefix); ++it) {
+      std::string_view rest = std::string_view(it->first).substr(prefix.size());
+      if (auto dot = rest.find('.'); dot != std::string_view::npos) items.insert(std::string(rest.substr(0, dot)));
+    }
+    for (const auto& item : items)
+      for (const auto& k : *item_keys)
+        if (!k.ends_with('.')) candidates.insert(prefix + item + "." + k);
+  }
   for (auto& key : candidates) {
     std::string name = env_name(options_.env_prefix, key);
     if (const char* v = std::getenv(name.c_str())) snap->values[key] = Entry{v, {}, false, Origin{"env " + name, 0}};
@@ -323,10 +460,12 @@ Result<std::shared_ptr<const Snapshot>> Config::build() const {
   // Keys under a defined section that no section defines are typos until proven otherwise.
   for (auto& [k, e] : snap->values) {
     if (known.count(k)) continue;
+    if (std::any_of(known_trees.begin(), known_trees.end(), [&](const std::string& t) { return k.starts_with(t); }))
+      continue;
     for (auto& s : sections_) {
       if (!s.prefix.empty() && k.size() > s.prefix.size() && k.compare(0, s.prefix.size(), s.prefix) == 0 &&
           k[s.prefix.size()] == '.') {
-        errors.push_back(k + ": unknown key (" + e.origin.to_string() + ")");
+        errors.push_back(detail::display_key(k) + ": unknown key (" + e.origin.to_string() + ")");
         break;
       }
     }

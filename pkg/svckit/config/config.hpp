@@ -165,6 +165,15 @@ namespace detail {
 void bind_specs(const Snapshot& snap, std::string_view prefix, const std::vector<FieldSpec>& specs, void* obj,
                 std::vector<std::string>& errors);
 Status join_errors(const std::vector<std::string>& errors);
+// A key as errors show it: list indices in brackets ("resilience.upstreams[2].timeout").
+std::string display_key(std::string_view key);
+// The items under key: for a list their indices (an error for keys that are not key.N.field), for a
+// map their names.
+std::vector<std::size_t> list_items(const Snapshot& snap, const std::string& key, std::vector<std::string>& errors);
+std::vector<std::string> map_items(const Snapshot& snap, const std::string& key, std::vector<std::string>& errors);
+// Errors for keys under item_prefix that the item's struct does not define.
+void check_item_keys(const Snapshot& snap, const std::string& item_prefix, const std::vector<std::string>& known,
+                     std::vector<std::string>& errors);
 }  // namespace detail
 
 template <class T>
@@ -178,6 +187,63 @@ void bind_into(const Snapshot& snap, std::string_view prefix, T& out, std::vecto
     if (auto st = rule(out); !st.ok()) errors.push_back(std::string(prefix) + ": " + std::string(st.message()));
   }
 }
+
+namespace detail {
+
+template <Described S>
+std::vector<std::string> item_keys() {
+  Binder<S> b;
+  S::describe(b);
+  std::vector<std::string> keys;
+  for (const auto& spec : b.specs()) keys.push_back(spec.bind_tree ? spec.key + "." : spec.key);
+  return keys;
+}
+
+template <Described S>
+void write_defaults(const S& item, const std::string& prefix, Layer& out) {
+  Binder<S> b;
+  S::describe(b);
+  for (const auto& spec : b.specs()) {
+    std::string key = prefix + "." + spec.key;
+    if (spec.defaults_tree)
+      spec.defaults_tree(&item, key, out);
+    else  // a default item is a whole value: its required fields are set too
+      out[key] = Entry{spec.format(&item), {}, false, Origin{"default", 0}};
+  }
+}
+
+template <Described S>
+void bind_list(const Snapshot& snap, const std::string& key, std::vector<S>& out, std::vector<std::string>& errors) {
+  std::vector<std::size_t> indices = list_items(snap, key, errors);
+  if (indices.empty()) return;
+  out.clear();
+  const std::vector<std::string> known = item_keys<S>();
+  for (std::size_t n : indices) {
+    const std::string item_key = key + "." + std::to_string(n);
+    S item{};
+    bind_into(snap, item_key, item, errors);
+    check_item_keys(snap, item_key, known, errors);
+    out.push_back(std::move(item));
+  }
+}
+
+template <Described S>
+void bind_map(const Snapshot& snap, const std::string& key, std::map<std::string, S>& out,
+              std::vector<std::string>& errors) {
+  std::vector<std::string> names = map_items(snap, key, errors);
+  if (names.empty()) return;
+  out.clear();
+  const std::vector<std::string> known = item_keys<S>();
+  for (const auto& name : names) {
+    const std::string item_key = key + "." + name;
+    S item{};
+    bind_into(snap, item_key, item, errors);
+    check_item_keys(snap, item_key, known, errors);
+    out.emplace(name, std::move(item));
+  }
+}
+
+}  // namespace detail
 
 template <class T>
 Result<T> bind(const Snapshot& snap, std::string_view prefix) {
@@ -199,7 +265,10 @@ void Config::define(std::string prefix) {
   for (auto& spec : s.specs) {
     if (spec.required) continue;  // a required key has no default by definition
     std::string key = prefix.empty() ? spec.key : prefix + "." + spec.key;
-    s.defaults[key] = Entry{spec.format(&defaults), {}, false, Origin{"default", 0}};
+    if (spec.defaults_tree)
+      spec.defaults_tree(&defaults, key, s.defaults);
+    else
+      s.defaults[key] = Entry{spec.format(&defaults), {}, false, Origin{"default", 0}};
   }
   s.validate = [prefix](const Snapshot& snap, std::vector<std::string>& errors) {
     T out{};

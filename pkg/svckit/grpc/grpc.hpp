@@ -38,7 +38,7 @@ class Shedder;
 
 namespace svckit::grpc {
 
-// The `grpc:` section. Defaults follow the seed's table: 64 KiB stream window, 1 MiB connection
+// The `grpc:` section. Defaults: 64 KiB stream window, 1 MiB connection
 // window, 100 concurrent streams.
 struct ServerSettings {
   std::string host = "0.0.0.0";

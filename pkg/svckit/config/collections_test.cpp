@@ -1,0 +1,210 @@
+// Enums by name, and lists and maps of described structs bound from YAML sequences and maps: values,
+// defaults, errors naming the key path with file:line, unknown keys inside items, later layers
+// replacing a list whole, environment variables reaching one item.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <utility>
+
+#include "svckit/config/config.hpp"
+
+using namespace std::chrono_literals;
+
+namespace svckit::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+enum class Policy { kRoundRobin, kLeastRequest, kRandom };
+constexpr auto config_names(Policy) {
+  return std::array{std::pair{Policy::kRoundRobin, "round_robin"}, std::pair{Policy::kLeastRequest, "least_request"},
+                    std::pair{Policy::kRandom, "random"}};
+}
+
+struct Tls {
+  std::string cert;
+  static void describe(Binder<Tls>& b) { b.field("cert", &Tls::cert); }
+};
+
+struct Upstream {
+  std::string name;
+  std::chrono::milliseconds timeout{1000};
+  int retries = 0;
+  Policy policy = Policy::kRoundRobin;
+  Tls tls;
+  static void describe(Binder<Upstream>& b) {
+    b.field("name", &Upstream::name).required();
+    b.field("timeout", &Upstream::timeout).range(1ms, 60s);
+    b.field("retries", &Upstream::retries).range(0, 5);
+    b.field("policy", &Upstream::policy);
+    b.section("tls", &Upstream::tls);
+  }
+};
+
+struct Route {
+  std::string upstream;
+  std::vector<std::string> methods;
+  static void describe(Binder<Route>& b) {
+    b.field("upstream", &Route::upstream).required();
+    b.field("methods", &Route::methods);
+  }
+};
+
+struct Gateway {
+  Policy policy = Policy::kLeastRequest;
+  std::vector<Upstream> upstreams = {Upstream{.name = "fallback"}};
+  std::map<std::string, Route> routes;
+  static void describe(Binder<Gateway>& b) {
+    b.field("policy", &Gateway::policy);
+    b.field("upstreams", &Gateway::upstreams).check([](const auto& v) { return v.size() <= 8; }, "at most 8");
+    b.field("routes", &Gateway::routes);
+  }
+};
+
+class CollectionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("svckit-collections-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "dev");
+    fs::create_directories(dir_ / "prod");
+  }
+  void TearDown() override {
+    ::unsetenv("SVCKIT_GATEWAY_UPSTREAMS_1_TIMEOUT");
+    fs::remove_all(dir_);
+  }
+  void write(const std::string& rel, const std::string& text) { std::ofstream(dir_ / rel) << text; }
+  Result<Gateway> load(const std::string& env = "dev") {
+    ConfigOptions o;
+    o.dir = dir_.string();
+    o.env = env;
+    auto cfg = std::make_unique<Config>(o, log::Logger({.level = log::Level::kOff}));
+    cfg->define<Gateway>("gateway");
+    if (Status st = cfg->load(); !st.ok()) return std::unexpected(st);
+    printed_ = cfg->print();
+    return cfg->get<Gateway>("gateway");
+  }
+
+  fs::path dir_;
+  std::string printed_;
+};
+
+TEST_F(CollectionsTest, ListsMapsAndEnumsBindFromYaml) {
+  write("base.yaml",
+        "gateway:\n"
+        "  policy: random\n"
+        "  upstreams:\n"
+        "    - name: billing\n"
+        "      timeout: 2s\n"
+        "      policy: least_request\n"
+        "      tls: {cert: /etc/billing.pem}\n"
+        "    - name: users\n"
+        "      retries: 2\n"
+        "  routes:\n"
+        "    invoices: {upstream: billing, methods: [GET, POST]}\n"
+        "    profiles:\n"
+        "      upstream: users\n");
+  auto g = load();
+  ASSERT_TRUE(g) << g.error().to_string();
+  EXPECT_EQ(g->policy, Policy::kRandom);
+  ASSERT_EQ(g->upstreams.size(), 2u);
+  EXPECT_EQ(g->upstreams[0].name, "billing");
+  EXPECT_EQ(g->upstreams[0].timeout, 2s);
+  EXPECT_EQ(g->upstreams[0].policy, Policy::kLeastRequest);
+  EXPECT_EQ(g->upstreams[0].tls.cert, "/etc/billing.pem");
+  EXPECT_EQ(g->upstreams[1].name, "users");
+  EXPECT_EQ(g->upstreams[1].timeout, 1000ms);  // the item's own default
+  EXPECT_EQ(g->upstreams[1].retries, 2);
+  ASSERT_EQ(g->routes.size(), 2u);
+  EXPECT_EQ(g->routes["invoices"].upstream, "billing");
+  EXPECT_EQ(g->routes["invoices"].methods, (std::vector<std::string>{"GET", "POST"}));
+  EXPECT_EQ(g->routes["profiles"].upstream, "users");
+  // Every key of every item shows with its origin.
+  EXPECT_NE(printed_.find("gateway.upstreams.0.timeout = 2s"), std::string::npos) << printed_;
+  EXPECT_NE(printed_.find("gateway.policy = random"), std::string::npos) << printed_;
+}
+
+TEST_F(CollectionsTest, DefaultsStandWhenNothingIsConfigured) {
+  write("base.yaml", "gateway: {}\n");
+  auto g = load();
+  ASSERT_TRUE(g) << g.error().to_string();
+  EXPECT_EQ(g->policy, Policy::kLeastRequest);
+  ASSERT_EQ(g->upstreams.size(), 1u);
+  EXPECT_EQ(g->upstreams[0].name, "fallback");
+  EXPECT_TRUE(g->routes.empty());
+  EXPECT_NE(printed_.find("gateway.policy = least_request"), std::string::npos) << printed_;
+}
+
+TEST_F(CollectionsTest, ErrorsNameTheItemsKeyPathAndFileLine) {
+  write("base.yaml",
+        "gateway:\n"             // 1
+        "  policy: fastest\n"    // 2
+        "  upstreams:\n"         // 3
+        "    - name: a\n"        // 4
+        "    - name: b\n"        // 5
+        "    - name: c\n"        // 6
+        "      timeout: 5min\n"  // 7
+        "      retries: lots\n"  // 8
+        "      timout: 1s\n"     // 9
+        "    - timeout: 1s\n"    // 10
+        "  routes:\n"            // 11
+        "    invoices: {methods: [GET]}\n");
+  auto g = load();
+  ASSERT_FALSE(g);
+  std::string msg(g.error().message());
+  EXPECT_NE(msg.find("gateway.policy: \"fastest\" is not one of: round_robin, least_request, random"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("gateway.upstreams[2].timeout: invalid duration \"5min\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("base.yaml:7"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("gateway.upstreams[2].retries: \"lots\" is not an integer"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("base.yaml:8"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("gateway.upstreams[2].timout: unknown key"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("gateway.upstreams[3].name: required but not set"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("gateway.routes.invoices.upstream: required but not set"), std::string::npos) << msg;
+}
+
+TEST_F(CollectionsTest, ALaterLayerReplacesAListWholeAndTheEnvironmentReachesOneItem) {
+  write("base.yaml",
+        "gateway:\n"
+        "  upstreams:\n"
+        "    - {name: a}\n"
+        "    - {name: b}\n"
+        "    - {name: c}\n");
+  write("prod/gateway.yaml",
+        "gateway:\n"
+        "  upstreams:\n"
+        "    - {name: x}\n"
+        "    - {name: y}\n");
+  ::setenv("SVCKIT_GATEWAY_UPSTREAMS_1_TIMEOUT", "250ms", 1);
+  auto g = load("prod");
+  ASSERT_TRUE(g) << g.error().to_string();
+  ASSERT_EQ(g->upstreams.size(), 2u);  // base.yaml's third item does not survive under prod's two
+  EXPECT_EQ(g->upstreams[0].name, "x");
+  EXPECT_EQ(g->upstreams[1].name, "y");
+  EXPECT_EQ(g->upstreams[1].timeout, 250ms);
+  EXPECT_NE(printed_.find("env SVCKIT_GATEWAY_UPSTREAMS_1_TIMEOUT"), std::string::npos) << printed_;
+}
+
+TEST_F(CollectionsTest, AScalarWhereAListBelongsAndAGapInTheIndicesAreErrors) {
+  write("base.yaml", "gateway:\n  upstreams: billing\n");
+  auto scalar = load();
+  ASSERT_FALSE(scalar);
+  EXPECT_NE(scalar.error().message().find("gateway.upstreams: expected a list or map of settings"),
+            std::string_view::npos)
+      << scalar.error().message();
+
+  write("base.yaml", "gateway:\n  upstreams:\n    - {name: a}\n");
+  ::setenv("SVCKIT_GATEWAY_UPSTREAMS_1_TIMEOUT", "1s", 1);  // no item 1 in any file: not a known key
+  auto fine = load();
+  ASSERT_TRUE(fine) << fine.error().to_string();
+  EXPECT_EQ(fine->upstreams.size(), 1u);
+}
+
+}  // namespace
+}  // namespace svckit::config
