@@ -15,16 +15,8 @@ ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-8}
 OUT=${OUT:-/tmp/svckit-bench-grpc/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT/go"
 
-# gRPC-Go: the protoc plugins and the server, from Debian's Go sources only (GOPROXY=off).
-export GO111MODULE=off GOPATH=/usr/share/gocode:$OUT/go/gopath GOPROXY=off GOFLAGS= GOCACHE=${GOCACHE:-/tmp/svckit-bench-grpc/gocache} GOTOOLCHAIN=local
-gen=$OUT/go/gopath/src/svckit.dev/bench/echopb
-mkdir -p "$gen"
-go build -o "$OUT/go/protoc-gen-go" google.golang.org/protobuf/cmd/protoc-gen-go
-go build -o "$OUT/go/protoc-gen-go-grpc" google.golang.org/grpc/cmd/protoc-gen-go-grpc
-protoc -I "$src/bench/grpc" --plugin=protoc-gen-go="$OUT/go/protoc-gen-go" \
-  --plugin=protoc-gen-go-grpc="$OUT/go/protoc-gen-go-grpc" --go_out=paths=source_relative:"$gen" \
-  --go-grpc_out=paths=source_relative:"$gen" "$src/bench/grpc/echo.proto"
-(cd "$src/bench/grpc/go/echo-server" && go build -o "$OUT/go/echo-server" .)
+# gRPC-Go, from Debian's Go sources only (GOPROXY=off).
+GOCACHE=${GOCACHE:-/tmp/svckit-bench-grpc/gocache} bash "$src/bench/grpc/build_go_peer.sh" "$OUT/go"
 
 pid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null || true' EXIT
