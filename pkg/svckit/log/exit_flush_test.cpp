@@ -1,6 +1,6 @@
 // Nothing logged through an AsyncSink is lost on the way out of the process: exit() (what returning
 // from main does), an exception that escapes (std::terminate) and abort. Each case runs in a child
-// process (a death test, forked: it shares the parent's temp file name) whose logger is never destroyed, as a logger
+// process (a death test) whose logger is never destroyed, as a logger
 // held by a leaked owner is not, and whose writer thread would not write for an hour by itself: only the exit path can
 // write.
 #include <gtest/gtest.h>
@@ -25,10 +25,19 @@ namespace {
 class ExitFlushTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // Re-executed children (not forked from a process that may have threads: TSan and fork do not
+    // mix) find the parent's file through the environment.
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    const std::string var = "SVCKIT_EXIT_FLUSH_" + name;  // test names are letters and digits
+    if (const char* inherited = std::getenv(var.c_str())) {
+      path_ = inherited;
+      return;
+    }
     path_ = std::filesystem::temp_directory_path() /
-            ("svckit_exit_flush_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".log");
+            ("svckit_exit_flush_" + std::to_string(::getpid()) + "_" + name + ".log");
     std::filesystem::remove(path_);
+    ::setenv(var.c_str(), path_.c_str(), 1);
   }
   void TearDown() override { std::filesystem::remove(path_); }
 
