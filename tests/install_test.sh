@@ -19,6 +19,11 @@ trap 'rc=$?; [ -n "$pid" ] && kill $pid 2>/dev/null; [ $rc -eq 0 ] || { cat "$tm
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 test -f "$tmp/prefix/include/svckit/core/runtime.hpp"
 test ! -e "$tmp/prefix/include/svckit/core/runtime_test.cpp"
+# Internals and test helpers are not installed.
+test ! -e "$tmp/prefix/include/svckit/http/detail"
+test ! -e "$tmp/prefix/include/svckit/db/detail/observe.hpp"
+test ! -e "$tmp/prefix/include/svckit/http/raw_client_test.hpp"
+test ! -e "$tmp/prefix/include/svckit/grpc/testdata"
 test -f "$tmp/prefix/lib/cmake/svckit/SvckitGrpc.cmake"
 
 # Hidden: gRPC and protobuf CMake packages, and pkg-config's whole search path except what is

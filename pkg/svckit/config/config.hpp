@@ -10,7 +10,7 @@
 //   if (auto st = cfg.load(); !st.ok()) die(st);   // every error names the key, file and line
 //   HttpConfig http = *cfg.get<HttpConfig>("http");
 //   auto sub = cfg.on_change<HttpConfig>("http", [](const HttpConfig& c) { ... });
-//   cfg.watch();                                    // inotify; bad edits keep the old config
+//   if (auto st = cfg.watch(); !st.ok()) warn(st);  // inotify; bad edits keep the old config
 //
 // A key `X_file: /path` loads X from that file (secrets). Keys ending in password, secret, _key or
 // token, and fields marked .secret(), are redacted when printed, as are credentials inside any value
@@ -165,6 +165,10 @@ namespace detail {
 void bind_specs(const Snapshot& snap, std::string_view prefix, const std::vector<FieldSpec>& specs, void* obj,
                 std::vector<std::string>& errors);
 Status join_errors(const std::vector<std::string>& errors);
+// The environment variable of a key: SVCKIT + "db.pool.max" → SVCKIT_DB_POOL_MAX.
+std::string env_name(std::string_view prefix, std::string_view key);
+// A key segment that is a list index ("0", "12").
+bool is_index(std::string_view segment);
 // A key as errors show it: list indices in brackets ("resilience.upstreams[2].timeout").
 std::string display_key(std::string_view key);
 // The items under key: for a list their indices (an error for keys that are not key.N.field), for a

@@ -7,12 +7,14 @@
 //   serialization failure or deadlock → ABORTED (retry the transaction), connection lost or database
 //   unreachable → UNAVAILABLE, deadline → DEADLINE_EXCEEDED, bad SQL → INTERNAL.
 //
-//   auto db = co_await db::open(ctx, rt, settings);       // or db::SqliteDatabase::open / PgDatabase
-//   auto user = co_await (*db)->query_one(ctx, "SELECT id, email FROM users WHERE id = $1", {id});
+//   auto db = db::open_database(rt, settings);             // or app.database(), SqliteDatabase::open...
+//   db::Params args{id};                                   // named: GCC 12 rejects a braced list in co_await
+//   auto user = co_await (*db)->query_one(ctx, "SELECT id, email FROM users WHERE id = $1", args);
 //   if (!user) co_return user.error();                    // NOT_FOUND when there is no row
 //   auto email = user->get<std::string>("email");         // the row itself
 //   Status st = co_await (*db)->transaction(ctx, [&](db::Tx& tx) -> Task<Status> {
-//     auto r = co_await tx.exec(ctx, "UPDATE accounts SET balance = balance - $1 WHERE id = $2", {amount, from});
+//     db::Params debit{amount, from};
+//     auto r = co_await tx.exec(ctx, "UPDATE accounts SET balance = balance - $1 WHERE id = $2", debit);
 //     if (!r) co_return r.error();
 //     co_return co_await tx.transaction(ctx, nested);     // a savepoint
 //   });                                                   // commit on OK, rollback on error or exception

@@ -1,4 +1,4 @@
-#include "svckit/db/observe.hpp"
+#include "svckit/db/detail/observe.hpp"
 
 #include <cctype>
 #include <mutex>

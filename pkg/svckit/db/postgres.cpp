@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "svckit/core/redact.hpp"
-#include "svckit/db/observe.hpp"
+#include "svckit/db/detail/observe.hpp"
 #include "svckit/db/settings.hpp"
 #include "svckit/metrics/metrics.hpp"
 

@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "svckit/db/observe.hpp"
+#include "svckit/db/detail/observe.hpp"
 
 namespace svckit::db {
 

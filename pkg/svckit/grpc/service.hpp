@@ -13,7 +13,8 @@
 //
 // Streaming methods read best as coroutines on svckit's runtime (stream_task, server_stream_task):
 //   items.server_stream_task<ListReq, Item>("List", rt, [db](const ListReq& in, auto& out) -> Task<Status> {
-//     auto rows = co_await db->query(out.context(), "SELECT id, name FROM items LIMIT $1", {in.limit()});
+//     db::Params args{in.limit()};                  // named: GCC 12 rejects a braced list in co_await
+//     auto rows = co_await db->query(out.context(), "SELECT id, name FROM items LIMIT $1", args);
 //     if (!rows) co_return rows.error();
 //     for (auto row : *rows) {
 //       Item it; ...;

@@ -11,7 +11,7 @@
 #include <map>
 #include <vector>
 
-#include "svckit/http/io_await.hpp"
+#include "svckit/http/detail/io_await.hpp"
 #include "svckit/metrics/metrics.hpp"
 #include "svckit/trace/tracer.hpp"
 

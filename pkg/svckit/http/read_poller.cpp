@@ -1,4 +1,4 @@
-#include "svckit/http/read_poller.hpp"
+#include "svckit/http/detail/read_poller.hpp"
 
 #include <sys/epoll.h>
 #include <unistd.h>

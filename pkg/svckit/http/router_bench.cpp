@@ -1,7 +1,7 @@
 // Router lookup on the GitHub API route set (203 routes): every route's concrete path looked up in turn.
 #include <benchmark/benchmark.h>
 
-#include "svckit/http/github_routes.hpp"
+#include "svckit/http/github_routes_test.hpp"
 #include "svckit/http/router.hpp"
 
 namespace {

@@ -12,8 +12,8 @@
 #include <exception>
 #include <vector>
 
-#include "svckit/http/io_await.hpp"
-#include "svckit/http/read_poller.hpp"
+#include "svckit/http/detail/io_await.hpp"
+#include "svckit/http/detail/read_poller.hpp"
 
 namespace svckit::http {
 

@@ -1,4 +1,4 @@
-#include "svckit/log/encoder.hpp"
+#include "svckit/log/detail/encoder.hpp"
 
 #include <array>
 #include <charconv>

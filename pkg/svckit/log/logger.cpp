@@ -6,8 +6,8 @@
 #include <mutex>
 #include <vector>
 
-#include "svckit/log/buffer.hpp"
-#include "svckit/log/encoder.hpp"
+#include "svckit/log/detail/buffer.hpp"
+#include "svckit/log/detail/encoder.hpp"
 
 namespace svckit::log {
 

@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "svckit/core/runtime.hpp"
-#include "svckit/log/buffer.hpp"
-#include "svckit/log/encoder.hpp"
+#include "svckit/log/detail/buffer.hpp"
+#include "svckit/log/detail/encoder.hpp"
 
 using namespace std::chrono_literals;
 using nlohmann::json;

@@ -19,15 +19,21 @@ namespace svckit::resilience {
 // A CircuitBreaker whose state and transitions are exported as metrics and logged.
 std::shared_ptr<CircuitBreaker> observed_breaker(BreakerSettings settings);
 
-// Runs fn through the breaker; when the breaker refuses (or fn fails and a fallback is given), the
-// fallback's answer is returned instead: a degraded answer rather than an error.
+// Runs fn (const Context&) -> Task<Status> or Task<Result<T>> through the breaker; when the breaker
+// refuses (or fn fails and a fallback is given), the fallback's answer is returned instead: a degraded
+// answer rather than an error.
 template <class F, class Fallback = std::nullptr_t>
 auto guarded(const Context& ctx, CircuitBreaker& cb, F fn, Fallback fallback = nullptr)
     -> std::invoke_result_t<F&, const Context&> {
+  using Value = typename std::invoke_result_t<F&, const Context&>::value_type;
   auto ticket = cb.allow();
   if (!ticket) {
-    if constexpr (!std::is_same_v<Fallback, std::nullptr_t>) co_return fallback(ticket.error());
-    co_return std::unexpected(ticket.error());
+    if constexpr (!std::is_same_v<Fallback, std::nullptr_t>)
+      co_return fallback(ticket.error());
+    else if constexpr (std::is_same_v<Value, Status>)
+      co_return ticket.error();
+    else
+      co_return std::unexpected(ticket.error());
   }
   auto result = co_await fn(ctx);
   Status st = detail::status_of(result);

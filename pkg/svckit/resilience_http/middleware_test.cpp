@@ -15,7 +15,6 @@ TEST(Middleware, RateLimitAnswers429WithRetryAfterAndShedding503) {
   Runtime rt({.workers = 1});
   http::Router router;
   auto limiter = std::make_shared<TokenBucket>(1, 2);
-  router.group("/limited").use(middleware::rate_limit(limiter));
   auto g = router.group("/limited");
   g.use(middleware::rate_limit(limiter));
   g.get("/x", [](http::Request&, http::Response& res) { res.text(200, "ok"); });

@@ -33,7 +33,7 @@ struct TracingSetup {
   std::shared_ptr<BatchSpanProcessor> batch;  // null with exporter: none
 };
 
-// `transport` is needed for exporter: otlp (http::trace_transport provides one).
+// `transport` is needed for exporter: otlp (http::otlp_transport provides one).
 TracingSetup make_tracing(const TraceSettings& settings, Resource resource, Transport transport = nullptr);
 
 }  // namespace svckit::trace

@@ -5,7 +5,7 @@
 #include <source_location>
 #include <string_view>
 
-#include "svckit/log/buffer.hpp"
+#include "svckit/log/detail/buffer.hpp"
 #include "svckit/log/field.hpp"
 
 namespace svckit::log::detail {
