@@ -197,6 +197,9 @@ class Session {
     status_ = std::move(st);
     queue_.clear();
     wake_.notify();
+    // Ends the call now: a writer stalled on a client that stopped reading (the slow consumer this
+    // exists for) and a reader waiting for the client's next message both return.
+    if (stream_) stream_->finish(*status_);
   }
 
   std::shared_ptr<Hub> hub_;
@@ -209,6 +212,10 @@ class Session {
   bool ended_ = false;
   std::optional<Status> status_;
   Notifier wake_, writer_done_;
+  grpc::Stream<ChatMessage, ChatMessage>* stream_ = nullptr;  // set before the writer starts
+
+ public:
+  void attach(grpc::Stream<ChatMessage, ChatMessage>& stream) { stream_ = &stream; }
 };
 
 namespace {
@@ -219,6 +226,7 @@ namespace {
 // consumer).
 Task<Status> run_session(std::shared_ptr<Hub> hub, grpc::Stream<ChatMessage, ChatMessage>& stream) {
   auto session = std::make_shared<Session>(hub);
+  session->attach(stream);
   hub->add(session.get());  // from now on close_all reaches it
   Loop::current()->spawn(session->send_loop(stream));
   for (;;) {

@@ -2,6 +2,7 @@
 // paths errors show.
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <set>
 #include <string>
 
@@ -20,6 +21,7 @@ std::string env_name(std::string_view prefix, std::string_view key) {
 }
 
 bool is_index(std::string_view segment) {
+  if (segment.size() > 1 && segment[0] == '0') return false;  // "00" is a name, not item 0
   return !segment.empty() && std::all_of(segment.begin(), segment.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
@@ -64,7 +66,13 @@ std::vector<std::size_t> list_items(const Snapshot& snap, const std::string& key
                        " (a YAML sequence of maps: " + display_key(key) + "[N].field) (" + e.origin.to_string() + ")");
       return;
     }
-    seen.insert(static_cast<std::size_t>(std::stoul(std::string(seg))));
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(seg.data(), seg.data() + seg.size(), n);
+    if (ec != std::errc() || end != seg.data() + seg.size() || n > 100000) {
+      errors.push_back(display_key(full) + ": list index out of range (" + e.origin.to_string() + ")");
+      return;
+    }
+    seen.insert(n);
   });
   std::size_t expect = 0;
   for (std::size_t n : seen) {
@@ -107,8 +115,9 @@ void bind_specs(const Snapshot& snap, std::string_view prefix, const std::vector
     std::string key = prefix.empty() ? spec.key : std::string(prefix) + "." + spec.key;
     if (spec.bind_tree) {
       if (const Entry* e = snap.find(key)) {
-        errors.push_back(display_key(key) + ": expected a list or map of settings, got \"" + e->value + "\" (" +
-                         e->origin.to_string() + ")");
+        // The key itself has a value: `key: []` empties the list; a scalar is an error.
+        if (auto st = spec.assign(*e, obj); !st.ok())
+          errors.push_back(display_key(key) + ": " + std::string(st.message()) + " (" + e->origin.to_string() + ")");
         continue;
       }
       std::size_t before = errors.size();

@@ -216,6 +216,15 @@ struct FieldSpec {
 };
 
 namespace detail {
+// A list or map given a value of its own: `key: []` (or `{}`) empties it; anything else is an error.
+template <class C>
+Status clear_if_empty(const Entry& e, C& container) {
+  if ((e.is_list && e.items.empty()) || e.value.empty() || e.value == "{}" || e.value == "[]") {
+    container.clear();
+    return {};
+  }
+  return Status(Code::kInvalidArgument, "expected a list or map of settings, got \"" + e.value + "\"");
+}
 // Defined in config.hpp, where Snapshot is complete.
 template <Described S>
 void bind_list(const Snapshot& snap, const std::string& key, std::vector<S>& out, std::vector<std::string>& errors);
@@ -318,6 +327,9 @@ class Binder {
     spec.bind_tree = [member](const Snapshot& snap, const std::string& k, void* obj, std::vector<std::string>& errors) {
       detail::bind_list(snap, k, static_cast<T*>(obj)->*member, errors);
     };
+    spec.assign = [member](const Entry& e, void* obj) {
+      return detail::clear_if_empty(e, static_cast<T*>(obj)->*member);
+    };
     spec.defaults_tree = [member](const void* obj, const std::string& k, Layer& out) {
       const auto& items = static_cast<const T*>(obj)->*member;
       for (std::size_t i = 0; i < items.size(); ++i) detail::write_defaults(items[i], k + "." + std::to_string(i), out);
@@ -332,6 +344,9 @@ class Binder {
     spec.key = std::move(key);
     spec.bind_tree = [member](const Snapshot& snap, const std::string& k, void* obj, std::vector<std::string>& errors) {
       detail::bind_map(snap, k, static_cast<T*>(obj)->*member, errors);
+    };
+    spec.assign = [member](const Entry& e, void* obj) {
+      return detail::clear_if_empty(e, static_cast<T*>(obj)->*member);
     };
     spec.defaults_tree = [member](const void* obj, const std::string& k, Layer& out) {
       for (const auto& [name, item] : static_cast<const T*>(obj)->*member)

@@ -206,5 +206,31 @@ TEST_F(CollectionsTest, AScalarWhereAListBelongsAndAGapInTheIndicesAreErrors) {
   EXPECT_EQ(fine->upstreams.size(), 1u);
 }
 
+TEST_F(CollectionsTest, AnEmptyListInALaterLayerEmptiesTheList) {
+  write("base.yaml", "gateway:\n  upstreams:\n    - {name: a}\n    - {name: b}\n");
+  write("prod/gateway.yaml", "gateway:\n  upstreams: []\n");
+  auto g = load("prod");
+  ASSERT_TRUE(g) << g.error().to_string();
+  EXPECT_TRUE(g->upstreams.empty());
+  // And the struct's own default list is emptied the same way.
+  write("base.yaml", "gateway:\n  upstreams: []\n");
+  auto none = load("dev");
+  ASSERT_TRUE(none) << none.error().to_string();
+  EXPECT_TRUE(none->upstreams.empty());
+}
+
+TEST_F(CollectionsTest, AHugeOrZeroPaddedIndexIsAnErrorNotACrash) {
+  write("base.yaml", "gateway: {}\n");
+  ConfigOptions o;
+  o.dir = dir_.string();
+  o.env = "dev";
+  o.sets = {"gateway.upstreams.99999999999999999999.name=a"};
+  Config cfg(o, log::Logger({.level = log::Level::kOff}));
+  cfg.define<Gateway>("gateway");
+  Status st = cfg.load();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("list index out of range"), std::string_view::npos) << st.message();
+}
+
 }  // namespace
 }  // namespace svckit::config

@@ -47,6 +47,7 @@ void merge(Layer& into, const Layer& from) {
     }
   }
   for (const auto& prefix : lists) {
+    into.erase(prefix.substr(0, prefix.size() - 1));  // an earlier `key: []`
     for (auto it = into.lower_bound(prefix); it != into.end() && it->first.starts_with(prefix);) {
       std::string_view rest = std::string_view(it->first).substr(prefix.size());
       if (detail::is_index(rest.substr(0, rest.find('.'))))
@@ -54,6 +55,12 @@ void merge(Layer& into, const Layer& from) {
       else
         ++it;
     }
+  }
+  // `key: []` empties whatever an earlier layer (or the defaults) put under key.
+  for (auto& [k, v] : from) {
+    if (!v.is_list || !v.items.empty()) continue;
+    const std::string prefix = k + ".";
+    for (auto it = into.lower_bound(prefix); it != into.end() && it->first.starts_with(prefix);) it = into.erase(it);
   }
   for (auto& [k, v] : from) into[k] = v;
 }

@@ -428,14 +428,24 @@ class SqliteTx final : public Tx {
     const Context& call = observe.context();
     auto job = [c, &call, &q] { return run_script(*c, call, q); };
     Status st = status_of(co_await run_blocking(call, job));
+    bool clean = st.ok();
     if (!st.ok() && q == "COMMIT") {
       // A failed COMMIT (a deferred constraint, a busy database) leaves the transaction open: undo it.
       const std::string back = "ROLLBACK";
       auto undo = [c, &call, &back] { return run_script(*c, call, back); };
-      (void)co_await run_blocking(call, undo);
+      clean = status_of(co_await run_blocking(call, undo)).ok();
     }
     observe.finish(st);
-    impl_->release(std::move(conn_));
+    if (clean) {
+      impl_->release(std::move(conn_));
+    } else {
+      // The transaction may still be open (the pool refused the job, the rollback failed): this
+      // connection must never be handed out again. Closing it rolls back whatever is open.
+      auto doomed = std::move(conn_);
+      auto close = [holder = std::make_shared<std::unique_ptr<Conn>>(std::move(doomed))] { holder->reset(); };
+      if (!impl_->rt.blocking_pool().try_submit(close)) close();
+      impl_->release(nullptr);
+    }
     co_return st;
   }
 

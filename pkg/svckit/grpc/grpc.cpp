@@ -368,6 +368,13 @@ void CallObservation::sent() noexcept {
   m_->sent.inc();
 }
 
+::grpc::Status CallObservation::cancelled_status() const {
+  if (deadline_ != std::chrono::system_clock::time_point::max() &&
+      std::chrono::system_clock::now() + std::chrono::milliseconds(50) >= deadline_)
+    return ::grpc::Status(::grpc::StatusCode::DEADLINE_EXCEEDED, "deadline exceeded");
+  return ::grpc::Status(::grpc::StatusCode::CANCELLED, "cancelled by the client");
+}
+
 void CallObservation::finish(const ::grpc::Status& sent) {
   if (finished_) return;
   finished_ = true;

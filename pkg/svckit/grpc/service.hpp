@@ -91,6 +91,10 @@ class CallObservation {
   void sent() noexcept;
   // Once; later calls do nothing.
   void finish(const ::grpc::Status& status);
+  // The status of a call grpc++ reports cancelled: DEADLINE_EXCEEDED when its deadline has passed
+  // (grpc++ cancels a call at its deadline too; its timer and the clocks may differ by a few
+  // milliseconds), else CANCELLED by the client.
+  ::grpc::Status cancelled_status() const;
   Context& context() noexcept { return ctx_; }
   const MethodStats* method() const noexcept { return m_; }
 
@@ -335,8 +339,7 @@ class StreamReactor final : public ::grpc::ServerBidiReactor<Req, Resp> {
   // Observed here, when every operation has completed: a stream the client cancelled may still have
   // been finished OK by a handler that saw only the end of its reads.
   void OnDone() override {
-    obs_.finish(call_->IsCancelled() ? ::grpc::Status(::grpc::StatusCode::CANCELLED, "cancelled by the client")
-                                     : status_);
+    obs_.finish(call_->IsCancelled() ? obs_.cancelled_status() : status_);
     if (handler_) run([&] { handler_->on_done(); });
     delete this;
   }
@@ -530,7 +533,7 @@ class TaskStreamState final : public Stream<Req, Resp> {
   Task<std::optional<Req>> read() override {
     {
       std::lock_guard lock(mu_);
-      if (!handler_ || read_ended_) co_return std::nullopt;
+      if (!handler_ || ended_ || read_ended_) co_return std::nullopt;
       handler_->start_read();
     }
     co_await read_ready_.wait();
@@ -547,7 +550,7 @@ class TaskStreamState final : public Stream<Req, Resp> {
     if (messages.empty()) co_return Status();
     {
       std::lock_guard lock(mu_);
-      if (!handler_ || write_failed_) co_return gone();
+      if (!handler_ || ended_ || write_failed_) co_return gone();
       batch_ = std::move(messages);  // grpc++ reads each until its on_write_done
       next_ = 1;
       handler_->start_write(batch_[0]);
@@ -559,8 +562,12 @@ class TaskStreamState final : public Stream<Req, Resp> {
     }
     co_return Status();
   }
+  // After Finish no read or write may start (grpc++ may already be freeing the call): ended_ stops
+  // them, and the rest of a batch in flight.
   void finish(const Status& status) override {
     std::lock_guard lock(mu_);
+    if (ended_) return;
+    ended_ = true;
     if (handler_) handler_->end(status);
   }
 
@@ -581,6 +588,7 @@ class TaskStreamState final : public Stream<Req, Resp> {
   bool write_ok_ = false;
   bool read_ended_ = false;
   bool write_failed_ = false;
+  bool ended_ = false;  // finish() called: under mu_
 };
 
 template <class Req, class Resp>
@@ -598,7 +606,9 @@ class TaskStream final : public ServerStream<Req, Resp> {
 
   void on_start() override {
     if (!runtime_.running()) return this->finish(Status(Code::kUnavailable, "shutting down"));
-    state_->ctx_ = this->context();
+    // A child the client's cancellation cancels at once: a handler waiting on something else (a query,
+    // a timer) learns of it then, not at its next read or write.
+    state_->ctx_ = this->context().with_cancel();
     state_->handler_ = this;
     runtime_.spawn(run(fn_, state_));
   }
@@ -612,12 +622,24 @@ class TaskStream final : public ServerStream<Req, Resp> {
   }
   void on_write_done(bool ok) override {
     auto& st = *state_;
-    if (ok && st.next_ < st.batch_.size()) {
-      this->write(st.batch_[st.next_++]);  // the batch's next message, from grpc++'s thread
-      return;
+    {
+      std::lock_guard lock(st.mu_);
+      if (ok && !st.ended_ && st.next_ < st.batch_.size()) {
+        this->write(st.batch_[st.next_++]);  // the batch's next message, from grpc++'s thread
+        return;
+      }
+      if (st.ended_) ok = false;
     }
     st.write_ok_ = ok;
     st.write_ready_.notify();
+  }
+  // grpc++ calls this for the deadline too: say which it was. grpc++'s timer and the Context's
+  // deadline (converted from the call's system-clock deadline) can differ by a few milliseconds.
+  void on_cancel() override {
+    Context& ctx = state_->ctx_;
+    bool expired = ctx.deadline() && ctx.remaining() <= std::chrono::milliseconds(50);
+    ctx.cancel(expired ? Status(Code::kDeadlineExceeded, "deadline exceeded")
+                       : Status(Code::kCancelled, "cancelled by the client"));
   }
   void on_done() override {
     std::lock_guard lock(state_->mu_);

@@ -81,16 +81,27 @@ class StreamTaskTest : public ::testing::Test {
       r.set_text(all);
       co_return co_await s.write(r);
     });
-    // Bidirectional: answers each message with how many it has seen.
-    service_.stream_task<PingRequest, PingReply>("Count", rt_, [](Stream<PingRequest, PingReply>& s) -> Task<Status> {
-      int n = 0;
-      while (auto m = co_await s.read()) {
-        PingReply r;
-        r.set_text(std::to_string(++n));
-        if (Status st = co_await s.write(r); !st.ok()) co_return st;
-      }
-      co_return Status();
-    });
+    // Bidirectional: answers each message with how many it has seen; "finish" ends the call from the
+    // handler's side first, then tries to go on reading and writing (which must not reach grpc++).
+    service_.stream_task<PingRequest, PingReply>("Count", rt_,
+                                                 [this](Stream<PingRequest, PingReply>& s) -> Task<Status> {
+                                                   int n = 0;
+                                                   while (auto m = co_await s.read()) {
+                                                     if (m->text() == "finish") {
+                                                       s.finish(Status(Code::kAborted, "ended by the handler"));
+                                                       auto more = co_await s.read();
+                                                       PingReply r;
+                                                       Status w = co_await s.write(r);
+                                                       std::lock_guard lock(mu_);
+                                                       after_finish_ = {more.has_value(), w};
+                                                       co_return Status();  // ignored: the first status won
+                                                     }
+                                                     PingReply r;
+                                                     r.set_text(std::to_string(++n));
+                                                     if (Status st = co_await s.write(r); !st.ok()) co_return st;
+                                                   }
+                                                   co_return Status();
+                                                 });
     ServerSettings s;
     s.host = "127.0.0.1";
     s.port = 0;
@@ -129,6 +140,7 @@ class StreamTaskTest : public ::testing::Test {
   std::atomic<int> big_written_{0};
   std::mutex mu_;
   std::optional<Status> slow_ended_;
+  std::optional<std::pair<bool, Status>> after_finish_;
 };
 
 TEST_F(StreamTaskTest, EveryStreamingKindRunsAsACoroutine) {
@@ -194,14 +206,20 @@ TEST_F(StreamTaskTest, AWriterWaitsForASlowReaderInsteadOfQueueing) {
   auto ctx = call_context();
   PingRequest req;
   req.set_text("big 64");  // 16 MiB in all
-  auto reader = stub_->Watch(ctx.get(), req);
+  // A client with a fixed 64 KiB window (no BDP growth), so what the transport can hold is bounded.
+  ::grpc::ChannelArguments args;
+  args.SetInt("grpc.http2.bdp_probe", 0);
+  args.SetInt("grpc.http2.lookahead_bytes", 65536);
+  auto slow = Ping::NewStub(::grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                                        ::grpc::InsecureChannelCredentials(), args));
+  auto reader = slow->Watch(ctx.get(), req);
   PingReply r;
   ASSERT_TRUE(reader->Read(&r));
   // The client reads nothing more for a while: flow control stops the handler after what the
-  // transport's windows and buffers hold, far short of all 64.
+  // windows and socket buffers hold, well short of all 64.
   std::this_thread::sleep_for(500ms);
   int stalled_at = big_written_.load();
-  EXPECT_LT(stalled_at, 32) << "the handler did not wait for the reader";
+  EXPECT_LT(stalled_at, 48) << "the handler did not wait for the reader";
   int got = 1;
   while (reader->Read(&r)) ++got;
   EXPECT_TRUE(reader->Finish().ok());
@@ -220,8 +238,10 @@ TEST_F(StreamTaskTest, TheClientsCancellationAndDeadlineEndTheHandlersWrites) {
     ctx->TryCancel();
     EXPECT_EQ(reader->Finish().error_code(), ::grpc::StatusCode::CANCELLED);
     for (int i = 0; i < 200; ++i) {
-      std::lock_guard lock(mu_);
-      if (slow_ended_) break;
+      {
+        std::lock_guard lock(mu_);
+        if (slow_ended_) break;
+      }
       std::this_thread::sleep_for(10ms);
     }
     std::lock_guard lock(mu_);
@@ -239,8 +259,10 @@ TEST_F(StreamTaskTest, TheClientsCancellationAndDeadlineEndTheHandlersWrites) {
     EXPECT_EQ(reader->Finish().error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
     EXPECT_GE(ticks, 2);
     for (int i = 0; i < 200; ++i) {
-      std::lock_guard lock(mu_);
-      if (slow_ended_) break;
+      {
+        std::lock_guard lock(mu_);
+        if (slow_ended_) break;
+      }
       std::this_thread::sleep_for(10ms);
     }
     std::lock_guard lock(mu_);
@@ -269,6 +291,30 @@ TEST_F(StreamTaskTest, AThrowingHandlerAnswersInternalAndTheServerKeepsServing) 
   for (PingReply x; ok->Read(&x);) got.push_back(x.text());
   EXPECT_TRUE(ok->Finish().ok());
   EXPECT_EQ(got, (std::vector<std::string>{"still", "here"}));
+}
+
+TEST_F(StreamTaskTest, AfterFinishNothingMoreIsReadOrWrittenAndTheFirstStatusWins) {
+  auto ctx = call_context();
+  auto stream = stub_->Count(ctx.get());
+  PingRequest req;
+  req.set_text("finish");
+  ASSERT_TRUE(stream->Write(req));
+  PingReply reply;
+  EXPECT_FALSE(stream->Read(&reply));
+  auto st = stream->Finish();
+  EXPECT_EQ(st.error_code(), ::grpc::StatusCode::ABORTED);
+  EXPECT_NE(st.error_message().find("ended by the handler"), std::string::npos) << st.error_message();
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard lock(mu_);
+      if (after_finish_) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  std::lock_guard lock(mu_);
+  ASSERT_TRUE(after_finish_.has_value());
+  EXPECT_FALSE(after_finish_->first);  // no message after finish
+  EXPECT_FALSE(after_finish_->second.ok());
 }
 
 }  // namespace

@@ -115,6 +115,7 @@ struct AsyncSink::Impl {
 struct AsyncSinkRegistry {
   std::mutex mu;
   std::vector<AsyncSink*> live;
+  pid_t pid = ::getpid();  // a forked child has no writer threads to wait for
 
   static AsyncSinkRegistry& get() {
     static auto* r = new AsyncSinkRegistry;  // leaked: used from atexit and signal handlers
@@ -132,8 +133,12 @@ struct AsyncSinkRegistry {
   }
   static void flush_all() {
     auto& r = get();
+    if (::getpid() != r.pid) return;
     std::lock_guard lock(r.mu);
-    for (AsyncSink* s : r.live) s->flush();
+    for (AsyncSink* s : r.live) {
+      // A flush waits for the writer thread: never from that thread itself (terminate called there).
+      if (s->impl_->thread.get_id() != std::this_thread::get_id()) s->flush();
+    }
   }
   // Async-signal context: no waiting on the writer thread. Each sink's buffered lines are written
   // straight to its inner sink when its lock is free; a sink whose writer thread holds it is skipped.
