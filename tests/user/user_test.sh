@@ -42,4 +42,24 @@ $PY "$src/tests/user/api_test.py" "$svc_url" "$admin_url" "$src/api/user/v1/open
 [[ "$(curl -sf "$admin_url/readyz")" == *'"db":"ok"'* ]]
 $PY "$src/tests/user/fault_test.py" "$svc_url" "$admin_url" "$src/scripts/pg.sh" "$pg"
 stop
+
+echo "== postgres down at start: unready, then migrated and ready when it comes up"
+port=$(cat "$pg/port")
+runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h "$pg" -p "$port" -U postgres -q -v ON_ERROR_STOP=1 \
+  -c "CREATE DATABASE late OWNER svckit" >/dev/null
+bash "$src/scripts/pg.sh" stop "$pg"
+late="host=127.0.0.1 port=$port dbname=late user=svckit password=svckit sslmode=disable"
+start --set db.driver=postgres --set "db.postgres.dsn=$late" --set admin.readiness_interval=100ms
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$admin_url/readyz")" = 503 ]
+bash "$src/scripts/pg.sh" start "$pg" >/dev/null
+ready=
+for _ in $(seq 100); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$admin_url/readyz")" = 200 ] && { ready=1; break; }
+  sleep 0.1
+done
+[ -n "$ready" ] || { echo "user-svc never became ready after PostgreSQL came up"; curl -s "$admin_url/readyz"; exit 1; }
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$svc_url/v1/users" -H 'Content-Type: application/json' \
+  -d '{"email":"late@example.com","name":"Late"}')
+[ "$code" = 201 ] || { echo "POST after late migrations: $code"; exit 1; }
+stop
 echo "user-svc test: ok"

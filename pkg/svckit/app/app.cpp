@@ -272,6 +272,8 @@ Result<std::shared_ptr<db::Database>> App::database() {
   auto opened = db::open_database(*runtime_, s);
   if (!opened) return std::unexpected(opened.error());
   std::shared_ptr<db::Database> database = *opened;
+  // Pending migrations, shared with the readiness check: the service is not ready before they ran.
+  auto pending = std::make_shared<std::vector<db::Migration>>();
   if (s.migrate_on_start) {
     const std::string dir = config_->resolve(s.migrations) + "/" + s.driver;
     auto migrations = db::load_migrations(dir);
@@ -285,16 +287,37 @@ Result<std::shared_ptr<db::Database>> App::database() {
                                         logger_);
     }());
     if (!applied) {
-      // A server that is not up yet is not fatal: readiness reports it and the service waits for it.
-      // A broken or changed migration is.
-      if (applied.error().code() != Code::kUnavailable) {
+      // A PostgreSQL server that is not up yet is not fatal: readiness applies the migrations once it
+      // answers, and reports unready until then. A broken or changed migration is fatal, and so is an
+      // unusable SQLite file (no server will come up to fix it).
+      if (applied.error().code() != Code::kUnavailable || s.driver == "sqlite") {
         database->close();
         return std::unexpected(applied.error());
       }
-      logger_.warn("database unavailable at start; migrations not applied", {{"error", applied.error()}});
+      logger_.warn("database unavailable at start; migrations wait for it", {{"error", applied.error()}});
+      *pending = std::move(*migrations);
     }
   }
-  readiness_.add("db", [database](const Context& ctx) -> Task<Status> { co_return co_await database->ping(ctx); });
+  auto mu = std::make_shared<std::mutex>();
+  readiness_.add("db", [database, pending, mu, logger = logger_](const Context& ctx) -> Task<Status> {
+    bool migrate = false;
+    {
+      std::lock_guard lock(*mu);
+      migrate = !pending->empty();
+    }
+    if (migrate) {
+      std::vector<db::Migration> todo;
+      {
+        std::lock_guard lock(*mu);
+        todo = *pending;
+      }
+      auto applied = co_await db::migrate_up(ctx, *database, todo, logger);
+      if (!applied) co_return applied.error();
+      std::lock_guard lock(*mu);
+      pending->clear();
+    }
+    co_return co_await database->ping(ctx);
+  });
   database_ = database;
   return database_;
 }
