@@ -131,8 +131,9 @@ class App {
   // default) or PostgreSQL (db.driver: postgres, with svckit::db_postgres linked); relative paths
   // from the service's root. With db.migrate_on_start the migrations in db.migrations/<driver>/ are
   // applied first (a broken or changed migration is an error; a PostgreSQL that is not up yet is
-  // not: it is logged, and the service starts unready until it answers). Readiness gets a "db" check
-  // (a ping), and the database is closed in the stop sequence after the on_stop hooks.
+  // not: the service starts unready and the readiness check applies them once it answers). Readiness
+  // gets a "db" check (pending migrations, then a ping), and the database is closed in the stop
+  // sequence after the served servers.
   //   app.define<svckit::db::DbSettings>("db");
   //   if (auto exit = app.init(argc, argv)) return *exit;
   //   auto db = app.database();
