@@ -97,17 +97,21 @@ std::string query_json(std::string_view query) {
   std::string out = "{";
   for (auto& [k, values] : keys) {
     if (out.size() > 1) out += ',';
-    append_json_string(out, k);
-    out += ':';
-    if (values.size() > 1) out += '[';
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      if (i) out += ',';
-      append_json_string(out, values[i]);
-    }
-    if (values.size() > 1) out += ']';
+    append_query_member(out, k, values);
   }
   out += '}';
   return out;
+}
+
+void append_query_member(std::string& out, std::string_view name, const std::vector<std::string>& values) {
+  append_json_string(out, name);
+  out += ':';
+  if (values.size() > 1) out += '[';
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, values[i]);
+  }
+  if (values.size() > 1) out += ']';
 }
 
 std::string_view Request::param(std::string_view name) const noexcept {

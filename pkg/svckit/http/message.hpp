@@ -167,6 +167,8 @@ std::string url_decode(std::string_view s, bool form = false);
 // The query string as a JSON object of strings, keys and values percent-decoded; a repeated key
 // becomes an array of its values.
 std::string query_json(std::string_view query);
+// One member of that object: "name":"value", or "name":["a","b"] for several values.
+void append_query_member(std::string& out, std::string_view name, const std::vector<std::string>& values);
 
 // The query string bound to a described struct (json_schema), with the validation and field-path
 // errors of bind_json: values arrive as text ("10", "true"), a repeated key fills a vector.
@@ -185,14 +187,7 @@ Result<std::optional<T>> Request::query(std::string_view name) const {
   auto values = query_values(name);
   if (values.empty()) return std::optional<T>();
   std::string doc = "{";
-  append_json_string(doc, name);
-  doc += ':';
-  if (values.size() > 1) doc += '[';
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i) doc += ',';
-    append_json_string(doc, values[i]);
-  }
-  if (values.size() > 1) doc += ']';
+  append_query_member(doc, name, values);
   doc += '}';
   auto decoded = svckit::json::decode<std::map<std::string, T>>(doc, {.values_as_text = true});
   if (!decoded) return std::unexpected(decoded.error());

@@ -260,6 +260,19 @@ const char* parse_integer(std::string_view lit, I& out) {
   if (r.ec != std::errc()) return std::is_signed_v<I> ? "is out of range" : "must not be negative";
   return nullptr;
 }
+// A number literal into lit: a JSON number, or with values_as_text a string holding one (kept in
+// text). False, with the error recorded, otherwise; what is "an integer" or "a number".
+inline bool read_numeric(Reader& r, Decoder& d, std::string_view& lit, std::string& text, const char* what) {
+  if (d.values_as_text && r.peek() == Kind::kString) {
+    r.read_string(text);
+    lit = text;
+    if (looks_like_number(lit)) return true;
+    d.add(std::string("must be ") + what);
+    return false;
+  }
+  if (r.read_number(lit)) return true;
+  return d.type_error(r, std::string_view(what).substr(std::string_view(what).find(' ') + 1));
+}
 }  // namespace detail
 
 template <class I>
@@ -267,16 +280,7 @@ struct Codec<I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, boo
   static bool decode(Reader& r, I& out, Decoder& d) {
     std::string_view lit;
     std::string text;
-    if (d.values_as_text && r.peek() == Kind::kString) {
-      r.read_string(text);
-      lit = text;
-      if (!detail::looks_like_number(lit)) {
-        d.add("must be an integer");
-        return false;
-      }
-    } else if (!r.read_number(lit)) {
-      return d.type_error(r, "integer");
-    }
+    if (!detail::read_numeric(r, d, lit, text, "an integer")) return false;
     if (const char* why = detail::parse_integer(lit, out)) {
       std::string reason = why;
       if (reason == "is out of range")
@@ -296,16 +300,7 @@ struct Codec<F, std::enable_if_t<std::is_floating_point_v<F>>> {
   static bool decode(Reader& r, F& out, Decoder& d) {
     std::string_view lit;
     std::string text;
-    if (d.values_as_text && r.peek() == Kind::kString) {
-      r.read_string(text);
-      lit = text;
-      if (!detail::looks_like_number(lit)) {
-        d.add("must be a number");
-        return false;
-      }
-    } else if (!r.read_number(lit)) {
-      return d.type_error(r, "number");
-    }
+    if (!detail::read_numeric(r, d, lit, text, "a number")) return false;
     auto res = std::from_chars(lit.data(), lit.data() + lit.size(), out);
     if (res.ec != std::errc()) {
       d.add("is out of range for a floating-point number");
