@@ -156,7 +156,7 @@ class Session {
     switch (m.kind()) {
       case ChatMessage::KIND_JOIN: {
         if (!joined_.insert(m.room()).second) return Status();
-        // The JOIN broadcast is delivered to this session too.
+        // The JOIN broadcast reaches this stream too: the client sees its own join.
         if (hub_->join(this, m.room(), user_)) return Status();
         joined_.erase(m.room());
         return invalid("unknown room '" + m.room() + "'");

@@ -262,10 +262,11 @@ void App::serve(ServedServer server) {
 Result<std::shared_ptr<db::Database>> App::database() {
   if (!runtime_) throw std::logic_error("App::database before a successful init()");
   if (database_) return database_;
-  auto settings = config_->get<db::DbSettings>("db");
-  if (!config_->defines("db") || !settings)
+  if (!config_->defines("db"))
     throw std::logic_error(
         "App::database needs the db section: app.define<svckit::db::DbSettings>(\"db\") before init()");
+  auto settings = config_->get<db::DbSettings>("db");
+  if (!settings) return std::unexpected(settings.error());  // validated by init(): not expected
   db::DbSettings s = *settings;
   if (s.sqlite.path != ":memory:" && !s.sqlite.path.starts_with("file:"))
     s.sqlite.path = config_->resolve(s.sqlite.path);
@@ -300,18 +301,13 @@ Result<std::shared_ptr<db::Database>> App::database() {
   }
   auto mu = std::make_shared<std::mutex>();
   readiness_.add("db", [database, pending, mu, logger = logger_](const Context& ctx) -> Task<Status> {
-    bool migrate = false;
+    std::vector<db::Migration> left;  // copied: the lock is not held across the await
     {
       std::lock_guard lock(*mu);
-      migrate = !pending->empty();
+      left = *pending;
     }
-    if (migrate) {
-      std::vector<db::Migration> todo;
-      {
-        std::lock_guard lock(*mu);
-        todo = *pending;
-      }
-      auto applied = co_await db::migrate_up(ctx, *database, todo, logger);
+    if (!left.empty()) {
+      auto applied = co_await db::migrate_up(ctx, *database, left, logger);
       if (!applied) co_return applied.error();
       std::lock_guard lock(*mu);
       pending->clear();

@@ -370,7 +370,7 @@ void CallObservation::sent() noexcept {
 
 ::grpc::Status CallObservation::cancelled_status() const {
   if (deadline_ != std::chrono::system_clock::time_point::max() &&
-      std::chrono::system_clock::now() + std::chrono::milliseconds(50) >= deadline_)
+      std::chrono::system_clock::now() + kDeadlineSkew >= deadline_)
     return ::grpc::Status(::grpc::StatusCode::DEADLINE_EXCEEDED, "deadline exceeded");
   return ::grpc::Status(::grpc::StatusCode::CANCELLED, "cancelled by the client");
 }

@@ -66,6 +66,10 @@ namespace detail {
 
 struct MethodStats;  // per method and server: names, metric handles, limits (grpc.cpp)
 
+// grpc++ cancels a call at its deadline with its own timer, and the call's Context deadline is
+// converted from grpc++'s system-clock deadline: the two may differ by this much.
+inline constexpr std::chrono::milliseconds kDeadlineSkew{50};
+
 // One method of a Service; `stats` is set when a Server starts with the service.
 struct MethodSlot {
   std::string full_name;  // "/package.Service/Method"
@@ -633,11 +637,10 @@ class TaskStream final : public ServerStream<Req, Resp> {
     st.write_ok_ = ok;
     st.write_ready_.notify();
   }
-  // grpc++ calls this for the deadline too: say which it was. grpc++'s timer and the Context's
-  // deadline (converted from the call's system-clock deadline) can differ by a few milliseconds.
+  // grpc++ calls this for the deadline too: say which it was (within kDeadlineSkew of it).
   void on_cancel() override {
     Context& ctx = state_->ctx_;
-    bool expired = ctx.deadline() && ctx.remaining() <= std::chrono::milliseconds(50);
+    bool expired = ctx.deadline() && ctx.remaining() <= detail::kDeadlineSkew;
     ctx.cancel(expired ? Status(Code::kDeadlineExceeded, "deadline exceeded")
                        : Status(Code::kCancelled, "cancelled by the client"));
   }

@@ -110,16 +110,27 @@ class StreamTaskTest : public ::testing::Test {
     ASSERT_TRUE(server_->start().ok());
     channel_ =
         ::grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), ::grpc::InsecureChannelCredentials());
-    stub_ = Ping::NewStub(channel_);
+    ping_ = Ping::NewStub(channel_);
   }
   void TearDown() override {
-    stub_.reset();
+    ping_.reset();
     server_->shutdown();
   }
   std::unique_ptr<::grpc::ClientContext> call_context(std::chrono::milliseconds timeout = 30s) {
     auto c = std::make_unique<::grpc::ClientContext>();
     c->set_deadline(std::chrono::system_clock::now() + timeout);
     return c;
+  }
+  // Waits (up to 2 s) until done() holds under mu_: what a handler records after its call ended.
+  template <class F>
+  void wait_until(F done) {
+    for (int i = 0; i < 200; ++i) {
+      {
+        std::lock_guard lock(mu_);
+        if (done()) return;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
   }
   std::string wait_for_metric(const std::string& series) const {
     std::string m;
@@ -136,7 +147,7 @@ class StreamTaskTest : public ::testing::Test {
   Service service_{"svckit.test.v1.Ping"};
   std::unique_ptr<Server> server_;
   std::shared_ptr<::grpc::Channel> channel_;
-  std::unique_ptr<Ping::Stub> stub_;
+  std::unique_ptr<Ping::Stub> ping_;
   std::atomic<int> big_written_{0};
   std::mutex mu_;
   std::optional<Status> slow_ended_;
@@ -148,7 +159,7 @@ TEST_F(StreamTaskTest, EveryStreamingKindRunsAsACoroutine) {
     auto ctx = call_context();
     PingRequest req;
     req.set_text("one two three");
-    auto reader = stub_->Watch(ctx.get(), req);
+    auto reader = ping_->Watch(ctx.get(), req);
     std::vector<std::string> got;
     for (PingReply r; reader->Read(&r);) got.push_back(r.text());
     EXPECT_TRUE(reader->Finish().ok());
@@ -157,7 +168,7 @@ TEST_F(StreamTaskTest, EveryStreamingKindRunsAsACoroutine) {
   {
     auto ctx = call_context();
     PingReply reply;
-    auto writer = stub_->Join(ctx.get(), &reply);
+    auto writer = ping_->Join(ctx.get(), &reply);
     for (const char* t : {"a", "b", "c"}) {
       PingRequest req;
       req.set_text(t);
@@ -169,7 +180,7 @@ TEST_F(StreamTaskTest, EveryStreamingKindRunsAsACoroutine) {
   }
   {
     auto ctx = call_context();
-    auto stream = stub_->Count(ctx.get());
+    auto stream = ping_->Count(ctx.get());
     PingRequest req;
     PingReply reply;
     for (int i = 1; i <= 5; ++i) {
@@ -190,7 +201,7 @@ TEST_F(StreamTaskTest, WriteAllSendsABatchInOrderAndCountsEachMessage) {
   auto ctx = call_context();
   PingRequest req;
   req.set_text("batch 500");
-  auto reader = stub_->Watch(ctx.get(), req);
+  auto reader = ping_->Watch(ctx.get(), req);
   int expect = 0;
   bool in_order = true;
   for (PingReply r; reader->Read(&r); ++expect) in_order = in_order && r.text() == std::to_string(expect);
@@ -232,18 +243,12 @@ TEST_F(StreamTaskTest, TheClientsCancellationAndDeadlineEndTheHandlersWrites) {
     auto ctx = call_context();
     PingRequest req;
     req.set_text("slow");
-    auto reader = stub_->Watch(ctx.get(), req);
+    auto reader = ping_->Watch(ctx.get(), req);
     PingReply r;
     ASSERT_TRUE(reader->Read(&r));
     ctx->TryCancel();
     EXPECT_EQ(reader->Finish().error_code(), ::grpc::StatusCode::CANCELLED);
-    for (int i = 0; i < 200; ++i) {
-      {
-        std::lock_guard lock(mu_);
-        if (slow_ended_) break;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
+    wait_until([this] { return slow_ended_.has_value(); });
     std::lock_guard lock(mu_);
     ASSERT_TRUE(slow_ended_.has_value()) << "the handler never learnt that the call was gone";
     EXPECT_FALSE(slow_ended_->ok());
@@ -253,18 +258,12 @@ TEST_F(StreamTaskTest, TheClientsCancellationAndDeadlineEndTheHandlersWrites) {
     auto ctx = call_context(300ms);
     PingRequest req;
     req.set_text("slow");
-    auto reader = stub_->Watch(ctx.get(), req);
+    auto reader = ping_->Watch(ctx.get(), req);
     int ticks = 0;
     for (PingReply r; reader->Read(&r);) ++ticks;
     EXPECT_EQ(reader->Finish().error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
     EXPECT_GE(ticks, 2);
-    for (int i = 0; i < 200; ++i) {
-      {
-        std::lock_guard lock(mu_);
-        if (slow_ended_) break;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
+    wait_until([this] { return slow_ended_.has_value(); });
     std::lock_guard lock(mu_);
     ASSERT_TRUE(slow_ended_.has_value());
     EXPECT_EQ(slow_ended_->code(), Code::kDeadlineExceeded) << slow_ended_->to_string();
@@ -278,7 +277,7 @@ TEST_F(StreamTaskTest, AThrowingHandlerAnswersInternalAndTheServerKeepsServing) 
   auto ctx = call_context();
   PingRequest req;
   req.set_text("throw");
-  auto reader = stub_->Watch(ctx.get(), req);
+  auto reader = ping_->Watch(ctx.get(), req);
   PingReply r;
   EXPECT_FALSE(reader->Read(&r));
   auto st = reader->Finish();
@@ -286,7 +285,7 @@ TEST_F(StreamTaskTest, AThrowingHandlerAnswersInternalAndTheServerKeepsServing) 
   EXPECT_NE(st.error_message().find("told to throw"), std::string::npos) << st.error_message();
   auto again = call_context();
   req.set_text("still here");
-  auto ok = stub_->Watch(again.get(), req);
+  auto ok = ping_->Watch(again.get(), req);
   std::vector<std::string> got;
   for (PingReply x; ok->Read(&x);) got.push_back(x.text());
   EXPECT_TRUE(ok->Finish().ok());
@@ -295,7 +294,7 @@ TEST_F(StreamTaskTest, AThrowingHandlerAnswersInternalAndTheServerKeepsServing) 
 
 TEST_F(StreamTaskTest, AfterFinishNothingMoreIsReadOrWrittenAndTheFirstStatusWins) {
   auto ctx = call_context();
-  auto stream = stub_->Count(ctx.get());
+  auto stream = ping_->Count(ctx.get());
   PingRequest req;
   req.set_text("finish");
   ASSERT_TRUE(stream->Write(req));
@@ -304,13 +303,7 @@ TEST_F(StreamTaskTest, AfterFinishNothingMoreIsReadOrWrittenAndTheFirstStatusWin
   auto st = stream->Finish();
   EXPECT_EQ(st.error_code(), ::grpc::StatusCode::ABORTED);
   EXPECT_NE(st.error_message().find("ended by the handler"), std::string::npos) << st.error_message();
-  for (int i = 0; i < 200; ++i) {
-    {
-      std::lock_guard lock(mu_);
-      if (after_finish_) break;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
+  wait_until([this] { return after_finish_.has_value(); });
   std::lock_guard lock(mu_);
   ASSERT_TRUE(after_finish_.has_value());
   EXPECT_FALSE(after_finish_->first);  // no message after finish
