@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "svckit/grpc/detail/methods.hpp"
 #include "svckit/grpc/service.hpp"
 #include "svckit/resilience/limiter.hpp"
 #include "svckit/resilience/rules.hpp"
@@ -24,6 +25,10 @@
 #include "svckit/trace/tracer.hpp"
 
 namespace svckit::grpc {
+
+using detail::lower;
+using detail::MethodTable;
+using detail::split_method;
 
 using std::chrono::milliseconds;
 
@@ -100,14 +105,6 @@ Context deadline_context(const ::grpc::ServerContextBase* call) {
   return deadline_context(call->deadline());
 }
 
-// "/svckit.chat.v1.ChatService/BidirectionalChat" → service, method.
-std::pair<std::string, std::string> split_method(std::string_view m) {
-  if (!m.empty() && m[0] == '/') m.remove_prefix(1);
-  auto slash = m.find('/');
-  if (slash == std::string_view::npos) return {std::string(m), "unknown"};
-  return {std::string(m.substr(0, slash)), std::string(m.substr(slash + 1))};
-}
-
 const char* call_type(::grpc::experimental::ServerRpcInfo::Type t) {
   using T = ::grpc::experimental::ServerRpcInfo::Type;
   switch (t) {
@@ -120,13 +117,6 @@ const char* call_type(::grpc::experimental::ServerRpcInfo::Type t) {
     default:
       return "bidi_stream";
   }
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
 }
 
 // The call's metadata that svckit reads (trace propagation in every format, baggage, x-request-id),
@@ -173,39 +163,6 @@ class CallHeaders {
   std::array<std::pair<std::string_view, std::string_view>, 8> found_;
   std::size_t n_ = 0;
   std::string_view baggage_, request_id_;
-};
-
-// Per-method data resolved once per method (names, metric handles) instead of per call: looking up six
-// labelled series per call cost more than grpc++'s own interceptor machinery (bench/grpc). Method
-// names come from the registered services, but calls to unknown methods carry whatever the peer sent:
-// past kMaxMethods distinct names they share one "/unknown/unknown" entry.
-template <class T>
-class MethodTable {
- public:
-  // make(full_name, service, method) builds a method's entry the first time it is seen.
-  template <class Make>
-  const T& get(const char* full, Make&& make) {
-    std::string_view name = full ? full : "";
-    {
-      std::shared_lock lock(mu_);
-      if (auto it = entries_.find(name); it != entries_.end()) return *it->second;
-    }
-    std::unique_lock lock(mu_);
-    if (entries_.size() >= kMaxMethods && !entries_.contains(name)) name = "/unknown/unknown";
-    if (auto it = entries_.find(name); it != entries_.end()) return *it->second;
-    auto [service, method] = split_method(name);
-    auto entry = std::make_unique<T>(make(name, std::move(service), std::move(method)));
-    return *entries_.emplace(std::string(name), std::move(entry)).first->second;
-  }
-
- private:
-  static constexpr std::size_t kMaxMethods = 1000;
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
-  std::shared_mutex mu_;
-  std::unordered_map<std::string, std::unique_ptr<T>, Hash, std::equal_to<>> entries_;
 };
 
 // A method's limits from grpc.limits: a token bucket and/or a bulkhead.
@@ -483,105 +440,6 @@ class ServerObserverFactory final : public ::grpc::experimental::ServerIntercept
   std::unordered_set<const char*> dispatched_;
 };
 
-// ---- client side ----------------------------------------------------------------------------------------
-
-struct ClientMethod {
-  std::string service, method, span_name;
-  metrics::Counter handled_ok;
-  metrics::Histogram seconds;
-};
-
-struct ClientMetrics {
-  metrics::CounterVec& handled;
-  metrics::HistogramVec& seconds;
-  explicit ClientMetrics(metrics::Registry& r)
-      : handled(r.counter_vec({.name = "grpc_client_handled_total", .help = "RPCs completed by the client, by code."},
-                              {"grpc_service", "grpc_method", "grpc_code"})),
-        seconds(r.histogram_vec({.name = "grpc_client_handling_seconds", .help = "Client-side RPC latency."},
-                                {"grpc_service", "grpc_method"})) {}
-  const ClientMethod& method(const char* full) {
-    return methods_.get(full, [&](std::string_view, std::string service, std::string method) {
-      return ClientMethod{service, method, service + "/" + method, handled.with({service, method, "OK"}),
-                          seconds.with({service, method})};
-    });
-  }
-
- private:
-  MethodTable<ClientMethod> methods_;
-};
-ClientMetrics& client_metrics() {
-  static ClientMetrics m(metrics::Registry::global());
-  return m;
-}
-
-// A client span per call, child of the span whose context client_context() put in the outgoing
-// metadata; the propagation headers are rewritten to carry the client span, so the server's span is
-// the client span's child (caller → client span → server span, as OpenTelemetry's gRPC
-// instrumentation links them).
-class ClientObserver final : public ::grpc::experimental::Interceptor {
- public:
-  explicit ClientObserver(::grpc::experimental::ClientRpcInfo* info)
-      : m_(client_metrics().method(info->method())), start_(std::chrono::steady_clock::now()) {}
-  ~ClientObserver() override { span_.end(); }
-
-  void Intercept(::grpc::experimental::InterceptorBatchMethods* b) override {
-    using Hook = ::grpc::experimental::InterceptionHookPoints;
-    if (b->QueryInterceptionHookPoint(Hook::PRE_SEND_INITIAL_METADATA)) begin(*b->GetSendInitialMetadata());
-    if (b->QueryInterceptionHookPoint(Hook::POST_RECV_STATUS)) finish(*b->GetRecvStatus());
-    b->Proceed();
-  }
-
- private:
-  void begin(std::multimap<std::string, std::string>& md) {
-    auto tracer = trace::Tracer::global();
-    if (!tracer) return;
-    auto parent = trace::extract(
-        [&](std::string_view k) -> std::string_view {
-          auto it = md.find(lower(k));
-          return it == md.end() ? std::string_view() : std::string_view(it->second);
-        },
-        tracer->propagation());
-    span_ = tracer->start_span(m_.span_name, trace::SpanKind::kClient, parent);
-    if (span_.recording()) {
-      span_.set_attribute("rpc.system", "grpc");
-      span_.set_attribute("rpc.service", m_.service);
-      span_.set_attribute("rpc.method", m_.method);
-    }
-    std::vector<std::pair<std::string, std::string>> headers;
-    trace::inject(
-        span_.context(),
-        [&](std::string_view k, std::string_view v) { headers.emplace_back(lower(k), std::string(v)); },
-        tracer->propagation());
-    for (auto& [k, v] : headers) md.erase(k);
-    for (auto& [k, v] : headers) md.emplace(std::move(k), std::move(v));
-  }
-
-  void finish(const ::grpc::Status& st) {
-    std::string_view code = code_name(code_from_grpc(static_cast<int>(st.error_code())));
-    if (st.ok())
-      m_.handled_ok.inc();
-    else
-      client_metrics().handled.with({m_.service, m_.method, code}).inc();
-    m_.seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
-    if (span_.recording()) {
-      if (!st.ok()) span_.set_status(trace::StatusCode::kError, std::string(code) + ": " + st.error_message());
-      span_.set_attribute("rpc.grpc.status_code", static_cast<int>(st.error_code()));
-    }
-    span_.end();
-  }
-
-  const ClientMethod& m_;
-  std::chrono::steady_clock::time_point start_;
-  trace::Span span_;
-};
-
-class ClientObserverFactory final : public ::grpc::experimental::ClientInterceptorFactoryInterface {
- public:
-  ::grpc::experimental::Interceptor* CreateClientInterceptor(::grpc::experimental::ClientRpcInfo* info) override {
-    return new ClientObserver(info);
-  }
-};
-
 }  // namespace
 
 Status admit(const ::grpc::ServerContextBase* call) {
@@ -605,48 +463,6 @@ Result<LimitRule> parse_limit_rule(std::string_view text) {
 Context context_of(const ::grpc::ServerContextBase* call) {
   if (auto* observed = dynamic_cast<const ObservedContext*>(call); observed && observed->ctx) return *observed->ctx;
   return deadline_context(call);
-}
-
-std::unique_ptr<::grpc::ClientContext> client_context(const Context& ctx, std::chrono::milliseconds fallback) {
-  auto c = std::make_unique<::grpc::ClientContext>();
-  auto left = ctx.deadline() ? ctx.remaining() : std::chrono::duration_cast<Duration>(fallback);
-  c->set_deadline(std::chrono::system_clock::now() + left);
-  if (auto tracer = trace::Tracer::global()) {
-    if (auto span = trace::span_from(ctx)) {
-      trace::inject(
-          *span, [&](std::string_view k, std::string_view v) { c->AddMetadata(lower(k), std::string(v)); },
-          tracer->propagation());
-    }
-    if (const auto* bag = trace::baggage_from(ctx); bag && !bag->empty())
-      c->AddMetadata("baggage", trace::format_baggage(*bag));
-  }
-  for (const auto& [k, v] : ctx.all_metadata()) c->AddMetadata(lower(k), std::string(v));
-  return c;
-}
-
-ChannelPool::ChannelPool(std::string target, ChannelOptions options) : target_(std::move(target)) {
-  std::size_t n = std::max<std::size_t>(options.pool_size, 1);
-  for (std::size_t i = 0; i < n; ++i) {
-    ::grpc::ChannelArguments args;
-    // A local subchannel pool per channel: each channel gets its own HTTP/2 connection.
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(options.keepalive_time.count()));
-    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
-    args.SetServiceConfigJSON(
-        R"({"methodConfig":[{"name":[{}],"retryPolicy":{"maxAttempts":)" +
-        std::to_string(std::max(options.max_attempts, 2)) +
-        R"(,"initialBackoff":"0.05s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}]})");
-    std::vector<std::unique_ptr<::grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
-    if (options.observe) interceptors.push_back(std::make_unique<ClientObserverFactory>());
-    channels_.push_back(::grpc::experimental::CreateCustomChannelWithInterceptors(
-        target_, ::grpc::InsecureChannelCredentials(), args, std::move(interceptors)));
-  }
-}
-
-ChannelPool::~ChannelPool() = default;
-
-std::shared_ptr<::grpc::Channel> ChannelPool::get() {
-  return channels_[next_.fetch_add(1, std::memory_order_relaxed) % channels_.size()];
 }
 
 // ---- svckit Services ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -140,13 +141,23 @@ struct AsyncSinkRegistry {
       if (s->impl_->thread.get_id() != std::this_thread::get_id()) s->flush();
     }
   }
+  // Locks m within about 100 ms without blocking for good: the writer thread holds a sink's lock only
+  // for a swap (or while starting up), and nanosleep may be called from a signal handler.
+  static bool lock_soon(std::mutex& m) {
+    for (int i = 0; i < 100; ++i) {
+      if (m.try_lock()) return true;
+      timespec pause{0, 1'000'000};
+      ::nanosleep(&pause, nullptr);
+    }
+    return false;
+  }
   // Async-signal context: no waiting on the writer thread. Each sink's buffered lines are written
-  // straight to its inner sink when its lock is free; a sink whose writer thread holds it is skipped.
+  // straight to its inner sink once its lock is free; a sink whose lock stays taken is skipped.
   static void write_buffered_now() {
     auto& r = get();
-    if (!r.mu.try_lock()) return;
+    if (!lock_soon(r.mu)) return;
     for (AsyncSink* s : r.live) {
-      if (!s->impl_->mu.try_lock()) continue;
+      if (!lock_soon(s->impl_->mu)) continue;
       auto& f = s->impl_->front;
       if (!f.empty()) s->inner_->write(std::string_view(f.data(), f.size()));
       f.clear();
