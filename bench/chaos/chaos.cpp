@@ -3,7 +3,7 @@
 //                                                PUT /chaos?error=0.4&stall_ms=800 (failing calls stall,
 //                                                then answer 503), GET /work
 //   chaos caller --set chaos.upstream=URL --set chaos.fallback=true|false
-//                --set "resilience.upstreams=dependency timeout=300ms breaker=..."
+//                --set resilience.upstreams.0.name=dependency --set resilience.upstreams.0.timeout=300ms ...
 //                                                GET /call → the dependency's /work, with a 1 s deadline,
 //                                                through the "dependency" upstream's guard from config;
 //                                                fallback: a degraded 200 answer when it refuses or fails

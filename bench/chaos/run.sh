@@ -22,16 +22,19 @@ printf '| mode | requests | avg ms | p50 ms | p99 ms | client-visible errors | b
 # The protection of each mode is one resilience.upstreams rule (the config a service would ship).
 for mode in none breaker adaptive adaptive-100ms; do
   case $mode in
-    none) rule="dependency timeout=300ms"; fallback=false ;;
-    breaker) rule="dependency timeout=300ms breaker=gobreaker failure_ratio=0.2 min_requests=20 interval=2s open_for=5s probes=3"
+    none) rule="timeout=300ms"; fallback=false ;;
+    breaker) rule="timeout=300ms breaker=gobreaker failure_ratio=0.2 min_requests=20 interval=2s open_for=5s probes=3"
              fallback=true ;;
-    adaptive) rule="dependency timeout=300ms breaker=adaptive k=1.5"; fallback=true ;;
-    adaptive-100ms) rule="dependency timeout=100ms breaker=adaptive k=1.5"; fallback=true ;;
+    adaptive) rule="timeout=300ms breaker=adaptive k=1.5"; fallback=true ;;
+    adaptive-100ms) rule="timeout=100ms breaker=adaptive k=1.5"; fallback=true ;;
   esac
-  echo "$mode: resilience.upstreams=[\"$rule\"] chaos.fallback=$fallback" >> "$OUT/rules.txt"
+  # The rule's keys as one item of resilience.upstreams: resilience.upstreams.0.<key>=<value>.
+  upstream=(--set resilience.upstreams.0.name=dependency)
+  for kv in $rule; do upstream+=(--set "resilience.upstreams.0.$kv"); done
+  echo "$mode: resilience.upstreams: [{name: dependency, ${rule// /, }}] chaos.fallback=$fallback" | tr = : >> "$OUT/rules.txt"
   curl -s -X PUT "http://127.0.0.1:9301/chaos?error=0.4&stall_ms=800" >/dev/null
   "$bin" caller "${common[@]}" --set http.port=9302 --set http.access_log=false --set chaos.fallback=$fallback \
-    --set "resilience.upstreams=$rule" \
+    "${upstream[@]}" \
     --set chaos.upstream=http://127.0.0.1:9301/work >/dev/null 2>"$OUT/caller-$mode.err" &
   cpid=$!
   sleep 0.5

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   svckit::log::Logger logger({.sink = svckit::log::StreamSink::stderr_sink()});
-  svckit::config::Config cfg(cl->options, logger);
+  svckit::config::Config cfg(cl->options);
   cfg.define<svckit::db::DbSettings>("db");
   if (auto st = cfg.load(); !st.ok()) {
     std::fprintf(stderr, "svckit: %s\n", std::string(st.message()).c_str());

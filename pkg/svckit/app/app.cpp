@@ -9,13 +9,14 @@
 #include "svckit/app/admin.hpp"
 #include "svckit/app/otlp_logs.hpp"
 #include "svckit/app/otlp_metrics.hpp"
-#include "svckit/config/logging.hpp"
 #include "svckit/db/migrate.hpp"
 #include "svckit/db/settings.hpp"
 #include "svckit/http/client.hpp"
 #include "svckit/http/middleware.hpp"
 #include "svckit/http/server.hpp"
 #include "svckit/http/settings.hpp"
+#include "svckit/log/settings.hpp"
+#include "svckit/resilience/settings.hpp"
 #include "svckit/resilience_http/middleware.hpp"
 #include "svckit/trace/settings.hpp"
 
@@ -56,25 +57,25 @@ std::optional<int> App::init(int argc, const char* const* argv) {
     std::fputs(config::command_line_help(name).c_str(), stdout);
     return 0;
   }
-  config_ = std::make_unique<config::Config>(cl->options, log::Logger({.sink = log::StreamSink::stderr_sink()}));
-  config_->define<config::LogSettings>("log");
+  config_ = std::make_unique<config::Config>(cl->options);
+  config_->define<log::LogSettings>("log");
   config_->define<http::ServerSettings>("http");
   config_->define<trace::TraceSettings>("trace");
   config_->define<AppSettings>("app");
   config_->define<AdminSettings>("admin");
   config_->define<OtlpSettings>("otlp");
-  config_->define<ResilienceSettings>("resilience");
+  config_->define<resilience::ResilienceSettings>("resilience");
   for (auto& define : pending_sections_) define(*config_);
   if (auto st = config_->load(); !st.ok()) return refuse(st.message());
   if (cl->print_config) {
     std::fputs(config_->print().c_str(), stdout);
     return 0;
   }
-  auto log_settings = settings<config::LogSettings>("log");
+  auto log_settings = settings<log::LogSettings>("log");
   auto otlp = settings<OtlpSettings>("otlp");
   app_settings_ = settings<AppSettings>("app");
   admin_settings_ = settings<AdminSettings>("admin");
-  if (otlp.logs && log_settings.format != "json") return refuse("otlp.logs needs log.format: json");
+  if (otlp.logs && log_settings.format != log::Format::kJson) return refuse("otlp.logs needs log.format: json");
 
   runtime_ = std::make_unique<Runtime>(RuntimeOptions{.workers = static_cast<std::size_t>(app_settings_.workers),
                                                       .shutdown_timeout = app_settings_.shutdown_timeout,
@@ -87,15 +88,20 @@ std::optional<int> App::init(int argc, const char* const* argv) {
     o.endpoint = otlp.logs_endpoint;
     telemetry_->logs = std::make_shared<OtlpLogSink>(OtlpLogOptions{.otlp = o}, resource, transport);
   }
-  auto logger = config::make_logger(log_settings, telemetry_->logs);
+  auto logger = log::make_logger(log_settings, telemetry_->logs);
   if (!logger) return refuse(logger.error().message());
   logger_ = *logger;
   log::set_global(logger_);
-  config_->set_logger(logger_);
-  runtime_->on_signal(SIGHUP, [sink = logger_.sink()] { (void)sink->reopen(); });
-  log_subscription_ = config_->on_change<config::LogSettings>("log", [l = logger_](const config::LogSettings& s) {
-    if (auto level = log::parse_level(s.level)) l.set_level(*level);
+  config_->on_reload([l = logger_](const config::ReloadEvent& e) {
+    if (!e.error.ok())
+      l.error("config reload rejected, keeping the previous configuration",
+              {{"error", e.error}, {"reload_failures", e.failures}});
+    else
+      l.info("config reloaded", {{"changed_keys", e.changed_keys}});
   });
+  runtime_->on_signal(SIGHUP, [sink = logger_.sink()] { (void)sink->reopen(); });
+  log_subscription_ =
+      config_->on_change<log::LogSettings>("log", [l = logger_](const log::LogSettings& s) { l.set_level(s.level); });
   if (auto st = config_->watch(); !st.ok()) logger_.warn("config hot reload unavailable", {{"error", st}});
 
   telemetry_->tracing = trace::make_tracing(settings<trace::TraceSettings>("trace"), resource, transport);
@@ -110,14 +116,14 @@ std::optional<int> App::init(int argc, const char* const* argv) {
   register_telemetry_metrics();
 
   router_ = std::make_unique<http::Router>();
-  upstreams_ = *resilience::Upstreams::parse(settings<ResilienceSettings>("resilience").upstreams);  // validated
+  upstreams_ = resilience::Upstreams(settings<resilience::ResilienceSettings>("resilience").upstreams);
   if (app_settings_.middleware) {
     auto http_settings = settings<http::ServerSettings>("http");
     // Metrics outermost: they count every answer, including 404s and the 500s recovery makes.
     // Recovery innermost: the request id and the access log see the 500 it makes of an exception.
     router_->use(http::middleware::metrics(*registry_));
     // Protection right after metrics: a shed or limited request costs almost nothing and is counted.
-    auto guard = settings<ResilienceSettings>("resilience");
+    auto guard = settings<resilience::ResilienceSettings>("resilience");
     if (guard.shed) {
       shedder_ =
           std::make_shared<resilience::Shedder>(resilience::ShedderSettings{.cpu_threshold = guard.shed_cpu_threshold});
@@ -129,11 +135,7 @@ std::optional<int> App::init(int argc, const char* const* argv) {
     if (guard.max_in_flight > 0)
       router_->use(resilience::middleware::concurrency_limit(
           std::make_shared<resilience::Bulkhead>(static_cast<std::size_t>(guard.max_in_flight))));
-    if (!guard.routes.empty()) {
-      std::vector<resilience::RouteRule> rules;
-      for (auto& text : guard.routes) rules.push_back(*resilience::parse_route_rule(text));  // validated at load
-      router_->use(resilience::route_limits(rules));
-    }
+    if (!guard.routes.empty()) router_->use(resilience::route_limits(guard.routes));
     router_->use(http::middleware::tracing());
     router_->use(http::middleware::request_id());
     if (!http_settings.trusted_proxies.empty()) router_->use(http::middleware::real_ip(http_settings.trusted_proxies));
@@ -207,7 +209,7 @@ Status App::start() {
   if (started_) return {};
   auto http_settings = settings<http::ServerSettings>("http");
   if (options_.http) {
-    auto http_options = http_settings.to_options();
+    auto http_options = http_settings.server;
     http_options.drain_on_stop = false;  // the stop sequence drains after readiness went down
     server_ = std::make_unique<http::Server>(*runtime_, *router_, http_options, logger_);
     if (auto st = server_->start(); !st.ok()) return st;
@@ -234,7 +236,7 @@ Status App::start() {
   if (!served_.empty()) runtime_->spawn(publish_readiness());
   std::string url;
   if (server_) {
-    url = "http://" + display_host(http_settings.host) + ":" + std::to_string(server_->port());
+    url = "http://" + display_host(http_settings.server.host) + ":" + std::to_string(server_->port());
     std::fprintf(stderr, "%s: serving %s\n", options_.name.c_str(), url.c_str());
   }
   std::string admin_url;

@@ -265,7 +265,9 @@ namespace svckit::app {
 namespace {
 
 TEST_F(AppTest, PerRouteLimitsFromConfigMatchTheRouteTemplateAndMethod) {
-  auto app = make({"resilience.routes=GET /orders/:id rate=1 burst=1,* /export max_in_flight=1"});
+  auto app =
+      make({"resilience.routes.0.method=GET", "resilience.routes.0.route=/orders/:id", "resilience.routes.0.rate=1",
+            "resilience.routes.0.burst=1", "resilience.routes.1.route=/export", "resilience.routes.1.max_in_flight=1"});
   app->router().get("/orders/:id", [](http::Request&, http::Response& res) { res.text(200, "order"); });
   app->router().post("/orders/:id", [](http::Request&, http::Response& res) { res.text(200, "posted"); });
   app->router().get("/free", [](http::Request&, http::Response& res) { res.text(200, "free"); });
@@ -282,16 +284,18 @@ TEST_F(AppTest, PerRouteLimitsFromConfigMatchTheRouteTemplateAndMethod) {
 }
 
 TEST_F(AppTest, ABadRouteRuleRefusesToStart) {
-  auto [exit, err] = refused_init({"resilience.routes=GET /x speed=3"});
+  auto [exit, err] = refused_init({"resilience.routes.0.route=/x", "resilience.routes.0.speed=3"});
   ASSERT_TRUE(exit);
   EXPECT_EQ(*exit, 2);
-  EXPECT_NE(err.find("resilience.routes"), std::string::npos) << err;
+  EXPECT_NE(err.find("resilience.routes[0].speed: unknown key"), std::string::npos) << err;
 }
 
 TEST_F(AppTest, UpstreamRulesFromConfigBuildTheOutgoingGuards) {
-  auto app =
-      make({"resilience.upstreams=billing timeout=2s breaker=gobreaker failures=3 retries=2,"
-            "billing POST /v1/charges retries=0 idempotent=false"});
+  auto app = make({"resilience.upstreams.0.name=billing", "resilience.upstreams.0.timeout=2s",
+                   "resilience.upstreams.0.breaker=gobreaker", "resilience.upstreams.0.failures=3",
+                   "resilience.upstreams.0.retries=2", "resilience.upstreams.1.name=billing",
+                   "resilience.upstreams.1.method=POST /v1/charges", "resilience.upstreams.1.retries=0",
+                   "resilience.upstreams.1.idempotent=false"});
   auto& billing = app->upstreams().get("billing");
   EXPECT_EQ(billing.policy().timeout, std::chrono::seconds(2));
   EXPECT_EQ(billing.policy().retries, 2);
@@ -304,11 +308,11 @@ TEST_F(AppTest, UpstreamRulesFromConfigBuildTheOutgoingGuards) {
 }
 
 TEST_F(AppTest, ABadUpstreamRuleRefusesToStartAndSaysWhy) {
-  auto [exit, err] = refused_init({"resilience.upstreams=billing retries=lots"});
+  auto [exit, err] = refused_init({"resilience.upstreams.0.name=billing", "resilience.upstreams.0.retries=lots"});
   ASSERT_TRUE(exit);
   EXPECT_EQ(*exit, 2);
-  EXPECT_NE(err.find("billing retries=lots"), std::string::npos) << err;
-  EXPECT_NE(err.find("retries must be a number"), std::string::npos) << err;
+  EXPECT_NE(err.find("resilience.upstreams[0].retries: \"lots\" is not an integer (flag --set)"), std::string::npos)
+      << err;
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 // logging event loop never waits on the network; a thread of its own converts and posts batches.
 //
 //   auto otlp = std::make_shared<app::OtlpLogSink>(options, resource, http::otlp_transport(rt));
-//   auto logger = config::make_logger(log_settings, otlp);   // stdout and OTLP
+//   auto logger = log::make_logger(log_settings, otlp);   // stdout and OTLP
 #include <atomic>
 #include <chrono>
 #include <condition_variable>

@@ -1,8 +1,5 @@
 #include "svckit/app/settings.hpp"
 
-#include "svckit/resilience/policy.hpp"
-#include "svckit/resilience/rules.hpp"
-
 namespace svckit::app {
 
 using std::chrono::milliseconds;
@@ -34,30 +31,6 @@ void OtlpSettings::describe(config::Binder<OtlpSettings>& b) {
   b.field("metrics_interval", &OtlpSettings::metrics_interval).range(milliseconds(100), milliseconds(3600000));
   b.field("gzip", &OtlpSettings::gzip);
   b.field("timeout", &OtlpSettings::timeout).range(milliseconds(100), milliseconds(120000));
-}
-
-void ResilienceSettings::describe(config::Binder<ResilienceSettings>& b) {
-  b.field("shed", &ResilienceSettings::shed).doc("drop requests fast when CPU-bound and over the proven concurrency");
-  b.field("shed_cpu_threshold", &ResilienceSettings::shed_cpu_threshold).range(0.1, 1.0);
-  b.field("rate_limit", &ResilienceSettings::rate_limit);
-  b.field("rate", &ResilienceSettings::rate).range(0.001, 1e9);
-  b.field("burst", &ResilienceSettings::burst).range(1.0, 1e9);
-  b.field("max_in_flight", &ResilienceSettings::max_in_flight).range(0, 10000000);
-  b.field("routes", &ResilienceSettings::routes)
-      .check(
-          [](const std::vector<std::string>& rules) {
-            for (auto& r : rules)
-              if (!resilience::parse_route_rule(r)) return false;
-            return true;
-          },
-          "each rule is \"METHOD /route key=value...\" with keys rate, burst, max_in_flight");
-  b.field("upstreams", &ResilienceSettings::upstreams)
-      .doc("per upstream or method: \"NAME [METHOD] timeout=.. breaker=gobreaker|adaptive retries=.. ...\"");
-  b.validate([](const ResilienceSettings& s) -> Status {
-    for (const auto& rule : s.upstreams)
-      if (auto r = resilience::parse_call_rule(rule); !r) return r.error();
-    return {};
-  });
 }
 
 }  // namespace svckit::app

@@ -1,8 +1,8 @@
 #pragma once
-// The configuration sections the app runtime reads besides log:, http: and trace:
+// The configuration sections of the app runtime itself (the modules declare their own: log:, http:,
+// trace:, db:, grpc:, resilience:):
 //   app:   { workers: 0, middleware: true, shutdown_delay: 0s, shutdown_timeout: 30s }
 //   admin: { enabled: true, host: 127.0.0.1, port: 8081, check_timeout: 2s }
-//   resilience: { shed: false, shed_cpu_threshold: 0.9, rate_limit: false, rate: 1000, burst: 2000, max_in_flight: 0 }
 //   otlp:  { logs: false, logs_endpoint: ..., metrics: false, metrics_endpoint: ..., metrics_interval: 30s,
 //            gzip: false, timeout: 10s }
 #include <chrono>
@@ -42,22 +42,6 @@ struct OtlpSettings {
   bool gzip = false;
   std::chrono::milliseconds timeout{10000};
   static void describe(config::Binder<OtlpSettings>& b);
-};
-
-// Inbound protection for the traffic port (resilience:), off by default, and the policies of outgoing
-// calls per upstream and method (App::upstreams()).
-struct ResilienceSettings {
-  bool shed = false;  // go-zero's CPU-based load shedder
-  double shed_cpu_threshold = 0.9;
-  bool rate_limit = false;  // a token bucket for the whole service
-  double rate = 1000;       // requests per second
-  double burst = 2000;
-  int max_in_flight = 0;  // a bulkhead; 0: none
-  // Per route: "METHOD /route/template rate=N burst=N max_in_flight=N" (METHOD may be *).
-  std::vector<std::string> routes;
-  // Outgoing calls per upstream or method: "NAME [METHOD] key=value..." (svckit/resilience/policy.hpp).
-  std::vector<std::string> upstreams;
-  static void describe(config::Binder<ResilienceSettings>& b);
 };
 
 }  // namespace svckit::app

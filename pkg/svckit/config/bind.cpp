@@ -111,7 +111,9 @@ void check_item_keys(const Snapshot& snap, const std::string& item_prefix, const
 
 void bind_specs(const Snapshot& snap, std::string_view prefix, const std::vector<FieldSpec>& specs, void* obj,
                 std::vector<std::string>& errors) {
+  std::vector<std::string> set;  // keys a source other than the defaults gave
   for (auto& spec : specs) {
+    if (spec.record_set) continue;
     std::string key = prefix.empty() ? spec.key : std::string(prefix) + "." + spec.key;
     if (spec.bind_tree) {
       if (const Entry* e = snap.find(key)) {
@@ -142,6 +144,7 @@ void bind_specs(const Snapshot& snap, std::string_view prefix, const std::vector
       errors.push_back(display_key(key) + ": " + std::string(st.message()) + " (" + e->origin.to_string() + ")");
       continue;
     }
+    if (e->origin.source != "default") set.push_back(spec.key);
     for (auto& check : spec.checks) {
       if (auto st = check(obj); !st.ok()) {
         errors.push_back(display_key(key) + ": " + std::string(st.message()) + " (" + e->origin.to_string() + ")");
@@ -149,6 +152,8 @@ void bind_specs(const Snapshot& snap, std::string_view prefix, const std::vector
       }
     }
   }
+  for (auto& spec : specs)
+    if (spec.record_set) spec.record_set(set, obj);
 }
 
 Status join_errors(const std::vector<std::string>& errors) {

@@ -34,12 +34,15 @@
 //       b.field("routes", &Settings::routes);            // and routes.billing.timeout
 //     }
 //   };
+// A describe() with lists or maps is defined where svckit/config/config.hpp is included (it defines
+// the list binders).
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <concepts>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -213,6 +216,9 @@ struct FieldSpec {
   std::function<void(const void* obj, const std::string& key, Layer& out)> defaults_tree;
   // The keys one item may have, relative to the item ("timeout", "tls.cert"); subtrees end in '.'.
   std::vector<std::string> item_keys;
+  std::vector<std::string> secret_item_keys;  // those of item_keys marked secret()
+  // Receives the keys the configuration set (not the defaults): see Binder::keys_set.
+  std::function<void(std::vector<std::string>, void*)> record_set;
 };
 
 namespace detail {
@@ -235,12 +241,16 @@ template <Described S>
 void write_defaults(const S& item, const std::string& prefix, Layer& out);
 template <Described S>
 std::vector<std::string> item_keys();
+template <Described S>
+std::vector<std::string> secret_item_keys();
 }  // namespace detail
 
 template <class T, class M>
 class FieldBuilder {
  public:
-  explicit FieldBuilder(FieldSpec& spec, M T::*member) : spec_(spec), member_(member) {}
+  using Format = std::string (*)(const M&);
+  explicit FieldBuilder(FieldSpec& spec, M T::*member, Format format = nullptr)
+      : spec_(spec), member_(member), format_(format) {}
 
   // Must be set by a source other than the defaults.
   FieldBuilder& required() {
@@ -258,11 +268,10 @@ class FieldBuilder {
   }
   FieldBuilder& range(M lo, M hi) {
     auto member = member_;
-    auto fmt = [](const M& v) { return Codec<M>::format(v); };
+    Format fmt = format_ ? format_ : &default_format;
     spec_.checks.push_back([member, lo, hi, fmt](const void* obj) -> Status {
       const M& v = static_cast<const T*>(obj)->*member;
-      if (v < lo || hi < v)
-        return Status(Code::kOutOfRange, Codec<M>::format(v) + " is outside [" + fmt(lo) + ", " + fmt(hi) + "]");
+      if (v < lo || hi < v) return Status(Code::kOutOfRange, fmt(v) + " is outside [" + fmt(lo) + ", " + fmt(hi) + "]");
       return {};
     });
     return *this;
@@ -304,8 +313,10 @@ class FieldBuilder {
   }
 
  private:
+  static std::string default_format(const M& v) { return Codec<M>::format(v); }
   FieldSpec& spec_;
   M T::*member_;
+  Format format_;
 };
 
 template <class T>
@@ -335,6 +346,7 @@ class Binder {
       for (std::size_t i = 0; i < items.size(); ++i) detail::write_defaults(items[i], k + "." + std::to_string(i), out);
     };
     spec.item_keys = detail::item_keys<S>();
+    spec.secret_item_keys = detail::secret_item_keys<S>();
     return FieldBuilder<T, std::vector<S>>(spec, member);
   }
   // A map of described structs by name (a YAML map of maps).
@@ -353,21 +365,65 @@ class Binder {
         detail::write_defaults(item, k + "." + name, out);
     };
     spec.item_keys = detail::item_keys<S>();
+    spec.secret_item_keys = detail::secret_item_keys<S>();
     return FieldBuilder<T, std::map<std::string, S>>(spec, member);
   }
 
-  // A nested struct with its own describe(), under key prefix `name`.
+  // An integer member holding a byte count, written with units in configuration ("4MiB", "512KiB").
+  template <std::unsigned_integral M>
+  FieldBuilder<T, M> bytes(std::string key, M T::*member) {
+    auto& spec = specs_.emplace_back();
+    spec.key = std::move(key);
+    spec.assign = [member](const Entry& e, void* obj) {
+      ByteSize size;
+      if (auto st = Codec<ByteSize>::parse(e, size); !st.ok()) return st;
+      if (size.bytes > std::numeric_limits<M>::max())
+        return Status(Code::kOutOfRange, "\"" + e.value + "\" does not fit in this setting");
+      static_cast<T*>(obj)->*member = static_cast<M>(size.bytes);
+      return Status();
+    };
+    spec.format = [member](const void* obj) { return format_bytes(static_cast<const T*>(obj)->*member); };
+    return FieldBuilder<T, M>(spec, member, &format_bytes<M>);
+  }
+
+  // Fills `member` with the keys of this struct that the configuration set, so a struct can be laid
+  // over another key by key (a method's policy over its upstream's): see config::overlay.
+  void keys_set(std::vector<std::string> T::*member) {
+    auto& spec = specs_.emplace_back();
+    spec.record_set = [member](std::vector<std::string> keys, void* obj) {
+      static_cast<T*>(obj)->*member = std::move(keys);
+    };
+  }
+
+  // A nested struct with its own describe(), under key prefix `name`; an empty name puts its keys
+  // beside this struct's own (a struct reused whole inside a larger section).
   template <class S>
   void section(const std::string& name, S T::*member) {
     Binder<S> inner;
     S::describe(inner);
     for (auto& s : inner.specs_) {
       FieldSpec spec;
-      spec.key = name + "." + s.key;
+      spec.key = name.empty() || s.key.empty() ? name + s.key : name + "." + s.key;
       spec.required = s.required;
       spec.secret = s.secret;
       spec.doc = s.doc;
       spec.item_keys = s.item_keys;
+      spec.secret_item_keys = s.secret_item_keys;
+      if (s.record_set) {
+        // The outer struct records all its keys: pass on those of this section, as the section names them.
+        std::vector<std::string> own;
+        for (const auto& o : inner.specs_)
+          if (!o.record_set) own.push_back(o.key);
+        spec.record_set = [member, f = s.record_set, own = std::move(own), name](std::vector<std::string> keys,
+                                                                                 void* obj) {
+          std::vector<std::string> mine;
+          const std::string lead = name.empty() ? std::string() : name + ".";
+          for (auto& k : keys)
+            if (k.starts_with(lead) && std::find(own.begin(), own.end(), k.substr(lead.size())) != own.end())
+              mine.push_back(k.substr(lead.size()));
+          f(std::move(mine), &(static_cast<T*>(obj)->*member));
+        };
+      }
       if (s.assign)
         spec.assign = [member, f = s.assign](const Entry& e, void* obj) {
           return f(e, &(static_cast<T*>(obj)->*member));
@@ -397,6 +453,10 @@ class Binder {
   const std::vector<std::function<Status(const T&)>>& validators() const noexcept { return validators_; }
 
  private:
+  template <class M>
+  static std::string format_bytes(const M& v) {
+    return Codec<ByteSize>::format(ByteSize(static_cast<std::uint64_t>(v)));
+  }
   template <class>
   friend class Binder;
   std::vector<FieldSpec> specs_;

@@ -27,7 +27,11 @@ constexpr auto config_names(Policy) {
 
 struct Tls {
   std::string cert;
-  static void describe(Binder<Tls>& b) { b.field("cert", &Tls::cert); }
+  std::string passphrase;
+  static void describe(Binder<Tls>& b) {
+    b.field("cert", &Tls::cert);
+    b.field("passphrase", &Tls::passphrase).secret();
+  }
 };
 
 struct Upstream {
@@ -83,7 +87,7 @@ class CollectionsTest : public ::testing::Test {
     ConfigOptions o;
     o.dir = dir_.string();
     o.env = env;
-    auto cfg = std::make_unique<Config>(o, log::Logger({.level = log::Level::kOff}));
+    auto cfg = std::make_unique<Config>(o);
     cfg->define<Gateway>("gateway");
     if (Status st = cfg->load(); !st.ok()) return std::unexpected(st);
     printed_ = cfg->print();
@@ -225,11 +229,123 @@ TEST_F(CollectionsTest, AHugeOrZeroPaddedIndexIsAnErrorNotACrash) {
   o.dir = dir_.string();
   o.env = "dev";
   o.sets = {"gateway.upstreams.99999999999999999999.name=a"};
-  Config cfg(o, log::Logger({.level = log::Level::kOff}));
+  Config cfg(o);
   cfg.define<Gateway>("gateway");
   Status st = cfg.load();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("list index out of range"), std::string_view::npos) << st.message();
+}
+
+// A struct reused whole inside a larger section (keys beside the section's own), integer byte counts
+// written with units, and a policy laid over another key by key.
+struct Limits {
+  std::size_t max_body = 1 << 20;
+  std::uint32_t max_line = 8192;
+  static void describe(Binder<Limits>& b) {
+    b.bytes("max_body", &Limits::max_body).range(1024, std::size_t(1) << 30);
+    b.bytes("max_line", &Limits::max_line);
+  }
+};
+
+struct Policy2 {
+  std::chrono::milliseconds timeout{1000};
+  int retries = 0;
+  bool idempotent = true;
+  std::vector<std::string> set;
+  static void describe(Binder<Policy2>& b) {
+    b.field("timeout", &Policy2::timeout);
+    b.field("retries", &Policy2::retries).range(0, 9);
+    b.field("idempotent", &Policy2::idempotent);
+    b.keys_set(&Policy2::set);
+  }
+};
+
+struct Rule {
+  std::string name;
+  std::string method;
+  Policy2 policy;
+  static void describe(Binder<Rule>& b) {
+    b.field("name", &Rule::name).required();
+    b.field("method", &Rule::method);
+    b.section("", &Rule::policy);
+  }
+};
+
+struct Server {
+  std::string host = "0.0.0.0";
+  Limits limits;
+  std::vector<Rule> rules;
+  std::vector<Tls> peers;
+  static void describe(Binder<Server>& b) {
+    b.field("host", &Server::host);
+    b.section("", &Server::limits);
+    b.field("rules", &Server::rules);
+    b.field("peers", &Server::peers);
+  }
+};
+
+class InlineTest : public CollectionsTest {
+ protected:
+  Result<Server> load_server() {
+    ConfigOptions o;
+    o.dir = dir_.string();
+    o.env = "dev";
+    Config cfg(o);
+    cfg.define<Server>("server");
+    if (Status st = cfg.load(); !st.ok()) return std::unexpected(st);
+    printed_ = cfg.print();
+    return cfg.get<Server>("server");
+  }
+};
+
+TEST_F(InlineTest, AnInlineSectionsKeysSitBesideTheSectionsOwnWithByteUnits) {
+  write("base.yaml", "server:\n  host: 127.0.0.1\n  max_body: 16MiB\n");
+  auto s = load_server();
+  ASSERT_TRUE(s) << s.error().to_string();
+  EXPECT_EQ(s->host, "127.0.0.1");
+  EXPECT_EQ(s->limits.max_body, std::size_t(16) << 20);
+  EXPECT_EQ(s->limits.max_line, 8192u);
+  EXPECT_NE(printed_.find("server.max_body = 16MiB"), std::string::npos) << printed_;
+  EXPECT_NE(printed_.find("server.max_line = 8KiB"), std::string::npos) << printed_;
+
+  write("base.yaml", "server:\n  max_body: 2GiB\n  max_line: 8GiB\n");
+  auto bad = load_server();
+  ASSERT_FALSE(bad);
+  std::string msg(bad.error().message());
+  EXPECT_NE(msg.find("server.max_body: 2GiB is outside [1KiB, 1GiB]"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("server.max_line: \"8GiB\" does not fit"), std::string::npos) << msg;
+}
+
+TEST_F(InlineTest, KeysSetLayAMethodRuleOverItsUpstreamsKeyByKey) {
+  write("base.yaml",
+        "server:\n"
+        "  rules:\n"
+        "    - {name: billing, timeout: 2s, retries: 3}\n"
+        "    - {name: billing, method: POST /charges, retries: 0, idempotent: false}\n");
+  auto s = load_server();
+  ASSERT_TRUE(s) << s.error().to_string();
+  ASSERT_EQ(s->rules.size(), 2u);
+  EXPECT_EQ(s->rules[0].policy.set, (std::vector<std::string>{"timeout", "retries"}));
+  EXPECT_EQ(s->rules[1].policy.set, (std::vector<std::string>{"retries", "idempotent"}));
+  Policy2 method = overlay(s->rules[0].policy, s->rules[1].policy, s->rules[1].policy.set);
+  EXPECT_EQ(method.timeout, 2s);  // the upstream's
+  EXPECT_EQ(method.retries, 0);   // the method's own
+  EXPECT_FALSE(method.idempotent);
+}
+
+TEST_F(InlineTest, SecretsInsideListItemsAreRedacted) {
+  write("base.yaml",
+        "server:\n"
+        "  peers:\n"
+        "    - {cert: /a.pem, passphrase: hunter2}\n"
+        "    - {cert: /b.pem, passphrase: swordfish}\n");
+  auto s = load_server();
+  ASSERT_TRUE(s) << s.error().to_string();
+  EXPECT_EQ(s->peers[1].passphrase, "swordfish");
+  EXPECT_EQ(printed_.find("hunter2"), std::string::npos) << printed_;
+  EXPECT_EQ(printed_.find("swordfish"), std::string::npos) << printed_;
+  EXPECT_NE(printed_.find("server.peers.1.passphrase = <redacted>"), std::string::npos) << printed_;
+  EXPECT_NE(printed_.find("server.peers.1.cert = /b.pem"), std::string::npos) << printed_;
 }
 
 }  // namespace

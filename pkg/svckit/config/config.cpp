@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -67,8 +68,28 @@ void merge(Layer& into, const Layer& from) {
 
 }  // namespace
 
+namespace {
+// Whether `rest` ("0.password", "billing.tls.key": an item's index or name, then a key) names the
+// item key `item_key` ("password", "tls.key"; "*" stands for one segment, a nested item's index or name).
+bool item_key_matches(std::string_view rest, std::string_view item_key) {
+  auto dot = rest.find('.');
+  if (dot == std::string_view::npos) return false;
+  rest.remove_prefix(dot + 1);
+  while (true) {
+    auto a = item_key.find('.'), b = rest.find('.');
+    std::string_view want = item_key.substr(0, a), got = rest.substr(0, b);
+    if (want != "*" && want != got) return false;
+    if (a == std::string_view::npos || b == std::string_view::npos) return a == b;
+    item_key.remove_prefix(a + 1);
+    rest.remove_prefix(b + 1);
+  }
+}
+}  // namespace
+
 bool Snapshot::is_secret(std::string_view key) const {
   if (secrets.count(key)) return true;
+  for (const auto& [list, item_key] : secret_items)
+    if (key.starts_with(list) && item_key_matches(key.substr(list.size()), item_key)) return true;
   auto dot = key.rfind('.');
   std::string_view last = dot == std::string_view::npos ? key : key.substr(dot + 1);
   return ends_with(last, "password") || ends_with(last, "secret") || ends_with(last, "_key") || last == "key" ||
@@ -110,8 +131,7 @@ struct Config::Impl {
   int stop_fd = -1;
 };
 
-Config::Config(ConfigOptions options, log::Logger logger)
-    : impl_(std::make_shared<Impl>()), options_(std::move(options)), logger_(std::move(logger)) {
+Config::Config(ConfigOptions options) : impl_(std::make_shared<Impl>()), options_(std::move(options)) {
   env_ = options_.env;
   if (env_.empty()) {
     const char* e = std::getenv((options_.env_prefix + "_ENV").c_str());
@@ -194,9 +214,9 @@ bool Config::defines(std::string_view prefix) const noexcept {
   return false;
 }
 
-void Config::set_logger(log::Logger logger) {
-  std::lock_guard lock(impl_->reload_mu);  // reload() logs under this lock
-  logger_ = std::move(logger);
+void Config::on_reload(std::function<void(const ReloadEvent&)> report) {
+  std::lock_guard lock(impl_->reload_mu);  // reloads report under this lock
+  report_ = std::move(report);
 }
 
 void Config::add_source(std::shared_ptr<Source> source) {
@@ -219,11 +239,13 @@ Result<std::shared_ptr<const Snapshot>> Config::build() const {
   for (auto& s : sections_) {
     merge(snap->values, s.defaults);
     for (auto& spec : s.specs) {
+      if (spec.record_set) continue;
       std::string key = s.prefix.empty() ? spec.key : s.prefix + "." + spec.key;
       known.insert(key);
       if (spec.bind_tree) {
         known_trees.push_back(key + ".");
         tree_items.emplace_back(key + ".", &spec.item_keys);
+        for (const auto& item_key : spec.secret_item_keys) snap->secret_items.emplace_back(key + ".", item_key);
       }
       if (spec.secret) snap->secrets.insert(key);
     }
@@ -353,8 +375,12 @@ Status Config::reload() {
   auto next = build();
   if (!next) {
     reload_failures_.fetch_add(1);
-    logger_.error("config reload rejected, keeping the previous configuration",
-                  {{"error", next.error()}, {"reload_failures", reload_failures_.load()}});
+    ReloadEvent event{.error = next.error(), .failures = reload_failures_.load()};
+    if (report_)
+      report_(event);
+    else
+      std::fprintf(stderr, "config reload rejected, keeping the previous configuration: %s\n",
+                   std::string(event.error.message()).c_str());
     return next.error();
   }
   apply(std::move(*next));
@@ -376,7 +402,7 @@ void Config::apply(std::shared_ptr<const Snapshot> next) {
   for (auto& [k, e] : prev->values)
     if (!next->find(k)) changed.push_back(k);
   reloads_.fetch_add(1);
-  logger_.info("config reloaded", {{"changed_keys", changed.size()}});
+  if (report_) report_(ReloadEvent{.changed_keys = changed.size(), .failures = reload_failures_.load()});
   if (changed.empty()) return;
 
   std::vector<std::function<void(const Snapshot&)>> notify;

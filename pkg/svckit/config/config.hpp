@@ -15,6 +15,7 @@
 // A key `X_file: /path` loads X from that file (secrets). Keys ending in password, secret, _key or
 // token, and fields marked .secret(), are redacted when printed, as are credentials inside any value
 // (a DSN's password=..., a URL's user:password@).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -27,7 +28,6 @@
 
 #include "svckit/config/binder.hpp"
 #include "svckit/config/layer.hpp"
-#include "svckit/log/logger.hpp"
 
 namespace svckit::config {
 
@@ -35,6 +35,8 @@ namespace svckit::config {
 struct Snapshot {
   Layer values;
   std::set<std::string, std::less<>> secrets;
+  // Secret keys inside lists and maps: (the list's key + ".", the item's key, "*" for a nested item).
+  std::vector<std::pair<std::string, std::string>> secret_items;
   std::string env;
 
   const Entry* find(std::string_view key) const {
@@ -73,6 +75,14 @@ struct ConfigOptions {
   std::chrono::milliseconds debounce{150};
 };
 
+// What one reload did, for whoever reports it: the App logs it; without a reporter a rejected reload
+// is written to stderr (config sits below the logging module, so it does not log by itself).
+struct ReloadEvent {
+  Status error;  // not OK: the reload was rejected and the previous configuration kept
+  std::size_t changed_keys = 0;
+  std::uint64_t failures = 0;  // rejected reloads so far
+};
+
 // Binds one section of a snapshot into T; errors collected into `errors` as "key: problem (origin)".
 template <class T>
 Result<T> bind(const Snapshot& snap, std::string_view prefix);
@@ -81,7 +91,7 @@ class Config {
  public:
   using Subscription = std::shared_ptr<void>;  // drop it to unsubscribe
 
-  explicit Config(ConfigOptions options = {}, log::Logger logger = log::global());
+  explicit Config(ConfigOptions options = {});
   ~Config();
   Config(const Config&) = delete;
   Config& operator=(const Config&) = delete;
@@ -90,8 +100,8 @@ class Config {
   void define(std::string prefix);
   // Whether define<T>(prefix) was called for this prefix.
   bool defines(std::string_view prefix) const noexcept;
-  // Reload messages go here; a service sets its own logger once it has built it from this config.
-  void set_logger(log::Logger logger);
+  // Called after every reload() and every reload the watcher makes, on the reloading thread.
+  void on_reload(std::function<void(const ReloadEvent&)> report);
   void add_source(std::shared_ptr<Source> source);
 
   // Reads every source and validates every defined section. On error nothing changes.
@@ -142,7 +152,7 @@ class Config {
   ConfigOptions options_;
   std::string env_;
   std::string dir_;
-  log::Logger logger_;
+  std::function<void(const ReloadEvent&)> report_;  // under Impl::reload_mu
   std::vector<Section> sections_;
   std::atomic<std::uint64_t> reloads_{0};
   std::atomic<std::uint64_t> reload_failures_{0};
@@ -199,7 +209,20 @@ std::vector<std::string> item_keys() {
   Binder<S> b;
   S::describe(b);
   std::vector<std::string> keys;
-  for (const auto& spec : b.specs()) keys.push_back(spec.bind_tree ? spec.key + "." : spec.key);
+  for (const auto& spec : b.specs())
+    if (!spec.record_set) keys.push_back(spec.bind_tree ? spec.key + "." : spec.key);
+  return keys;
+}
+
+template <Described S>
+std::vector<std::string> secret_item_keys() {
+  Binder<S> b;
+  S::describe(b);
+  std::vector<std::string> keys;
+  for (const auto& spec : b.specs()) {
+    if (spec.secret) keys.push_back(spec.key);
+    for (const auto& inner : spec.secret_item_keys) keys.push_back(spec.key + ".*." + inner);  // nested lists
+  }
   return keys;
 }
 
@@ -208,6 +231,7 @@ void write_defaults(const S& item, const std::string& prefix, Layer& out) {
   Binder<S> b;
   S::describe(b);
   for (const auto& spec : b.specs()) {
+    if (spec.record_set) continue;
     std::string key = prefix + "." + spec.key;
     if (spec.defaults_tree)
       spec.defaults_tree(&item, key, out);
@@ -258,6 +282,20 @@ Result<T> bind(const Snapshot& snap, std::string_view prefix) {
   return out;
 }
 
+// `base` with the keys in `keys` (as Binder::keys_set records them) taken from `top`: a struct laid
+// over another key by key, such as a method's call policy over its upstream's.
+template <Described T>
+T overlay(T base, const T& top, const std::vector<std::string>& keys) {
+  Binder<T> b;
+  T::describe(b);
+  for (const auto& spec : b.specs()) {
+    if (spec.bind_tree || !spec.assign || !spec.format) continue;
+    if (std::find(keys.begin(), keys.end(), spec.key) == keys.end()) continue;
+    (void)spec.assign(Entry{spec.format(&top), {}, false, Origin{"overlay", 0}}, &base);  // a bound value re-reads
+  }
+  return base;
+}
+
 template <class T>
 void Config::define(std::string prefix) {
   Binder<T> binder;
@@ -267,7 +305,7 @@ void Config::define(std::string prefix) {
   s.specs = binder.specs();
   T defaults{};
   for (auto& spec : s.specs) {
-    if (spec.required) continue;  // a required key has no default by definition
+    if (spec.required || spec.record_set) continue;  // a required key has no default by definition
     std::string key = prefix.empty() ? spec.key : prefix + "." + spec.key;
     if (spec.defaults_tree)
       spec.defaults_tree(&defaults, key, s.defaults);

@@ -93,14 +93,13 @@ class ConfigTest : public ::testing::Test {
     o.debounce = 50ms;
     return o;
   }
-  log::Logger quiet() { return log::Logger({.level = log::Level::kOff}); }
 
   fs::path dir_;
   std::vector<std::string> env_set_;
 };
 
 TEST_F(ConfigTest, DefaultsComeFromTheStruct) {
-  Config cfg(opts(), quiet());
+  Config cfg(opts());
   cfg.define<DbConfig>("db");
   ASSERT_TRUE(cfg.load().ok());
   auto db = cfg.get<DbConfig>("db");
@@ -122,7 +121,7 @@ TEST_F(ConfigTest, PrecedenceDefaultsBaseEnvFileEnvVarFlag) {
   setenv("SVCKIT_DB_POOL_MAX_CONNECTIONS", "30");
   auto o = opts();
   o.sets = {"db.ratio=0.9"};
-  Config cfg(o, quiet());
+  Config cfg(o);
   cfg.define<DbConfig>("db");
   auto st = cfg.load();
   ASSERT_TRUE(st.ok()) << st.to_string();
@@ -144,13 +143,13 @@ TEST_F(ConfigTest, EnvironmentVariableSelectsTheProfile) {
   write("prod/db.yaml", "db:\n  port: 9999\n");
   setenv("SVCKIT_ENV", "prod");
   auto o = opts("");
-  Config cfg(o, quiet());
+  Config cfg(o);
   cfg.define<DbConfig>("db");
   ASSERT_TRUE(cfg.load().ok());
   EXPECT_EQ(cfg.env(), "prod");
   EXPECT_EQ(cfg.get<DbConfig>("db")->port, 9999);
   // A profile with no folder is a typo, not an empty profile.
-  Config typo(opts("prdo"), quiet());
+  Config typo(opts("prdo"));
   typo.define<DbConfig>("db");
   auto st = typo.load();
   EXPECT_FALSE(st.ok());
@@ -172,7 +171,7 @@ TEST_F(ConfigTest, TheWorkingDirectoryDoesNotSilentlyDecideTheConfiguration) {
   // was searched, never a silent run on defaults.
   fs::create_directories(dir_ / "elsewhere");
   in_directory(dir_ / "elsewhere", [&] {
-    Config cfg(ConfigOptions{}, quiet());
+    Config cfg(ConfigOptions{});
     cfg.define<DbConfig>("db");
     Status st = cfg.load();
     ASSERT_FALSE(st.ok());
@@ -183,7 +182,7 @@ TEST_F(ConfigTest, TheWorkingDirectoryDoesNotSilentlyDecideTheConfiguration) {
   // $SVCKIT_CONFIG_DIR names the folder from anywhere.
   setenv("SVCKIT_CONFIG_DIR", dir_.string());
   in_directory(dir_ / "elsewhere", [&] {
-    Config cfg(ConfigOptions{}, quiet());
+    Config cfg(ConfigOptions{});
     cfg.define<DbConfig>("db");
     ASSERT_TRUE(cfg.load().ok());
     EXPECT_EQ(cfg.get<DbConfig>("db")->port, 7000);
@@ -192,7 +191,7 @@ TEST_F(ConfigTest, TheWorkingDirectoryDoesNotSilentlyDecideTheConfiguration) {
   // A folder named explicitly must exist.
   ConfigOptions missing;
   missing.dir = (dir_ / "nope").string();
-  Config cfg(missing, quiet());
+  Config cfg(missing);
   cfg.define<DbConfig>("db");
   Status st = cfg.load();
   ASSERT_FALSE(st.ok());
@@ -203,7 +202,7 @@ TEST_F(ConfigTest, ConfigsInTheWorkingDirectoryAreFoundAndNoneRunsOnDefaults) {
   fs::create_directories(dir_ / "svc" / "configs");
   std::ofstream(dir_ / "svc" / "configs" / "base.yaml") << "db:\n  port: 7100\n";
   in_directory(dir_ / "svc", [&] {
-    Config cfg(ConfigOptions{}, quiet());
+    Config cfg(ConfigOptions{});
     cfg.define<DbConfig>("db");
     ASSERT_TRUE(cfg.load().ok());
     EXPECT_EQ(cfg.get<DbConfig>("db")->port, 7100);
@@ -215,14 +214,14 @@ TEST_F(ConfigTest, ConfigsInTheWorkingDirectoryAreFoundAndNoneRunsOnDefaults) {
   });
   ConfigOptions none;
   none.dir = "none";
-  Config defaults(none, quiet());
+  Config defaults(none);
   defaults.define<DbConfig>("db");
   ASSERT_TRUE(defaults.load().ok());
   EXPECT_EQ(defaults.dir(), "");
   EXPECT_EQ(defaults.get<DbConfig>("db")->port, DbConfig{}.port);
   // An environment asked for by name with no folder to hold it is an error.
   none.env = "prod";
-  Config prod(none, quiet());
+  Config prod(none);
   prod.define<DbConfig>("db");
   Status st = prod.load();
   ASSERT_FALSE(st.ok());
@@ -239,7 +238,7 @@ TEST_F(ConfigTest, ValidationErrorsNameKeySourceAndLine) {
         "  prot: 1\n"
         "  pool:\n"
         "    max_connections: 0\n");
-  Config cfg(opts(), quiet());
+  Config cfg(opts());
   cfg.define<DbConfig>("db");
   cfg.define<AppConfig>("app");
   Status st = cfg.load();
@@ -258,7 +257,7 @@ TEST_F(ConfigTest, ValidationErrorsNameKeySourceAndLine) {
 
 TEST_F(ConfigTest, SyntaxErrorNamesFileLineAndColumn) {
   write("base.yaml", "db:\n  host: [unclosed\n  port: 1\n");
-  Config cfg(opts(), quiet());
+  Config cfg(opts());
   cfg.define<DbConfig>("db");
   Status st = cfg.load();
   ASSERT_FALSE(st.ok());
@@ -267,7 +266,7 @@ TEST_F(ConfigTest, SyntaxErrorNamesFileLineAndColumn) {
 
 TEST_F(ConfigTest, CrossFieldRule) {
   write("base.yaml", "db:\n  driver: postgres\n  tls: true\n");
-  Config cfg(opts(), quiet());
+  Config cfg(opts());
   cfg.define<DbConfig>("db");
   Status st = cfg.load();
   ASSERT_FALSE(st.ok());
@@ -287,7 +286,7 @@ TEST_F(ConfigTest, CredentialsInsideDsnsAndUrlsAreRedactedWhenPrinted) {
   write("base.yaml",
         "links:\n  dsn: host=db port=5432 user=app password=hunter2 dbname=users\n"
         "  url: postgresql://app:swordfish@db:5432/users\n");
-  Config cfg(opts(), quiet());
+  Config cfg(opts());
   cfg.define<LinksConfig>("links");
   ASSERT_TRUE(cfg.load().ok());
   EXPECT_EQ(cfg.get<LinksConfig>("links")->dsn, "host=db port=5432 user=app password=hunter2 dbname=users");
@@ -304,7 +303,7 @@ TEST_F(ConfigTest, SecretsFromFilesAndRedaction) {
   write("db-password.txt", "s3cr3t\n");
   write("base.yaml",
         "app:\n  name: users\n  api_key: abc123\ndb:\n  password_file: " + (dir_ / "db-password.txt").string() + "\n");
-  Config cfg(opts(), quiet());
+  Config cfg(opts());
   cfg.define<DbConfig>("db");
   cfg.define<AppConfig>("app");
   ASSERT_TRUE(cfg.load().ok());
@@ -319,7 +318,7 @@ TEST_F(ConfigTest, SecretsFromFilesAndRedaction) {
   EXPECT_NE(cfg.print(false).find("s3cr3t"), std::string::npos);
 
   write("base.yaml", "app:\n  name: x\ndb:\n  password_file: /nonexistent/secret\n");
-  Config bad(opts(), quiet());
+  Config bad(opts());
   bad.define<DbConfig>("db");
   bad.define<AppConfig>("app");
   Status st = bad.load();
@@ -330,7 +329,7 @@ TEST_F(ConfigTest, SecretsFromFilesAndRedaction) {
 TEST_F(ConfigTest, HotReloadAppliesGoodEditsAndKeepsOldOnBadOnes) {
   write("base.yaml", "db:\n  port: 1000\n");
   write("dev/db.yaml", "db:\n  host: a\n");
-  Config cfg(opts(), quiet());
+  Config cfg(opts());
   cfg.define<DbConfig>("db");
   ASSERT_TRUE(cfg.load().ok());
 
@@ -344,6 +343,11 @@ TEST_F(ConfigTest, HotReloadAppliesGoodEditsAndKeepsOldOnBadOnes) {
     cv.notify_all();
   });
   auto other = cfg.subscribe("http", [&](const Snapshot&) { other_calls++; });
+  std::vector<ReloadEvent> events;  // what the App would log
+  cfg.on_reload([&](const ReloadEvent& e) {
+    std::lock_guard lock(mu);
+    events.push_back(e);
+  });
   ASSERT_TRUE(cfg.watch().ok());
   auto wait_for = [&](std::size_t n) {
     std::unique_lock lock(mu);
@@ -368,6 +372,18 @@ TEST_F(ConfigTest, HotReloadAppliesGoodEditsAndKeepsOldOnBadOnes) {
   wait_reloads(3);
   EXPECT_EQ(cfg.reload_failures(), 2u);
   EXPECT_EQ(cfg.get<DbConfig>("db")->port, 2000);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_FALSE(events.empty());
+    EXPECT_TRUE(events[0].error.ok());
+    EXPECT_EQ(events[0].changed_keys, 1u);
+    std::vector<ReloadEvent> rejected;
+    for (auto& e : events)
+      if (!e.error.ok()) rejected.push_back(e);
+    ASSERT_EQ(rejected.size(), 2u);
+    EXPECT_EQ(rejected[1].failures, 2u);
+    EXPECT_NE(rejected[1].error.message().find("db.port"), std::string_view::npos) << rejected[1].error.message();
+  }
 
   // 4. The next good save, by rename in the env folder, applies.
   write_by_rename("dev/db.yaml", "db:\n  host: b\n  port: 3000\n");
@@ -390,7 +406,7 @@ TEST_F(ConfigTest, HotReloadAppliesGoodEditsAndKeepsOldOnBadOnes) {
 TEST_F(ConfigTest, SubscriptionMayOutliveTheConfig) {
   Config::Subscription sub;
   {
-    Config cfg(opts(), quiet());
+    Config cfg(opts());
     cfg.define<DbConfig>("db");
     ASSERT_TRUE(cfg.load().ok());
     sub = cfg.subscribe("db", [](const Snapshot&) {});

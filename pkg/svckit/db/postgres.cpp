@@ -1143,19 +1143,8 @@ PgStats PgDatabase::stats() const noexcept {
 
 namespace detail {
 
-Result<std::shared_ptr<Database>> open_postgres(Runtime& rt, const PostgresSettings& s) {
-  PgOptions o;
-  o.dsn = s.dsn;
-  o.password = s.password;
-  o.min_connections = static_cast<std::size_t>(s.min_connections);
-  o.max_connections = static_cast<std::size_t>(s.max_connections);
-  o.acquire_timeout = s.acquire_timeout;
-  o.connect_timeout = s.connect_timeout;
-  o.max_lifetime = s.max_lifetime;
-  o.idle_timeout = s.idle_timeout;
-  o.statement_timeout = s.statement_timeout;
-  o.pipeline = s.pipeline;
-  auto db = PgDatabase::open(rt, std::move(o));
+Result<std::shared_ptr<Database>> open_postgres(Runtime& rt, const PgOptions& o) {
+  auto db = PgDatabase::open(rt, o);
   if (!db) return std::unexpected(db.error());
   return std::shared_ptr<Database>(*db);
 }

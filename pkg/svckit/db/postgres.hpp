@@ -23,23 +23,9 @@
 
 #include "svckit/core/runtime.hpp"
 #include "svckit/db/database.hpp"
+#include "svckit/db/pg_options.hpp"
 
 namespace svckit::db {
-
-struct PgOptions {
-  std::string dsn;                  // "host=127.0.0.1 port=5432 dbname=app user=app" or postgres://…
-  std::string password;             // overrides the DSN's
-  std::size_t min_connections = 1;  // across all loops
-  std::size_t max_connections = 8;  // across all loops (each loop gets its share, at least 1)
-  std::chrono::milliseconds acquire_timeout{2000};
-  std::chrono::milliseconds connect_timeout{5000};
-  std::chrono::milliseconds max_lifetime{1800000};
-  std::chrono::milliseconds idle_timeout{300000};
-  std::chrono::milliseconds statement_timeout{30000};  // 0: none
-  bool pipeline = true;
-  std::size_t max_pipeline_depth = 64;  // queries in flight per connection
-  std::string application_name = "svckit";
-};
 
 struct PgStats {
   std::size_t open = 0;  // connections established

@@ -6,24 +6,30 @@ namespace svckit::db {
 
 using std::chrono::milliseconds;
 
-void SqliteSettings::describe(config::Binder<SqliteSettings>& b) {
-  b.field("path", &SqliteSettings::path).non_empty().doc("database file (created with its folder)");
-  b.field("max_connections", &SqliteSettings::max_connections).range(1, 64);
-  b.field("busy_timeout", &SqliteSettings::busy_timeout).range(milliseconds(0), milliseconds(600000));
+void SqliteOptions::describe(config::Binder<SqliteOptions>& b) {
+  b.field("path", &SqliteOptions::path).non_empty().doc("database file (created with its folder)");
+  b.field("max_connections", &SqliteOptions::max_connections).range(1, 64);
+  b.field("busy_timeout", &SqliteOptions::busy_timeout)
+      .range(milliseconds(0), milliseconds(600000))
+      .doc("how long a write waits for another process's lock (the call's deadline bounds it too)");
 }
 
-void PostgresSettings::describe(config::Binder<PostgresSettings>& b) {
-  b.field("dsn", &PostgresSettings::dsn).non_empty().doc("libpq connection string or postgres:// URI");
-  b.field("password", &PostgresSettings::password).secret();
-  b.field("min_connections", &PostgresSettings::min_connections).range(0, 1000);
-  b.field("max_connections", &PostgresSettings::max_connections).range(1, 1000);
-  b.field("acquire_timeout", &PostgresSettings::acquire_timeout).range(milliseconds(1), milliseconds(600000));
-  b.field("connect_timeout", &PostgresSettings::connect_timeout).range(milliseconds(10), milliseconds(600000));
-  b.field("max_lifetime", &PostgresSettings::max_lifetime).range(milliseconds(1000), milliseconds(86400000));
-  b.field("idle_timeout", &PostgresSettings::idle_timeout).range(milliseconds(1000), milliseconds(86400000));
-  b.field("statement_timeout", &PostgresSettings::statement_timeout).range(milliseconds(0), milliseconds(86400000));
-  b.field("pipeline", &PostgresSettings::pipeline).doc("pipeline independent queries on shared connections");
-  b.validate([](const PostgresSettings& s) {
+void PgOptions::describe(config::Binder<PgOptions>& b) {
+  b.field("dsn", &PgOptions::dsn).non_empty().doc("libpq connection string or postgres:// URI");
+  b.field("password", &PgOptions::password).secret();
+  b.field("min_connections", &PgOptions::min_connections).range(0, 1000);
+  b.field("max_connections", &PgOptions::max_connections).range(1, 1000);
+  b.field("acquire_timeout", &PgOptions::acquire_timeout).range(milliseconds(1), milliseconds(600000));
+  b.field("connect_timeout", &PgOptions::connect_timeout).range(milliseconds(10), milliseconds(600000));
+  b.field("max_lifetime", &PgOptions::max_lifetime).range(milliseconds(1000), milliseconds(86400000));
+  b.field("idle_timeout", &PgOptions::idle_timeout).range(milliseconds(1000), milliseconds(86400000));
+  b.field("statement_timeout", &PgOptions::statement_timeout)
+      .range(milliseconds(0), milliseconds(86400000))
+      .doc("set per connection as a backstop; 0: none");
+  b.field("pipeline", &PgOptions::pipeline).doc("pipeline independent queries on shared connections");
+  b.field("max_pipeline_depth", &PgOptions::max_pipeline_depth).range(1, 4096).doc("queries in flight per connection");
+  b.field("application_name", &PgOptions::application_name).doc("shown in pg_stat_activity");
+  b.validate([](const PgOptions& s) {
     return s.min_connections <= s.max_connections
                ? Status()
                : Status(Code::kInvalidArgument, "min_connections must not exceed max_connections");
@@ -51,8 +57,7 @@ Result<std::shared_ptr<Database>> open_database(Runtime& rt, const DbSettings& s
           "db.driver is postgres but this program does not link the PostgreSQL driver (svckit::db_postgres)");
     return detail::open_postgres(rt, s.postgres);
   }
-  auto db = SqliteDatabase::open(
-      rt, {.path = s.sqlite.path, .max_connections = s.sqlite.max_connections, .busy_timeout = s.sqlite.busy_timeout});
+  auto db = SqliteDatabase::open(rt, s.sqlite);
   if (!db) return std::unexpected(db.error());
   return std::shared_ptr<Database>(*db);
 }

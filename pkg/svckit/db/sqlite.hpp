@@ -15,6 +15,11 @@
 #include "svckit/core/runtime.hpp"
 #include "svckit/db/database.hpp"
 
+namespace svckit::config {
+template <class T>
+class Binder;
+}
+
 namespace svckit::db {
 
 struct SqliteOptions {
@@ -22,6 +27,8 @@ struct SqliteOptions {
   int max_connections = 4;
   std::chrono::milliseconds busy_timeout{5000};
   bool create_directories = true;  // mkdir -p the file's folder
+
+  static void describe(config::Binder<SqliteOptions>& b);  // the db.sqlite: section (settings.cpp)
 };
 
 class SqliteDatabase final : public Database {

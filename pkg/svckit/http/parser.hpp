@@ -8,6 +8,11 @@
 #include <string>
 #include <string_view>
 
+namespace svckit::config {
+template <class T>
+class Binder;
+}
+
 namespace svckit::http {
 
 enum class Method : std::uint8_t { kGet, kHead, kPost, kPut, kDelete, kPatch, kOptions, kConnect, kTrace, kOther };
@@ -20,10 +25,11 @@ struct Header {
 };
 
 struct ParserLimits {
-  std::size_t max_request_line = 8 * 1024;   // longer: 414
-  std::size_t max_header_bytes = 64 * 1024;  // the whole head; larger: 431
-  std::size_t max_headers = 100;             // more fields: 431
-  std::uint64_t max_body = 4 * 1024 * 1024;  // larger: 413 (routes may lower or raise it)
+  std::size_t max_request_line = 8 * 1024;                // longer: 414
+  std::size_t max_header_bytes = 64 * 1024;               // the whole head; larger: 431
+  std::size_t max_headers = 100;                          // more fields: 431
+  std::uint64_t max_body = 4 * 1024 * 1024;               // larger: 413 (routes may lower or raise it)
+  static void describe(config::Binder<ParserLimits>& b);  // the http: section's keys (settings.cpp)
 };
 
 inline constexpr std::size_t kMaxHeaderSlots = 128;  // upper bound for ParserLimits::max_headers

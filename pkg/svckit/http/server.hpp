@@ -19,6 +19,11 @@
 #include "svckit/http/router.hpp"
 #include "svckit/log/logger.hpp"
 
+namespace svckit::config {
+template <class T>
+class Binder;
+}
+
 namespace svckit::http {
 
 struct ServerOptions {
@@ -40,6 +45,9 @@ struct ServerOptions {
   // this is set (and the kernel's rules allow it: same user): otherwise a port another process holds
   // fails start() with "address already in use", and a second copy cannot take half the traffic.
   bool share_port = false;
+
+  // Its keys in configuration (the `http:` section, svckit/http/settings.hpp).
+  static void describe(config::Binder<ServerOptions>& b);
 };
 
 struct ServerStats {

@@ -1,94 +1,23 @@
 #include "svckit/resilience/policy.hpp"
 
-#include <charconv>
 #include <mutex>
 #include <unordered_map>
 
-#include "svckit/config/units.hpp"
+#include "svckit/config/config.hpp"
 #include "svckit/log/logger.hpp"
 #include "svckit/metrics/metrics.hpp"
 #include "svckit/resilience/observed.hpp"
-#include "svckit/resilience/rules.hpp"
 
 namespace svckit::resilience {
 
 namespace {
 
-// Applies key=value to a policy; the error names what was wrong.
-Status apply(CallPolicy& p, const std::string& key, const std::string& value) {
-  auto number = [&](double lo, double hi) -> Result<double> {
-    double v = 0;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (ec != std::errc() || end != value.data() + value.size() || v < lo || v > hi)
-      return make_error(Code::kInvalidArgument,
-                        key + " must be a number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    return v;
-  };
-  auto duration = [&](bool zero_ok) -> Result<std::chrono::nanoseconds> {
-    auto d = config::parse_duration(value);
-    if (!d) return make_error(Code::kInvalidArgument, key + ": " + std::string(d.error().message()));
-    if (*d < std::chrono::nanoseconds(0) || (!zero_ok && *d == std::chrono::nanoseconds(0)))
-      return make_error(Code::kInvalidArgument, key + " must be " + (zero_ok ? "≥ 0" : "> 0"));
-    return *d;
-  };
-#define SVCKIT_SET(field, expr)                   \
-  do {                                            \
-    auto v = (expr);                              \
-    if (!v) return v.error();                     \
-    p.field = static_cast<decltype(p.field)>(*v); \
-  } while (0)
-  if (key == "timeout")
-    SVCKIT_SET(timeout, duration(true));
-  else if (key == "attempt_timeout")
-    SVCKIT_SET(attempt_timeout, duration(true));
-  else if (key == "breaker") {
-    if (value == "gobreaker")
-      p.breaker = BreakerKind::kGobreaker;
-    else if (value == "adaptive")
-      p.breaker = BreakerKind::kAdaptive;
-    else if (value == "off" || value == "none")
-      p.breaker = BreakerKind::kNone;
-    else
-      return Status(Code::kInvalidArgument, "breaker must be gobreaker, adaptive or off");
-  } else if (key == "failures")
-    SVCKIT_SET(failures, number(0, 1e6));
-  else if (key == "failure_ratio")
-    SVCKIT_SET(failure_ratio, number(0, 1));
-  else if (key == "min_requests")
-    SVCKIT_SET(min_requests, number(1, 1e6));
-  else if (key == "open_for")
-    SVCKIT_SET(open_for, duration(false));
-  else if (key == "probes")
-    SVCKIT_SET(probes, number(1, 1e6));
-  else if (key == "interval")
-    SVCKIT_SET(interval, duration(true));
-  else if (key == "k")
-    SVCKIT_SET(k, number(1, 100));
-  else if (key == "retries")
-    SVCKIT_SET(retries, number(0, 10));
-  else if (key == "backoff")
-    SVCKIT_SET(backoff, duration(false));
-  else if (key == "max_backoff")
-    SVCKIT_SET(max_backoff, duration(false));
-  else if (key == "retry_budget")
-    SVCKIT_SET(retry_budget, number(0, 10));
-  else if (key == "max_in_flight")
-    SVCKIT_SET(max_in_flight, number(0, 1e7));
-  else if (key == "idempotent") {
-    if (value != "true" && value != "false") return Status(Code::kInvalidArgument, "idempotent must be true or false");
-    p.idempotent = value == "true";
-  } else {
-    return Status(Code::kInvalidArgument, "unknown key '" + key +
-                                              "' (timeout, attempt_timeout, breaker, failures, failure_ratio, "
-                                              "min_requests, open_for, probes, interval, k, retries, "
-                                              "backoff, max_backoff, retry_budget, idempotent, max_in_flight)");
-  }
-#undef SVCKIT_SET
-  return {};
-}
+using std::chrono::nanoseconds;
+using namespace std::chrono_literals;
 
-bool sets_guard(const std::vector<std::pair<std::string, std::string>>& settings) {
-  for (const auto& [k, v] : settings)
+// Keys that give a method its own breaker, bulkhead and budget instead of sharing its upstream's.
+bool sets_guard(const std::vector<std::string>& keys) {
+  for (const auto& k : keys)
     if (k == "breaker" || k == "failures" || k == "failure_ratio" || k == "min_requests" || k == "open_for" ||
         k == "probes" || k == "interval" || k == "k" || k == "max_in_flight" || k == "retry_budget")
       return true;
@@ -97,31 +26,38 @@ bool sets_guard(const std::vector<std::pair<std::string, std::string>>& settings
 
 }  // namespace
 
-Result<CallRule> parse_call_rule(std::string_view text) {
-  auto bad = [&](const std::string& why) {
-    return make_error(Code::kInvalidArgument, "upstream rule '" + std::string(text) + "': " + why);
-  };
-  auto words = detail::split_words(text);
-  if (words.empty()) return bad("empty");
-  CallRule r;
-  r.upstream = words[0];
-  if (r.upstream.find('=') != std::string::npos) return bad("the first word names the upstream");
-  std::size_t i = 1;
-  for (; i < words.size() && words[i].find('=') == std::string::npos; ++i)
-    r.method += (r.method.empty() ? "" : " ") + words[i];
-  if (i == words.size()) return bad("expected key=value settings after the name");
-  for (; i < words.size(); ++i) {
-    auto eq = words[i].find('=');
-    if (eq == std::string::npos) return bad("expected key=value, got '" + words[i] + "'");
-    std::string key = words[i].substr(0, eq), value = words[i].substr(eq + 1);
-    if (Status st = apply(r.policy, key, value); !st.ok()) return bad(std::string(st.message()));
-    r.settings.emplace_back(std::move(key), std::move(value));
-  }
-  if (r.policy.attempt_timeout.count() > 0 && r.policy.timeout.count() > 0 &&
-      r.policy.attempt_timeout > r.policy.timeout)
-    return bad("attempt_timeout is longer than timeout");
-  if (r.policy.max_backoff < r.policy.backoff) return bad("max_backoff is shorter than backoff");
-  return r;
+void CallPolicy::describe(config::Binder<CallPolicy>& b) {
+  b.field("timeout", &CallPolicy::timeout).range(0ns, 24h).doc("the whole call, retries included; 0: the caller's");
+  b.field("attempt_timeout", &CallPolicy::attempt_timeout).range(0ns, 24h).doc("each attempt; 0: none of its own");
+  b.field("breaker", &CallPolicy::breaker).doc("off, gobreaker or adaptive");
+  b.field("failures", &CallPolicy::failures).range(0, 1000000).doc("gobreaker: trips after more consecutive failures");
+  b.field("failure_ratio", &CallPolicy::failure_ratio).range(0.0, 1.0).doc("gobreaker: trips on this share instead");
+  b.field("min_requests", &CallPolicy::min_requests)
+      .range(1, 1000000)
+      .doc("gobreaker: calls before failure_ratio counts");
+  b.field("open_for", &CallPolicy::open_for).range(1ms, 24h).doc("gobreaker: open before half-open");
+  b.field("probes", &CallPolicy::probes).range(1, 1000000).doc("gobreaker: calls allowed half-open");
+  b.field("interval", &CallPolicy::interval).range(0ns, 24h).doc("gobreaker: the counting window; 0: until a trip");
+  b.field("k", &CallPolicy::k).range(1.0, 100.0).doc("adaptive: Google SRE's throttling constant");
+  b.field("retries", &CallPolicy::retries).range(0, 10).doc("attempts after the first");
+  b.field("backoff", &CallPolicy::backoff).range(1ns, 1h).doc("first retry's wait (full jitter, doubling)");
+  b.field("max_backoff", &CallPolicy::max_backoff).range(1ns, 1h);
+  b.field("retry_budget", &CallPolicy::retry_budget).range(0.0, 10.0).doc("retries ≤ this share of calls over 10 s");
+  b.field("idempotent", &CallPolicy::idempotent).doc("false: never retried");
+  b.field("max_in_flight", &CallPolicy::max_in_flight).range(0, 10000000).doc("a bulkhead; 0: none");
+  b.validate([](const CallPolicy& p) -> Status {
+    if (p.attempt_timeout.count() > 0 && p.timeout.count() > 0 && p.attempt_timeout > p.timeout)
+      return Status(Code::kInvalidArgument, "attempt_timeout is longer than timeout");
+    if (p.max_backoff < p.backoff) return Status(Code::kInvalidArgument, "max_backoff is shorter than backoff");
+    return {};
+  });
+}
+
+void CallRule::describe(config::Binder<CallRule>& b) {
+  b.field("name", &CallRule::upstream).required().non_empty().doc("the upstream");
+  b.field("method", &CallRule::method).doc("\"POST /v1/charges\" or a gRPC method; empty: the whole upstream");
+  b.section("", &CallRule::policy);
+  b.keys_set(&CallRule::settings);
 }
 
 // ---- CallGuard ----------------------------------------------------------------------------------
@@ -222,16 +158,6 @@ struct Upstreams::Table {
   std::unordered_map<std::string, CallGuard*> guards;  // by "upstream" or "upstream method"
 };
 
-Result<Upstreams> Upstreams::parse(const std::vector<std::string>& rules) {
-  std::vector<CallRule> parsed;
-  for (const auto& text : rules) {
-    auto r = parse_call_rule(text);
-    if (!r) return std::unexpected(r.error());
-    parsed.push_back(std::move(*r));
-  }
-  return Upstreams(std::move(parsed));
-}
-
 Upstreams::Upstreams(std::vector<CallRule> rules) : table_(std::make_shared<Table>()) {
   for (auto& r : rules) {
     if (r.method.empty())
@@ -261,8 +187,7 @@ CallGuard& Upstreams::get(std::string_view upstream, std::string_view method) {
   auto mit = t.method_rules.find(key);
   if (mit == t.method_rules.end()) return *t.guards.emplace(key, &parent).first->second;
   // The method's rule applied over its upstream's policy: it overrides only the keys it sets.
-  CallPolicy p = parent.policy();
-  for (const auto& [k, v] : mit->second.settings) (void)apply(p, k, v);  // validated by parse_call_rule
+  CallPolicy p = config::overlay(parent.policy(), mit->second.policy, mit->second.settings);
   // Its own breaker, bulkhead and budget only when its rule configures them; otherwise the upstream's.
   if (sets_guard(mit->second.settings))
     t.owned.push_back(std::make_unique<CallGuard>(key, p));

@@ -1,19 +1,23 @@
 #pragma once
 // Outgoing-call policies per upstream and per method, from configuration rather than code: a timeout
 // per call and per attempt, a circuit breaker (gobreaker-style or adaptive), retries with backoff and
-// a budget, a bulkhead, and a fallback. One rule per line of `resilience.upstreams`:
+// a budget, a bulkhead, and a fallback. One item of `resilience.upstreams` per upstream or method:
 //
-//   "billing timeout=2s attempt_timeout=800ms breaker=gobreaker failures=5 open_for=10s retries=2"
-//   "billing POST /v1/charges retries=0 idempotent=false"      (a method rule: overrides billing's keys)
-//   "chat /svckit.chat.v1.ChatService/Send breaker=adaptive k=2"
+//   resilience:
+//     upstreams:
+//       - {name: billing, timeout: 2s, attempt_timeout: 800ms, breaker: gobreaker, failures: 5,
+//          open_for: 10s, retries: 2}
+//       - {name: billing, method: POST /v1/charges, retries: 0, idempotent: false}  # overrides billing's keys
+//       - {name: chat, method: /svckit.chat.v1.ChatService/Send, breaker: adaptive, k: 2}
 //
-//   resilience::Upstreams upstreams = *resilience::Upstreams::parse(settings.upstreams);
+//   resilience::Upstreams upstreams(settings.upstreams);       // ResilienceSettings (settings.hpp)
 //   auto r = co_await upstreams.get("billing", "POST /v1/charges")
 //                .call(ctx, [&](const Context& c) { return client.post(c, url, body); },
 //                      [&](const Status& why) { return cached_answer(why); });   // optional fallback
 //
 // A method's guard (breaker, bulkhead, budget) is its own when its rule sets those keys, otherwise the
 // upstream's. An upstream without a rule gets the defaults below (no breaker, no retries).
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "svckit/config/binder.hpp"
 #include "svckit/core/runtime.hpp"
 #include "svckit/resilience/breaker.hpp"
 #include "svckit/resilience/limiter.hpp"
@@ -29,6 +34,10 @@
 namespace svckit::resilience {
 
 enum class BreakerKind { kNone, kGobreaker, kAdaptive };
+constexpr auto config_names(BreakerKind) {
+  return std::array{std::pair{BreakerKind::kNone, "off"}, std::pair{BreakerKind::kGobreaker, "gobreaker"},
+                    std::pair{BreakerKind::kAdaptive, "adaptive"}};
+}
 
 struct CallPolicy {
   std::chrono::nanoseconds timeout{0};          // the whole call, retries included (0: the caller's)
@@ -47,17 +56,20 @@ struct CallPolicy {
   double retry_budget = 0.1;      // retries ≤ this ratio of calls over 10 s (+1/s)
   bool idempotent = true;         // false: never retried
   std::size_t max_in_flight = 0;  // a bulkhead (0: none)
+
+  static void describe(config::Binder<CallPolicy>& b);
 };
 
-// One parsed line. `settings` keeps the key=value pairs the line set, so a method rule can be applied
-// over its upstream's policy and override only those.
+// One item of resilience.upstreams. `settings` holds the keys the item set, so that a method's rule
+// is laid over its upstream's policy and overrides only those.
 struct CallRule {
   std::string upstream;
   std::string method;  // empty: the upstream's rule
   CallPolicy policy;
-  std::vector<std::pair<std::string, std::string>> settings;
+  std::vector<std::string> settings;
+
+  static void describe(config::Binder<CallRule>& b);
 };
-Result<CallRule> parse_call_rule(std::string_view text);
 
 // What one upstream (or method) calls go through. Thread-safe; shared by every caller.
 class CallGuard {
@@ -97,7 +109,6 @@ class CallGuard {
 class Upstreams {
  public:
   Upstreams() = default;
-  static Result<Upstreams> parse(const std::vector<std::string>& rules);
   explicit Upstreams(std::vector<CallRule> rules);
 
   // The method's guard if it has its own rule, else the upstream's (created with defaults on first

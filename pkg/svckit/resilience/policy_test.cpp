@@ -1,4 +1,4 @@
-// Upstream policies from configuration: the rule grammar and its errors, method rules overriding
+// Upstream policies from configuration: the keys and their errors, method rules overriding
 // their upstream's keys (and sharing its breaker unless they configure their own), and what a call
 // through a guard does: timeouts per call and per attempt, retries within deadline and budget, an open
 // breaker refusing without retrying, a bulkhead, and fallbacks.
@@ -6,60 +6,84 @@
 
 #include <gtest/gtest.h>
 
+#include "svckit/config/config.hpp"
 #include "svckit/metrics/metrics.hpp"
+#include "svckit/resilience/settings.hpp"
 
 using namespace std::chrono_literals;
 
 namespace svckit::resilience {
 namespace {
 
-TEST(CallRules, ParseKeysMethodsAndErrors) {
-  auto r = parse_call_rule(
-      "billing timeout=2s attempt_timeout=500ms breaker=gobreaker failures=3 open_for=10s "
-      "retries=2 backoff=20ms max_in_flight=8");
+// resilience.upstreams as a service's YAML gives it, bound as the App binds it.
+Result<std::vector<CallRule>> rules(const std::string& yaml) {
+  auto layer = config::parse_yaml("resilience:\n  upstreams:\n" + yaml, "test.yaml");
+  if (!layer) return std::unexpected(layer.error());
+  config::Snapshot snap;
+  snap.values = *layer;
+  auto s = config::bind<ResilienceSettings>(snap, "resilience");
+  if (!s) return std::unexpected(s.error());
+  return s->upstreams;
+}
+
+TEST(CallRules, BindKeysMethodsAndErrors) {
+  auto r = rules(
+      "    - {name: billing, timeout: 2s, attempt_timeout: 500ms, breaker: gobreaker, failures: 3, open_for: 10s,\n"
+      "       retries: 2, backoff: 20ms, max_in_flight: 8}\n"
+      "    - {name: billing, method: POST /v1/charges, retries: 0, idempotent: false}\n"
+      "    - {name: chat, method: /svckit.chat.v1.ChatService/Send, breaker: adaptive, k: 2}\n");
   ASSERT_TRUE(r) << r.error().to_string();
-  EXPECT_EQ(r->upstream, "billing");
-  EXPECT_EQ(r->method, "");
-  EXPECT_EQ(r->policy.timeout, 2s);
-  EXPECT_EQ(r->policy.attempt_timeout, 500ms);
-  EXPECT_EQ(r->policy.breaker, BreakerKind::kGobreaker);
-  EXPECT_EQ(r->policy.failures, 3u);
-  EXPECT_EQ(r->policy.open_for, 10s);
-  EXPECT_EQ(r->policy.retries, 2);
-  EXPECT_EQ(r->policy.backoff, 20ms);
-  EXPECT_EQ(r->policy.max_in_flight, 8u);
+  ASSERT_EQ(r->size(), 3u);
+  const CallRule& b = (*r)[0];
+  EXPECT_EQ(b.upstream, "billing");
+  EXPECT_EQ(b.method, "");
+  EXPECT_EQ(b.policy.timeout, 2s);
+  EXPECT_EQ(b.policy.attempt_timeout, 500ms);
+  EXPECT_EQ(b.policy.breaker, BreakerKind::kGobreaker);
+  EXPECT_EQ(b.policy.failures, 3u);
+  EXPECT_EQ(b.policy.open_for, 10s);
+  EXPECT_EQ(b.policy.retries, 2);
+  EXPECT_EQ(b.policy.backoff, 20ms);
+  EXPECT_EQ(b.policy.max_in_flight, 8u);
+  EXPECT_EQ((*r)[1].method, "POST /v1/charges");
+  EXPECT_FALSE((*r)[1].policy.idempotent);
+  EXPECT_EQ((*r)[1].settings, (std::vector<std::string>{"name", "method", "retries", "idempotent"}));
+  EXPECT_EQ((*r)[2].method, "/svckit.chat.v1.ChatService/Send");
+  EXPECT_EQ((*r)[2].policy.breaker, BreakerKind::kAdaptive);
+  EXPECT_EQ((*r)[2].policy.k, 2.0);
 
-  auto http = parse_call_rule("billing POST /v1/charges retries=0 idempotent=false");
-  ASSERT_TRUE(http);
-  EXPECT_EQ(http->method, "POST /v1/charges");
-  EXPECT_FALSE(http->policy.idempotent);
-  auto grpc = parse_call_rule("chat /svckit.chat.v1.ChatService/Send breaker=adaptive k=2");
-  ASSERT_TRUE(grpc);
-  EXPECT_EQ(grpc->method, "/svckit.chat.v1.ChatService/Send");
-  EXPECT_EQ(grpc->policy.breaker, BreakerKind::kAdaptive);
-  EXPECT_EQ(grpc->policy.k, 2.0);
-
-  for (const char* bad :
-       {"", "billing", "timeout=1s", "billing timeout=soon", "billing retries=-1", "billing retries=99",
-        "billing breaker=sometimes", "billing colour=red", "billing timeout=1s attempt_timeout=2s",
-        "billing backoff=2s max_backoff=1s", "billing idempotent=maybe", "billing k=0.5", "billing open_for=0s"}) {
-    auto e = parse_call_rule(bad);
-    EXPECT_FALSE(e) << bad;
-    if (!e) {
-      EXPECT_EQ(e.error().code(), Code::kInvalidArgument) << bad;
-    }
+  // Each bad item names its key path and line.
+  const std::pair<const char*, const char*> bad[] = {
+      {"{timeout: 1s}", "upstreams[0].name: required but not set"},
+      {"{name: billing, timeout: soon}", "upstreams[0].timeout: invalid duration"},
+      {"{name: billing, retries: -1}", "upstreams[0].retries: -1 is outside [0, 10]"},
+      {"{name: billing, retries: 99}", "upstreams[0].retries: 99 is outside [0, 10]"},
+      {"{name: billing, breaker: sometimes}", "\"sometimes\" is not one of: off, gobreaker, adaptive"},
+      {"{name: billing, colour: red}", "upstreams[0].colour: unknown key"},
+      {"{name: billing, timeout: 1s, attempt_timeout: 2s}", "attempt_timeout is longer than timeout"},
+      {"{name: billing, backoff: 2s, max_backoff: 1s}", "max_backoff is shorter than backoff"},
+      {"{name: billing, idempotent: maybe}", "is not a boolean"},
+      {"{name: billing, k: 0.5}", "upstreams[0].k: 0.5 is outside"},
+      {"{name: billing, open_for: 0s}", "upstreams[0].open_for: 0s is outside"},
+  };
+  for (const auto& [item, want] : bad) {
+    auto e = rules(std::string("    - ") + item + "\n");
+    ASSERT_FALSE(e) << item;
+    EXPECT_EQ(e.error().code(), Code::kInvalidArgument) << item;
+    EXPECT_NE(e.error().message().find(want), std::string_view::npos) << item << ": " << e.error().message();
   }
-  auto unknown = parse_call_rule("billing colour=red");
-  EXPECT_NE(unknown.error().message().find("unknown key 'colour'"), std::string_view::npos);
-  auto bad_list = Upstreams::parse({"billing retries=1", "billing nonsense"});
-  EXPECT_FALSE(bad_list);
+  auto line = rules("    - {name: a}\n    - {name: b, retries: lots}\n");
+  ASSERT_FALSE(line);
+  EXPECT_NE(line.error().message().find("test.yaml:4"), std::string_view::npos) << line.error().message();
 }
 
 TEST(Upstreams, MethodRulesOverrideTheirUpstreamAndShareItsBreakerUnlessTheyHaveTheirOwn) {
-  auto ups = Upstreams::parse({"billing timeout=2s breaker=gobreaker failures=1 retries=2",
-                               "billing POST /v1/charges retries=0 idempotent=false",
-                               "billing GET /v1/report breaker=gobreaker failures=9"});
-  ASSERT_TRUE(ups);
+  auto r = rules(
+      "    - {name: billing, timeout: 2s, breaker: gobreaker, failures: 1, retries: 2}\n"
+      "    - {name: billing, method: POST /v1/charges, retries: 0, idempotent: false}\n"
+      "    - {name: billing, method: GET /v1/report, breaker: gobreaker, failures: 9}\n");
+  ASSERT_TRUE(r) << r.error().to_string();
+  auto ups = std::make_optional<Upstreams>(std::move(*r));
   CallGuard& base = ups->get("billing");
   CallGuard& charge = ups->get("billing", "POST /v1/charges");
   CallGuard& report = ups->get("billing", "GET /v1/report");

@@ -1,22 +1,27 @@
 #pragma once
-// Limits per route or method from configuration, as text rules: "METHOD /route/template key=value...".
-// METHOD may be `*`; the template is the router's (`/v1/users/:id`) or a gRPC method's full name; keys:
-// rate and burst (a token bucket), max_in_flight (a bulkhead). Example: "GET /v1/users rate=100
-// burst=200", "* /v1/export max_in_flight=2". The HTTP middleware that applies them is in
-// svckit/resilience_http/middleware.hpp; the gRPC server applies its own (grpc.limits).
+// Limits per route from configuration (resilience.routes), one item per route:
+//   routes:
+//     - {method: GET, route: /v1/users/:id, rate: 100, burst: 200}   # a token bucket
+//     - {route: /v1/export, max_in_flight: 2}                         # a bulkhead; method * (any)
+// The route is the router's template. The HTTP middleware that applies them is in
+// svckit/resilience_http/middleware.hpp.
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "svckit/config/binder.hpp"
 #include "svckit/core/status.hpp"
 
 namespace svckit::resilience {
 
 struct RouteRule {
-  std::string method;  // upper case, or "*"
+  std::string method = "*";  // upper case, or "*"
   std::string route;
-  double rate = 0, burst = 0;
+  double rate = 0;   // requests per second; 0: no token bucket
+  double burst = 0;  // 0: max(1, rate)
   std::size_t max_in_flight = 0;
+
+  static void describe(config::Binder<RouteRule>& b);
 };
 Result<RouteRule> parse_route_rule(std::string_view text);
 

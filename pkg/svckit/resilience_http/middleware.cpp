@@ -104,7 +104,7 @@ http::Middleware route_limits(const std::vector<RouteRule>& rules) {
   auto table = std::make_shared<std::unordered_map<std::string, Guard>>();
   for (const auto& r : rules) {
     Guard g;
-    if (r.rate > 0) g.bucket = std::make_shared<TokenBucket>(r.rate, r.burst);
+    if (r.rate > 0) g.bucket = std::make_shared<TokenBucket>(r.rate, r.burst > 0 ? r.burst : std::max(1.0, r.rate));
     if (r.max_in_flight > 0) g.bulkhead = std::make_shared<Bulkhead>(r.max_in_flight);
     (*table)[r.method + " " + r.route] = std::move(g);
   }

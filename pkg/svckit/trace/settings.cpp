@@ -3,12 +3,13 @@
 namespace svckit::trace {
 
 void TraceSettings::describe(config::Binder<TraceSettings>& b) {
-  b.field("exporter", &TraceSettings::exporter).one_of({"none", "stdout", "otlp"}).doc("where finished spans go");
+  b.field("exporter", &TraceSettings::exporter).doc("where finished spans go: none, stdout or otlp");
   b.field("otlp_endpoint", &TraceSettings::otlp_endpoint).non_empty().doc("OTLP/HTTP traces URL");
   b.field("otlp_gzip", &TraceSettings::otlp_gzip);
   b.field("otlp_timeout", &TraceSettings::otlp_timeout)
       .range(std::chrono::milliseconds(100), std::chrono::milliseconds(120000));
-  b.field("sampler", &TraceSettings::sampler).one_of({"always_on", "always_off", "ratio", "parent_ratio"});
+  b.field("sampler", &TraceSettings::sampler)
+      .doc("always_on, always_off, ratio, or parent_ratio (the parent's decision, else ratio)");
   b.field("ratio", &TraceSettings::ratio).range(0.0, 1.0).doc("fraction of new traces sampled");
   b.field("propagation", &TraceSettings::propagation)
       .check(
@@ -29,14 +30,20 @@ TracingSetup make_tracing(const TraceSettings& s, Resource resource, Transport t
   TracingSetup out;
   TracerOptions o;
   o.resource = std::move(resource);
-  if (s.sampler == "always_on")
-    o.sampler = always_on();
-  else if (s.sampler == "always_off")
-    o.sampler = always_off();
-  else if (s.sampler == "ratio")
-    o.sampler = ratio(s.ratio);
-  else
-    o.sampler = parent_based(ratio(s.ratio));
+  switch (s.sampler) {
+    case SamplerKind::kAlwaysOn:
+      o.sampler = always_on();
+      break;
+    case SamplerKind::kAlwaysOff:
+      o.sampler = always_off();
+      break;
+    case SamplerKind::kRatio:
+      o.sampler = ratio(s.ratio);
+      break;
+    case SamplerKind::kParentRatio:
+      o.sampler = parent_based(ratio(s.ratio));
+      break;
+  }
   o.propagation.clear();
   for (auto& f : s.propagation)
     if (auto p = parse_format(f)) o.propagation.push_back(*p);
@@ -45,9 +52,9 @@ TracingSetup make_tracing(const TraceSettings& s, Resource resource, Transport t
     o.processors.push_back(out.recent);
   }
   std::shared_ptr<SpanExporter> exporter;
-  if (s.exporter == "stdout") {
+  if (s.exporter == ExporterKind::kStdout) {
     exporter = std::make_shared<StreamExporter>(stdout);
-  } else if (s.exporter == "otlp") {
+  } else if (s.exporter == ExporterKind::kOtlp) {
     if (!transport) throw std::invalid_argument("trace.exporter otlp needs an HTTP transport");
     exporter = std::make_shared<OtlpHttpExporter>(
         OtlpOptions{.endpoint = s.otlp_endpoint, .gzip = s.otlp_gzip, .timeout = s.otlp_timeout}, std::move(transport));

@@ -1,6 +1,7 @@
 #pragma once
 // The `trace:` configuration section and the Tracer it builds (with a batch exporter and the ring
 // buffer of recent spans behind /debug/traces).
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,12 +12,23 @@
 
 namespace svckit::trace {
 
+enum class ExporterKind { kNone, kStdout, kOtlp };
+constexpr auto config_names(ExporterKind) {
+  return std::array{std::pair{ExporterKind::kNone, "none"}, std::pair{ExporterKind::kStdout, "stdout"},
+                    std::pair{ExporterKind::kOtlp, "otlp"}};
+}
+enum class SamplerKind { kAlwaysOn, kAlwaysOff, kRatio, kParentRatio };
+constexpr auto config_names(SamplerKind) {
+  return std::array{std::pair{SamplerKind::kAlwaysOn, "always_on"}, std::pair{SamplerKind::kAlwaysOff, "always_off"},
+                    std::pair{SamplerKind::kRatio, "ratio"}, std::pair{SamplerKind::kParentRatio, "parent_ratio"}};
+}
+
 struct TraceSettings {
-  std::string exporter = "none";  // none | stdout | otlp
+  ExporterKind exporter = ExporterKind::kNone;
   std::string otlp_endpoint = "http://127.0.0.1:4318/v1/traces";
   bool otlp_gzip = false;
   std::chrono::milliseconds otlp_timeout{10000};
-  std::string sampler = "parent_ratio";  // always_on | always_off | ratio | parent_ratio
+  SamplerKind sampler = SamplerKind::kParentRatio;
   double ratio = 1.0;
   std::vector<std::string> propagation = {"w3c", "b3", "jaeger"};
   int queue_size = 2048;
