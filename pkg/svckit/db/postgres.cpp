@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "svckit/core/detail/io_await.hpp"
 #include "svckit/core/redact.hpp"
 #include "svckit/db/detail/observe.hpp"
 #include "svckit/db/settings.hpp"
@@ -148,22 +149,6 @@ void collect(PGresult* r, Rows& rows) {
   rows.set_affected(a);
   rows.keep(std::move(owner));
 }
-
-// ---- awaitables ----------------------------------------------------------------------------------
-
-struct FdWait {
-  Descriptor& d;
-  WaitType what;
-  std::error_code ec;
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) {
-    d.async_wait(what, [this, h](const std::error_code& e) {
-      ec = e;
-      h.resume();
-    });
-  }
-  std::error_code await_resume() const noexcept { return ec; }
-};
 
 // One query's place in a connection's pipeline.
 struct Pending {
@@ -400,7 +385,7 @@ void drain(const std::shared_ptr<PgConn>& c) {
 
 Task<void> reader(std::shared_ptr<Impl> impl, std::shared_ptr<PgConn> c) {
   while (!c->broken) {
-    auto ec = co_await FdWait{*c->sock, WaitType::wait_read, {}};
+    auto ec = co_await svckit::detail::WaitAwaiter{*c->sock, WaitType::wait_read};
     if (c->broken) break;
     if (ec) {
       fail_conn(c, Status(Code::kUnavailable, "DATABASE_UNAVAILABLE", "connection wait failed: " + ec.message()));
@@ -430,7 +415,7 @@ Task<Status> flush(std::shared_ptr<PgConn> c) {
       st = conn_error(c->pg, "send failed");
       break;
     }
-    auto ec = co_await FdWait{*c->sock, WaitType::wait_write, {}};
+    auto ec = co_await svckit::detail::WaitAwaiter{*c->sock, WaitType::wait_write};
     if (c->broken || ec) {
       st = Status(Code::kUnavailable, "DATABASE_UNAVAILABLE", "connection closed while sending");
       break;
@@ -493,7 +478,8 @@ Task<Result<std::shared_ptr<PgConn>>> connect(std::shared_ptr<Impl> impl, Loop* 
         break;
       }
     }
-    auto ec = co_await FdWait{*c->sock, poll == PGRES_POLLING_READING ? WaitType::wait_read : WaitType::wait_write, {}};
+    auto ec = co_await svckit::detail::WaitAwaiter{
+        *c->sock, poll == PGRES_POLLING_READING ? WaitType::wait_read : WaitType::wait_write};
     if (*timed_out) {
       failure = Status(Code::kUnavailable, "DATABASE_UNAVAILABLE",
                        "connect timed out after " + std::to_string(o.connect_timeout.count()) + " ms");
@@ -873,7 +859,7 @@ Task<Result<PGresult*>> next_result(std::shared_ptr<PgConn> c, const Context& ca
     });
   });
   while (PQisBusy(c->pg)) {
-    auto ec = co_await FdWait{*c->sock, WaitType::wait_read, {}};
+    auto ec = co_await svckit::detail::WaitAwaiter{*c->sock, WaitType::wait_read};
     if (call.done()) co_return std::unexpected(call.err());
     if (ec) co_return make_error(Code::kUnavailable, "connection wait failed: " + ec.message());
     if (!PQconsumeInput(c->pg)) co_return std::unexpected(conn_error(c->pg, "connection lost"));
@@ -955,7 +941,7 @@ class Listener final : public PgListener {
         PQfreemem(n);
         co_return out;
       }
-      auto ec = co_await FdWait{*c_->sock, WaitType::wait_read, {}};
+      auto ec = co_await svckit::detail::WaitAwaiter{*c_->sock, WaitType::wait_read};
       if (call.done()) co_return std::unexpected(call.err());
       if (ec) co_return make_error(Code::kUnavailable, "listen connection: " + ec.message());
       if (!PQconsumeInput(c_->pg)) co_return std::unexpected(conn_error(c_->pg, "listen connection lost"));
@@ -1066,7 +1052,7 @@ Task<Result<std::uint64_t>> PgDatabase::copy_in(const Context& ctx, std::string_
       rc = chunk ? PQputCopyData(conn->pg, chunk->data(), static_cast<int>(chunk->size()))
                  : PQputCopyEnd(conn->pg, nullptr);
       if (rc != 0) break;
-      auto ec = co_await FdWait{*conn->sock, WaitType::wait_write, {}};  // libpq's buffer is full
+      auto ec = co_await svckit::detail::WaitAwaiter{*conn->sock, WaitType::wait_write};  // libpq's buffer is full
       if (ec) rc = -1;
       if (ec || PQflush(conn->pg) < 0) break;
     }
@@ -1102,7 +1088,7 @@ Task<Result<std::uint64_t>> PgDatabase::copy_out(const Context& ctx, std::string
       st = on_data(std::string_view(buf, static_cast<std::size_t>(n)));
       PQfreemem(buf);
     } else if (n == 0) {
-      auto ec = co_await FdWait{*conn->sock, WaitType::wait_read, {}};
+      auto ec = co_await svckit::detail::WaitAwaiter{*conn->sock, WaitType::wait_read};
       if (call.done())
         st = call.err();
       else if (ec || !PQconsumeInput(conn->pg))

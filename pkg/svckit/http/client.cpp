@@ -11,7 +11,7 @@
 #include <map>
 #include <vector>
 
-#include "svckit/http/detail/io_await.hpp"
+#include "svckit/core/detail/io_await.hpp"
 #include "svckit/metrics/metrics.hpp"
 #include "svckit/trace/tracer.hpp"
 
@@ -334,7 +334,7 @@ Task<Result<ClientResponse>> Client::send_untraced(const Context& ctx, ClientReq
             }
           });
         });
-        ec = co_await detail::ConnectAwaiter{c->sock, ep, {}};
+        ec = co_await svckit::detail::ConnectAwaiter{c->sock, ep};
         if (ec) {
           --pool.open;
           co_return std::unexpected(ended("connect " + key + ": " + ec.message()));
@@ -373,7 +373,7 @@ Task<Result<ClientResponse>> Client::send_untraced(const Context& ctx, ClientReq
         std::error_code e;
         std::size_t n = c.sock.write_some(asio::buffer(data.data(), data.size()), e);
         if (e == asio::error::would_block) {
-          e = co_await detail::WaitAwaiter{c.sock, tcp::socket::wait_write, {}};
+          e = co_await svckit::detail::WaitAwaiter{c.sock, tcp::socket::wait_write};
           if (e) co_return e;
           continue;
         }
@@ -416,7 +416,7 @@ Task<Result<ClientResponse>> Client::send_untraced(const Context& ctx, ClientReq
         std::error_code e;
         std::size_t n = c.sock.read_some(asio::buffer(c.buf.get() + c.end, c.cap - c.end), e);
         if (e == asio::error::would_block) {
-          e = co_await detail::WaitAwaiter{c.sock, tcp::socket::wait_read, {}};
+          e = co_await svckit::detail::WaitAwaiter{c.sock, tcp::socket::wait_read};
           if (e) {
             ec = e;
             co_return 0;
