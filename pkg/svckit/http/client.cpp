@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "svckit/core/detail/io_await.hpp"
+#include "svckit/core/strings.hpp"
 #include "svckit/metrics/metrics.hpp"
 #include "svckit/trace/tracer.hpp"
 
@@ -20,13 +21,6 @@ namespace svckit::http {
 using asio::ip::tcp;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
 
 bool idempotent(Method m) {
   return m == Method::kGet || m == Method::kHead || m == Method::kPut || m == Method::kDelete ||
