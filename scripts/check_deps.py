@@ -28,8 +28,18 @@ for m, deps in graph.items():
         if d not in graph:
             errors.append(f"graph: {m} uses unknown module {d}")
 
-# Files of one folder that build another module's target.
-owner_override = {"db/postgres.cpp": "db_postgres"}
+# Files of one folder that build another module's target: the PostgreSQL driver's sources and its
+# internal headers.
+owner_override = [(re.compile(r"db/(postgres\.cpp|pg_\w+\.cpp|detail/pg_\w+\.hpp)$"), "db_postgres")]
+
+
+def owner(rel, folder):
+    for pattern, module in owner_override:
+        if pattern.match(rel):
+            return module
+    return folder
+
+
 # Folders that are modules; each must be in the graph.
 pkg = root / "pkg/svckit"
 folders = sorted(p.name for p in pkg.iterdir() if (p / "CMakeLists.txt").exists())
@@ -59,7 +69,7 @@ for folder in folders:
         if path.suffix not in (".cpp", ".hpp") or skip.search(path.name):
             continue
         rel = path.relative_to(pkg).as_posix()
-        module = owner_override.get(rel, folder)
+        module = owner(rel, folder)
         if module not in allowed:
             continue
         for n, text in enumerate(path.read_text().splitlines(), 1):

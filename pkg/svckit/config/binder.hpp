@@ -53,6 +53,7 @@
 #include "svckit/config/layer.hpp"
 #include "svckit/config/units.hpp"
 #include "svckit/core/status.hpp"
+#include "svckit/core/strings.hpp"
 
 namespace svckit::config {
 
@@ -107,8 +108,7 @@ struct Codec<std::string> {
 template <>
 struct Codec<bool> {
   static Status parse(const Entry& e, bool& out) {
-    std::string v = e.value;
-    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string v = ascii_lower(e.value);
     if (v == "true" || v == "yes" || v == "on" || v == "1") return out = true, Status();
     if (v == "false" || v == "no" || v == "off" || v == "0") return out = false, Status();
     return Status(Code::kInvalidArgument, "\"" + e.value + "\" is not a boolean (true/false)");

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "svckit/core/strings.hpp"
 #include "svckit/grpc/detail/methods.hpp"
 #include "svckit/grpc/grpc.hpp"
 #include "svckit/metrics/metrics.hpp"
@@ -13,7 +14,6 @@
 
 namespace svckit::grpc {
 
-using detail::lower;
 using detail::MethodTable;
 using detail::split_method;
 
@@ -71,7 +71,7 @@ class ClientObserver final : public ::grpc::experimental::Interceptor {
     if (!tracer) return;
     auto parent = trace::extract(
         [&](std::string_view k) -> std::string_view {
-          auto it = md.find(lower(k));
+          auto it = md.find(ascii_lower(k));
           return it == md.end() ? std::string_view() : std::string_view(it->second);
         },
         tracer->propagation());
@@ -84,7 +84,7 @@ class ClientObserver final : public ::grpc::experimental::Interceptor {
     std::vector<std::pair<std::string, std::string>> headers;
     trace::inject(
         span_.context(),
-        [&](std::string_view k, std::string_view v) { headers.emplace_back(lower(k), std::string(v)); },
+        [&](std::string_view k, std::string_view v) { headers.emplace_back(ascii_lower(k), std::string(v)); },
         tracer->propagation());
     for (auto& [k, v] : headers) md.erase(k);
     for (auto& [k, v] : headers) md.emplace(std::move(k), std::move(v));
@@ -125,13 +125,13 @@ std::unique_ptr<::grpc::ClientContext> client_context(const Context& ctx, std::c
   if (auto tracer = trace::Tracer::global()) {
     if (auto span = trace::span_from(ctx)) {
       trace::inject(
-          *span, [&](std::string_view k, std::string_view v) { c->AddMetadata(lower(k), std::string(v)); },
+          *span, [&](std::string_view k, std::string_view v) { c->AddMetadata(ascii_lower(k), std::string(v)); },
           tracer->propagation());
     }
     if (const auto* bag = trace::baggage_from(ctx); bag && !bag->empty())
       c->AddMetadata("baggage", trace::format_baggage(*bag));
   }
-  for (const auto& [k, v] : ctx.all_metadata()) c->AddMetadata(lower(k), std::string(v));
+  for (const auto& [k, v] : ctx.all_metadata()) c->AddMetadata(ascii_lower(k), std::string(v));
   return c;
 }
 

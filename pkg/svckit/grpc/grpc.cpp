@@ -26,7 +26,6 @@
 
 namespace svckit::grpc {
 
-using detail::lower;
 using detail::MethodTable;
 using detail::split_method;
 

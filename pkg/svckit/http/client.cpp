@@ -11,7 +11,8 @@
 #include <map>
 #include <vector>
 
-#include "svckit/http/detail/io_await.hpp"
+#include "svckit/core/detail/io_await.hpp"
+#include "svckit/core/strings.hpp"
 #include "svckit/metrics/metrics.hpp"
 #include "svckit/trace/tracer.hpp"
 
@@ -20,13 +21,6 @@ namespace svckit::http {
 using asio::ip::tcp;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
 
 bool idempotent(Method m) {
   return m == Method::kGet || m == Method::kHead || m == Method::kPut || m == Method::kDelete ||
@@ -334,7 +328,7 @@ Task<Result<ClientResponse>> Client::send_untraced(const Context& ctx, ClientReq
             }
           });
         });
-        ec = co_await detail::ConnectAwaiter{c->sock, ep, {}};
+        ec = co_await svckit::detail::ConnectAwaiter{c->sock, ep};
         if (ec) {
           --pool.open;
           co_return std::unexpected(ended("connect " + key + ": " + ec.message()));
@@ -373,7 +367,7 @@ Task<Result<ClientResponse>> Client::send_untraced(const Context& ctx, ClientReq
         std::error_code e;
         std::size_t n = c.sock.write_some(asio::buffer(data.data(), data.size()), e);
         if (e == asio::error::would_block) {
-          e = co_await detail::WaitAwaiter{c.sock, tcp::socket::wait_write, {}};
+          e = co_await svckit::detail::WaitAwaiter{c.sock, tcp::socket::wait_write};
           if (e) co_return e;
           continue;
         }
@@ -416,7 +410,7 @@ Task<Result<ClientResponse>> Client::send_untraced(const Context& ctx, ClientReq
         std::error_code e;
         std::size_t n = c.sock.read_some(asio::buffer(c.buf.get() + c.end, c.cap - c.end), e);
         if (e == asio::error::would_block) {
-          e = co_await detail::WaitAwaiter{c.sock, tcp::socket::wait_read, {}};
+          e = co_await svckit::detail::WaitAwaiter{c.sock, tcp::socket::wait_read};
           if (e) {
             ec = e;
             co_return 0;

@@ -1,22 +1,10 @@
 #include "svckit/http/message.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "svckit/core/strings.hpp"
 
 namespace svckit::http {
-
-namespace {
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x | 0x20);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y | 0x20);
-    if (x != y) return false;
-  }
-  return true;
-}
-}  // namespace
 
 std::string_view Request::query_param(std::string_view name) const noexcept {
   std::string_view q = query();
@@ -199,12 +187,6 @@ void Response::error(const Status& st) {
 Status check_json_request(const Request& req) {
   std::string_view type = req.header("Content-Type");
   if (!type.empty()) {
-    auto lower_eq = [](std::string_view a, std::string_view b) {
-      if (a.size() != b.size()) return false;
-      for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-      return true;
-    };
     auto trim = [](std::string_view v) {
       while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
       while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
@@ -212,17 +194,17 @@ Status check_json_request(const Request& req) {
     };
     std::string_view media = trim(type.substr(0, type.find(';')));
     bool json =
-        lower_eq(media, "application/json") || (media.size() > 5 && lower_eq(media.substr(media.size() - 5), "+json"));
+        iequals(media, "application/json") || (media.size() > 5 && iequals(media.substr(media.size() - 5), "+json"));
     // Parameters: only charset=utf-8 (RFC 8259 JSON is UTF-8) is acceptable.
     for (auto semi = type.find(';'); json && semi != std::string_view::npos;) {
       std::string_view rest = type.substr(semi + 1);
       auto next = rest.find(';');
       std::string_view param = trim(rest.substr(0, next));
       auto eq = param.find('=');
-      if (eq != std::string_view::npos && lower_eq(trim(param.substr(0, eq)), "charset")) {
+      if (eq != std::string_view::npos && iequals(trim(param.substr(0, eq)), "charset")) {
         std::string_view cs = trim(param.substr(eq + 1));
         if (cs.size() >= 2 && cs.front() == '"' && cs.back() == '"') cs = cs.substr(1, cs.size() - 2);
-        if (!lower_eq(cs, "utf-8") && !lower_eq(cs, "utf8")) json = false;
+        if (!iequals(cs, "utf-8") && !iequals(cs, "utf8")) json = false;
       }
       semi = next == std::string_view::npos ? next : semi + 1 + next;
     }

@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 
+#include "svckit/core/strings.hpp"
+
 namespace svckit::http {
 
 namespace {
@@ -32,17 +34,6 @@ constexpr auto kTargetChar = [] {
   for (int c = 0x21; c < 0x7f; ++c) t[c] = true;
   return t;
 }();
-
-inline char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
 
 std::string_view trim_ows(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -142,7 +133,7 @@ ParseResult parse_fields(const char* c, const char* head_end, std::size_t max_he
     if (fields.header_count >= max_headers) return fail(error, too_many, "too many header fields");
     fields.headers[fields.header_count++] = Header{name, value};
 
-    switch (lower(name[0])) {
+    switch (ascii_lower(name[0])) {
       case 'c':
         if (iequals(name, "content-length")) {
           if (fields.has_content_length) return fail(error, bad, "repeated Content-Length");

@@ -12,7 +12,7 @@
 #include <exception>
 #include <vector>
 
-#include "svckit/http/detail/io_await.hpp"
+#include "svckit/core/detail/io_await.hpp"
 #include "svckit/http/detail/read_poller.hpp"
 
 namespace svckit::http {
@@ -284,7 +284,7 @@ Status Server::start() {
 Task<void> Server::accept_loop(LoopState& ls) {
   for (;;) {
     tcp::socket sock(ls.loop->io());
-    std::error_code ec = co_await detail::AcceptAwaiter{*ls.acceptor, sock, {}};
+    std::error_code ec = co_await svckit::detail::AcceptAwaiter{*ls.acceptor, sock};
     if (ec) {
       if (ec == asio::error::operation_aborted || !ls.acceptor->is_open() || draining_) break;
       // Out of descriptors or a transient error: back off instead of spinning.
@@ -405,7 +405,7 @@ Task<void> Server::serve(std::unique_ptr<Conn> conn) {
                                              asio::buffer(extra.data() + extra_off, extra.size() - extra_off)};
       std::size_t n = c.sock.write_some(bufs, ec);  // writev
       if (ec == asio::error::would_block) {
-        ec = co_await detail::WaitAwaiter{c.sock, tcp::socket::wait_write, {}};
+        ec = co_await svckit::detail::WaitAwaiter{c.sock, tcp::socket::wait_write};
         if (ec) co_return false;
         continue;
       }

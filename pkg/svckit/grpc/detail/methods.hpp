@@ -1,6 +1,6 @@
 #pragma once
-// Internal: per-method tables shared by the server's and the client's observation, and the small
-// helpers for method names and metadata keys.
+// Internal: per-method tables shared by the server's and the client's observation, and the split of a
+// method's full name.
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -16,13 +16,6 @@ inline std::pair<std::string, std::string> split_method(std::string_view m) {
   auto slash = m.find('/');
   if (slash == std::string_view::npos) return {std::string(m), "unknown"};
   return {std::string(m.substr(0, slash)), std::string(m.substr(slash + 1))};
-}
-
-inline std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
 }
 
 // Per-method data resolved once per method (names, metric handles) instead of per call: looking up six
