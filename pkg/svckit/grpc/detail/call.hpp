@@ -22,7 +22,7 @@ class string_ref;
 
 namespace svckit::grpc::detail {
 
-struct MethodStats;  // per method and server: names, metric handles, limits (grpc.cpp)
+struct MethodStats;  // per method and server: names, metric handles, limits (server_state.hpp)
 
 // grpc++ cancels a call at its deadline with its own timer, and the call's Context deadline is
 // converted from grpc++'s system-clock deadline: the two may differ by this much.
