@@ -47,13 +47,6 @@ Status from_grpc(const ::grpc::Status& status);
 // (svckit/grpc/admission.hpp has the one-line forms for unary and streaming handlers).
 Status admit(const ::grpc::ServerContextBase* call);
 
-struct LimitRule {
-  std::string method;  // "/package.Service/Method"
-  double rate = 0, burst = 0;
-  std::size_t max_in_flight = 0;
-};
-Result<LimitRule> parse_limit_rule(std::string_view text);
-
 // The Context of a call being served: its deadline (from grpc-timeout), its server span (trace_id and
 // span_id in its log fields), the caller's baggage and metadata, for handlers of generated services.
 // Valid for the call's lifetime; a call the interceptor did not see (a svckit::grpc::Service's: its

@@ -1,36 +1,40 @@
-// grpc.limits: the rule parser, and the token buckets and bulkheads the server builds from the rules.
+// grpc.limits: the checks of one item, and the token buckets and bulkheads the server builds from them.
 #include "svckit/grpc/detail/limits.hpp"
 
 #include <algorithm>
+#include <cctype>
 
-#include "svckit/grpc/grpc.hpp"
-#include "svckit/resilience/rules.hpp"
+namespace svckit::grpc::detail {
 
-namespace svckit::grpc {
-
-Result<LimitRule> parse_limit_rule(std::string_view text) {
-  // A gRPC call is an HTTP/2 POST to /package.Service/Method: the HTTP route rule's grammar fits.
-  auto r = resilience::parse_route_rule("POST " + std::string(text));
-  if (!r)
-    return make_error(Code::kInvalidArgument, "grpc limit '" + std::string(text) +
-                                                  "': expected \"/package.Service/Method key=value...\" "
-                                                  "with keys rate, burst, max_in_flight");
-  if (std::count(r->route.begin(), r->route.end(), '/') != 2)
-    return make_error(Code::kInvalidArgument,
-                      "grpc limit '" + std::string(text) + "': the method is /package.Service/Method");
-  return LimitRule{r->route, r->rate, r->burst, r->max_in_flight};
+bool is_method_name(std::string_view name) {
+  if (name.size() < 4 || name[0] != '/') return false;
+  auto slash = name.find('/', 1);
+  if (slash == std::string_view::npos || slash == 1 || slash + 1 == name.size()) return false;
+  if (name.find('/', slash + 1) != std::string_view::npos) return false;
+  return std::none_of(name.begin(), name.end(), [](unsigned char c) { return std::isspace(c) || std::iscntrl(c); });
 }
 
-Result<detail::MethodGuards> detail::make_guards(const std::vector<std::string>& rules) {
+Status check_limit(const MethodLimit& limit) {
+  if (!is_method_name(limit.method))
+    return Status(Code::kInvalidArgument, "method \"" + limit.method + "\" is not /package.Service/Method");
+  if (limit.rate < 0 || limit.burst < 0) return Status(Code::kInvalidArgument, "rate and burst must not be negative");
+  if (limit.rate == 0 && limit.max_in_flight == 0)
+    return Status(Code::kInvalidArgument, "set rate, max_in_flight or both");
+  return {};
+}
+
+Result<MethodGuards> make_guards(const std::vector<MethodLimit>& limits) {
   MethodGuards guards;
-  for (const auto& text : rules) {
-    auto rule = parse_limit_rule(text);
-    if (!rule) return std::unexpected(rule.error());
-    MethodGuard& g = guards[rule->method];
-    if (rule->rate > 0) g.bucket = std::make_unique<resilience::TokenBucket>(rule->rate, rule->burst);
-    if (rule->max_in_flight > 0) g.bulkhead = std::make_unique<resilience::Bulkhead>(rule->max_in_flight);
+  for (std::size_t i = 0; i < limits.size(); ++i) {
+    const MethodLimit& l = limits[i];
+    if (Status st = check_limit(l); !st.ok())
+      return make_error(Code::kInvalidArgument, "grpc.limits[" + std::to_string(i) + "]: " + std::string(st.message()));
+    MethodGuard& g = guards[l.method];
+    if (l.rate > 0)
+      g.bucket = std::make_unique<resilience::TokenBucket>(l.rate, l.burst > 0 ? l.burst : std::max(1.0, l.rate));
+    if (l.max_in_flight > 0) g.bulkhead = std::make_unique<resilience::Bulkhead>(l.max_in_flight);
   }
   return guards;
 }
 
-}  // namespace svckit::grpc
+}  // namespace svckit::grpc::detail

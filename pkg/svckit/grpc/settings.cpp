@@ -1,10 +1,25 @@
 #include "svckit/grpc/settings.hpp"
 
-#include "svckit/grpc/grpc.hpp"
+#include "svckit/config/config.hpp"  // the list binder's templates (grpc.limits)
+#include "svckit/grpc/detail/limits.hpp"
 
 namespace svckit::grpc {
 
 using std::chrono::milliseconds;
+
+void MethodLimit::describe(config::Binder<MethodLimit>& b) {
+  b.field("method", &MethodLimit::method)
+      .required()
+      .check(detail::is_method_name, "expected the method's full name, /package.Service/Method")
+      .doc("the method's full name, /package.Service/Method");
+  b.field("rate", &MethodLimit::rate).range(0.0, 1e6).doc("calls admitted per second (token bucket); 0: none");
+  b.field("burst", &MethodLimit::burst).range(0.0, 1e6).doc("the bucket's size; 0: the rate (at least 1)");
+  b.field("max_in_flight", &MethodLimit::max_in_flight)
+      .range(0, 1000000)
+      .doc("calls served at once (bulkhead); 0: none");
+  // The field checks above have run by now: only the rule across fields can fail here.
+  b.validate(detail::check_limit);
+}
 
 void ServerSettings::describe(config::Binder<ServerSettings>& b) {
   b.field("host", &ServerSettings::host).non_empty();
@@ -25,7 +40,7 @@ void ServerSettings::describe(config::Binder<ServerSettings>& b) {
       .doc("let other processes listen on the same port (SO_REUSEPORT); off: a port in use fails start-up");
   b.field("reflection", &ServerSettings::reflection);
   b.field("limits", &ServerSettings::limits)
-      .doc("per method: \"/package.Service/Method rate=N burst=N max_in_flight=N\" (RESOURCE_EXHAUSTED)");
+      .doc("per method: [{method: /package.Service/Method, rate, burst, max_in_flight}] (RESOURCE_EXHAUSTED)");
   b.field("shed", &ServerSettings::shed)
       .doc("refuse calls with UNAVAILABLE when CPU-bound and over the proven concurrency");
   b.field("shed_cpu_threshold", &ServerSettings::shed_cpu_threshold).range(0.1, 1.0);
@@ -34,8 +49,6 @@ void ServerSettings::describe(config::Binder<ServerSettings>& b) {
   b.validate([](const ServerSettings& s) -> Status {
     if (s.tls_cert_file.empty() != s.tls_key_file.empty())
       return Status(Code::kInvalidArgument, "tls_cert_file and tls_key_file go together");
-    for (const auto& rule : s.limits)
-      if (auto r = parse_limit_rule(rule); !r) return r.error();
     return {};
   });
 }
