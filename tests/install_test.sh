@@ -24,6 +24,9 @@ test ! -e "$tmp/prefix/include/svckit/http/detail"
 test ! -e "$tmp/prefix/include/svckit/db/detail/observe.hpp"
 test ! -e "$tmp/prefix/include/svckit/http/raw_client_test.hpp"
 test ! -e "$tmp/prefix/include/svckit/grpc/testdata"
+# Except what service.hpp's templates are defined in: they compile in the user's code.
+test -f "$tmp/prefix/include/svckit/grpc/detail/reactors.hpp"
+test ! -e "$tmp/prefix/include/svckit/grpc/detail/server_state.hpp"
 test -f "$tmp/prefix/lib/cmake/svckit/SvckitGrpc.cmake"
 
 # Hidden: gRPC and protobuf CMake packages, and pkg-config's whole search path except what is

@@ -198,7 +198,7 @@ void bind_into(const Snapshot& snap, std::string_view prefix, T& out, std::vecto
   detail::bind_specs(snap, prefix, binder.specs(), &out, errors);
   if (errors.size() != before) return;  // cross-field rules would only repeat the damage
   for (auto& rule : binder.validators()) {
-    if (auto st = rule(out); !st.ok()) errors.push_back(std::string(prefix) + ": " + std::string(st.message()));
+    if (auto st = rule(out); !st.ok()) errors.push_back(detail::display_key(prefix) + ": " + std::string(st.message()));
   }
 }
 

@@ -5,7 +5,7 @@
 // readiness and server reflection; and clients whose calls carry the caller's remaining deadline and
 // trace context, observed the same way.
 //
-//   grpc::ServerSettings s = ...;                          // the grpc: section
+//   grpc::ServerSettings s = ...;                          // the grpc: section (settings.hpp)
 //   svckit::grpc::Server server(s, logger);
 //   server.add_service(&users);      // a svckit::grpc::Service (service.hpp: svckit's own dispatch),
 //                                    // or a generated ...::CallbackService (observed by interceptors)
@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "svckit/config/binder.hpp"
 #include "svckit/core/context.hpp"
 #include "svckit/core/status.hpp"
+#include "svckit/grpc/settings.hpp"
 #include "svckit/log/logger.hpp"
 #include "svckit/metrics/metrics.hpp"
 
@@ -38,37 +38,6 @@ class Shedder;
 
 namespace svckit::grpc {
 
-// The `grpc:` section. Defaults: 64 KiB stream window, 1 MiB connection
-// window, 100 concurrent streams.
-struct ServerSettings {
-  std::string host = "0.0.0.0";
-  int port = 9090;  // 0: a free port
-  int max_concurrent_streams = 100;
-  config::ByteSize initial_stream_window = config::ByteSize(64 << 10);
-  config::ByteSize initial_connection_window = config::ByteSize(1 << 20);
-  config::ByteSize max_receive_message = config::ByteSize(4 << 20);
-  config::ByteSize max_send_message = config::ByteSize(4 << 20);
-  std::chrono::milliseconds keepalive_time{60000};
-  std::chrono::milliseconds keepalive_timeout{20000};
-  std::chrono::milliseconds shutdown_grace{5000};  // in-flight calls get this long at stop
-  bool share_port = false;                         // let other processes listen on the port too (SO_REUSEPORT)
-  bool reflection = true;
-  // Limits per method: "/package.Service/Method rate=N burst=N max_in_flight=N". A call over them is
-  // refused with RESOURCE_EXHAUSTED before a svckit::grpc::Service handler runs, or by the admit() check
-  // of a generated service's handler (grpc++ interceptors cannot end a call before its handler runs);
-  // grpc_server_limited_total counts refusals.
-  std::vector<std::string> limits;
-  // Load shedding for every method (go-zero's CPU-based shedder, as the HTTP side's
-  // resilience.shed): when CPU use is over the threshold and more calls are in flight than the
-  // recent pass rate and fastest response time justify, calls are refused (as limits are) with
-  // UNAVAILABLE (OVERLOADED) and grpc_server_shed_total counts them.
-  bool shed = false;
-  double shed_cpu_threshold = 0.9;
-  std::string tls_cert_file;  // both set: TLS; empty: plaintext
-  std::string tls_key_file;
-  static void describe(config::Binder<ServerSettings>& b);
-};
-
 // One code space: svckit Status ↔ grpc::Status (reason and message travel in the message).
 ::grpc::Status to_grpc(const Status& status);
 Status from_grpc(const ::grpc::Status& status);
@@ -77,13 +46,6 @@ Status from_grpc(const ::grpc::Status& status);
 // RATE_LIMITED / CONCURRENCY_LIMITED and retry_after_ms. Handlers of limited methods call it first
 // (svckit/grpc/admission.hpp has the one-line forms for unary and streaming handlers).
 Status admit(const ::grpc::ServerContextBase* call);
-
-struct LimitRule {
-  std::string method;  // "/package.Service/Method"
-  double rate = 0, burst = 0;
-  std::size_t max_in_flight = 0;
-};
-Result<LimitRule> parse_limit_rule(std::string_view text);
 
 // The Context of a call being served: its deadline (from grpc-timeout), its server span (trace_id and
 // span_id in its log fields), the caller's baggage and metadata, for handlers of generated services.

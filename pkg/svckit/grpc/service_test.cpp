@@ -354,7 +354,8 @@ class LimitedServiceTest : public ServiceTest {
  protected:
   ServerSettings settings() override {
     ServerSettings s;
-    s.limits = {"/svckit.test.v1.Ping/Ping rate=0.001 burst=2", "/svckit.test.v1.Ping/Count max_in_flight=1"};
+    s.limits = {{.method = "/svckit.test.v1.Ping/Ping", .rate = 0.001, .burst = 2},
+                {.method = "/svckit.test.v1.Ping/Count", .max_in_flight = 1}};
     return s;
   }
 };

@@ -77,6 +77,35 @@ TEST(CallRules, BindKeysMethodsAndErrors) {
   EXPECT_NE(line.error().message().find("test.yaml:4"), std::string_view::npos) << line.error().message();
 }
 
+TEST(RouteRules, BindWithDefaultsAndRefuseBadItems) {
+  auto bind = [](const std::string& items) {
+    auto layer = config::parse_yaml("resilience:\n  routes:\n" + items, "routes.yaml");
+    config::Snapshot snap;
+    snap.values = *layer;
+    return config::bind<ResilienceSettings>(snap, "resilience");
+  };
+  auto ok = bind(
+      "    - {method: GET, route: /v1/users/:id, rate: 100, burst: 200}\n    - {route: /export, max_in_flight: 2}\n");
+  ASSERT_TRUE(ok) << ok.error().to_string();
+  ASSERT_EQ(ok->routes.size(), 2u);
+  EXPECT_EQ(ok->routes[0].method, "GET");
+  EXPECT_EQ(ok->routes[0].burst, 200);
+  EXPECT_EQ(ok->routes[1].method, "*");
+  EXPECT_EQ(ok->routes[1].max_in_flight, 2u);
+  const std::pair<const char*, const char*> bad[] = {
+      {"{method: get, route: /x, rate: 1}", "routes[0].method: an upper-case HTTP method or *"},
+      {"{route: x, rate: 1}", "routes[0].route: must start with /"},
+      {"{route: /x}", "set rate or max_in_flight"},
+      {"{rate: 1}", "routes[0].route: required but not set"},
+      {"{route: /x, rate: -1}", "routes[0].rate: -1 is outside"},
+  };
+  for (const auto& [item, want] : bad) {
+    auto e = bind(std::string("    - ") + item + "\n");
+    ASSERT_FALSE(e) << item;
+    EXPECT_NE(e.error().message().find(want), std::string_view::npos) << item << ": " << e.error().message();
+  }
+}
+
 TEST(Upstreams, MethodRulesOverrideTheirUpstreamAndShareItsBreakerUnlessTheyHaveTheirOwn) {
   auto r = rules(
       "    - {name: billing, timeout: 2s, breaker: gobreaker, failures: 1, retries: 2}\n"

@@ -1,8 +1,6 @@
 #include "svckit/resilience/rules.hpp"
 
 #include <algorithm>
-#include <cctype>
-#include <cstdlib>
 
 namespace svckit::resilience {
 
@@ -23,48 +21,6 @@ void RouteRule::describe(config::Binder<RouteRule>& b) {
   b.validate([](const RouteRule& r) {
     return r.rate > 0 || r.max_in_flight > 0 ? Status() : Status(Code::kInvalidArgument, "set rate or max_in_flight");
   });
-}
-
-Result<RouteRule> parse_route_rule(std::string_view text) {
-  auto bad = [&](std::string why) {
-    return make_error(Code::kInvalidArgument, "route rule '" + std::string(text) + "': " + why);
-  };
-  std::vector<std::string> words = detail::split_words(text);
-  if (words.size() < 3) return bad("expected METHOD /route key=value...");
-  RouteRule r{words[0], words[1]};
-  for (char& c : r.method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (r.route.empty() || r.route[0] != '/') return bad("the route must start with /");
-  for (std::size_t k = 2; k < words.size(); ++k) {
-    auto eq = words[k].find('=');
-    if (eq == std::string::npos) return bad("expected key=value, got '" + words[k] + "'");
-    std::string key = words[k].substr(0, eq), value = words[k].substr(eq + 1);
-    char* end = nullptr;
-    double v = std::strtod(value.c_str(), &end);
-    if (end == value.c_str() || *end || v <= 0) return bad(key + " must be a positive number");
-    if (key == "rate")
-      r.rate = v;
-    else if (key == "burst")
-      r.burst = v;
-    else if (key == "max_in_flight")
-      r.max_in_flight = static_cast<std::size_t>(v);
-    else
-      return bad("unknown key '" + key + "' (rate, burst, max_in_flight)");
-  }
-  if (r.rate == 0 && r.max_in_flight == 0) return bad("set rate or max_in_flight");
-  if (r.burst == 0) r.burst = std::max(1.0, r.rate);
-  return r;
-}
-
-std::vector<std::string> detail::split_words(std::string_view text) {
-  std::vector<std::string> words;
-  for (std::size_t i = 0; i < text.size();) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
-    std::size_t j = i;
-    while (j < text.size() && text[j] != ' ' && text[j] != '\t') ++j;
-    if (j > i) words.emplace_back(text.substr(i, j - i));
-    i = j;
-  }
-  return words;
 }
 
 }  // namespace svckit::resilience

@@ -6,8 +6,6 @@
 // The route is the router's template. The HTTP middleware that applies them is in
 // svckit/resilience_http/middleware.hpp.
 #include <string>
-#include <string_view>
-#include <vector>
 
 #include "svckit/config/binder.hpp"
 #include "svckit/core/status.hpp"
@@ -23,11 +21,5 @@ struct RouteRule {
 
   static void describe(config::Binder<RouteRule>& b);
 };
-Result<RouteRule> parse_route_rule(std::string_view text);
-
-namespace detail {
-// The words of a configuration rule ("GET /route rate=5", "billing timeout=1s"), split on blanks.
-std::vector<std::string> split_words(std::string_view text);
-}  // namespace detail
 
 }  // namespace svckit::resilience
