@@ -31,7 +31,7 @@ class GrpcSettingsTest : public ::testing::Test {
     config::ConfigOptions o;
     o.dir = dir_.string();
     o.env = "test";
-    config::Config cfg(o, log::Logger({.level = log::Level::kOff}));
+    config::Config cfg(o);
     cfg.define<ServerSettings>("grpc");
     if (Status st = cfg.load(); !st.ok()) return std::unexpected(st);
     return cfg.get<ServerSettings>("grpc");
@@ -115,7 +115,7 @@ TEST(GrpcLimits, AServerGivenBadLimitsInCodeDoesNotStart) {
     s.port = 0;
     s.host = "127.0.0.1";
     s.limits = {{.method = "/svc/Fine", .rate = 1}, bad};
-    Server server(s, log::Logger({.level = log::Level::kOff}));
+    Server server(s);
     Status st = server.start();
     EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad.method;
     EXPECT_NE(st.message().find("grpc.limits[1]: "), std::string_view::npos) << st.message();
