@@ -43,6 +43,7 @@ bench: bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-
 bench-http: build-release
 	@bash scripts/deps.sh bench
 	bash bench/http/run.sh build/release
+	bash bench/http/allocs.sh build/release
 
 bench-json:
 	@bash scripts/deps.sh build bench

@@ -4,6 +4,7 @@
 // awaiter by symmetric transfer, so deep await chains do not grow the stack. Exceptions thrown inside
 // propagate to the awaiter. Start one on a loop with Runtime::spawn or Runtime::block_on.
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <type_traits>
 #include <utility>
@@ -16,7 +17,16 @@ class Task;
 
 namespace detail {
 
+// Coroutine frames come from per-thread free lists of a few sizes (frame_pool.cpp): a request's
+// handlers, middleware and I/O helpers start and finish coroutines of the same sizes over and over,
+// and reusing their frames keeps malloc off the request path.
+void* frame_alloc(std::size_t size);
+void frame_free(void* frame, std::size_t size) noexcept;
+
 struct TaskPromiseBase {
+  static void* operator new(std::size_t size) { return frame_alloc(size); }
+  static void operator delete(void* frame, std::size_t size) noexcept { frame_free(frame, size); }
+
   std::coroutine_handle<> continuation = std::noop_coroutine();
   std::exception_ptr exception;
 
