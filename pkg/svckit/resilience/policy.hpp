@@ -7,10 +7,16 @@
 //   "billing POST /v1/charges retries=0 idempotent=false"      (a method rule: overrides billing's keys)
 //   "chat /svckit.chat.v1.ChatService/Send breaker=adaptive k=2"
 //
-//   resilience::Upstreams upstreams = *resilience::Upstreams::parse(settings.upstreams);
-//   auto r = co_await upstreams.get("billing", "POST /v1/charges")
-//                .call(ctx, [&](const Context& c) { return client.post(c, url, body); },
-//                      [&](const Status& why) { return cached_answer(why); });   // optional fallback
+// ```cpp
+//   Result<http::ClientResponse> cached_answer(const Status& why);   // a degraded answer
+//   Task<Result<http::ClientResponse>> charge(resilience::Upstreams& upstreams, http::Client& client,
+//                                             const Context& ctx, const std::string& url, const std::string& body) {
+//     // upstreams: App::upstreams(), or resilience::Upstreams::parse(rules) with the rules above
+//     co_return co_await upstreams.get("billing", "POST /v1/charges")
+//         .call(ctx, [&](const Context& c) { return client.post(c, url, body); },
+//               [&](const Status& why) { return cached_answer(why); });   // optional fallback
+//   }
+// ```
 //
 // A method's guard (breaker, bulkhead, budget) is its own when its rule sets those keys, otherwise the
 // upstream's. An upstream without a rule gets the defaults below (no breaker, no retries).
