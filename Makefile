@@ -8,7 +8,8 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= -j $(JOBS)
 # Build directories and flags are CMakePresets.json's (release, test, asan, tsan, bench): an IDE or a
-# bare `cmake --preset test` gets the same builds as these targets.
+# bare `cmake --preset test` gets the same builds as these targets. The fuzz preset builds the
+# libFuzzer targets with CMake; make fuzz builds and runs them with scripts/fuzz.sh.
 FUZZ_SECONDS ?= 60
 
 .PHONY: lint fmt-check run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc fuzz deps fmt clean
