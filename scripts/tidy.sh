@@ -4,9 +4,10 @@
 # database, one clang-tidy per core. Fails on any finding.
 # clang-tidy 16 (scripts/deps.sh lint), as fuzz.sh uses clang 16: clang-tidy 14 cannot parse
 # libstdc++ 12's std::source_location and std::variant. The extra arguments: fuzz.sh's define (clang
-# reports C++20 concepts as 201907, which hides std::expected from it); compiler warnings stay warnings
-# (the GCC build's -Werror is the compiler check); -Wno-null-conversion for `Render ? ... : nullptr`
-# on a function-pointer template parameter that may be null (core/context.hpp).
+# reports C++20 concepts as 201907, which hides std::expected from it); -Wno-error, so that clang's
+# own warnings are reported as findings (clang-diagnostic-*) rather than errors that end the file's
+# check; -Wno-null-conversion for `Render ? ... : nullptr` on a function-pointer template parameter
+# that may be null (core/context.hpp).
 # usage: scripts/tidy.sh [FILE...]          (default: every library source)
 #        scripts/tidy.sh --changed [BASE]   sources changed since the merge base with BASE (main),
 #                                           plus a fixed sample of one source per module
