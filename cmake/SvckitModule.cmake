@@ -3,7 +3,8 @@
 # its headers under include/svckit/<name>/ (not those under detail/, which no user includes, nor test
 # helpers: *_test*.hpp, testdata/). Tests (*_test.cpp) and benchmarks (*_bench.cpp) beside the
 # sources are picked up automatically; a test whose name contains "concurrency" or that sets
-# LABELS via svckit_test_labels() is labelled for the TSan job.
+# LABELS via svckit_test_labels() is labelled for the TSan job. With SVCKIT_BUILD_FUZZ (preset fuzz)
+# a module's libFuzzer target (*_fuzz.cpp, one per module) is `svckit_<name>_fuzz`.
 function(svckit_module name)
   cmake_parse_arguments(M "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
   add_library(svckit_${name} ${M_SOURCES})
@@ -27,6 +28,14 @@ function(svckit_module name)
       target_link_libraries(svckit_${name}_test PRIVATE svckit_${name} GTest::gtest GTest::gmock GTest::gtest_main)
       gtest_discover_tests(svckit_${name}_test DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
         PROPERTIES ENVIRONMENT "SVCKIT_SOURCE_DIR=${PROJECT_SOURCE_DIR}" LABELS unit)  # one label: a list would split the pairs
+    endif()
+  endif()
+  if(SVCKIT_BUILD_FUZZ)
+    file(GLOB fuzzers CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_fuzz.cpp)
+    if(fuzzers)
+      add_executable(svckit_${name}_fuzz ${fuzzers})
+      target_link_libraries(svckit_${name}_fuzz PRIVATE svckit_${name})
+      target_link_options(svckit_${name}_fuzz PRIVATE -fsanitize=fuzzer)
     endif()
   endif()
   if(SVCKIT_BUILD_BENCH)

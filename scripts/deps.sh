@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one list of Debian packages svckit needs. Idempotent: installs only what is missing and runs
-# `apt-get update` only when something is. Groups: build, test (make test), bench (make bench), fuzz (make fuzz).
-# usage: scripts/deps.sh [build|test|bench|fuzz|all]...   (default: build test)
+# `apt-get update` only when something is. Groups: build, test (make test), bench (make bench), fuzz (make fuzz),
+# lint (make lint).
+# usage: scripts/deps.sh [build|test|bench|fuzz|lint|all]...   (default: build test)
 set -euo pipefail
 
 build_pkgs=(
@@ -33,6 +34,10 @@ fuzz_pkgs=(
   clang-16 libclang-rt-16-dev  # 16: clang 14 lacks the concepts level libstdc++ needs for std::expected
 )
 
+lint_pkgs=(
+  clang-tidy-16  # 16: clang-tidy 14 cannot parse libstdc++ 12's std::source_location and std::variant
+)
+
 # Node.js (the grpc-js interop client comes from npm): Debian's only where no node is installed already.
 command -v node >/dev/null && command -v npm >/dev/null || test_pkgs+=(nodejs npm)
 
@@ -45,8 +50,9 @@ for g in "${groups[@]}"; do
     test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
     bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
     fuzz) want+=("${fuzz_pkgs[@]}") ;;
-    all) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
-    *) echo "deps.sh: unknown group '$g' (build|test|bench|fuzz|all)" >&2; exit 2 ;;
+    lint) want+=("${build_pkgs[@]}" "${lint_pkgs[@]}") ;;
+    all) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${fuzz_pkgs[@]}" "${lint_pkgs[@]}") ;;
+    *) echo "deps.sh: unknown group '$g' (build|test|bench|fuzz|lint|all)" >&2; exit 2 ;;
   esac
 done
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the platform on embedded defaults from an optimised build: every service of the reference
-# platform that exists today, with SQLite under data/, the configs/ folder, JSON logs on stdout.
+# platform (hello, user-svc, chat-svc), with SQLite under data/, the configs/ folder, JSON logs on stdout.
 # Ctrl-C (or SIGTERM) stops them all gracefully.
 set -euo pipefail
 build=${1:-build/release}

@@ -1,4 +1,4 @@
-// The seed's §4.2 experiment, three processes in one binary (bench/chaos/run.sh starts them):
+// The chaos experiment of docs/benchmarks.md, three processes in one binary (bench/chaos/run.sh starts them):
 //   chaos dependency --set http.port=P          a service whose failures are injected at run time:
 //                                                PUT /chaos?error=0.4&stall_ms=800 (failing calls stall,
 //                                                then answer 503), GET /work

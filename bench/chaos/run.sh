@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The seed's §4.2 chaos table: a caller at a constant 1,000 requests/s (open loop) for DURATION seconds
+# The chaos table (docs/benchmarks.md): a caller at a constant 1,000 requests/s (open loop) for DURATION seconds
 # against a dependency that fails 40 % of calls after an 800 ms stall, healing at 2/3 of the run; once
 # without protection, once with the gobreaker-style breaker + fallback, once with the adaptive breaker +
 # fallback. usage: bench/chaos/run.sh BUILD_DIR     (make bench-chaos builds it)

@@ -1,4 +1,4 @@
-// svckit: the command-line tool. Today: database migrations.
+// svckit: the command-line tool: database migrations.
 //   svckit migrate up     --dir internal/user/migrations [--set db.driver=postgres --set db.postgres.dsn=...]
 //   svckit migrate status --dir internal/user/migrations
 // The database comes from the same layered config as the services (configs/, SVCKIT_* env, --set);

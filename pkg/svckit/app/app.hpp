@@ -5,15 +5,24 @@
 // endpoints on their own port, and on SIGTERM runs the stop sequence: readiness down, shutdown_delay,
 // drain the traffic server, stop hooks, flush spans, logs and metrics.
 //
+// ```cpp
+//   struct UserSettings {                                     // your own config section
+//     int page_size = 50;
+//     static void describe(config::Binder<UserSettings>& b) { b.field("page_size", &UserSettings::page_size); }
+//   };
+//   Task<void> get_user(http::Request& req, http::Response& res);
+//   Task<Status> billing_ping(const Context& ctx);
+//
 //   int main(int argc, char** argv) {
 //     svckit::app::App app({.name = "user-svc", .version = "1.2.0"});
-//     app.define<UserSettings>("user");                       // your own config section
+//     app.define<UserSettings>("user");
 //     if (auto exit = app.init(argc, argv)) return *exit;     // --help, --print-config, bad config
 //     auto s = app.settings<UserSettings>("user");
 //     app.router().get("/v1/users/:id", get_user);
-//     app.readiness().add("db", db_ping);
+//     app.readiness().add("billing", billing_ping);
 //     return app.run();                                       // until SIGTERM/SIGINT
 //   }
+// ```
 //
 // A gRPC server is the App's too: app.serve(server) starts it with the App, makes its health service
 // follow readiness, sheds with the App's shedder and stops it in the stop sequence (see serve()).
@@ -134,10 +143,16 @@ class App {
   // not: the service starts unready and the readiness check applies them once it answers). Readiness
   // gets a "db" check (pending migrations, then a ping), and the database is closed in the stop
   // sequence after the served servers.
-  //   app.define<svckit::db::DbSettings>("db");
-  //   if (auto exit = app.init(argc, argv)) return *exit;
-  //   auto db = app.database();
-  //   if (!db) { std::fprintf(stderr, "%s\n", db.error().to_string().c_str()); return 2; }
+  // ```cpp
+  //   int main(int argc, char** argv) {
+  //     svckit::app::App app({.name = "books"});
+  //     app.define<svckit::db::DbSettings>("db");
+  //     if (auto exit = app.init(argc, argv)) return *exit;
+  //     auto db = app.database();
+  //     if (!db) { std::fprintf(stderr, "%s\n", db.error().to_string().c_str()); return 2; }
+  //     return app.run();
+  //   }
+  // ```
   Result<std::shared_ptr<db::Database>> database();
 
   // Starts the servers and blocks until SIGTERM/SIGINT (or request_stop()) and the stop sequence end.

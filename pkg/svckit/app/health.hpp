@@ -4,8 +4,13 @@
 // draining, and otherwise the AND of the registered checks (a database ping, a warm cache...), each
 // bounded by a timeout so a hanging dependency makes the instance unready instead of hanging probes.
 //
-//   app.readiness().add("db", [&db](const Context& ctx) -> Task<Status> { co_return co_await db.ping(ctx); });
-//   app.readiness().add("cache", [&] { return cache.loaded() ? Status() : Status(Code::kUnavailable, "warming"); });
+// ```cpp
+//   Task<Status> billing_ping(const Context& ctx);            // a coroutine check
+//   struct Cache { std::atomic<bool> loaded{false}; };
+//   auto cache = std::make_shared<Cache>();                   // filled in the background
+//   app.readiness().add("billing", billing_ping);
+//   app.readiness().add("cache", [cache] { return cache->loaded ? Status() : Status(Code::kUnavailable, "warming"); });
+// ```
 #include <atomic>
 #include <chrono>
 #include <functional>

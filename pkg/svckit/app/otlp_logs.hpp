@@ -6,8 +6,12 @@
 // attributes. write() only appends the line to a bounded buffer (full: dropped and counted), so a
 // logging event loop never waits on the network; a thread of its own converts and posts batches.
 //
-//   auto otlp = std::make_shared<app::OtlpLogSink>(options, resource, http::otlp_transport(rt));
-//   auto logger = log::make_logger(log_settings, otlp);   // stdout and OTLP
+// ```cpp
+//   log::LogSettings log_settings;                          // the log: section
+//   auto otlp = std::make_shared<app::OtlpLogSink>(app::OtlpLogOptions{}, trace::Resource::detect("user-svc"),
+//                                                  http::otlp_transport(rt));
+//   auto logger = log::make_logger(log_settings, otlp);    // Result<log::Logger>: stdout and OTLP
+// ```
 #include <atomic>
 #include <chrono>
 #include <condition_variable>

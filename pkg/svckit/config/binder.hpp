@@ -2,6 +2,7 @@
 // Typed binding of configuration into plain structs. A struct describes its keys once; the defaults
 // are its member initialisers:
 //
+// ```cpp
 //   struct HttpConfig {
 //     std::string listen = "0.0.0.0:8080";
 //     std::chrono::milliseconds read_timeout{5000};
@@ -14,16 +15,25 @@
 //       b.field("mode", &HttpConfig::mode).one_of({"debug", "release"});
 //     }
 //   };
+// ```
 //
 // Supported member types: std::string, bool, integers, floating point, std::chrono::duration,
 // ByteSize, std::vector<std::string>, enums with names (below), nested structs with their own
 // describe() (b.section), and lists and maps of such structs, bound from YAML sequences and maps:
 //
+// ```cpp
 //   enum class Mode { kDebug, kRelease };
 //   constexpr auto config_names(Mode) {              // found by ADL, beside the enum
 //     return std::array{std::pair{Mode::kDebug, "debug"}, std::pair{Mode::kRelease, "release"}};
 //   }
-//   struct Upstream { std::string name; std::chrono::milliseconds timeout{1000}; static void describe(...); };
+//   struct Upstream {
+//     std::string name;
+//     std::chrono::milliseconds timeout{1000};
+//     static void describe(config::Binder<Upstream>& b) {
+//       b.field("name", &Upstream::name).required();
+//       b.field("timeout", &Upstream::timeout).range(1ms, 1min);
+//     }
+//   };
 //   struct Settings {
 //     Mode mode = Mode::kRelease;
 //     std::vector<Upstream> upstreams;                   // upstreams: [{name: billing, timeout: 2s}, ...]
@@ -34,6 +44,7 @@
 //       b.field("routes", &Settings::routes);            // and routes.billing.timeout
 //     }
 //   };
+// ```
 // A describe() with lists or maps is defined where svckit/config/config.hpp is included (it defines
 // the list binders).
 #include <algorithm>

@@ -275,7 +275,7 @@ Result<std::shared_ptr<const Snapshot>> Config::build() const {
   for (auto& f : files) {
     auto layer = load_file(f.string());
     if (!layer) {
-      errors.push_back(std::string(layer.error().message()));
+      errors.emplace_back(layer.error().message());
       continue;
     }
     merge(snap->values, *layer);

@@ -5,12 +5,21 @@
 // < configs/base.yaml < configs/<env>/*.yaml|*.json (env from SVCKIT_ENV, default "dev")
 // < environment variables (SVCKIT_DB_HOST sets db.host) < --set key=value < added sources (remote).
 //
+// ```cpp
+//   struct HttpConfig {                                      // binder.hpp
+//     int port = 8080;
+//     static void describe(config::Binder<HttpConfig>& b) { b.field("port", &HttpConfig::port).range(0, 65535); }
+//   };
 //   config::Config cfg(config::ConfigOptions{.dir = "configs"});
 //   cfg.define<HttpConfig>("http");                 // keys, defaults and validation of a section
-//   if (auto st = cfg.load(); !st.ok()) die(st);   // every error names the key, file and line
+//   if (auto st = cfg.load(); !st.ok()) {          // every error names the key, file and line
+//     logger.error("bad config", {{"err", st}});
+//     return;
+//   }
 //   HttpConfig http = *cfg.get<HttpConfig>("http");
-//   auto sub = cfg.on_change<HttpConfig>("http", [](const HttpConfig& c) { ... });
-//   if (auto st = cfg.watch(); !st.ok()) warn(st);  // inotify; bad edits keep the old config
+//   auto sub = cfg.on_change<HttpConfig>("http", [](const HttpConfig& c) { log::global().info("http changed"); });
+//   if (auto st = cfg.watch(); !st.ok()) logger.warn("no hot reload", {{"err", st}});  // bad edits keep the old config
+// ```
 //
 // A key `X_file: /path` loads X from that file (secrets). Keys ending in password, secret, _key or
 // token, and fields marked .secret(), are redacted when printed, as are credentials inside any value

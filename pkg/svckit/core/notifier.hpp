@@ -4,9 +4,22 @@
 // bridge between callback APIs (grpc++ completions, another thread's queue) and a coroutine on
 // svckit's loops.
 //
-//   Notifier ready;                       // a member of state the callback and the coroutine share
-//   callback: { result = ...; ready.notify(); }
-//   coroutine: { start_operation(); co_await ready.wait(); use(result); }
+// ```cpp
+//   struct Call {                            // state the callback and the coroutine share
+//     Notifier ready;
+//     Status result;
+//   };
+//   void start_operation(std::shared_ptr<Call> call);   // calls on_complete(call, ...) on another thread
+//   void on_complete(const std::shared_ptr<Call>& call, Status result) {
+//     call->result = std::move(result);
+//     call->ready.notify();
+//   }
+//   Task<Status> run(std::shared_ptr<Call> call) {
+//     start_operation(call);
+//     co_await call->ready.wait();           // resumes on this loop
+//     co_return call->result;
+//   }
+// ```
 #include <coroutine>
 #include <mutex>
 

@@ -3,10 +3,18 @@
 // svckit's coroutines; timers and deadlines for them; a bounded pool for blocking work (SQLite, password
 // hashing, file I/O) behind an awaitable; and a graceful stop driven by SIGTERM/SIGINT.
 //
-//   svckit::Runtime rt;                                   // workers = cores
-//   rt.block_on(serve(ctx));                              // or rt.spawn(task) + rt.wait()
-//   co_await svckit::sleep_for(ctx, 100ms);               // wakes early with CANCELLED if ctx is
-//   auto r = co_await svckit::run_blocking(ctx, [] { return sqlite_step(); });
+// ```cpp
+//   Task<void> serve(Context ctx);
+//   int sqlite_step();                                      // blocking work
+//   Task<void> handle(Context ctx) {
+//     co_await svckit::sleep_for(ctx, 100ms);               // wakes early with CANCELLED if ctx is
+//     auto r = co_await svckit::run_blocking(ctx, [] { return sqlite_step(); });   // Result<int>
+//   }
+//   int main() {
+//     svckit::Runtime rt;                                   // workers = cores
+//     rt.block_on(serve(svckit::Context()));                // or rt.spawn(task) + rt.wait()
+//   }
+// ```
 //
 // A coroutine stays on the loop it started on: every awaitable here resumes it on that loop.
 #include <atomic>

@@ -7,19 +7,35 @@
 //   serialization failure or deadlock → ABORTED (retry the transaction), connection lost or database
 //   unreachable → UNAVAILABLE, deadline → DEADLINE_EXCEEDED, bad SQL → INTERNAL.
 //
-//   auto db = db::open_database(rt, settings);             // or app.database(), SqliteDatabase::open...
-//   db::Params args{id};                                   // named: GCC 12 rejects a braced list in co_await
-//   auto user = co_await (*db)->query_one(ctx, "SELECT id, email FROM users WHERE id = $1", args);
-//   if (!user) co_return user.error();                    // NOT_FOUND when there is no row
-//   auto email = user->get<std::string>("email");         // the row itself
-//   Status st = co_await (*db)->transaction(ctx, [&](db::Tx& tx) -> Task<Status> {
-//     db::Params debit{amount, from};
-//     auto r = co_await tx.exec(ctx, "UPDATE accounts SET balance = balance - $1 WHERE id = $2", debit);
-//     if (!r) co_return r.error();
-//     co_return co_await tx.transaction(ctx, nested);     // a savepoint
-//   });                                                   // commit on OK, rollback on error or exception
-//   auto n = co_await (*db)->stream(ctx, "SELECT id, doc FROM events", {},
-//                                   [&](const db::Row& row) { return sink.write(row); });  // row by row
+// ```cpp
+//   Task<Status> example(Runtime& rt, const db::DbSettings& settings, const Context& ctx, std::int64_t id) {
+//     auto db = db::open_database(rt, settings);             // or app.database(), SqliteDatabase::open...
+//     if (!db) co_return db.error();
+//     db::Params args{id};                                   // named: GCC 12 rejects a braced list in co_await
+//     auto user = co_await (*db)->query_one(ctx, "SELECT id, email FROM users WHERE id = $1", args);
+//     if (!user) co_return user.error();                     // NOT_FOUND when there is no row
+//     auto email = user->get<std::string>("email");          // the row itself
+//     auto audit = [&](db::Tx& tx) -> Task<Status> {
+//       auto n = co_await tx.exec(ctx, "INSERT INTO audit (what) VALUES ('debit')");
+//       co_return n ? Status() : n.error();
+//     };
+//     Status st = co_await (*db)->transaction(ctx, [&](db::Tx& tx) -> Task<Status> {
+//       db::Params debit{std::int64_t{100}, id};
+//       auto r = co_await tx.exec(ctx, "UPDATE accounts SET balance = balance - $1 WHERE id = $2", debit);
+//       if (!r) co_return r.error();
+//       co_return co_await tx.transaction(ctx, audit);       // a savepoint
+//     });                                                    // commit on OK, rollback on error or exception
+//     std::vector<std::string> docs;
+//     auto n = co_await (*db)->stream(ctx, "SELECT doc FROM events", {},
+//                                     [&](const db::Row& row) -> Status {   // row by row
+//                                       auto doc = row.get<std::string>(0);
+//                                       if (!doc) return doc.error();
+//                                       docs.push_back(std::move(*doc));
+//                                       return Status();
+//                                     });
+//     co_return n ? Status() : n.error();
+//   }
+// ```
 #include <cstdint>
 #include <functional>
 #include <memory>

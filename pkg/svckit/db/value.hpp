@@ -3,12 +3,18 @@
 // (`$1`, `$2`… in SQL, for PostgreSQL and SQLite alike); never build SQL from strings. Rows decode
 // into C++ types with get<T>(column) or scan(out...), NULL into std::optional.
 //
-//   db::Params args{cursor, 50};   // named: GCC 12 rejects a braced list inside co_await
-//   auto rows = co_await db.query(ctx, "SELECT id, email, profile FROM users WHERE id > $1 LIMIT $2", args);
-//   for (db::Row row : *rows) {
-//     std::int64_t id; std::string email; std::optional<db::Json> profile;
-//     if (auto st = row.scan(id, email, profile); !st.ok()) co_return st;
+// ```cpp
+//   Task<Status> list(db::Database& db, const Context& ctx, std::int64_t cursor) {
+//     db::Params args{cursor, 50};   // named: GCC 12 rejects a braced list inside co_await
+//     auto rows = co_await db.query(ctx, "SELECT id, email, profile FROM users WHERE id > $1 LIMIT $2", args);
+//     if (!rows) co_return rows.error();
+//     for (db::Row row : *rows) {
+//       std::int64_t id; std::string email; std::optional<db::Json> profile;
+//       if (auto st = row.scan(id, email, profile); !st.ok()) co_return st;
+//     }
+//     co_return Status();
 //   }
+// ```
 #include <array>
 #include <chrono>
 #include <concepts>

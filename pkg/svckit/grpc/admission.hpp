@@ -1,12 +1,21 @@
 #pragma once
 // One-line admission checks for callback handlers of methods with grpc.limits:
 //
-//   ::grpc::ServerUnaryReactor* GetUser(::grpc::CallbackServerContext* call, const Req* in, Resp* out) override {
-//     if (auto* refused = svckit::grpc::refuse_if_limited(call)) return refused;
-//     ...
-//   ::grpc::ServerBidiReactor<Msg, Msg>* Chat(::grpc::CallbackServerContext* call) override {
-//     if (auto st = svckit::grpc::admit(call); !st.ok()) return svckit::grpc::refused_stream<Msg, Msg>(st);
-//     ...
+// ```cpp
+//   #include "chat/v1/chat.grpc.pb.h"
+//   using svckit::chat::v1::ChatMessage;
+//   using Reactor = ::grpc::ServerBidiReactor<ChatMessage, ChatMessage>;
+//   Reactor* chat_reactor(::grpc::CallbackServerContext* call);
+//
+//   class Chat final : public svckit::chat::v1::ChatService::CallbackService {
+//     Reactor* BidirectionalChat(::grpc::CallbackServerContext* call) override {
+//       if (auto st = svckit::grpc::admit(call); !st.ok())
+//         return svckit::grpc::refused_stream<ChatMessage, ChatMessage>(st);
+//       return chat_reactor(call);
+//     }
+//   };
+// ```
+// A unary handler starts with `if (auto* refused = svckit::grpc::refuse_if_limited(call)) return refused;`.
 // The client sees RESOURCE_EXHAUSTED with the reason (RATE_LIMITED, CONCURRENCY_LIMITED) in the message.
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>

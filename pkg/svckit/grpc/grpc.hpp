@@ -5,12 +5,14 @@
 // readiness and server reflection; and clients whose calls carry the caller's remaining deadline and
 // trace context, observed the same way.
 //
-//   grpc::ServerSettings s = ...;                          // the grpc: section (settings.hpp)
-//   svckit::grpc::Server server(s, logger);
-//   server.add_service(&users);      // a svckit::grpc::Service (service.hpp: svckit's own dispatch),
-//                                    // or a generated ...::CallbackService (observed by interceptors)
-//   if (auto st = server.start(); !st.ok()) ...
-//   // a client:    auto cctx = svckit::grpc::client_context(ctx); stub->Method(cctx.get(), ...)
+// ```cpp
+//   auto settings = app.settings<svckit::grpc::ServerSettings>("grpc");   // the grpc: section (settings.hpp)
+//   svckit::grpc::Service users("users.v1.Users");   // service.hpp: svckit's own dispatch
+//   svckit::grpc::Server server(settings, logger);
+//   server.add_service(&users);      // or a generated ...::CallbackService (observed by interceptors)
+//   if (auto st = server.start(); !st.ok()) return;
+//   auto call_ctx = svckit::grpc::client_context(ctx);   // a client call's: deadline, trace context
+// ```
 #include <atomic>
 #include <chrono>
 #include <cstdint>

@@ -4,24 +4,42 @@
 // deadline Context, grpc.limits and shedding decided before the handler runs) instead of through
 // grpc++'s interceptors, whose machinery alone costs more than svckit's observation (docs/grpc.md).
 //
-//   svckit::grpc::Service chat("svckit.chat.v1.ChatService");
-//   chat.unary<GetReq, GetResp>("Get", [](svckit::Context& ctx, const GetReq& in, GetResp& out) {
-//     ...; return svckit::Status();                            // runs on a gRPC callback thread
-//   });
-//   chat.stream<Msg, Msg>("Chat", [](svckit::Context&) { return std::make_unique<MyStream>(); });
-//   server.add_service(&chat);
+// ```cpp
+//   #include "inventory/v1/inventory.grpc.pb.h"   // tests/consumer/inventory's contract
+//   using namespace inventory::v1;
+//   struct ListItems final : svckit::grpc::ServerStream<ListItemsRequest, Item> {   // hooks: on_message...
+//     void on_message(ListItemsRequest& in) override { finish(Status()); }
+//   };
+//   void add_items(svckit::grpc::Server& server) {
+//     static svckit::grpc::Service items("inventory.v1.Inventory");
+//     items.unary<GetItemRequest, Item>("GetItem", [](svckit::Context& ctx, const GetItemRequest& in, Item& out) {
+//       out.set_id(in.id());
+//       return svckit::Status();                              // runs on a gRPC callback thread
+//     });
+//     items.stream<ListItemsRequest, Item>("ListItems",
+//                                          [](svckit::Context&) { return std::make_unique<ListItems>(); });
+//     server.add_service(&items);
+//   }
+// ```
 //
 // Streaming methods read best as coroutines on svckit's runtime (stream_task, server_stream_task):
-//   items.server_stream_task<ListReq, Item>("List", rt, [db](const ListReq& in, auto& out) -> Task<Status> {
-//     db::Params args{in.limit()};                  // named: GCC 12 rejects a braced list in co_await
-//     auto rows = co_await db->query(out.context(), "SELECT id, name FROM items LIMIT $1", args);
-//     if (!rows) co_return rows.error();
-//     for (auto row : *rows) {
-//       Item it; ...;
-//       if (Status st = co_await out.write(it); !st.ok()) co_return st;  // waits while the client is slow
-//     }
-//     co_return Status();
-//   });
+// ```cpp continued
+//   using ItemStream = svckit::grpc::Stream<ListItemsRequest, Item>;
+//   void add_list(svckit::grpc::Service& items, Runtime& rt, std::shared_ptr<db::Database> db) {
+//     auto list = [db](const ListItemsRequest& in, ItemStream& out) -> Task<Status> {
+//       db::Params args{in.min_quantity()};           // named: GCC 12 rejects a braced list in co_await
+//       auto rows = co_await db->query(out.context(), "SELECT id, name FROM items WHERE quantity >= $1", args);
+//       if (!rows) co_return rows.error();
+//       for (auto row : *rows) {
+//         Item it;
+//         it.set_name(row.get<std::string>("name").value_or(""));
+//         if (Status st = co_await out.write(it); !st.ok()) co_return st;  // waits while the client is slow
+//       }
+//       co_return Status();
+//     };
+//     items.server_stream_task<ListItemsRequest, Item>("ListItems", rt, list);
+//   }
+// ```
 //
 // Handlers must not block for long: they run on grpc++'s callback threads. A handler that waits on I/O
 // takes the async form (unary_async) and answers from wherever the I/O completes, or is a coroutine on

@@ -5,10 +5,14 @@
 // call ends by the Context's deadline (or ClientOptions::timeout without one), is cancelled with it,
 // and tells the next hop how long it has left (X-Request-Timeout-Ms) along with the Context's metadata.
 //
-//   http::Client client(rt);
-//   auto res = co_await client.get(ctx, "http://127.0.0.1:8080/hello");
-//   if (!res) return res.error();           // UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED…
-//   use(res->status, res->body);
+// ```cpp
+//   Task<Status> hello(Runtime& rt, const Context& ctx) {
+//     static http::Client client(rt);                  // one per service: its pools are shared
+//     auto res = co_await client.get(ctx, "http://127.0.0.1:8080/hello");
+//     if (!res) co_return res.error();                 // UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED…
+//     co_return res->status == 200 ? Status() : Status::from_http(res->status);   // res->body
+//   }
+// ```
 #include <chrono>
 #include <cstdint>
 #include <functional>

@@ -80,7 +80,7 @@ std::string query_json(std::string_view query) {
   for_each_query_pair(query, [&](std::string key, std::string value) {
     for (auto& [k, values] : keys)
       if (k == key) return values.push_back(std::move(value));
-    keys.push_back({std::move(key), {std::move(value)}});
+    keys.emplace_back(std::move(key), std::vector<std::string>{}).second.push_back(std::move(value));
   });
   std::string out = "{";
   for (auto& [k, values] : keys) {

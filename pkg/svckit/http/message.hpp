@@ -42,9 +42,11 @@ class Request {
   // One parameter as T (integers, floating point, bool, std::string, std::vector<...> for a repeated
   // one), checked as JSON binding checks fields: nullopt when absent; INVALID_ARGUMENT
   // VALIDATION_FAILED naming it when malformed ("limit: must be an integer", metadata {limit: ...}).
+  // ```cpp
   //   auto limit = req.query<int>("limit");
   //   if (!limit) return res.error(limit.error());
   //   int n = limit->value_or(20);
+  // ```
   template <class T>
   Result<std::optional<T>> query(std::string_view name) const;
   int version_minor() const noexcept { return head_->version_minor; }
@@ -146,10 +148,16 @@ class Response {
 
 // The request body as JSON (see svckit/json/json.hpp). Errors, all INVALID_ARGUMENT unless noted:
 //   Content-Type other than application/json or */*+json (charset utf-8 only) → 415 UNSUPPORTED_MEDIA_TYPE
-//   empty body → 400 EMPTY_BODY; syntax → 400 MALFORMED_JSON (line, column);
+//   empty body → 400 EMPTY_BODY; syntax → 400 MALFORMED_JSON (line, column)
 //   types, required fields and rules → 400 VALIDATION_FAILED with {field path: reason} as metadata.
+// ```cpp
+//   struct CreateUser {
+//     std::string email;
+//     static void json_schema(json::Schema<CreateUser>& s) { s.field("email", &CreateUser::email).required().email(); }
+//   };
 //   auto in = http::bind_json<CreateUser>(req);
 //   if (!in) return res.error(in.error());
+// ```
 Status check_json_request(const Request& req);
 template <class T>
 Result<T> bind_json(const Request& req, const svckit::json::DecodeOptions& options = {}) {
@@ -172,10 +180,12 @@ void append_query_member(std::string& out, std::string_view name, const std::vec
 
 // The query string bound to a described struct (json_schema), with the validation and field-path
 // errors of bind_json: values arrive as text ("10", "true"), a repeated key fills a vector.
+// ```cpp
 //   struct ListBooks { std::string author; int limit = 20;
 //     static void json_schema(json::Schema<ListBooks>& s) {
 //       s.field("author", &ListBooks::author); s.field("limit", &ListBooks::limit).range(1, 100); } };
 //   auto q = http::bind_query<ListBooks>(req);   // ?author=Le%20Guin&limit=10
+// ```
 template <class T>
 Result<T> bind_query(const Request& req, json::DecodeOptions options = {}) {
   options.values_as_text = true;

@@ -163,7 +163,7 @@ void Router::freeze() {
     fold(global_, r.chain.middleware, limit);
     fold(r.middleware, r.chain.middleware, limit);
     if (r.max_body == 0) r.max_body = limit;  // an explicit .body_limit() wins
-    if (r.timeout.count() > 0) r.chain.middleware.push_back(Timeout{r.timeout});
+    if (r.timeout.count() > 0) r.chain.middleware.emplace_back(Timeout{r.timeout});
     r.chain.handler = r.handler;
     r.chain.sync = r.sync;
   }

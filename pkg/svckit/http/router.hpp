@@ -4,13 +4,18 @@
 // `*wildcard` (the rest of the path, last only); static beats param beats wildcard, with backtracking.
 // Middleware is an onion: global (Router::use), per group, per route, in that order around the handler.
 //
-//   Router r;
-//   r.use(middleware::request_id());
-//   r.get("/hello", [](Request&, Response& res) { res.json(200, R"({"msg":"Hello svckit"})"); });
+// ```cpp
+//   Task<void> auth(http::Request& req, http::Response& res, http::Next next);   // middleware
+//   Task<void> get_user(http::Request& req, http::Response& res);
+//   Task<void> upload(http::Request& req, http::Response& res);
+//   http::Router r;
+//   r.use(http::middleware::request_id());
+//   r.get("/hello", [](http::Request&, http::Response& res) { res.json(200, R"({"msg":"Hello svckit"})"); });
 //   auto api = r.group("/v1");
 //   api.use(auth);
 //   api.get("/users/:id", get_user).timeout(2s);      // a coroutine handler: Task<void>(Request&, Response&)
 //   api.post("/files/*path", upload).body_limit(64 << 20);
+// ```
 #include <array>
 #include <chrono>
 #include <deque>

@@ -289,7 +289,7 @@ Task<void> Server::accept_loop(LoopState& ls) {
       if (ec == asio::error::operation_aborted || !ls.acceptor->is_open() || draining_) break;
       // Out of descriptors or a transient error: back off instead of spinning.
       logger_.warn("http accept failed", {{"error", ec.message()}});
-      co_await sleep_for(stop_ctx_, std::chrono::milliseconds(10));
+      static_cast<void>(co_await sleep_for(stop_ctx_, std::chrono::milliseconds(10)));
       continue;
     }
     if (draining_) break;
@@ -346,7 +346,7 @@ void Server::close_idle(LoopState& ls, bool all) {
 Task<void> Server::drain() {
   if (!started_) co_return;
   if (draining_.exchange(true)) {
-    while (!drained_.load()) co_await sleep_for(std::chrono::milliseconds(2));
+    while (!drained_.load()) static_cast<void>(co_await sleep_for(std::chrono::milliseconds(2)));
     co_return;
   }
   auto post_all = [this](bool all) {
@@ -363,16 +363,16 @@ Task<void> Server::drain() {
   logger_.info("http server draining", {{"connections", active_.load()}});
   auto deadline = Clock::now() + options_.drain_timeout;
   while (active_.load() > 0 && Clock::now() < deadline) {
-    co_await sleep_for(std::chrono::milliseconds(5));
+    static_cast<void>(co_await sleep_for(std::chrono::milliseconds(5)));
     post_all(false);  // connections that finished a request since are idle now
   }
   if (active_.load() > 0) {
     logger_.warn("http drain timeout: closing busy connections", {{"connections", active_.load()}});
     post_all(true);
-    while (active_.load() > 0) co_await sleep_for(std::chrono::milliseconds(5));
+    while (active_.load() > 0) static_cast<void>(co_await sleep_for(std::chrono::milliseconds(5)));
   }
   stop_ctx_.cancel();
-  while (loops_running_.load() > 0) co_await sleep_for(std::chrono::milliseconds(1));
+  while (loops_running_.load() > 0) static_cast<void>(co_await sleep_for(std::chrono::milliseconds(1)));
   drained_ = true;
   logger_.info("http server drained");
 }

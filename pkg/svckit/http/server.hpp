@@ -5,9 +5,12 @@
 // Expect: 100-continue, per-route body limits, header/body/idle timeouts (408 for a slow head), a
 // connection cap, and a graceful drain that finishes in-flight requests and closes idle connections.
 //
-//   http::Router router;  router.get("/hello", ...);
+// ```cpp
+//   http::Router router;
+//   router.get("/hello", [](http::Request&, http::Response& res) { res.json(200, R"({"msg":"hello"})"); });
 //   http::Server server(rt, router, {.port = 8080});
-//   if (auto st = server.start(); !st.ok()) ...;   // also registers the drain as a runtime stop hook
+//   if (auto st = server.start(); !st.ok()) return;   // also registers the drain as a runtime stop hook
+// ```
 #include <atomic>
 #include <chrono>
 #include <cstdint>

@@ -2,6 +2,7 @@
 // Typed JSON without a DOM: a struct describes its fields once, and svckit decodes request bodies
 // straight into it (with validation) and encodes it straight into a response buffer.
 //
+// ```cpp
 //   struct CreateUser {
 //     std::string email;
 //     std::string name;
@@ -14,8 +15,10 @@
 //       s.field("tags", &CreateUser::tags).max_items(10).omit_empty();
 //     }
 //   };
-//   Result<CreateUser> in = json::decode<CreateUser>(body);   // 400-ready Status on any error
-//   std::string out = json::encode(user);
+//   Result<CreateUser> in = json::decode<CreateUser>(req.body());   // 400-ready Status on any error
+//   if (!in) return res.error(in.error());
+//   std::string out = json::encode(*in);
+// ```
 //
 // Errors: malformed JSON → INVALID_ARGUMENT/MALFORMED_JSON with line and column; wrong types, missing
 // required fields, failed rules and unknown fields (when rejected) → INVALID_ARGUMENT/VALIDATION_FAILED

@@ -4,10 +4,15 @@
 // are unescaped into a scratch buffer. The first syntax error stops the reader and records where it is
 // (line, column, byte offset) and what was expected.
 //
-//   json::Reader r(body);
-//   if (r.begin_object())
-//     for (std::string_view key; r.next_key(key);) { if (key == "id") r.read_int(id); else r.skip(); }
-//   if (!r.finish()) return r.error_status();
+// ```cpp
+//   Status read_name(std::string_view body, std::string& name) {
+//     json::Reader r(body);
+//     if (r.begin_object())
+//       for (std::string_view key; r.next_key(key);) { if (key == "name") r.read_string(name); else r.skip(); }
+//     if (!r.finish()) return r.error_status();
+//     return Status();
+//   }
+// ```
 #include <bitset>
 #include <cstdint>
 #include <string>

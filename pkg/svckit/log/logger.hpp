@@ -7,9 +7,11 @@
 // A human-readable console format exists for development. Nothing is allocated per line once a
 // thread's encode buffer has grown to the longest line; the level check is an inlined atomic load.
 //
+// ```cpp
 //   auto logger = log::Logger(log::LoggerOptions{.level = log::Level::kDebug});
-//   auto req = logger.with({{"component", "users"}});
-//   req.info(ctx, "user created", {{"user_id", id}, {"elapsed", dt}});
+//   auto users = logger.with({{"component", "users"}});
+//   users.info(ctx, "user created", {{"user_id", 42}, {"elapsed", 1500us}});
+// ```
 #include <atomic>
 #include <chrono>
 #include <cstdint>

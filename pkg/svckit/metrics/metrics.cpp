@@ -215,7 +215,7 @@ Family::Family(Registry& registry, Type type, Options o, std::vector<std::string
         le += '"';
         le_text_[f].push_back(std::move(le));
       }
-      le_text_[f].push_back("le=\"+Inf\"");
+      le_text_[f].emplace_back("le=\"+Inf\"");
     }
   }
 }

@@ -3,12 +3,15 @@
 // renders the Prometheus text format 0.0.4 or OpenMetrics 1.0. Writes go to per-thread cells (see
 // cells.hpp) and cost a few nanoseconds; a labelled series is looked up once and its handle kept.
 //
-//   auto& requests = metrics::Registry::global().counter_vec(
-//       {.name = "shop_orders_total", .help = "Orders placed."}, {"channel", "status"});
+// ```cpp
+//   auto& registry = metrics::Registry::global();
+//   auto& requests =
+//       registry.counter_vec({.name = "shop_orders_total", .help = "Orders placed."}, {"channel", "status"});
 //   metrics::Counter web_ok = requests.with({"web", "ok"});   // keep the handle
 //   web_ok.inc();
 //   auto latency = registry.histogram({.name = "shop_checkout_seconds", .help = "Checkout latency."});
 //   latency.observe(0.012);
+// ```
 //
 // Names follow Prometheus conventions: base units, counters end in `_total`. A family refuses more than
 // `max_series` label sets: further ones fold into one series whose labels all read "overflow", and

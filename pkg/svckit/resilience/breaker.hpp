@@ -13,11 +13,17 @@
 // it rejects with probability max(0, (requests - k·accepts) / (requests + 1)). Unlike go-zero, its own
 // rejections are not counted as requests (go-zero issue #5551: counting them keeps it stuck open).
 //
-//   resilience::CircuitBreaker cb({.name = "users-db", .timeout = 30s});
-//   auto ticket = cb.allow();                       // two steps, for async code
-//   if (!ticket) return fallback(ticket.error());
-//   Status st = co_await call();
-//   cb.done(*ticket, st);
+// ```cpp
+//   resilience::CircuitBreaker users_db({.name = "users-db", .timeout = 30s});
+//   Task<Status> call_users_db(const Context& ctx);
+//   Task<Status> guarded_call(resilience::CircuitBreaker& cb, const Context& ctx) {
+//     auto ticket = cb.allow();                       // two steps, for async code
+//     if (!ticket) co_return ticket.error();          // UNAVAILABLE CIRCUIT_OPEN: answer without calling
+//     Status st = co_await call_users_db(ctx);
+//     cb.done(*ticket, st);
+//     co_return st;
+//   }
+// ```
 #include <chrono>
 #include <cstdint>
 #include <functional>

@@ -3,9 +3,14 @@
 //   svckit_resilience_breaker_state{breaker} (0 closed, 1 half-open, 2 open),
 //   svckit_resilience_breaker_transitions_total{breaker,to}.
 //
-//   auto cb = resilience::observed_breaker({.name = "billing", .timeout = 10s});
-//   auto r = co_await resilience::guarded(ctx, *cb, [&](const Context& c) { return client.get(c, url); },
-//                                         [&](const Status& why) { return cached_answer(why); });  // fallback
+// ```cpp
+//   Result<http::ClientResponse> cached_answer(const Status& why);   // a degraded answer
+//   Task<Result<http::ClientResponse>> get_billing(http::Client& client, const Context& ctx, const std::string& url) {
+//     static auto cb = resilience::observed_breaker({.name = "billing", .timeout = 10s});
+//     co_return co_await resilience::guarded(ctx, *cb, [&](const Context& c) { return client.get(c, url); },
+//                                            [&](const Status& why) { return cached_answer(why); });  // fallback
+//   }
+// ```
 #include <cstddef>
 #include <memory>
 #include <type_traits>

@@ -10,10 +10,16 @@
 //       - {name: billing, method: POST /v1/charges, retries: 0, idempotent: false}  # overrides billing's keys
 //       - {name: chat, method: /svckit.chat.v1.ChatService/Send, breaker: adaptive, k: 2}
 //
-//   resilience::Upstreams upstreams(settings.upstreams);       // ResilienceSettings (settings.hpp)
-//   auto r = co_await upstreams.get("billing", "POST /v1/charges")
-//                .call(ctx, [&](const Context& c) { return client.post(c, url, body); },
-//                      [&](const Status& why) { return cached_answer(why); });   // optional fallback
+// ```cpp
+//   Result<http::ClientResponse> cached_answer(const Status& why);   // a degraded answer
+//   Task<Result<http::ClientResponse>> charge(resilience::Upstreams& upstreams, http::Client& client,
+//                                             const Context& ctx, const std::string& url, const std::string& body) {
+//     // upstreams: App::upstreams(), or resilience::Upstreams(settings.upstreams) (settings.hpp)
+//     co_return co_await upstreams.get("billing", "POST /v1/charges")
+//         .call(ctx, [&](const Context& c) { return client.post(c, url, body); },
+//               [&](const Status& why) { return cached_answer(why); });   // optional fallback
+//   }
+// ```
 //
 // A method's guard (breaker, bulkhead, budget) is its own when its rule sets those keys, otherwise the
 // upstream's. An upstream without a rule gets the defaults below (no breaker, no retries).

@@ -150,7 +150,8 @@ void RedisTokenBucket::run() {
     auto now = std::chrono::steady_clock::now();
     if (!degraded_.load() || now >= next_retry) {
       // Keep about two intervals' worth of tokens in hand.
-      auto target = static_cast<std::int64_t>(std::ceil(o_.rate * 2 * o_.lease_interval.count() / 1000.0));
+      auto target =
+          static_cast<std::int64_t>(std::ceil(o_.rate * 2 * static_cast<double>(o_.lease_interval.count()) / 1000.0));
       std::int64_t want = std::max<std::int64_t>(target - tokens_.load(), 0);
       auto got = want > 0 ? lease(want) : Result<std::int64_t>(0);
       if (got) {

@@ -5,9 +5,14 @@
 // made over the window (plus a small floor), as Finagle and gRPC do, so a failing dependency sees
 // ~1.1x its normal load rather than max_attempts x.
 //
-//   resilience::RetryPolicy policy{.max_attempts = 3};
-//   auto r = co_await resilience::retry(ctx, policy, &budget, /*idempotent=*/true,
-//                                       [&](const Context& c) { return client.get(c, url); });
+// ```cpp
+//   Task<Result<http::ClientResponse>> get(http::Client& client, resilience::RetryBudget& budget,
+//                                          const Context& ctx, const std::string& url) {
+//     static const resilience::RetryPolicy policy{.max_attempts = 3};   // retry() refers to it until it ends
+//     co_return co_await resilience::retry(ctx, policy, &budget, /*idempotent=*/true,
+//                                          [&](const Context& c) { return client.get(c, url); });
+//   }
+// ```
 #include <chrono>
 #include <functional>
 #include <mutex>

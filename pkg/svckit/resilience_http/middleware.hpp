@@ -4,10 +4,17 @@
 // svckit_resilience_shed_total. Rejections answer in svckit's error format: 429 with Retry-After for
 // limits, 503 with Retry-After for shedding.
 //
+// ```cpp
+//   Task<void> report(http::Request& req, http::Response& res);
+//   auto shedder = std::make_shared<resilience::Shedder>();
+//   auto bulkhead = std::make_shared<resilience::Bulkhead>(4);
+//   std::vector<resilience::RouteRule> rules = {{.method = "GET", .route = "/v1/users/:id", .rate = 100, .burst = 200}};
+//   auto api = router.group("/v1");
 //   router.use(resilience::middleware::shed(shedder));                 // outermost: cheapest answer
-//   api.use(resilience::middleware::rate_limit(std::make_shared<TokenBucket>(500, 1000)));
+//   api.use(resilience::middleware::rate_limit(std::make_shared<resilience::TokenBucket>(500, 1000)));
 //   api.get("/report", report).use(resilience::middleware::concurrency_limit(bulkhead));
 //   router.use(resilience::route_limits(rules));                      // rules: resilience/rules.hpp
+// ```
 #include <memory>
 #include <vector>
 

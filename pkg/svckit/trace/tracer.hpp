@@ -4,12 +4,14 @@
 // batch processor that exports in the background (bounded queue, drops counted, never blocks the
 // caller) and a ring buffer of recent spans for /debug/traces.
 //
+// ```cpp
 //   auto tracer = std::make_shared<trace::Tracer>(trace::TracerOptions{
 //       .resource = trace::Resource::detect("user-svc", "1.2.0", "prod"),
 //       .sampler = trace::parent_based(trace::ratio(0.1))});
 //   trace::Span span = tracer->start(req.ctx, "load user", trace::SpanKind::kInternal);
 //   Context ctx = trace::with_span(req.ctx, span.context());   // children and outgoing calls use it
-//   span.set_attribute("user.id", id);
+//   span.set_attribute("user.id", req.param("id"));
+// ```
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
