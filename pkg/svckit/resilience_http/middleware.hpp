@@ -8,7 +8,7 @@
 //   Task<void> report(http::Request& req, http::Response& res);
 //   auto shedder = std::make_shared<resilience::Shedder>();
 //   auto bulkhead = std::make_shared<resilience::Bulkhead>(4);
-//   std::vector<resilience::RouteRule> rules = {{.method = "GET", .route = "/v1/users/:id", .rate = 100, .burst = 200}};
+//   std::vector<resilience::RouteRule> rules = {{.method = "GET", .route = "/v1/users/:id", .rate = 100}};
 //   auto api = router.group("/v1");
 //   router.use(resilience::middleware::shed(shedder));                 // outermost: cheapest answer
 //   api.use(resilience::middleware::rate_limit(std::make_shared<resilience::TokenBucket>(500, 1000)));
