@@ -5,6 +5,8 @@
 #include <mutex>
 #include <new>
 
+#include "svckit/core/detail/pool_allocator.hpp"
+
 namespace svckit::detail {
 
 // Shared by a context and the children that do not open a new cancellation scope.
@@ -69,7 +71,8 @@ struct ContextNode {
   bool has_meta = false;
   // This node's own field (with_log_field); a child never copies its parent's (for_each_log_field
   // walks up).
-  std::vector<Context::LogField> log_fields;
+  Context::LogField log_field;
+  bool has_log_field = false;
   alignas(std::max_align_t) unsigned char inline_value[kInline];
 };
 
@@ -84,6 +87,12 @@ namespace {
 std::shared_ptr<const ContextNode> background_node() {
   static const auto node = std::make_shared<const ContextNode>();
   return node;
+}
+
+// A request makes and drops a handful of nodes and a cancellation scope or two: they come from the
+// per-thread free lists, with their control blocks.
+std::shared_ptr<ContextNode> new_node() {
+  return std::allocate_shared<ContextNode>(detail::PoolAllocator<ContextNode>());
 }
 }  // namespace
 
@@ -117,9 +126,9 @@ void CancelRegistration::reset() {
 Context::Context() : node_(background_node()) {}
 
 Context Context::with_new_cancel_scope(std::optional<Clock::time_point> deadline) const {
-  auto node = std::make_shared<ContextNode>();
+  auto node = new_node();
   node->parent = node_;
-  auto state = std::make_shared<CancelState>();
+  auto state = std::allocate_shared<CancelState>(detail::PoolAllocator<CancelState>());
   auto parent_deadline = this->deadline();
   if (parent_deadline && (!deadline || *parent_deadline < *deadline)) deadline = parent_deadline;
   state->deadline = deadline;
@@ -147,7 +156,7 @@ Context Context::with_timeout(Duration t) const {
 }
 
 Context Context::with_value_impl(const void* key, void* value, const detail::ValueOps* ops) const {
-  auto node = std::make_shared<ContextNode>();
+  auto node = new_node();
   node->parent = node_;
   node->cancel = node_->cancel;
   node->set_value(key, value, ops);
@@ -155,7 +164,7 @@ Context Context::with_value_impl(const void* key, void* value, const detail::Val
 }
 
 Context Context::with_metadata(std::string key, std::string value) const {
-  auto node = std::make_shared<ContextNode>();
+  auto node = new_node();
   node->parent = node_;
   node->cancel = node_->cancel;
   std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -166,10 +175,11 @@ Context Context::with_metadata(std::string key, std::string value) const {
 }
 
 Context Context::with_log_field(std::string key, std::string value) const {
-  auto node = std::make_shared<ContextNode>();
+  auto node = new_node();
   node->parent = node_;
   node->cancel = node_->cancel;
-  node->log_fields.emplace_back(std::move(key), std::move(value));
+  node->log_field = {std::move(key), std::move(value)};
+  node->has_log_field = true;
   return Context(std::move(node));
 }
 
@@ -303,7 +313,7 @@ void node_fields(const ContextNode* c, Storage&& storage, Emit&& emit) {
     for (std::size_t f = 0; f < std::min(r.size, RenderedLogFields::kMax); ++f)
       emit(r.fields[f].first, r.fields[f].second, r.plain);
   }
-  for (const auto& [k, v] : c->log_fields) emit(std::string_view(k), std::string_view(v), false);
+  if (c->has_log_field) emit(std::string_view(c->log_field.first), std::string_view(c->log_field.second), false);
 }
 }  // namespace
 
@@ -311,7 +321,7 @@ void Context::for_each_log_field_impl(void (*fn)(void*, std::string_view, std::s
   // The nodes that carry fields, newest first. Requests stack a handful (span, request id).
   WalkStorage<const ContextNode*, 16> nodes;
   for (const ContextNode* c = node_.get(); c; c = c->parent.get())
-    if (!c->log_fields.empty() || (c->ops && c->ops->render)) nodes.emplace_back(c);
+    if (c->has_log_field || (c->ops && c->ops->render)) nodes.emplace_back(c);
   if (nodes.size() == 0) return;
   auto to_fn = [&](std::string_view k, std::string_view v, bool plain) { fn(arg, k, v, plain); };
   // One node has distinct keys (a with_log_field node holds one field, a renderer's keys are distinct):

@@ -87,6 +87,7 @@ class Client {
  private:
   Task<Result<ClientResponse>> send_untraced(const Context& ctx, ClientRequest request);
   struct Impl;
+  struct Exchange;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <random>
 #include <unordered_map>
 
@@ -39,25 +40,49 @@ bool valid_request_id(std::string_view id) {
   return true;
 }
 
-std::string new_request_id() {
+// A request id as a context value, rendered into the log line only when one is written: no string
+// is built for it per request. Ids longer than the buffer (valid up to 128) are log fields instead.
+struct RequestIdValue {
+  char id[64];
+  std::uint8_t len;
+};
+void render_request_id(const RequestIdValue& v, RenderedLogFields& out) {
+  out.fields[0] = {"request_id", std::string_view(v.id, v.len)};
+  out.size = 1;
+  out.plain = true;  // valid_request_id's alphabet
+}
+
+void new_request_id(RequestIdValue& v) {
   thread_local std::mt19937_64 rng{std::random_device{}() ^ (static_cast<std::uint64_t>(std::random_device{}()) << 32)};
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(32, '0');
   std::uint64_t a = rng(), b = rng();
   for (int i = 0; i < 16; ++i) {
-    id[i] = kHex[(a >> (i * 4)) & 0xf];
-    id[16 + i] = kHex[(b >> (i * 4)) & 0xf];
+    v.id[i] = kHex[(a >> (i * 4)) & 0xf];
+    v.id[16 + i] = kHex[(b >> (i * 4)) & 0xf];
   }
-  return id;
+  v.len = 32;
 }
 }  // namespace
 
 Middleware request_id() {
   return [](Request& req, Response& res, Next next) -> Task<void> {
     std::string_view incoming = req.header("X-Request-Id");
-    std::string id = valid_request_id(incoming) ? std::string(incoming) : new_request_id();
+    RequestIdValue v;
+    std::string_view id;
+    if (!valid_request_id(incoming)) {
+      new_request_id(v);
+      id = std::string_view(v.id, v.len);
+      req.ctx = req.ctx.with_value<RequestIdValue, render_request_id>(v);
+    } else if (incoming.size() <= sizeof v.id) {
+      std::memcpy(v.id, incoming.data(), incoming.size());
+      v.len = static_cast<std::uint8_t>(incoming.size());
+      id = incoming;
+      req.ctx = req.ctx.with_value<RequestIdValue, render_request_id>(v);
+    } else {
+      id = incoming;
+      req.ctx = req.ctx.with_log_field("request_id", std::string(incoming));
+    }
     res.set_header("X-Request-Id", id);
-    req.ctx = req.ctx.with_log_field("request_id", id);
     co_await next(req, res);
     if (res.header("X-Request-Id").empty()) res.set_header("X-Request-Id", id);  // survived a reset()
   };
@@ -143,10 +168,21 @@ Middleware tracing(TracingOptions options) {
       co_return;
     }
     auto parent = trace::extract([&req](std::string_view name) { return req.header(name); }, tracer->propagation());
-    std::string name(req.method() == Method::kOther ? std::string_view("HTTP") : method_name(req.method()));
+    // "GET /v1/users/:id", built on the stack: the span copies it into its recycled storage.
+    std::string_view method = req.method() == Method::kOther ? std::string_view("HTTP") : method_name(req.method());
+    char name_buf[160];
+    std::string long_name;
+    std::string_view name = method;
     if (!req.route().empty()) {
-      name += ' ';
-      name += req.route();
+      if (method.size() + 1 + req.route().size() <= sizeof name_buf) {
+        std::memcpy(name_buf, method.data(), method.size());
+        name_buf[method.size()] = ' ';
+        std::memcpy(name_buf + method.size() + 1, req.route().data(), req.route().size());
+        name = std::string_view(name_buf, method.size() + 1 + req.route().size());
+      } else {
+        long_name = std::string(method) + ' ' + std::string(req.route());
+        name = long_name;
+      }
     }
     trace::Span span = tracer->start_span(name, trace::SpanKind::kServer, parent);
     if (span.recording()) {

@@ -88,6 +88,41 @@ class ParentBased : public Sampler {
   std::shared_ptr<const Sampler> root_;
 };
 
+// Attribute keys of recycled spans, kept with their storage: set_attribute's keys are mostly longer
+// than a std::string holds inline ("http.response.status_code"), and reusing a key's buffer keeps an
+// attribute set after start from allocating.
+struct KeyStash {
+  static constexpr std::size_t kMax = 64;
+  std::string keys[kMax];
+  std::size_t size = 0;
+};
+thread_local KeyStash t_key_stash;
+
+// Every stashed key holds at least kRoom characters, so that any of them serves any usual key.
+constexpr std::size_t kRoom = 32;
+
+void stash_key(std::string&& key) {
+  auto& stash = t_key_stash;
+  if (stash.size >= KeyStash::kMax || key.capacity() <= 15) return;
+  key.reserve(kRoom);  // grows a key once in its life, the first time it is stashed
+  stash.keys[stash.size++] = std::move(key);
+}
+
+std::string stashed_key(std::string_view key) {
+  if (key.size() <= 15) return std::string(key);  // held inline: nothing to save
+  auto& stash = t_key_stash;
+  for (std::size_t i = stash.size; i-- > 0;) {
+    if (stash.keys[i].capacity() >= key.size()) {
+      std::string k = std::move(stash.keys[i]);
+      if (i != stash.size - 1) stash.keys[i] = std::move(stash.keys[stash.size - 1]);
+      --stash.size;
+      k.assign(key);
+      return k;
+    }
+  }
+  return std::string(key);
+}
+
 }  // namespace
 
 std::shared_ptr<const Sampler> always_on() {
@@ -137,7 +172,7 @@ Span& Span::set(std::string_view key, AttributeValue value) {
     ++data_->dropped_attributes;
     return *this;
   }
-  data_->attributes.push_back({std::string(key), std::move(value)});
+  data_->attributes.push_back({stashed_key(key), std::move(value)});
   return *this;
 }
 
@@ -200,7 +235,10 @@ void copy_string_over(std::string& to, const std::string& from) {
   if (!from.empty()) std::memcpy(to.data(), from.data(), from.size());
 }
 void copy_attributes_over(std::vector<Attribute>& to, const std::vector<Attribute>& from) {
-  if (to.size() > from.size()) to.erase(to.begin() + static_cast<std::ptrdiff_t>(from.size()), to.end());
+  if (to.size() > from.size()) {
+    for (std::size_t i = from.size(); i < to.size(); ++i) stash_key(std::move(to[i].key));
+    to.erase(to.begin() + static_cast<std::ptrdiff_t>(from.size()), to.end());
+  }
   std::size_t common = to.size();
   for (std::size_t i = 0; i < common; ++i) {
     copy_string_over(to[i].key, from[i].key);

@@ -29,6 +29,10 @@ struct WaitAwaiter {
   }
   std::error_code await_resume() const noexcept { return ec; }
 };
+// Spelled out because aggregate deduction is C++20 that clang (clang-tidy, the fuzz build) lacks
+// before 17; g++ would deduce without it.
+template <class IO>
+WaitAwaiter(IO&, typename IO::wait_type) -> WaitAwaiter<IO>;
 
 struct ConnectAwaiter {
   asio::ip::tcp::socket& sock;

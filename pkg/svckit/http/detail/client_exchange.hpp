@@ -1,0 +1,87 @@
+#pragma once
+// Internal (client): the connection pools and one request/response exchange as a type with one
+// method per phase: encode the request, acquire a connection (idle, new, or wait for one), write,
+// read the head, read the body, and give the connection back or close it.
+// clang-format off
+#include <coroutine>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+#include <asio/ip/tcp.hpp>
+// clang-format on
+
+#include "svckit/http/client.hpp"
+
+namespace svckit::http {
+
+struct ClientConn {
+  explicit ClientConn(asio::io_context& io) : sock(io) {}
+  asio::ip::tcp::socket sock;
+  std::unique_ptr<char[]> buf = std::unique_ptr<char[]>(new char[16 * 1024]);
+  std::size_t cap = 16 * 1024, start = 0, end = 0;
+  ResponseHead head;
+  Clock::time_point idle_since;
+};
+
+struct HostPool {
+  std::vector<std::shared_ptr<ClientConn>> idle;
+  std::size_t open = 0;  // idle + in use
+};
+
+struct Client::Impl {
+  Runtime& rt;
+  ClientOptions options;
+  // One map per loop: a coroutine stays on its loop, so pools need no lock.
+  std::vector<std::map<std::string, HostPool, std::less<>>> pools;
+  std::atomic<std::uint64_t> requests{0}, opened{0}, reused{0}, retries{0};
+
+  Impl(Runtime& r, ClientOptions o) : rt(r), options(std::move(o)), pools(r.size()) {}
+};
+
+// One call's exchange with one upstream (host:port), on the calling loop, tries included.
+struct Client::Exchange {
+  Exchange(Impl& i, Loop& l, const ClientRequest& r, const Url& u, const Context& c);
+
+  // The request's bytes: head, and the body unless it is streamed.
+  void encode(const Context& caller);
+  // A connection in `conn`: an idle one still open, a new one, or one that comes back within the
+  // deadline. An error Status ends the call.
+  Task<Status> acquire();
+  // The request written (the streamed body chunked); the error, if any, is left in `ec`.
+  Task<void> write();
+  // The response, or an error; `retry` set when a reused connection had been closed by the server
+  // before it saw anything of ours, so that sending again is safe.
+  Task<Result<ClientResponse>> read(bool& retry);
+
+  Impl& impl;
+  Loop& loop;
+  const ClientOptions& opt;
+  const ClientRequest& request;
+  const Url& url;
+  const Context& call;  // the call's own context: its deadline bounds every phase
+  std::string key;      // host:port
+  HostPool& pool;
+  bool streaming = false;
+  int attempt = 0;
+
+  std::string bytes;  // the encoded request
+  std::shared_ptr<ClientConn> conn;
+  bool reused = false;
+  CancelRegistration cancel_reg;  // cancelling the call cancels the connection's pending I/O
+  std::error_code ec;
+
+ private:
+  Task<Status> connect_new();
+  Task<std::error_code> write_all(std::string_view data);
+  Task<std::size_t> read_some();
+  Task<bool> read_body(ClientResponse& res, bool& keep_alive, Status& sink_status);
+  bool deliver(ClientResponse& res, std::string_view piece, Status& sink_status);
+  void watch_cancel(const std::shared_ptr<ClientConn>& c);
+  void give_up();
+  Status ended(std::string_view what) const;
+};
+
+}  // namespace svckit::http
