@@ -52,6 +52,7 @@ bench-http: build-release
 	@bash scripts/deps.sh bench
 	bash bench/http/run.sh build/release
 	bash bench/http/allocs.sh build/release
+	bash bench/http/instr.sh build/release/cmd/hello/hello
 
 bench-json:
 	@bash scripts/deps.sh build bench

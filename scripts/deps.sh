@@ -24,7 +24,7 @@ test_pkgs=(
 bench_pkgs=(
   libbenchmark-dev
   golang-go golang-go.uber-zap-dev golang-github-rs-zerolog-dev
-  golang-github-gin-gonic-gin-dev golang-github-labstack-echo-dev nginx wrk libboost-dev
+  golang-github-gin-gonic-gin-dev golang-github-labstack-echo-dev nginx wrk valgrind libboost-dev
   nlohmann-json3-dev rapidjson-dev libsimdjson-dev golang-github-prometheus-client-golang-dev
   golang-google-grpc-dev golang-google-protobuf-dev
   golang-github-golang-protobuf-1-5-dev  # gRPC-Go's github.com/golang/protobuf: Debian's 1.3 otherwise
