@@ -22,8 +22,8 @@ test ! -e "$tmp/prefix/include/svckit/core/runtime_test.cpp"
 # Internals and test helpers are not installed.
 test ! -e "$tmp/prefix/include/svckit/http/detail"
 test ! -e "$tmp/prefix/include/svckit/db/detail/observe.hpp"
-test ! -e "$tmp/prefix/include/svckit/http/raw_client_test.hpp"
-test ! -e "$tmp/prefix/include/svckit/grpc/testdata"
+test ! -e "$tmp/prefix/include/svckit/testing"
+test ! -e "$tmp/prefix/include/svckit/http/detail"
 # Except what service.hpp's templates are defined in: they compile in the user's code.
 test -f "$tmp/prefix/include/svckit/grpc/detail/reactors.hpp"
 test ! -e "$tmp/prefix/include/svckit/grpc/detail/server_state.hpp"

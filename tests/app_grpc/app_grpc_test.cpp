@@ -13,7 +13,7 @@
 #include "svckit/app/app.hpp"
 #include "svckit/grpc/grpc.hpp"
 #include "svckit/grpc/service.hpp"
-#include "testdata/health_check.hpp"
+#include "svckit/testing/grpc/health_check.hpp"
 
 using namespace std::chrono_literals;
 

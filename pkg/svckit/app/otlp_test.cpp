@@ -8,7 +8,7 @@
 #include "svckit/app/otlp_logs.hpp"
 #include "svckit/app/otlp_metrics.hpp"
 #include "svckit/json/reader.hpp"
-#include "svckit/trace/otlp_schema_test.hpp"
+#include "svckit/testing/otlp_schema.hpp"
 
 namespace svckit::app {
 namespace {

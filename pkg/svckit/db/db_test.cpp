@@ -1,4 +1,4 @@
-// The two-backend suite (fixture in fixture_test.hpp): SQLite on a temp file and a real PostgreSQL 15.
+// The two-backend suite (fixture in svckit/testing/db_fixture.hpp): SQLite on a temp file and a real PostgreSQL 15.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -7,10 +7,10 @@
 #include <fstream>
 #include <thread>
 
-#include "svckit/db/fixture_test.hpp"
 #include "svckit/db/migrate.hpp"
 #include "svckit/db/postgres.hpp"
 #include "svckit/db/sqlite.hpp"
+#include "svckit/testing/db_fixture.hpp"
 
 using namespace std::chrono_literals;
 

@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "svckit/db/fixture_test.hpp"
 #include "svckit/metrics/metrics.hpp"
+#include "svckit/testing/db_fixture.hpp"
 #include "svckit/trace/tracer.hpp"
 
 namespace svckit::db {

@@ -12,8 +12,8 @@
 #include "ping.grpc.pb.h"
 #include "svckit/grpc/admission.hpp"
 #include "svckit/resilience/shedder.hpp"
+#include "svckit/testing/grpc/health_check.hpp"
 #include "svckit/trace/tracer.hpp"
-#include "testdata/health_check.hpp"
 
 namespace svckit::grpc {
 namespace {

@@ -13,8 +13,8 @@
 
 #include "ping.grpc.pb.h"
 #include "svckit/log/sink.hpp"
+#include "svckit/testing/grpc/health_check.hpp"
 #include "svckit/trace/tracer.hpp"
-#include "testdata/health_check.hpp"
 
 namespace svckit::grpc {
 namespace {

@@ -5,8 +5,8 @@
 
 #include "svckit/core/runtime.hpp"
 #include "svckit/http/middleware.hpp"
-#include "svckit/http/raw_client_test.hpp"
 #include "svckit/http/server.hpp"
+#include "svckit/testing/raw_http_client.hpp"
 
 using namespace std::chrono_literals;
 

@@ -1,8 +1,8 @@
 // Router lookup on the GitHub API route set (203 routes): every route's concrete path looked up in turn.
 #include <benchmark/benchmark.h>
 
-#include "svckit/http/github_routes_test.hpp"
 #include "svckit/http/router.hpp"
+#include "svckit/testing/github_routes.hpp"
 
 namespace {
 using namespace svckit::http;

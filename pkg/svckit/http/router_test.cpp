@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "svckit/core/runtime.hpp"
-#include "svckit/http/github_routes_test.hpp"
+#include "svckit/testing/github_routes.hpp"
 
 namespace svckit::http {
 namespace {

@@ -10,7 +10,7 @@
 #include <map>
 #include <thread>
 
-#include "svckit/http/raw_client_test.hpp"
+#include "svckit/testing/raw_http_client.hpp"
 
 using namespace std::chrono_literals;
 

@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "svckit/json/json.hpp"
+#include "svckit/testing/otlp_schema.hpp"
 #include "svckit/trace/otlp.hpp"
-#include "svckit/trace/otlp_schema_test.hpp"
 #include "svckit/trace/tracer.hpp"
 
 namespace svckit::trace {
