@@ -1,0 +1,56 @@
+#pragma once
+// Client-side load balancers over a service's current instance set. A balancer is given the whole
+// set on every change (update) and picks an instance per call; latency-aware balancers learn from
+// report(). One balancer per event loop, used from that loop only (as the HTTP client's pools are):
+// picks take no lock.
+//
+// ```cpp
+//   void call_one(discovery::Balancer& b, const std::vector<discovery::Instance>& set) {
+//     b.update(set);                                    // as a Discovery watch delivers it
+//     if (const discovery::Instance* i = b.pick({})) {  // nullptr: no instance
+//       auto start = Clock::now();
+//       bool ok = true;                                 // ... call i->endpoint("http") ...
+//       b.report(*i, Clock::now() - start, ok);
+//     }
+//   }
+// ```
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "svckit/core/runtime.hpp"
+#include "svckit/discovery/instance.hpp"
+
+namespace svckit::discovery {
+
+enum class Policy : std::uint8_t {
+  kRoundRobin,      // each instance in turn
+  kWeighted,        // smooth weighted round robin (nginx's): spread, not bursts, by weight
+  kP2C,             // power of two choices by peak-EWMA latency x in-flight calls (go-zero's formula)
+  kConsistentHash,  // a ring of virtual nodes by the pick's key: the same key, the same instance
+};
+
+struct PickInfo {
+  std::string_view key;  // consistent hashing's affinity key (user id, session); others ignore it
+  // An instance to avoid (the one a retry's previous try failed on); honoured when another exists.
+  const Instance* avoid = nullptr;
+};
+
+class Balancer {
+ public:
+  virtual ~Balancer() = default;
+  // Replaces the set. Instances keep their learnt state across updates when their id stays.
+  virtual void update(std::vector<Instance> set) = 0;
+  // An instance of the current set, valid until the next update; nullptr when the set is empty.
+  virtual const Instance* pick(const PickInfo& info) = 0;
+  // The outcome of a call to `instance` that pick() returned (latency-aware balancers learn from it;
+  // P2C also counts it out of flight).
+  virtual void report(const Instance& instance, Duration latency, bool ok) { (void)instance, (void)latency, (void)ok; }
+  virtual const std::vector<Instance>& instances() const noexcept = 0;
+};
+
+std::unique_ptr<Balancer> make_balancer(Policy policy);
+
+}  // namespace svckit::discovery

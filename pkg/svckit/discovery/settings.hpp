@@ -1,0 +1,35 @@
+#pragma once
+// The `discovery:` config section: which registry backs the process and what the static backend
+// lists, and the names balancing policies are bound from.
+//
+//   discovery:
+//     backend: static
+//     static:
+//       - {id: user-1, name: user-svc, endpoints: [http://127.0.0.1:8090], weight: 100}
+//       - {id: user-2, name: user-svc, endpoints: [http://127.0.0.1:8091], zone: b}
+#include <array>
+#include <utility>
+#include <vector>
+
+#include "svckit/config/binder.hpp"
+#include "svckit/discovery/balancer.hpp"
+#include "svckit/discovery/instance.hpp"
+
+namespace svckit::discovery {
+
+enum class Backend : std::uint8_t { kStatic };
+constexpr auto config_names(Backend) {
+  return std::array{std::pair{Backend::kStatic, "static"}};
+}
+constexpr auto config_names(Policy) {
+  return std::array{std::pair{Policy::kRoundRobin, "round_robin"}, std::pair{Policy::kWeighted, "weighted"},
+                    std::pair{Policy::kP2C, "p2c"}, std::pair{Policy::kConsistentHash, "consistent_hash"}};
+}
+
+struct DiscoverySettings {
+  Backend backend = Backend::kStatic;
+  std::vector<Instance> instances;  // discovery.static
+  static void describe(config::Binder<DiscoverySettings>& b);
+};
+
+}  // namespace svckit::discovery
