@@ -1,9 +1,12 @@
 #pragma once
-// The `discovery:` config section: which registry backs the process and what the static backend
-// lists, and the names balancing policies are bound from.
+// The `discovery:` config section: which registry backs the process (static: a list in config;
+// file: a folder shared by the processes of one host), and the names balancing policies are bound
+// from.
 //
 //   discovery:
-//     backend: static
+//     backend: file
+//     file: {dir: data/registry, ttl: 10s, heartbeat: 3s}
+//     # or backend: static
 //     static:
 //       - {id: user-1, name: user-svc, endpoints: [http://127.0.0.1:8090], weight: 100}
 //       - {id: user-2, name: user-svc, endpoints: [http://127.0.0.1:8091], zone: b}
@@ -13,13 +16,14 @@
 
 #include "svckit/config/binder.hpp"
 #include "svckit/discovery/balancer.hpp"
+#include "svckit/discovery/file_registry.hpp"
 #include "svckit/discovery/instance.hpp"
 
 namespace svckit::discovery {
 
-enum class Backend : std::uint8_t { kStatic };
+enum class Backend : std::uint8_t { kStatic, kFile };
 constexpr auto config_names(Backend) {
-  return std::array{std::pair{Backend::kStatic, "static"}};
+  return std::array{std::pair{Backend::kStatic, "static"}, std::pair{Backend::kFile, "file"}};
 }
 constexpr auto config_names(Policy) {
   return std::array{std::pair{Policy::kRoundRobin, "round_robin"}, std::pair{Policy::kWeighted, "weighted"},
@@ -29,6 +33,7 @@ constexpr auto config_names(Policy) {
 struct DiscoverySettings {
   Backend backend = Backend::kStatic;
   std::vector<Instance> instances;  // discovery.static
+  FileRegistryOptions file;         // discovery.file
   static void describe(config::Binder<DiscoverySettings>& b);
 };
 

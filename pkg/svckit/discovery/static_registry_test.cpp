@@ -126,6 +126,14 @@ TEST_F(DiscoverySettingsTest, ABadItemIsNamedWithItsPathAndLine) {
   auto no_name = load("discovery:\n  static:\n    - {id: u1, endpoints: [http://127.0.0.1:8001]}\n");
   ASSERT_FALSE(no_name);
   EXPECT_NE(no_name.error().to_string().find("service's name"), std::string::npos) << no_name.error().to_string();
+  auto slow_beat = load("discovery:\n  backend: file\n  file: {dir: /tmp/r, ttl: 1s, heartbeat: 800ms}\n");
+  ASSERT_FALSE(slow_beat);
+  EXPECT_NE(slow_beat.error().to_string().find("half the ttl"), std::string::npos) << slow_beat.error().to_string();
+  auto file = load("discovery:\n  backend: file\n  file: {dir: /tmp/r, ttl: 9s}\n");
+  ASSERT_TRUE(file) << file.error().to_string();
+  EXPECT_EQ(file->backend, Backend::kFile);
+  EXPECT_EQ(file->file.ttl, std::chrono::milliseconds(9000));
+  EXPECT_EQ(file->file.heartbeat, std::chrono::milliseconds(3000));  // the default
   auto bad_backend = load("discovery:\n  backend: zookeeper\n");
   ASSERT_FALSE(bad_backend);
   EXPECT_NE(bad_backend.error().to_string().find("static"), std::string::npos) << bad_backend.error().to_string();
