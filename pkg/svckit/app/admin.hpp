@@ -8,6 +8,7 @@
 //   GET /debug/traces      recent spans as OTLP/JSON (?trace_id= filters)
 //   GET|PUT /debug/log-level  {"level":"debug"}
 //   GET /debug/routes      the traffic router's routes: [{"method":"GET","path":"/v1/users/:id"}]
+//   GET /debug/registry    this instance's registration and the registry's services (App, registration.cpp)
 #include <memory>
 
 #include "svckit/app/health.hpp"

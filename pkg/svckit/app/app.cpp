@@ -11,6 +11,7 @@
 #include "svckit/app/otlp_metrics.hpp"
 #include "svckit/db/migrate.hpp"
 #include "svckit/db/settings.hpp"
+#include "svckit/discovery/settings.hpp"
 #include "svckit/http/client.hpp"
 #include "svckit/http/middleware.hpp"
 #include "svckit/http/server.hpp"
@@ -65,6 +66,7 @@ std::optional<int> App::init(int argc, const char* const* argv) {
   config_->define<AdminSettings>("admin");
   config_->define<OtlpSettings>("otlp");
   config_->define<resilience::ResilienceSettings>("resilience");
+  config_->define<discovery::DiscoverySettings>("discovery");
   for (auto& define : pending_sections_) define(*config_);
   if (auto st = config_->load(); !st.ok()) return refuse(st.message());
   if (cl->print_config) {
@@ -114,6 +116,7 @@ std::optional<int> App::init(int argc, const char* const* argv) {
         *registry_, OtlpMetricsOptions{.otlp = o, .interval = otlp.metrics_interval}, resource, transport);
   }
   register_telemetry_metrics();
+  if (auto why = open_registry()) return refuse(*why);
 
   router_ = std::make_unique<http::Router>();
   upstreams_ = resilience::Upstreams(settings<resilience::ResilienceSettings>("resilience").upstreams);
@@ -151,6 +154,7 @@ std::optional<int> App::init(int argc, const char* const* argv) {
                                .readiness = &readiness_,
                                .check_timeout = admin_settings_.check_timeout,
                                .traffic = router_.get()});
+  mount_registry_debug();
   return std::nullopt;
 }
 
@@ -234,6 +238,8 @@ Status App::start() {
   started_ = true;
   readiness_.set_serving(true);
   if (!served_.empty()) runtime_->spawn(publish_readiness());
+  describe_self();
+  if (register_self_ && self_) runtime_->spawn(register_when_ready());
   std::string url;
   if (server_) {
     url = "http://" + display_host(http_settings.server.host) + ":" + std::to_string(server_->port());
@@ -242,9 +248,10 @@ Status App::start() {
   std::string admin_url;
   if (admin_server_) {
     admin_url = "http://" + display_host(admin_settings_.host) + ":" + std::to_string(admin_server_->port());
-    std::fprintf(
-        stderr, "%s: admin %s (/metrics /healthz /readyz /debug/config /debug/traces /debug/log-level /debug/routes)\n",
-        options_.name.c_str(), admin_url.c_str());
+    std::fprintf(stderr,
+                 "%s: admin %s (/metrics /healthz /readyz /debug/config /debug/traces /debug/log-level /debug/routes "
+                 "/debug/registry)\n",
+                 options_.name.c_str(), admin_url.c_str());
   }
   logger_.info("service started", {{"service", options_.name},
                                    {"version", options_.version},
@@ -342,6 +349,7 @@ Task<void> App::publish_readiness() {
 }
 
 Task<void> App::stop_sequence() {
+  co_await deregister_self();  // first: no new call is routed here while readiness still says yes
   readiness_.mark_draining();
   set_served_serving(false);
   logger_.info("stopping", {{"shutdown_delay_ms", app_settings_.shutdown_delay.count()}});

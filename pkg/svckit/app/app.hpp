@@ -38,6 +38,7 @@
 #include "svckit/config/config.hpp"
 #include "svckit/core/runtime.hpp"
 #include "svckit/db/database.hpp"
+#include "svckit/discovery/registry.hpp"
 #include "svckit/http/router.hpp"
 #include "svckit/log/logger.hpp"
 #include "svckit/metrics/metrics.hpp"
@@ -113,6 +114,16 @@ class App {
   http::Router& router() { return *router_; }
   // Extra routes on the admin port (registered before run()).
   http::Router& admin_router() { return *admin_router_; }
+  // The service registry from the `discovery:` section (static by default, file for a platform on
+  // one host), as a client finds other services (watch / instances) and as this App registers
+  // itself: once its readiness first passes, with its HTTP, gRPC and admin endpoints at
+  // discovery.advertise_host; deregistered as the first step of the stop sequence, before readiness
+  // goes down and before the drain, so that no new call is routed to an instance that is leaving.
+  const std::shared_ptr<discovery::Discovery>& discovery() const noexcept { return discovery_; }
+  const std::shared_ptr<discovery::Registrar>& registrar() const noexcept { return registrar_; }
+  // This instance as it registers (or would: discovery.register false), set by start().
+  std::optional<discovery::Instance> self_instance() const;
+  bool registered() const;
   // Runs during the stop sequence, after the traffic server drained, before telemetry is flushed.
   void on_stop(std::function<Task<void>()> hook) { stop_hooks_.push_back(std::move(hook)); }
 
@@ -171,6 +182,12 @@ class App {
  private:
   Task<void> stop_sequence();
   Task<void> publish_readiness();
+  // Discovery (registration.cpp).
+  std::optional<std::string> open_registry();  // an error message, or nullopt
+  void describe_self();
+  Task<void> register_when_ready();
+  Task<void> deregister_self();
+  void mount_registry_debug();
   void set_served_serving(bool serving);
   void register_telemetry_metrics();
 
@@ -198,6 +215,14 @@ class App {
   AppSettings app_settings_;
   AdminSettings admin_settings_;
   bool started_ = false;
+  std::shared_ptr<discovery::Discovery> discovery_;
+  std::shared_ptr<discovery::Registrar> registrar_;
+  std::string discovery_backend_;
+  bool register_self_ = false;
+  mutable std::mutex registration_mu_;
+  std::optional<discovery::Instance> self_;
+  bool registered_ = false;
+  bool leaving_ = false;  // the stop sequence began: a registration that completes now is undone
 };
 
 }  // namespace svckit::app

@@ -326,6 +326,22 @@ std::vector<Instance> FileRegistry::read(const std::string& service) {
   return state_->read(service);
 }
 
+std::vector<std::string> FileRegistry::service_names() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(state_->root, ec)) {
+    std::string name = e.path().filename().string();
+    if (e.is_directory(ec) && safe_name(name) && !state_->read(name).empty()) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Task<Result<std::vector<std::string>>> FileRegistry::services(const Context& ctx) {
+  auto job = [this] { return service_names(); };
+  co_return co_await run_blocking(ctx, job);
+}
+
 FileRegistryStats FileRegistry::stats() const {
   const State& s = *state_;
   return FileRegistryStats{s.writes.load(), s.write_errors.load(), s.bad_files.load(), s.deliveries.load()};

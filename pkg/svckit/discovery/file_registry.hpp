@@ -45,11 +45,13 @@ class FileRegistry final : public Registrar, public Discovery {
   Task<Status> deregister(const Context& ctx, const Instance& instance) override;
   Task<Result<std::vector<Instance>>> instances(const Context& ctx, std::string service) override;
   std::unique_ptr<Watch> watch(std::string service, WatchFn fn) override;
+  Task<Result<std::vector<std::string>>> services(const Context& ctx) override;
 
   // Synchronous forms (blocking file I/O: not for an event-loop thread).
   Status add(const Instance& instance);
   Status remove(const Instance& instance);
   std::vector<Instance> read(const std::string& service);
+  std::vector<std::string> service_names();  // folders with at least one live instance
 
   FileRegistryStats stats() const;
   const FileRegistryOptions& options() const noexcept { return options_; }

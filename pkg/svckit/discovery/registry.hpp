@@ -44,6 +44,8 @@ class Discovery {
   // Calls fn with the current set at once and with the whole new set after every change, from a
   // thread of the backend's choosing (never concurrently for one watch).
   virtual std::unique_ptr<Watch> watch(std::string service, WatchFn fn) = 0;
+  // The services that have instances now, by name (for /debug/registry and tools).
+  virtual Task<Result<std::vector<std::string>>> services(const Context& ctx) = 0;
 };
 
 // Validates what a Registrar is given: INVALID_ARGUMENT naming the first problem.

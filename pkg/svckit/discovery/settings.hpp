@@ -34,6 +34,12 @@ struct DiscoverySettings {
   Backend backend = Backend::kStatic;
   std::vector<Instance> instances;  // discovery.static
   FileRegistryOptions file;         // discovery.file
+  // The App's own registration: when ready for the first time it registers itself (its HTTP, gRPC
+  // and admin endpoints at advertise_host) and it deregisters as the first step of its stop.
+  bool register_self = true;   // discovery.register
+  std::string advertise_host;  // empty: the listen host, or 127.0.0.1 when that is a wildcard
+  std::string instance_id;     // empty: <service>-<hostname>-<pid>
+  std::string zone;
   static void describe(config::Binder<DiscoverySettings>& b);
 };
 

@@ -112,6 +112,19 @@ Task<Result<std::vector<Instance>>> StaticRegistry::instances(const Context& ctx
   co_return snapshot(service);
 }
 
+std::vector<std::string> StaticRegistry::service_names() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, set] : services_)
+    if (!set.empty()) out.push_back(name);
+  return out;
+}
+
+Task<Result<std::vector<std::string>>> StaticRegistry::services(const Context& ctx) {
+  if (Status st = ctx.err(); !st.ok()) co_return std::unexpected(st);
+  co_return service_names();
+}
+
 std::unique_ptr<Watch> StaticRegistry::watch(std::string service, WatchFn fn) {
   auto w = std::make_shared<Watcher>();
   w->service = service;

@@ -20,11 +20,13 @@ class StaticRegistry final : public Registrar, public Discovery {
   Task<Status> deregister(const Context& ctx, const Instance& instance) override;
   Task<Result<std::vector<Instance>>> instances(const Context& ctx, std::string service) override;
   std::unique_ptr<Watch> watch(std::string service, WatchFn fn) override;
+  Task<Result<std::vector<std::string>>> services(const Context& ctx) override;
 
   // The synchronous forms the coroutines above wrap.
   Status add(const Instance& instance);
   void remove(std::string_view service, std::string_view id);
   std::vector<Instance> snapshot(std::string_view service) const;
+  std::vector<std::string> service_names() const;
 
  private:
   struct Watcher;
