@@ -49,7 +49,7 @@ class RoundRobin final : public Balancer {
   const Instance* pick(const PickInfo& info) override {
     if (set_.empty()) return nullptr;
     const Instance* i = &set_[next_++ % set_.size()];
-    if (i == info.avoid && set_.size() > 1) i = &set_[next_++ % set_.size()];
+    if (!info.avoid.empty() && i->id == info.avoid && set_.size() > 1) i = &set_[next_++ % set_.size()];
     return i;
   }
   const std::vector<Instance>& instances() const noexcept override { return set_; }
@@ -73,8 +73,8 @@ class Weighted final : public Balancer {
   }
   const Instance* pick(const PickInfo& info) override {
     const Instance* best = pick_once(nullptr);
-    if (best && best == info.avoid) {
-      if (const Instance* other = pick_once(info.avoid)) best = other;
+    if (best && !info.avoid.empty() && best->id == info.avoid) {
+      if (const Instance* other = pick_once(best)) best = other;
     }
     return best;
   }
@@ -127,8 +127,9 @@ class P2C final : public Balancer {
       std::size_t a = r % n;
       std::size_t b = (r >> 32) % (n - 1);
       if (b >= a) ++b;
-      if (&set_[a] == info.avoid) std::swap(a, b);
-      if (&set_[b] == info.avoid) {
+      auto avoided = [&](std::size_t k) { return !info.avoid.empty() && set_[k].id == info.avoid; };
+      if (avoided(a)) std::swap(a, b);
+      if (avoided(b)) {
         chosen = a;
       } else {
         auto now = Clock::now();
@@ -142,8 +143,8 @@ class P2C final : public Balancer {
     s.picked = Clock::now();
     return &set_[chosen];
   }
-  void report(const Instance& instance, Duration latency, bool ok) override {
-    std::size_t k = index_of(instance);
+  void report(std::string_view instance_id, Duration latency, bool ok) override {
+    std::size_t k = index_of(instance_id);
     if (k == set_.size()) return;  // the set changed since the pick
     Stats& s = stats_[k];
     if (s.in_flight > 0) --s.in_flight;
@@ -168,11 +169,9 @@ class P2C final : public Balancer {
     Clock::time_point picked{};
   };
   double load(std::size_t k) const { return (std::sqrt(stats_[k].lag) + 1) * (stats_[k].in_flight + 1); }
-  std::size_t index_of(const Instance& i) const {
-    if (!set_.empty() && &i >= set_.data() && &i < set_.data() + set_.size())
-      return static_cast<std::size_t>(&i - set_.data());
+  std::size_t index_of(std::string_view id) const {
     for (std::size_t k = 0; k < set_.size(); ++k)
-      if (set_[k].id == i.id) return k;
+      if (set_[k].id == id) return k;
     return set_.size();
   }
   std::vector<Instance> set_;
@@ -202,7 +201,7 @@ class ConsistentHash final : public Balancer {
     for (std::size_t step = 0; step < ring_.size(); ++step, ++it) {
       if (it == ring_.end()) it = ring_.begin();
       const Instance* i = &set_[it->index];
-      if (i != info.avoid) return i;
+      if (info.avoid.empty() || i->id != info.avoid) return i;
     }
     return &set_[ring_.front().index];  // only the avoided instance is left
   }

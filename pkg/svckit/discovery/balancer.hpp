@@ -10,7 +10,7 @@
 //     if (const discovery::Instance* i = b.pick({})) {  // nullptr: no instance
 //       auto start = Clock::now();
 //       bool ok = true;                                 // ... call i->endpoint("http") ...
-//       b.report(*i, Clock::now() - start, ok);
+//       b.report(i->id, Clock::now() - start, ok);
 //     }
 //   }
 // ```
@@ -34,8 +34,9 @@ enum class Policy : std::uint8_t {
 
 struct PickInfo {
   std::string_view key;  // consistent hashing's affinity key (user id, session); others ignore it
-  // An instance to avoid (the one a retry's previous try failed on); honoured when another exists.
-  const Instance* avoid = nullptr;
+  // The id of an instance to avoid (the one a retry's previous try failed on); honoured when another
+  // exists.
+  std::string_view avoid;
 };
 
 class Balancer {
@@ -45,9 +46,12 @@ class Balancer {
   virtual void update(std::vector<Instance> set) = 0;
   // An instance of the current set, valid until the next update; nullptr when the set is empty.
   virtual const Instance* pick(const PickInfo& info) = 0;
-  // The outcome of a call to `instance` that pick() returned (latency-aware balancers learn from it;
-  // P2C also counts it out of flight).
-  virtual void report(const Instance& instance, Duration latency, bool ok) { (void)instance, (void)latency, (void)ok; }
+  // The outcome of a call to the instance with this id that pick() returned (latency-aware balancers
+  // learn from it; P2C also counts it out of flight). By id: the set may have changed meanwhile.
+  virtual void report(std::string_view instance_id, Duration latency, bool ok) {
+    (void)instance_id, (void)latency, (void)ok;
+  }
+  void report(const Instance& instance, Duration latency, bool ok) { report(instance.id, latency, ok); }
   virtual const std::vector<Instance>& instances() const noexcept = 0;
 };
 

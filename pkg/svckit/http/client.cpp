@@ -19,9 +19,29 @@ std::string_view ClientResponse::header(std::string_view name) const noexcept {
 
 Result<Url> parse_url(std::string_view url) {
   Url u;
+  constexpr std::string_view kDiscovery = "discovery:///";
+  if (url.substr(0, kDiscovery.size()) == kDiscovery) {
+    std::string_view rest = url.substr(kDiscovery.size());
+    auto slash = rest.find_first_of("/?");
+    std::string_view service = rest.substr(0, slash);
+    if (service.empty()) return make_error(Code::kInvalidArgument, "URL \"" + std::string(url) + "\" names no service");
+    for (char c : service)
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.'))
+        return make_error(Code::kInvalidArgument, "invalid service name in \"" + std::string(url) + "\"");
+    u.service = std::string(service);
+    u.host = u.service;
+    std::string_view target = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    u.target = target.empty() ? "/" : (target.front() == '?' ? "/" + std::string(target) : std::string(target));
+    for (char c : u.target)
+      if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+        return make_error(Code::kInvalidArgument, "URL path must be percent-encoded");
+    return u;
+  }
   constexpr std::string_view kScheme = "http://";
   if (url.substr(0, kScheme.size()) != kScheme)
-    return make_error(Code::kInvalidArgument, "unsupported URL \"" + std::string(url) + "\" (http:// only)");
+    return make_error(Code::kInvalidArgument,
+                      "unsupported URL \"" + std::string(url) + "\" (http:// or discovery:/// only)");
   url.remove_prefix(kScheme.size());
   auto slash = url.find_first_of("/?");
   std::string_view authority = url.substr(0, slash);
@@ -61,7 +81,8 @@ Client::Client(Runtime& rt, ClientOptions options) : impl_(std::make_unique<Impl
 Client::~Client() = default;
 
 ClientStats Client::stats() const noexcept {
-  return ClientStats{impl_->requests.load(), impl_->opened.load(), impl_->reused.load(), impl_->retries.load()};
+  return ClientStats{impl_->requests.load(), impl_->opened.load(), impl_->reused.load(), impl_->retries.load(),
+                     impl_->instance_retries.load()};
 }
 
 std::size_t Client::idle_connections() const noexcept {

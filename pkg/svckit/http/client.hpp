@@ -13,6 +13,11 @@
 //     co_return res->status == 200 ? Status() : Status::from_http(res->status);   // res->body
 //   }
 // ```
+//
+// With a registry (ClientOptions::discovery), a URL may name a service instead of a host:
+// `discovery:///user-svc/v1/users/42` goes to an instance of user-svc picked by the client's
+// balancer from the registry's live set, and a call that could not reach its instance is tried on
+// another one.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -23,6 +28,8 @@
 #include <vector>
 
 #include "svckit/core/runtime.hpp"
+#include "svckit/discovery/balancer.hpp"
+#include "svckit/discovery/registry.hpp"
 #include "svckit/http/parser.hpp"
 #include "svckit/trace/otlp.hpp"
 
@@ -39,11 +46,18 @@ struct ClientOptions {
   bool propagate_deadline = true;  // send X-Request-Timeout-Ms with the time left
   // Client spans (with the global tracer), trace-context propagation and svckit_http_client_* metrics.
   bool observe = true;
+  // discovery:///service/path URLs: the instances of `service` in this registry, followed with a
+  // watch and picked per call by `balancer` (one per loop). A try that reached no instance (refused,
+  // reset or closed before any response; for idempotent methods also a response cut short) is made
+  // again on another instance, up to `discovery_attempts` tries within the call's deadline.
+  std::shared_ptr<discovery::Discovery> discovery;
+  discovery::Policy balancer = discovery::Policy::kP2C;
+  int discovery_attempts = 3;
 };
 
 struct ClientRequest {
   Method method = Method::kGet;
-  std::string url;  // http://host[:port]/path?query (https is not supported yet)
+  std::string url;  // http://host[:port]/path?query, or discovery:///service/path?query (https is not supported yet)
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   // Set instead of `body` to stream a request body of unknown length (sent chunked): return the next
@@ -52,6 +66,8 @@ struct ClientRequest {
   // Set to receive the response body piece by piece instead of in ClientResponse::body. A non-OK
   // Status aborts the call with it.
   std::function<Status(std::string_view)> on_body;
+  // The consistent-hash balancer's affinity key (a user or session id); other balancers ignore it.
+  std::string balance_key;
 };
 
 struct ClientResponse {
@@ -65,8 +81,19 @@ struct ClientStats {
   std::uint64_t requests = 0;
   std::uint64_t connections_opened = 0;
   std::uint64_t connections_reused = 0;
-  std::uint64_t retries = 0;  // requests re-sent after a reused connection turned out closed
+  std::uint64_t retries = 0;           // requests re-sent after a reused connection turned out closed
+  std::uint64_t instance_retries = 0;  // discovery:/// tries made again on another instance
 };
+
+// Splits "http://host:port/path?q" (or "discovery:///service/path?q") into its parts;
+// INVALID_ARGUMENT for anything else.
+struct Url {
+  std::string host;
+  std::uint16_t port = 80;
+  std::string target = "/";  // path and query
+  std::string service;       // discovery:/// URLs: the service; host and port come from an instance
+};
+Result<Url> parse_url(std::string_view url);
 
 class Client {
  public:
@@ -86,18 +113,15 @@ class Client {
 
  private:
   Task<Result<ClientResponse>> send_untraced(const Context& ctx, ClientRequest request);
+  Task<Result<ClientResponse>> exchange(const Context& call, const ClientRequest& request, const Url& url,
+                                        const Context& caller, bool& reached);
+  Task<Result<ClientResponse>> send_discovered(const Context& call, const ClientRequest& request, const Url& url,
+                                               const Context& caller);
+  Task<Result<discovery::Balancer*>> balancer_for(const Context& call, const std::string& service);
   struct Impl;
   struct Exchange;
   std::unique_ptr<Impl> impl_;
 };
-
-// Splits "http://host:port/path?q" into its parts; INVALID_ARGUMENT for anything else.
-struct Url {
-  std::string host;
-  std::uint16_t port = 80;
-  std::string target = "/";  // path and query
-};
-Result<Url> parse_url(std::string_view url);
 
 // The HTTP transport for the OTLP exporter (svckit::trace does not depend on http). It runs on rt's
 // loops with its own unobserved client (exporting must not make spans of its own); called from the

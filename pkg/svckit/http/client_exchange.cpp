@@ -18,11 +18,6 @@ using asio::ip::tcp;
 
 namespace {
 
-bool idempotent(Method m) {
-  return m == Method::kGet || m == Method::kHead || m == Method::kPut || m == Method::kDelete ||
-         m == Method::kOptions || m == Method::kTrace;
-}
-
 // getaddrinfo's first address; blocking, so run on the blocking pool.
 Result<asio::ip::address> resolve_host(const std::string& host) {
   addrinfo hints{};
@@ -59,10 +54,24 @@ Task<Result<ClientResponse>> Client::send_untraced(const Context& ctx, ClientReq
   // The call's own context: the caller's deadline, or the client's timeout without one.
   Context call = ctx.remaining() == Duration::max() ? ctx.with_timeout(impl.options.timeout) : ctx.with_cancel();
   svckit::detail::DeadlineGuard guard(call);
-  Exchange x(impl, *loop, request, *url, call);
-  x.encode(ctx);
+  if (!url->service.empty()) {
+    Result<ClientResponse> found = co_await send_discovered(call, request, *url, ctx);
+    co_return found;
+  }
+  bool reached = false;
+  Result<ClientResponse> res = co_await exchange(call, request, *url, ctx, reached);
+  co_return res;
+}
+
+// One host: tries on a pooled or new connection until one gets a response (a reused connection the
+// server had closed is tried again once). `reached` is set once the request was being written.
+Task<Result<ClientResponse>> Client::exchange(const Context& call, const ClientRequest& request, const Url& url,
+                                              const Context& caller, bool& reached) {
+  Exchange x(*impl_, *Loop::current(), request, url, call);
+  x.encode(caller);
   for (;; ++x.attempt) {
     if (Status st = co_await x.acquire(); !st.ok()) co_return std::unexpected(std::move(st));
+    reached = true;
     co_await x.write();
     bool retry = false;
     Result<ClientResponse> res = co_await x.read(retry);

@@ -6,6 +6,7 @@
 #include <coroutine>
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -16,6 +17,12 @@
 #include "svckit/http/client.hpp"
 
 namespace svckit::http {
+
+// Methods RFC 9110 calls idempotent: sending one again after a lost response is safe.
+inline bool idempotent(Method m) {
+  return m == Method::kGet || m == Method::kHead || m == Method::kPut || m == Method::kDelete ||
+         m == Method::kOptions || m == Method::kTrace;
+}
 
 struct ClientConn {
   explicit ClientConn(asio::io_context& io) : sock(io) {}
@@ -31,14 +38,37 @@ struct HostPool {
   std::size_t open = 0;  // idle + in use
 };
 
+// A discovered service's live set, shared by the loops: the watch replaces it, each loop's balancer
+// takes a copy when the generation moved.
+struct ServiceView {
+  std::mutex mu;
+  std::vector<discovery::Instance> set;
+  std::atomic<std::uint64_t> generation{0};
+  std::unique_ptr<discovery::Watch> watch;  // last member: destroyed first, so no callback outlives the rest
+};
+
+struct LoopBalancer {
+  std::unique_ptr<discovery::Balancer> balancer;
+  std::uint64_t seen = ~std::uint64_t{0};
+  std::shared_ptr<ServiceView> view;
+};
+
 struct Client::Impl {
   Runtime& rt;
   ClientOptions options;
   // One map per loop: a coroutine stays on its loop, so pools need no lock.
   std::vector<std::map<std::string, HostPool, std::less<>>> pools;
-  std::atomic<std::uint64_t> requests{0}, opened{0}, reused{0}, retries{0};
+  std::vector<std::map<std::string, LoopBalancer, std::less<>>> balancers;  // per loop, by service
+  std::mutex views_mu;
+  std::map<std::string, std::shared_ptr<ServiceView>, std::less<>> views;
+  std::atomic<std::uint64_t> requests{0}, opened{0}, reused{0}, retries{0}, instance_retries{0};
 
-  Impl(Runtime& r, ClientOptions o) : rt(r), options(std::move(o)), pools(r.size()) {}
+  Impl(Runtime& r, ClientOptions o) : rt(r), options(std::move(o)), pools(r.size()), balancers(r.size()) {}
+  ~Impl() {
+    // The watches first: their callbacks write into the views.
+    std::lock_guard lock(views_mu);
+    for (auto& [name, view] : views) view->watch.reset();
+  }
 };
 
 // One call's exchange with one upstream (host:port), on the calling loop, tries included.

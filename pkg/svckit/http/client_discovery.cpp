@@ -1,0 +1,115 @@
+// discovery:/// URLs: the service's live set from the client's registry (one watch per service,
+// shared by the loops), a balancer per loop, and tries made again on another instance when a try
+// reached none.
+#include <algorithm>
+
+#include "svckit/http/detail/client_exchange.hpp"
+
+namespace svckit::http {
+
+namespace {
+
+void refresh(LoopBalancer& lb) {
+  std::uint64_t now = lb.view->generation.load(std::memory_order_acquire);
+  if (now == lb.seen) return;
+  std::vector<discovery::Instance> copy;
+  {
+    std::lock_guard lock(lb.view->mu);
+    copy = lb.view->set;
+    lb.seen = lb.view->generation.load(std::memory_order_relaxed);
+  }
+  lb.balancer->update(std::move(copy));
+}
+
+}  // namespace
+
+Task<Result<discovery::Balancer*>> Client::balancer_for(const Context& call, const std::string& service) {
+  Impl& impl = *impl_;
+  auto& mine = impl.balancers[Loop::current()->index()];
+  if (auto it = mine.find(service); it != mine.end()) {
+    refresh(it->second);
+    co_return it->second.balancer.get();
+  }
+  std::shared_ptr<ServiceView> view;
+  bool created = false;
+  {
+    std::lock_guard lock(impl.views_mu);
+    auto& slot = impl.views[service];
+    if (!slot) {
+      slot = std::make_shared<ServiceView>();
+      created = true;
+    }
+    view = slot;
+  }
+  if (created) {
+    // The watch delivers the first set before it returns, which may read files: off the loop.
+    auto start = [&impl, view, service] {
+      auto w = impl.options.discovery->watch(service, [v = view.get()](const std::vector<discovery::Instance>& set) {
+        std::lock_guard lock(v->mu);
+        v->set = set;
+        v->generation.fetch_add(1, std::memory_order_release);
+      });
+      std::lock_guard lock(view->mu);
+      view->watch = std::move(w);
+    };
+    auto started = co_await run_blocking(call, start);
+    if (!started) co_return std::unexpected(started.error());
+  }
+  // Another loop may be starting the watch: its first set is a moment away.
+  while (view->generation.load(std::memory_order_acquire) == 0)
+    if (!(co_await sleep_for(call, std::chrono::milliseconds(1))).ok()) co_return std::unexpected(call.err());
+  LoopBalancer lb{discovery::make_balancer(impl.options.balancer), ~std::uint64_t{0}, view};
+  refresh(lb);
+  auto [it, _] = mine.emplace(service, std::move(lb));
+  co_return it->second.balancer.get();
+}
+
+Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const ClientRequest& request, const Url& url,
+                                                     const Context& caller) {
+  Impl& impl = *impl_;
+  if (!impl.options.discovery)
+    co_return make_error(Code::kFailedPrecondition,
+                         "discovery:///" + url.service + " needs a registry (http::ClientOptions::discovery)");
+  const int tries = std::max(1, impl.options.discovery_attempts);
+  std::string avoid;
+  Status last;
+  for (int t = 0; t < tries; ++t) {
+    auto lb = co_await balancer_for(call, url.service);
+    if (!lb) co_return std::unexpected(lb.error());
+    const discovery::Instance* picked = (*lb)->pick({.key = request.balance_key, .avoid = avoid});
+    if (!picked) {
+      if (!last.ok()) break;  // every instance went while we tried: the last error says more
+      co_return std::unexpected(
+          Status(Code::kUnavailable, "NO_INSTANCE", "no instance of " + url.service + " is registered")
+              .with_metadata("service", url.service));
+    }
+    // Copied: the set may change while the call is out.
+    std::string id = picked->id;
+    auto hostport = picked->endpoint("http");
+    if (!hostport) {
+      last = Status(Code::kUnavailable, "instance " + id + " of " + url.service + " has no http endpoint");
+      avoid = id;
+      continue;
+    }
+    auto target = parse_url("http://" + std::string(*hostport));
+    if (!target) co_return std::unexpected(target.error());
+    target->target = url.target;
+    if (t > 0) impl.instance_retries.fetch_add(1, std::memory_order_relaxed);
+    auto start = Clock::now();
+    bool reached = false;
+    Result<ClientResponse> res = co_await exchange(call, request, *target, caller, reached);
+    bool ok = res && res->status < 500;
+    if (auto again = co_await balancer_for(call, url.service); again) (*again)->report(id, Clock::now() - start, ok);
+    if (res) co_return res;
+    last = res.error();
+    // Again elsewhere only when this try did not get through: nothing was sent, or an idempotent
+    // request got no response (and the body can be sent again).
+    bool retryable = call.err().ok() && last.code() == Code::kUnavailable && !request.body_stream &&
+                     (!reached || idempotent(request.method));
+    if (!retryable) break;
+    avoid = id;
+  }
+  co_return std::unexpected(last);
+}
+
+}  // namespace svckit::http
