@@ -19,6 +19,7 @@ test_pkgs=(
   postgresql-15 postgresql-client-15    # a real PostgreSQL the db and user-svc tests start themselves
   python3-grpcio                        # a gRPC client nobody here wrote (chat-svc interop)
   redis-server                          # the cluster-wide rate limiter's store
+  etcd-server etcd-client               # a real etcd the etcd registry's tests start themselves
   golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev  # bench-grpc's Go peer
 )
 bench_pkgs=(

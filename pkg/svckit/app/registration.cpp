@@ -7,6 +7,7 @@
 #include "svckit/discovery/file_registry.hpp"
 #include "svckit/discovery/settings.hpp"
 #include "svckit/discovery/static_registry.hpp"
+#include "svckit/discovery_etcd/etcd_registry.hpp"
 #include "svckit/http/server.hpp"
 #include "svckit/http/settings.hpp"
 #include "svckit/json/json.hpp"
@@ -46,6 +47,14 @@ std::optional<std::string> App::open_registry() {
     discovery_ = *r;
     registrar_ = *r;
     discovery_backend_ = "file";
+    return std::nullopt;
+  }
+  if (s.backend == discovery::Backend::kEtcd) {
+    // Not contacted yet: an etcd that is down at start is retried by registration and watches.
+    auto r = discovery::EtcdRegistry::create(*runtime_, s.etcd);
+    discovery_ = r;
+    registrar_ = r;
+    discovery_backend_ = "etcd";
     return std::nullopt;
   }
   auto r = discovery::StaticRegistry::from(s.instances);

@@ -11,7 +11,9 @@
 
 #include "svckit/app/app.hpp"
 #include "svckit/discovery/file_registry.hpp"
+#include "svckit/discovery_etcd/etcd_registry.hpp"
 #include "svckit/http/client.hpp"
+#include "svckit/testing/etcd_fixture.hpp"
 
 using namespace std::chrono_literals;
 
@@ -174,6 +176,31 @@ TEST_F(RegistrationTest, RegistrationCanBeTurnedOff) {
   EXPECT_FALSE(app->registered());
   app->request_stop();
   app->wait();
+}
+
+TEST_F(RegistrationTest, RegistersInEtcdAndLeavesItFirstAtStop) {
+  if (!testkit::EtcdServer::installed()) GTEST_SKIP() << "etcd is not installed (make test installs etcd-server)";
+  testkit::EtcdServer etcd;
+  ASSERT_TRUE(etcd.start());
+  auto app = make({"discovery.backend=etcd", "discovery.etcd.endpoints=" + etcd.url(), "discovery.etcd.lease_ttl=3s",
+                   "app.shutdown_delay=500ms"});
+  ASSERT_TRUE(app->start().ok());
+  Runtime other({.workers = 1});  // another process's view
+  discovery::EtcdOptions o;
+  o.endpoints = {etcd.url()};
+  auto view = discovery::EtcdRegistry::create(other, o);
+  auto listed = [&] {
+    auto set = other.block_on(view->instances(Context().with_timeout(2s), "shop"));
+    return set ? set->size() : std::size_t(99);
+  };
+  ASSERT_TRUE(eventually([&] { return listed() == 1; }, 5s));
+  std::this_thread::sleep_for(4s);  // past the lease's TTL: it is renewed
+  EXPECT_EQ(listed(), 1u);
+  app->request_stop();
+  EXPECT_TRUE(eventually([&] { return listed() == 0; }, 400ms)) << "deregistered first";
+  client_.reset();
+  app->wait();
+  view->close();
 }
 
 }  // namespace

@@ -5,10 +5,37 @@
 
 namespace svckit::discovery {
 
+void EtcdOptions::describe(config::Binder<EtcdOptions>& b) {
+  b.field("endpoints", &EtcdOptions::endpoints)
+      .check(
+          [](const std::vector<std::string>& v) {
+            for (const std::string& e : v)
+              if (!validate_endpoint(e).ok() || e.rfind("http://", 0) != 0) return false;
+            return !v.empty();
+          },
+          "one or more http://host:port (comma-separated in --set and environment variables)")
+      .doc("etcd's client URLs, tried in turn");
+  b.field("prefix", &EtcdOptions::prefix)
+      .check([](const std::string& p) { return p.size() > 1 && p.front() == '/' && p.back() != '/'; },
+             "a key prefix such as /svc (a leading slash, no trailing one)")
+      .doc("keys are <prefix>/<service>/<instance-id>");
+  b.field("lease_ttl", &EtcdOptions::lease_ttl)
+      .range(std::chrono::seconds(2), std::chrono::seconds(3600))
+      .doc("a registration outlives its process by at most this long");
+  b.field("timeout", &EtcdOptions::timeout)
+      .range(std::chrono::milliseconds(50), std::chrono::milliseconds(60000))
+      .doc("each call to etcd");
+  b.field("backoff_min", &EtcdOptions::backoff_min)
+      .range(std::chrono::milliseconds(1), std::chrono::milliseconds(60000));
+  b.field("backoff_max", &EtcdOptions::backoff_max)
+      .range(std::chrono::milliseconds(1), std::chrono::milliseconds(600000));
+}
+
 void DiscoverySettings::describe(config::Binder<DiscoverySettings>& b) {
   b.field("backend", &DiscoverySettings::backend)
-      .doc("the registry: static (a list in config) or file (a folder shared on one host)");
+      .doc("the registry: static (a list in config), file (a folder shared on one host) or etcd");
   b.section("file", &DiscoverySettings::file);
+  b.section("etcd", &DiscoverySettings::etcd);
   b.field("register", &DiscoverySettings::register_self)
       .doc("register this instance when it is first ready, deregister first at stop");
   b.field("advertise_host", &DiscoverySettings::advertise_host)

@@ -6,7 +6,7 @@
 //   discovery:
 //     backend: file
 //     file: {dir: data/registry, ttl: 10s, heartbeat: 3s}
-//     # or backend: static
+//     # or backend: static, or backend: etcd with etcd: {endpoints: [http://127.0.0.1:2379]}
 //     static:
 //       - {id: user-1, name: user-svc, endpoints: [http://127.0.0.1:8090], weight: 100}
 //       - {id: user-2, name: user-svc, endpoints: [http://127.0.0.1:8091], zone: b}
@@ -16,14 +16,16 @@
 
 #include "svckit/config/binder.hpp"
 #include "svckit/discovery/balancer.hpp"
+#include "svckit/discovery/etcd_options.hpp"
 #include "svckit/discovery/file_registry.hpp"
 #include "svckit/discovery/instance.hpp"
 
 namespace svckit::discovery {
 
-enum class Backend : std::uint8_t { kStatic, kFile };
+enum class Backend : std::uint8_t { kStatic, kFile, kEtcd };
 constexpr auto config_names(Backend) {
-  return std::array{std::pair{Backend::kStatic, "static"}, std::pair{Backend::kFile, "file"}};
+  return std::array{std::pair{Backend::kStatic, "static"}, std::pair{Backend::kFile, "file"},
+                    std::pair{Backend::kEtcd, "etcd"}};
 }
 constexpr auto config_names(Policy) {
   return std::array{std::pair{Policy::kRoundRobin, "round_robin"}, std::pair{Policy::kWeighted, "weighted"},
@@ -34,6 +36,7 @@ struct DiscoverySettings {
   Backend backend = Backend::kStatic;
   std::vector<Instance> instances;  // discovery.static
   FileRegistryOptions file;         // discovery.file
+  EtcdOptions etcd;                 // discovery.etcd
   // The App's own registration: when ready for the first time it registers itself (its HTTP, gRPC
   // and admin endpoints at advertise_host) and it deregisters as the first step of its stop.
   bool register_self = true;   // discovery.register

@@ -1,0 +1,466 @@
+#include "svckit/discovery_etcd/etcd_registry.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <random>
+#include <set>
+
+#include "svckit/http/client.hpp"
+#include "svckit/json/json.hpp"
+
+namespace svckit::discovery {
+
+namespace {
+
+// ---- base64 (etcd's JSON gateway carries keys and values in it) ---------------------------------
+
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string b64(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    auto n = (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8) |
+             std::uint8_t(in[i + 2]);
+    out += kB64[n >> 18];
+    out += kB64[(n >> 12) & 63];
+    out += kB64[(n >> 6) & 63];
+    out += kB64[n & 63];
+  }
+  if (i < in.size()) {
+    std::uint32_t n = std::uint32_t(std::uint8_t(in[i])) << 16;
+    if (i + 1 < in.size()) n |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
+    out += kB64[n >> 18];
+    out += kB64[(n >> 12) & 63];
+    out += i + 1 < in.size() ? kB64[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::optional<std::string> unb64(std::string_view in) {
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    int v = val(c);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | std::uint32_t(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += char((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+std::int64_t to_int(const std::string& s) {
+  std::int64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+// ---- the gateway's JSON (int64 fields come as strings) ------------------------------------------
+
+struct Header {
+  std::string revision;
+  static void json_schema(json::Schema<Header>& s) { s.field("revision", &Header::revision); }
+};
+struct KeyValue {
+  std::string key, value, mod_revision;
+  static void json_schema(json::Schema<KeyValue>& s) {
+    s.field("key", &KeyValue::key);
+    s.field("value", &KeyValue::value);
+    s.field("mod_revision", &KeyValue::mod_revision);
+  }
+};
+struct RangeResponse {
+  Header header;
+  std::vector<KeyValue> kvs;
+  static void json_schema(json::Schema<RangeResponse>& s) {
+    s.field("header", &RangeResponse::header);
+    s.field("kvs", &RangeResponse::kvs);
+  }
+};
+struct LeaseResponse {
+  std::string ID, TTL, error;
+  static void json_schema(json::Schema<LeaseResponse>& s) {
+    s.field("ID", &LeaseResponse::ID);
+    s.field("TTL", &LeaseResponse::TTL);
+    s.field("error", &LeaseResponse::error);
+  }
+};
+struct KeepAliveLine {
+  LeaseResponse result;
+  static void json_schema(json::Schema<KeepAliveLine>& s) { s.field("result", &KeepAliveLine::result); }
+};
+struct Event {
+  std::string type;  // absent for PUT (the enum's zero), "DELETE"
+  KeyValue kv;
+  static void json_schema(json::Schema<Event>& s) {
+    s.field("type", &Event::type);
+    s.field("kv", &Event::kv);
+  }
+};
+struct WatchResult {
+  Header header;
+  bool created = false;
+  bool canceled = false;
+  std::string compact_revision;
+  std::string cancel_reason;
+  std::vector<Event> events;
+  static void json_schema(json::Schema<WatchResult>& s) {
+    s.field("header", &WatchResult::header);
+    s.field("created", &WatchResult::created);
+    s.field("canceled", &WatchResult::canceled);
+    s.field("compact_revision", &WatchResult::compact_revision);
+    s.field("cancel_reason", &WatchResult::cancel_reason);
+    s.field("events", &WatchResult::events);
+  }
+};
+struct WatchLine {
+  WatchResult result;
+  static void json_schema(json::Schema<WatchLine>& s) { s.field("result", &WatchLine::result); }
+};
+
+// The key range of a prefix: [prefix, prefix with its last byte + 1).
+std::string range_end(std::string prefix) {
+  prefix.back() = char(prefix.back() + 1);
+  return prefix;
+}
+
+}  // namespace
+
+struct EtcdRegistry::Counters {
+  std::atomic<std::uint64_t> registrations{0}, keepalive_errors{0}, lists{0}, watch_errors{0}, compactions{0};
+};
+
+struct EtcdRegistry::Watcher {
+  std::string service;
+  WatchFn fn;
+  Context ctx;    // cancelled when the watch ends
+  std::mutex mu;  // held while fn runs
+  bool active = true;
+  bool delivered = false;
+  std::vector<Instance> last;
+  void deliver(const std::vector<Instance>& set) {
+    std::lock_guard lock(mu);
+    if (!active || (delivered && last == set)) return;
+    last = set;
+    delivered = true;
+    fn(set);
+  }
+};
+
+namespace {
+class EtcdWatch final : public Watch {
+ public:
+  explicit EtcdWatch(std::shared_ptr<EtcdRegistry::Watcher> w) : w_(std::move(w)) {}
+  ~EtcdWatch() override {
+    {
+      std::lock_guard lock(w_->mu);
+      w_->active = false;
+    }
+    w_->ctx.cancel(Status(Code::kCancelled, "watch ended"));
+  }
+
+ private:
+  std::shared_ptr<EtcdRegistry::Watcher> w_;
+};
+}  // namespace
+
+EtcdRegistry::EtcdRegistry(Runtime& rt, EtcdOptions options)
+    : rt_(rt),
+      options_(std::move(options)),
+      client_(std::make_unique<http::Client>(rt, http::ClientOptions{.observe = false})),
+      stop_(rt.shutdown_context().with_cancel()),
+      counters_(std::make_unique<Counters>()) {}
+
+std::shared_ptr<EtcdRegistry> EtcdRegistry::create(Runtime& rt, EtcdOptions options) {
+  return std::shared_ptr<EtcdRegistry>(new EtcdRegistry(rt, std::move(options)));
+}
+
+EtcdRegistry::~EtcdRegistry() {
+  stop_.cancel();
+}
+
+void EtcdRegistry::close() {
+  stop_.cancel(Status(Code::kCancelled, "etcd registry closed"));
+}
+
+EtcdStats EtcdRegistry::stats() const {
+  const Counters& c = *counters_;
+  return EtcdStats{c.registrations.load(), c.keepalive_errors.load(), c.lists.load(), c.watch_errors.load(),
+                   c.compactions.load()};
+}
+
+std::chrono::milliseconds EtcdRegistry::backoff(int failures) const {
+  // Exponential with full jitter: half the step fixed, half random, so that clients spread out.
+  thread_local std::mt19937 rng{std::random_device{}()};
+  auto step = options_.backoff_min * (1LL << std::min(failures, 16));
+  step = std::min<std::chrono::milliseconds>(step, options_.backoff_max);
+  std::uniform_int_distribution<long long> jitter(0, step.count() / 2);
+  return std::chrono::milliseconds(step.count() / 2 + jitter(rng));
+}
+
+std::string EtcdRegistry::key_of(const Instance& i) const {
+  return options_.prefix + "/" + i.name + "/" + i.id;
+}
+
+// One POST to the gateway: its body on 200, else UNAVAILABLE naming etcd's answer. The next
+// endpoint is tried after a failure.
+Task<Result<std::string>> EtcdRegistry::call(const Context& ctx, std::string path, std::string body) {
+  std::size_t at;
+  {
+    std::lock_guard lock(mu_);
+    at = next_endpoint_ % options_.endpoints.size();
+  }
+  Context c = ctx.with_timeout(options_.timeout);
+  http::ClientRequest req;
+  req.method = http::Method::kPost;
+  req.url = options_.endpoints[at] + path;
+  req.body = std::move(body);
+  req.headers.emplace_back("Content-Type", "application/json");
+  auto res = co_await client_->send(c, std::move(req));
+  if (!res || res->status != 200) {
+    std::lock_guard lock(mu_);
+    next_endpoint_ = at + 1;
+  }
+  if (!res) co_return std::unexpected(res.error());
+  if (res->status != 200)
+    co_return make_error(Code::kUnavailable,
+                         "etcd " + path + ": HTTP " + std::to_string(res->status) + " " + res->body);
+  co_return std::move(res->body);
+}
+
+Task<Status> EtcdRegistry::grant_and_put(const Context& ctx, Registration& reg) {
+  auto granted = co_await call(ctx, "/v3/lease/grant", "{\"TTL\":" + std::to_string(options_.lease_ttl.count()) + "}");
+  if (!granted) co_return granted.error();
+  auto lease = json::decode<LeaseResponse>(*granted);
+  if (!lease || lease->ID.empty())
+    co_return Status(Code::kUnavailable, "etcd lease grant: unexpected answer " + *granted);
+  std::string put = "{\"key\":\"" + b64(key_of(reg.instance)) + "\",\"value\":\"" + b64(json::encode(reg.instance)) +
+                    "\",\"lease\":\"" + lease->ID + "\"}";
+  auto done = co_await call(ctx, "/v3/kv/put", std::move(put));
+  if (!done) co_return done.error();
+  reg.lease = to_int(lease->ID);
+  counters_->registrations.fetch_add(1, std::memory_order_relaxed);
+  co_return Status();
+}
+
+Task<Status> EtcdRegistry::register_instance(const Context& ctx, const Instance& instance) {
+  if (Status st = validate(instance); !st.ok()) co_return st;
+  Registration reg{instance, 0};
+  if (Status st = co_await grant_and_put(ctx, reg); !st.ok()) co_return st;
+  bool start_keepalive = false;
+  {
+    std::lock_guard lock(mu_);
+    registered_[key_of(instance)] = reg;
+    start_keepalive = !std::exchange(keepalive_running_, true);
+  }
+  if (start_keepalive) rt_.spawn(keepalive_loop());
+  co_return Status();
+}
+
+Task<Status> EtcdRegistry::deregister(const Context& ctx, const Instance& instance) {
+  std::string key = key_of(instance);
+  std::int64_t lease = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = registered_.find(key); it != registered_.end()) {
+      lease = it->second.lease;
+      registered_.erase(it);
+    }
+  }
+  auto del = co_await call(ctx, "/v3/kv/deleterange", "{\"key\":\"" + b64(key) + "\"}");
+  if (!del) co_return del.error();
+  if (lease != 0) (void)co_await call(ctx, "/v3/lease/revoke", "{\"ID\":\"" + std::to_string(lease) + "\"}");
+  co_return Status();
+}
+
+// Renews every lease at a third of its TTL; a lease etcd lost is granted again with its key.
+Task<void> EtcdRegistry::keepalive_loop() {
+  auto self = shared_from_this();
+  int failures = 0;
+  for (;;) {
+    auto pause = failures > 0 ? backoff(failures) : std::chrono::milliseconds(options_.lease_ttl) / 3;
+    if (!(co_await sleep_for(stop_, pause)).ok()) co_return;
+    std::vector<std::pair<std::string, Registration>> regs;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [k, r] : registered_) regs.emplace_back(k, r);
+    }
+    bool all_ok = true;
+    for (auto& [key, reg] : regs) {
+      auto ka = co_await call(stop_, "/v3/lease/keepalive", "{\"ID\":\"" + std::to_string(reg.lease) + "\"}");
+      bool alive = false;
+      if (ka) {
+        auto line = json::decode<KeepAliveLine>(*ka);
+        alive = line && to_int(line->result.TTL) > 0;
+      }
+      if (ka && alive) continue;
+      if (!ka) {
+        counters_->keepalive_errors.fetch_add(1, std::memory_order_relaxed);
+        all_ok = false;
+        continue;  // etcd unreachable: the lease may still be alive, find out on the next round
+      }
+      // etcd answered without a TTL: the lease is gone (expired while we could not reach etcd).
+      Registration again = reg;
+      if (Status st = co_await grant_and_put(stop_, again); !st.ok()) {
+        all_ok = false;
+        continue;
+      }
+      std::lock_guard lock(mu_);
+      if (auto it = registered_.find(key); it != registered_.end())
+        it->second.lease = again.lease;
+      else  // deregistered meanwhile: do not leave the new key behind
+        rt_.spawn([](std::shared_ptr<EtcdRegistry> r, std::string k, std::int64_t l) -> Task<void> {
+          (void)co_await r->call(Context(), "/v3/kv/deleterange", "{\"key\":\"" + b64(k) + "\"}");
+          (void)co_await r->call(Context(), "/v3/lease/revoke", "{\"ID\":\"" + std::to_string(l) + "\"}");
+        }(self, key, again.lease));
+    }
+    failures = all_ok ? 0 : failures + 1;
+  }
+}
+
+Task<Result<std::pair<std::vector<Instance>, std::int64_t>>> EtcdRegistry::list(const Context& ctx,
+                                                                                const std::string& service) {
+  std::string prefix = options_.prefix + "/" + service + "/";
+  auto body = co_await call(ctx, "/v3/kv/range",
+                            "{\"key\":\"" + b64(prefix) + "\",\"range_end\":\"" + b64(range_end(prefix)) + "\"}");
+  if (!body) co_return std::unexpected(body.error());
+  auto range = json::decode<RangeResponse>(*body);
+  if (!range) co_return make_error(Code::kUnavailable, "etcd range: unexpected answer");
+  std::vector<Instance> set;
+  for (const KeyValue& kv : range->kvs) {
+    auto value = unb64(kv.value);
+    if (!value) continue;
+    auto i = json::decode<Instance>(*value);
+    if (i && i->name == service) set.push_back(std::move(*i));
+  }
+  std::sort(set.begin(), set.end(), [](const Instance& a, const Instance& b) { return a.id < b.id; });
+  co_return std::make_pair(std::move(set), to_int(range->header.revision));
+}
+
+Task<Result<std::vector<Instance>>> EtcdRegistry::instances(const Context& ctx, std::string service) {
+  auto listed = co_await list(ctx, service);
+  if (!listed) co_return std::unexpected(listed.error());
+  co_return std::move(listed->first);
+}
+
+Task<Result<std::vector<std::string>>> EtcdRegistry::services(const Context& ctx) {
+  std::string prefix = options_.prefix + "/";
+  auto body = co_await call(
+      ctx, "/v3/kv/range",
+      "{\"key\":\"" + b64(prefix) + "\",\"range_end\":\"" + b64(range_end(prefix)) + "\",\"keys_only\":true}");
+  if (!body) co_return std::unexpected(body.error());
+  auto range = json::decode<RangeResponse>(*body);
+  if (!range) co_return make_error(Code::kUnavailable, "etcd range: unexpected answer");
+  std::set<std::string> names;
+  for (const KeyValue& kv : range->kvs) {
+    auto key = unb64(kv.key);
+    if (!key || key->size() <= prefix.size()) continue;
+    std::string rest = key->substr(prefix.size());
+    if (auto slash = rest.find('/'); slash != std::string::npos && slash > 0) names.insert(rest.substr(0, slash));
+  }
+  co_return std::vector<std::string>(names.begin(), names.end());
+}
+
+std::unique_ptr<Watch> EtcdRegistry::watch(std::string service, WatchFn fn) {
+  auto w = std::make_shared<Watcher>();
+  w->service = std::move(service);
+  w->fn = std::move(fn);
+  w->ctx = stop_.with_cancel();
+  rt_.spawn(watch_loop(w));
+  return std::make_unique<EtcdWatch>(w);
+}
+
+// List, then watch from the next revision; on a compacted revision or a broken stream, list again.
+Task<void> EtcdRegistry::watch_loop(std::shared_ptr<Watcher> w) {
+  auto self = shared_from_this();
+  int failures = 0;
+  const std::string prefix = options_.prefix + "/" + w->service + "/";
+  while (!w->ctx.done()) {
+    if (failures > 0 && !(co_await sleep_for(w->ctx, backoff(failures))).ok()) co_return;
+    auto listed = co_await list(w->ctx, w->service);
+    counters_->lists.fetch_add(1, std::memory_order_relaxed);
+    if (!listed) {
+      counters_->watch_errors.fetch_add(1, std::memory_order_relaxed);
+      ++failures;
+      continue;  // the watcher keeps its last set
+    }
+    std::map<std::string, Instance> current;
+    for (auto& i : listed->first) current[prefix + i.id] = i;
+    w->deliver(listed->first);
+    std::int64_t revision = listed->second;
+
+    // The watch stream: newline-delimited JSON results, for as long as etcd keeps it open.
+    std::string pending;
+    bool relist = false;
+    http::ClientRequest req;
+    req.method = http::Method::kPost;
+    {
+      std::lock_guard lock(mu_);
+      req.url = options_.endpoints[next_endpoint_ % options_.endpoints.size()] + "/v3/watch";
+    }
+    req.body = "{\"create_request\":{\"key\":\"" + b64(prefix) + "\",\"range_end\":\"" + b64(range_end(prefix)) +
+               "\",\"start_revision\":\"" + std::to_string(revision + 1) + "\"}}";
+    req.on_body = [&](std::string_view piece) -> Status {
+      pending.append(piece);
+      std::size_t nl;
+      while ((nl = pending.find('\n')) != std::string::npos) {
+        std::string line = pending.substr(0, nl);
+        pending.erase(0, nl + 1);
+        if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
+        auto parsed = json::decode<WatchLine>(line);
+        if (!parsed) continue;
+        const WatchResult& r = parsed->result;
+        if (r.canceled || !r.compact_revision.empty()) {
+          if (!r.compact_revision.empty()) counters_->compactions.fetch_add(1, std::memory_order_relaxed);
+          relist = true;
+          return Status(Code::kAborted,
+                        "watch cancelled: " + (r.cancel_reason.empty() ? "compacted" : r.cancel_reason));
+        }
+        if (r.events.empty()) continue;
+        for (const Event& e : r.events) {
+          auto key = unb64(e.kv.key);
+          if (!key) continue;
+          if (e.type == "DELETE") {
+            current.erase(*key);
+          } else if (auto value = unb64(e.kv.value)) {
+            if (auto i = json::decode<Instance>(*value); i && i->name == w->service) current[*key] = std::move(*i);
+          }
+        }
+        std::vector<Instance> set;
+        for (auto& [k, i] : current) set.push_back(i);
+        std::sort(set.begin(), set.end(), [](const Instance& a, const Instance& b) { return a.id < b.id; });
+        w->deliver(set);
+      }
+      return Status();
+    };
+    // A long-lived call: bounded so that a silently dead connection is noticed and replaced.
+    Context stream_ctx = w->ctx.with_timeout(std::chrono::minutes(5));
+    auto ended = co_await client_->send(stream_ctx, std::move(req));
+    if (w->ctx.done()) co_return;
+    if (relist) {
+      failures = 0;
+      continue;
+    }
+    counters_->watch_errors.fetch_add(1, std::memory_order_relaxed);
+    failures = ended && stream_ctx.err().code() == Code::kDeadlineExceeded ? 0 : failures + 1;
+  }
+}
+
+}  // namespace svckit::discovery

@@ -1,0 +1,141 @@
+// The etcd registry against a real etcd 3.4 the test starts: whole sets through list and watch,
+// prefixes that do not bleed into each other, leases that expire when their owner stops renewing,
+// and an etcd outage that watchers sit out on their last set and registrations survive.
+#include "svckit/discovery_etcd/etcd_registry.hpp"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+
+#include "svckit/testing/etcd_fixture.hpp"
+
+using namespace std::chrono_literals;
+
+namespace svckit::discovery {
+namespace {
+
+Instance inst(std::string service, std::string id, int port) {
+  Instance i;
+  i.id = std::move(id);
+  i.name = std::move(service);
+  i.endpoints = {"http://127.0.0.1:" + std::to_string(port)};
+  return i;
+}
+
+struct Seen {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::vector<std::string>> sets;
+  void add(const std::vector<Instance>& set) {
+    std::vector<std::string> ids;
+    for (const auto& i : set) ids.push_back(i.id);
+    std::lock_guard lock(mu);
+    sets.push_back(std::move(ids));
+    cv.notify_all();
+  }
+  bool wait_for(std::function<bool(const std::vector<std::string>&)> pred, std::chrono::milliseconds limit) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, limit, [&] { return !sets.empty() && pred(sets.back()); });
+  }
+  std::size_t count() {
+    std::lock_guard lock(mu);
+    return sets.size();
+  }
+};
+
+using Ids = std::vector<std::string>;
+
+class EtcdRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!testkit::EtcdServer::installed()) GTEST_SKIP() << "etcd is not installed (make test installs etcd-server)";
+    etcd_ = std::make_unique<testkit::EtcdServer>();
+    ASSERT_TRUE(etcd_->start()) << "etcd did not start";
+  }
+  void TearDown() override { etcd_.reset(); }
+  std::shared_ptr<EtcdRegistry> open(std::chrono::seconds ttl = 10s) {
+    EtcdOptions o;
+    o.endpoints = {etcd_->url()};
+    o.lease_ttl = ttl;
+    o.backoff_min = 50ms;
+    o.backoff_max = 500ms;
+    return EtcdRegistry::create(rt_, o);
+  }
+  Status reg(EtcdRegistry& r, const Instance& i) {
+    return rt_.block_on(r.register_instance(Context().with_timeout(5s), i));
+  }
+  Ids ids(EtcdRegistry& r, const std::string& service) {
+    auto set = rt_.block_on(r.instances(Context().with_timeout(5s), service));
+    Ids out;
+    if (set)
+      for (auto& i : *set) out.push_back(i.id);
+    return out;
+  }
+
+  Runtime rt_{{.workers = 1}};
+  std::unique_ptr<testkit::EtcdServer> etcd_;
+};
+
+TEST_F(EtcdRegistryTest, ListsAndWatchesWholeSetsWithinTheServicePrefixOnly) {
+  auto r = open();
+  Seen seen;
+  auto w = r->watch("user", [&](const std::vector<Instance>& set) { seen.add(set); });
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return s.empty(); }, 5s));
+  ASSERT_TRUE(reg(*r, inst("user", "u1", 8001)).ok());
+  ASSERT_TRUE(reg(*r, inst("user", "u2", 8002)).ok());
+  ASSERT_TRUE(reg(*r, inst("user", "u3", 8003)).ok());
+  ASSERT_TRUE(reg(*r, inst("user-admin", "a1", 8004)).ok());  // /svc/user-admin/ is not /svc/user/
+  EXPECT_TRUE(seen.wait_for([](auto& s) { return s == Ids{"u1", "u2", "u3"}; }, 5s));
+  EXPECT_EQ(ids(*r, "user"), (Ids{"u1", "u2", "u3"}));
+  EXPECT_EQ(ids(*r, "user-admin"), (Ids{"a1"}));
+  auto names = rt_.block_on(r->services(Context().with_timeout(5s)));
+  ASSERT_TRUE(names);
+  EXPECT_EQ(*names, (Ids{"user", "user-admin"}));
+
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(rt_.block_on(r->deregister(Context().with_timeout(5s), inst("user", "u2", 8002))).ok());
+  EXPECT_TRUE(seen.wait_for([](auto& s) { return s == Ids{"u1", "u3"}; }, 5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s) << "a watch sees a change as it happens";
+  EXPECT_EQ(reg(*r, inst("user", "", 1)).code(), Code::kInvalidArgument);
+}
+
+TEST_F(EtcdRegistryTest, AnOwnerThatStopsRenewingLeavesWithItsLease) {
+  auto owner = open(2s);
+  auto watcher = open();
+  ASSERT_TRUE(reg(*owner, inst("user", "doomed", 8001)).ok());
+  Seen seen;
+  auto w = watcher->watch("user", [&](const std::vector<Instance>& set) { seen.add(set); });
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return s == Ids{"doomed"}; }, 5s));
+  std::this_thread::sleep_for(3s);  // renewed past its TTL
+  EXPECT_EQ(ids(*watcher, "user"), (Ids{"doomed"}));
+  owner->close();  // no deregistration: as a process that died
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(seen.wait_for([](auto& s) { return s.empty(); }, 6s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s + 2s) << "gone within the TTL (and etcd's lease check)";
+}
+
+TEST_F(EtcdRegistryTest, WatchersAndRegistrationsSitOutAnEtcdOutage) {
+  auto owner = open(3s);
+  auto watcher = open();
+  ASSERT_TRUE(reg(*owner, inst("user", "u1", 8001)).ok());
+  Seen seen;
+  auto w = watcher->watch("user", [&](const std::vector<Instance>& set) { seen.add(set); });
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return s == Ids{"u1"}; }, 5s));
+  std::size_t before = seen.count();
+  etcd_->stop();
+  std::this_thread::sleep_for(6s);  // longer than the owner's lease
+  EXPECT_EQ(seen.count(), before) << "the watcher kept its last set through the outage";
+  ASSERT_TRUE(etcd_->start());
+  // The lease ran out during the outage (etcd restores leases with a fresh TTL, or drops them): either
+  // way the owner's registration is there again, and the watch follows new changes.
+  ASSERT_TRUE(reg(*owner, inst("user", "u2", 8002)).ok());
+  EXPECT_TRUE(seen.wait_for([](auto& s) { return s == Ids{"u1", "u2"}; }, 10s)) << seen.count();
+  std::this_thread::sleep_for(4s);  // past another TTL: renewals work again
+  EXPECT_EQ(ids(*watcher, "user"), (Ids{"u1", "u2"}));
+  EXPECT_GT(watcher->stats().watch_errors, 0u);
+}
+
+}  // namespace
+}  // namespace svckit::discovery
