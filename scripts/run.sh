@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Starts the platform on embedded defaults from an optimised build: every service of the reference
-# platform (hello, user-svc, chat-svc), with SQLite under data/, the configs/ folder, JSON logs on stdout.
+# platform (hello, user-svc, chat-svc), with SQLite under data/, the file registry in data/registry/
+# (each service registers itself once ready), the configs/ folder, JSON logs on stdout.
 # Ctrl-C (or SIGTERM) stops them all gracefully.
 set -euo pipefail
 build=${1:-build/release}
 [ $# -gt 0 ] && shift
 cd "$(dirname "$0")/.."
-mkdir -p data
+mkdir -p data/registry
+registry=(--set discovery.backend=file --set discovery.file.dir=data/registry)
 pids=()
 stop() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
@@ -25,10 +27,10 @@ start() {  # name http_port(- for none) admin_port binary args...
   fi
   pids+=($!)
 }
-echo "svckit: starting the platform (env ${SVCKIT_ENV:-dev}, configs/, data/ for SQLite, JSON logs; Ctrl-C stops it)"
-start hello 8080 8081 "$build/cmd/hello/hello" "$@"
-start user-svc 8082 8083 "$build/cmd/user-svc/user-svc" "$@"
-start chat-svc - 8085 "$build/cmd/chat-svc/chat-svc" --set grpc.port=9090 "$@"
+echo "svckit: starting the platform (env ${SVCKIT_ENV:-dev}, configs/, data/ for SQLite and the registry, JSON logs; Ctrl-C stops it)"
+start hello 8080 8081 "$build/cmd/hello/hello" "${registry[@]}" "$@"
+start user-svc 8082 8083 "$build/cmd/user-svc/user-svc" "${registry[@]}" "$@"
+start chat-svc - 8085 "$build/cmd/chat-svc/chat-svc" --set grpc.port=9090 "${registry[@]}" "$@"
 echo "svckit: chat-svc  gRPC 127.0.0.1:9090 (api/chat/v1/chat.proto: svckit.chat.v1.ChatService/BidirectionalChat)"
 cat <<'TXT'
 svckit: try
@@ -36,6 +38,7 @@ svckit: try
   curl -X POST http://127.0.0.1:8082/v1/users -H 'Content-Type: application/json' -d '{"email":"ann@example.com","name":"Ann"}'
   curl http://127.0.0.1:8082/v1/users            # the OpenAPI document: http://127.0.0.1:8082/openapi.yaml
   curl http://127.0.0.1:8083/readyz              # admin: /metrics /healthz /readyz /debug/config /debug/traces
+  curl http://127.0.0.1:8081/debug/registry      # every registered service and its instances (data/registry/)
   scripts/chat_client.py 127.0.0.1:9090 ann general   # chat: type lines; run a second one as bob
 TXT
 # Stop everything when any service exits on its own.

@@ -29,6 +29,7 @@
 
 #include "svckit/core/runtime.hpp"
 #include "svckit/discovery/balancer.hpp"
+#include "svckit/discovery/outlier.hpp"
 #include "svckit/discovery/registry.hpp"
 #include "svckit/http/parser.hpp"
 #include "svckit/trace/otlp.hpp"
@@ -53,6 +54,9 @@ struct ClientOptions {
   std::shared_ptr<discovery::Discovery> discovery;
   discovery::Policy balancer = discovery::Policy::kP2C;
   int discovery_attempts = 3;
+  // Passive health per loop: instances whose calls fail in a row (connection errors or 5xx) are
+  // left out for a while (discovery/outlier.hpp).
+  discovery::OutlierOptions outlier;
 };
 
 struct ClientRequest {
@@ -83,6 +87,7 @@ struct ClientStats {
   std::uint64_t connections_reused = 0;
   std::uint64_t retries = 0;           // requests re-sent after a reused connection turned out closed
   std::uint64_t instance_retries = 0;  // discovery:/// tries made again on another instance
+  std::uint64_t ejections = 0;         // instances left out by passive health checks
 };
 
 // Splits "http://host:port/path?q" (or "discovery:///service/path?q") into its parts;
@@ -94,6 +99,8 @@ struct Url {
   std::string service;       // discovery:/// URLs: the service; host and port come from an instance
 };
 Result<Url> parse_url(std::string_view url);
+
+struct LoopBalancer;  // detail/client_exchange.hpp
 
 class Client {
  public:
@@ -117,7 +124,7 @@ class Client {
                                         const Context& caller, bool& reached);
   Task<Result<ClientResponse>> send_discovered(const Context& call, const ClientRequest& request, const Url& url,
                                                const Context& caller);
-  Task<Result<discovery::Balancer*>> balancer_for(const Context& call, const std::string& service);
+  Task<Result<LoopBalancer*>> balancer_for(const Context& call, const std::string& service);
   struct Impl;
   struct Exchange;
   std::unique_ptr<Impl> impl_;

@@ -9,26 +9,32 @@ namespace svckit::http {
 
 namespace {
 
+// Brings the balancer up to date: a new set from the registry, or an ejection that began or ended.
 void refresh(LoopBalancer& lb) {
-  std::uint64_t now = lb.view->generation.load(std::memory_order_acquire);
-  if (now == lb.seen) return;
-  std::vector<discovery::Instance> copy;
-  {
+  bool changed = false;
+  if (lb.view->generation.load(std::memory_order_acquire) != lb.seen) {
     std::lock_guard lock(lb.view->mu);
-    copy = lb.view->set;
+    lb.raw = lb.view->set;
     lb.seen = lb.view->generation.load(std::memory_order_relaxed);
+    lb.outliers.retain(lb.raw);
+    changed = true;
   }
-  lb.balancer->update(std::move(copy));
+  std::uint64_t epoch = lb.outliers.epoch();
+  if (epoch != lb.outlier_epoch) {
+    lb.outlier_epoch = epoch;
+    changed = true;
+  }
+  if (changed) lb.balancer->update(lb.outliers.filter(lb.raw));
 }
 
 }  // namespace
 
-Task<Result<discovery::Balancer*>> Client::balancer_for(const Context& call, const std::string& service) {
+Task<Result<LoopBalancer*>> Client::balancer_for(const Context& call, const std::string& service) {
   Impl& impl = *impl_;
   auto& mine = impl.balancers[Loop::current()->index()];
   if (auto it = mine.find(service); it != mine.end()) {
     refresh(it->second);
-    co_return it->second.balancer.get();
+    co_return &it->second;
   }
   std::shared_ptr<ServiceView> view;
   bool created = false;
@@ -58,10 +64,14 @@ Task<Result<discovery::Balancer*>> Client::balancer_for(const Context& call, con
   // Another loop may be starting the watch: its first set is a moment away.
   while (view->generation.load(std::memory_order_acquire) == 0)
     if (!(co_await sleep_for(call, std::chrono::milliseconds(1))).ok()) co_return std::unexpected(call.err());
-  LoopBalancer lb{discovery::make_balancer(impl.options.balancer), ~std::uint64_t{0}, view};
+  LoopBalancer lb{discovery::make_balancer(impl.options.balancer),
+                  ~std::uint64_t{0},
+                  view,
+                  {},
+                  discovery::OutlierDetector(impl.options.outlier)};
   refresh(lb);
   auto [it, _] = mine.emplace(service, std::move(lb));
-  co_return it->second.balancer.get();
+  co_return &it->second;
 }
 
 Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const ClientRequest& request, const Url& url,
@@ -76,7 +86,7 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
   for (int t = 0; t < tries; ++t) {
     auto lb = co_await balancer_for(call, url.service);
     if (!lb) co_return std::unexpected(lb.error());
-    const discovery::Instance* picked = (*lb)->pick({.key = request.balance_key, .avoid = avoid});
+    const discovery::Instance* picked = (*lb)->balancer->pick({.key = request.balance_key, .avoid = avoid});
     if (!picked) {
       if (!last.ok()) break;  // every instance went while we tried: the last error says more
       co_return std::unexpected(
@@ -99,7 +109,15 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
     bool reached = false;
     Result<ClientResponse> res = co_await exchange(call, request, *target, caller, reached);
     bool ok = res && res->status < 500;
-    if (auto again = co_await balancer_for(call, url.service); again) (*again)->report(id, Clock::now() - start, ok);
+    // Passive health counts what the instance did: a failed connection or a 5xx, not a deadline or a
+    // cancellation of the caller's.
+    bool instance_failed = res ? res->status >= 500 : res.error().code() == Code::kUnavailable;
+    LoopBalancer& now = **lb;  // map nodes stay put: still valid after the call
+    now.balancer->report(id, Clock::now() - start, ok);
+    if (now.outliers.report(id, !instance_failed, now.raw.size())) {
+      impl.ejections.fetch_add(1, std::memory_order_relaxed);
+      refresh(now);
+    }
     if (res) co_return res;
     last = res.error();
     // Again elsewhere only when this try did not get through: nothing was sent, or an idempotent

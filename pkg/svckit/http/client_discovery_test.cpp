@@ -110,6 +110,22 @@ TEST_F(ClientDiscoveryTest, ATryThatReachedNoInstanceIsMadeAgainOnAnother) {
   EXPECT_GT(client.stats().instance_retries, 0u);
 }
 
+TEST_F(ClientDiscoveryTest, AnInstanceThatKeepsFailingIsEjected) {
+  Router broken;
+  broken.get("/who", [](Request&, Response& res) { res.text(503, "broken"); });
+  Server bad(rt_, broken, ServerOptions{.host = "127.0.0.1", .port = 0}, log::Logger({.level = log::Level::kOff}));
+  ASSERT_TRUE(bad.start().ok());
+  ASSERT_TRUE(registry_->add(instance("bad", bad.port())).ok());
+  Client client(rt_, {.discovery = registry_,
+                      .balancer = discovery::Policy::kRoundRobin,
+                      .outlier = {.consecutive_failures = 3, .base_ejection = std::chrono::milliseconds(60000)}});
+  auto n = calls(client, 100);
+  EXPECT_EQ(n["broken"], 3) << "ejected after its third 503 in a row";
+  EXPECT_EQ(n["i0"] + n["i1"] + n["i2"], 97);
+  EXPECT_EQ(client.stats().ejections, 1u);
+  rt_.block_on(bad.drain());
+}
+
 TEST_F(ClientDiscoveryTest, WithoutARegistryOrAServiceTheCallIsRefused) {
   Client plain(rt_);
   auto r = rt_.block_on(plain.get(Context(), "discovery:///who-svc/who"));

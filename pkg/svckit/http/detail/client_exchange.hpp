@@ -14,6 +14,7 @@
 #include <asio/ip/tcp.hpp>
 // clang-format on
 
+#include "svckit/discovery/outlier.hpp"
 #include "svckit/http/client.hpp"
 
 namespace svckit::http {
@@ -47,10 +48,15 @@ struct ServiceView {
   std::unique_ptr<discovery::Watch> watch;  // last member: destroyed first, so no callback outlives the rest
 };
 
+// A loop's view of one service: the registry's set (raw), its passive health, and the balancer
+// over the instances that are not ejected.
 struct LoopBalancer {
   std::unique_ptr<discovery::Balancer> balancer;
   std::uint64_t seen = ~std::uint64_t{0};
   std::shared_ptr<ServiceView> view;
+  std::vector<discovery::Instance> raw;
+  discovery::OutlierDetector outliers;
+  std::uint64_t outlier_epoch = ~std::uint64_t{0};
 };
 
 struct Client::Impl {
@@ -61,7 +67,7 @@ struct Client::Impl {
   std::vector<std::map<std::string, LoopBalancer, std::less<>>> balancers;  // per loop, by service
   std::mutex views_mu;
   std::map<std::string, std::shared_ptr<ServiceView>, std::less<>> views;
-  std::atomic<std::uint64_t> requests{0}, opened{0}, reused{0}, retries{0}, instance_retries{0};
+  std::atomic<std::uint64_t> requests{0}, opened{0}, reused{0}, retries{0}, instance_retries{0}, ejections{0};
 
   Impl(Runtime& r, ClientOptions o) : rt(r), options(std::move(o)), pools(r.size()), balancers(r.size()) {}
   ~Impl() {
