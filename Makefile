@@ -12,7 +12,7 @@ CTEST_FLAGS ?= -j $(JOBS)
 # libFuzzer targets with CMake; make fuzz builds and runs them with scripts/fuzz.sh.
 FUZZ_SECONDS ?= 60
 
-.PHONY: lint fmt-check run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc fuzz deps fmt clean
+.PHONY: lint fmt-check run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery fuzz deps fmt clean
 
 deps:
 	@bash scripts/deps.sh build test
@@ -46,13 +46,19 @@ lint:
 	cmake --preset test $(CMAKE_FLAGS) >/dev/null
 	bash scripts/tidy.sh
 
-bench: bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc
+bench: bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery
 
 bench-http: build-release
 	@bash scripts/deps.sh bench
 	bash bench/http/run.sh build/release
 	bash bench/http/allocs.sh build/release
 	bash bench/http/instr.sh build/release/cmd/hello/hello
+
+bench-discovery:
+	@bash scripts/deps.sh build bench
+	cmake --preset bench >/dev/null
+	cmake --build build/bench -j $(JOBS) --target svckit_discovery_bench
+	taskset -c 1 build/bench/pkg/svckit/discovery/svckit_discovery_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 
 bench-json:
 	@bash scripts/deps.sh build bench
