@@ -7,6 +7,7 @@
 #include "svckit/discovery/file_registry.hpp"
 #include "svckit/discovery/settings.hpp"
 #include "svckit/discovery/static_registry.hpp"
+#include "svckit/discovery_consul/consul_registry.hpp"
 #include "svckit/discovery_etcd/etcd_registry.hpp"
 #include "svckit/http/server.hpp"
 #include "svckit/http/settings.hpp"
@@ -55,6 +56,13 @@ std::optional<std::string> App::open_registry() {
     discovery_ = r;
     registrar_ = r;
     discovery_backend_ = "etcd";
+    return std::nullopt;
+  }
+  if (s.backend == discovery::Backend::kConsul) {
+    auto r = discovery::ConsulRegistry::create(*runtime_, s.consul);
+    discovery_ = r;
+    registrar_ = r;
+    discovery_backend_ = "consul";
     return std::nullopt;
   }
   auto r = discovery::StaticRegistry::from(s.instances);

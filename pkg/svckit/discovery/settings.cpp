@@ -31,11 +31,32 @@ void EtcdOptions::describe(config::Binder<EtcdOptions>& b) {
       .range(std::chrono::milliseconds(1), std::chrono::milliseconds(600000));
 }
 
+void ConsulOptions::describe(config::Binder<ConsulOptions>& b) {
+  using ms = std::chrono::milliseconds;
+  b.field("address", &ConsulOptions::address)
+      .check([](const std::string& a) { return validate_endpoint(a).ok() && a.rfind("http://", 0) == 0; },
+             "the agent's http://host:port")
+      .doc("the local Consul agent");
+  b.field("check_interval", &ConsulOptions::check_interval)
+      .range(ms(100), ms(3600000))
+      .doc("how often the agent checks /readyz");
+  b.field("check_timeout", &ConsulOptions::check_timeout).range(ms(10), ms(600000));
+  b.field("deregister_critical_after", &ConsulOptions::deregister_critical_after)
+      .range(ms(100), ms(86400000))
+      .doc("the agent removes an instance critical for longer than this");
+  b.field("wait", &ConsulOptions::wait).range(ms(100), ms(600000)).doc("a blocking query's wait");
+  b.field("min_query_interval", &ConsulOptions::min_query_interval).range(ms(0), ms(60000));
+  b.field("timeout", &ConsulOptions::timeout).range(ms(50), ms(60000));
+  b.field("backoff_min", &ConsulOptions::backoff_min).range(ms(1), ms(60000));
+  b.field("backoff_max", &ConsulOptions::backoff_max).range(ms(1), ms(600000));
+}
+
 void DiscoverySettings::describe(config::Binder<DiscoverySettings>& b) {
   b.field("backend", &DiscoverySettings::backend)
-      .doc("the registry: static (a list in config), file (a folder shared on one host) or etcd");
+      .doc("the registry: static (a list in config), file (a folder shared on one host), etcd or consul");
   b.section("file", &DiscoverySettings::file);
   b.section("etcd", &DiscoverySettings::etcd);
+  b.section("consul", &DiscoverySettings::consul);
   b.field("register", &DiscoverySettings::register_self)
       .doc("register this instance when it is first ready, deregister first at stop");
   b.field("advertise_host", &DiscoverySettings::advertise_host)

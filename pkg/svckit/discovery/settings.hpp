@@ -16,16 +16,17 @@
 
 #include "svckit/config/binder.hpp"
 #include "svckit/discovery/balancer.hpp"
+#include "svckit/discovery/consul_options.hpp"
 #include "svckit/discovery/etcd_options.hpp"
 #include "svckit/discovery/file_registry.hpp"
 #include "svckit/discovery/instance.hpp"
 
 namespace svckit::discovery {
 
-enum class Backend : std::uint8_t { kStatic, kFile, kEtcd };
+enum class Backend : std::uint8_t { kStatic, kFile, kEtcd, kConsul };
 constexpr auto config_names(Backend) {
   return std::array{std::pair{Backend::kStatic, "static"}, std::pair{Backend::kFile, "file"},
-                    std::pair{Backend::kEtcd, "etcd"}};
+                    std::pair{Backend::kEtcd, "etcd"}, std::pair{Backend::kConsul, "consul"}};
 }
 constexpr auto config_names(Policy) {
   return std::array{std::pair{Policy::kRoundRobin, "round_robin"}, std::pair{Policy::kWeighted, "weighted"},
@@ -37,6 +38,7 @@ struct DiscoverySettings {
   std::vector<Instance> instances;  // discovery.static
   FileRegistryOptions file;         // discovery.file
   EtcdOptions etcd;                 // discovery.etcd
+  ConsulOptions consul;             // discovery.consul
   // The App's own registration: when ready for the first time it registers itself (its HTTP, gRPC
   // and admin endpoints at advertise_host) and it deregisters as the first step of its stop.
   bool register_self = true;   // discovery.register
