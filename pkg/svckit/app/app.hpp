@@ -223,6 +223,8 @@ class App {
   std::optional<discovery::Instance> self_;
   bool registered_ = false;
   bool leaving_ = false;  // the stop sequence began: a registration that completes now is undone
+  struct RegistrationCounters;
+  std::shared_ptr<RegistrationCounters> registration_counters_;  // shared with the metrics collector
 };
 
 }  // namespace svckit::app

@@ -3,6 +3,8 @@
 // and /debug/registry.
 #include <unistd.h>
 
+#include <atomic>
+
 #include "svckit/app/app.hpp"
 #include "svckit/discovery/file_registry.hpp"
 #include "svckit/discovery/settings.hpp"
@@ -37,9 +39,24 @@ std::string id_safe(std::string s) {
 
 }  // namespace
 
+// What /metrics reports of the registration; shared with the collector, which may outlive the App
+// (the registry it is added to may be the global one).
+struct App::RegistrationCounters {
+  std::atomic<bool> registered{false};
+  std::atomic<std::uint64_t> failures{0};
+};
+
 std::optional<std::string> App::open_registry() {
   auto s = settings<discovery::DiscoverySettings>("discovery");
   register_self_ = s.register_self;
+  registration_counters_ = std::make_shared<RegistrationCounters>();
+  registry_->add_collector([c = registration_counters_](metrics::Emitter& e) {
+    e.gauge("svckit_discovery_registered", "1 while this instance is registered in its service registry.",
+            c->registered.load() ? 1 : 0);
+    e.counter("svckit_discovery_registration_failures_total",
+              "Registrations the service registry refused or could not take (each is retried).",
+              static_cast<double>(c->failures.load()));
+  });
   if (s.backend == discovery::Backend::kFile) {
     discovery::FileRegistryOptions o = s.file;
     o.dir = config_->resolve(o.dir);
@@ -130,6 +147,7 @@ Task<void> App::register_when_ready() {
     if (report.ready) {
       Status st = co_await registrar_->register_instance(ctx, self);
       if (st.ok()) break;
+      registration_counters_->failures.fetch_add(1, std::memory_order_relaxed);
       logger_.warn("discovery registration failed, retrying",
                    {{"backend", discovery_backend_}, {"instance", self.id}, {"error", st}});
       pause = std::min(pause * 2, std::chrono::milliseconds(30000));
@@ -143,6 +161,7 @@ Task<void> App::register_when_ready() {
       undo = true;  // the stop began while we registered: take it back at once
     else
       registered_ = true;
+    registration_counters_->registered = registered_;
   }
   if (undo) {
     (void)co_await registrar_->deregister(Context().with_timeout(std::chrono::seconds(5)), self);
@@ -161,6 +180,7 @@ Task<void> App::deregister_self() {
     leaving_ = true;
     if (registered_) self = self_;
     registered_ = false;
+    if (registration_counters_) registration_counters_->registered = false;
   }
   if (!self) co_return;
   Context ctx = Context().with_timeout(std::chrono::seconds(5));

@@ -117,6 +117,10 @@ TEST_F(RegistrationTest, RegistersOnlyOnceReadyAndDeregistersFirstAtStop) {
   ASSERT_TRUE(debug) << debug.error().to_string();
   EXPECT_NE(debug->body.find(R"("backend":"file","registered":true)"), std::string::npos) << debug->body;
   EXPECT_NE(debug->body.find(R"("services":{"shop":[{"id":")" + seen.id), std::string::npos) << debug->body;
+  auto metrics = get("http://127.0.0.1:" + std::to_string(app->admin_port()) + "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("svckit_discovery_registered 1"), std::string::npos);
+  EXPECT_NE(metrics->body.find("svckit_discovery_registration_failures_total 0"), std::string::npos);
 
   std::string work = "http://127.0.0.1:" + std::to_string(app->http_port()) + "/work";
   app->request_stop();
