@@ -135,29 +135,70 @@ std::unique_ptr<::grpc::ClientContext> client_context(const Context& ctx, std::c
   return c;
 }
 
-ChannelPool::ChannelPool(std::string target, ChannelOptions options) : target_(std::move(target)) {
-  std::size_t n = std::max<std::size_t>(options.pool_size, 1);
-  for (std::size_t i = 0; i < n; ++i) {
-    ::grpc::ChannelArguments args;
-    // A local subchannel pool per channel: each channel gets its own HTTP/2 connection.
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(options.keepalive_time.count()));
-    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
-    args.SetServiceConfigJSON(
-        R"({"methodConfig":[{"name":[{}],"retryPolicy":{"maxAttempts":)" +
-        std::to_string(std::max(options.max_attempts, 2)) +
-        R"(,"initialBackoff":"0.05s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}]})");
-    std::vector<std::unique_ptr<::grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
-    if (options.observe) interceptors.push_back(std::make_unique<ClientObserverFactory>());
-    channels_.push_back(::grpc::experimental::CreateCustomChannelWithInterceptors(
-        target_, ::grpc::InsecureChannelCredentials(), args, std::move(interceptors)));
+ChannelPool::ChannelPool(std::string target, ChannelOptions options)
+    : target_(std::move(target)), options_(std::move(options)) {
+  constexpr std::string_view kDiscovery = "discovery:///";
+  if (target_.rfind(kDiscovery, 0) == 0) {
+    if (!options_.discovery)
+      throw std::invalid_argument("ChannelPool(" + target_ + ") needs ChannelOptions::discovery");
+    // A target that answers nothing: calls made while no instance is known fail with UNAVAILABLE.
+    nowhere_ = make("unix:/nonexistent/svckit-no-instance-of-" + target_.substr(kDiscovery.size()));
+    watch_ = options_.discovery->watch(target_.substr(kDiscovery.size()),
+                                       [this](const std::vector<discovery::Instance>& set) { follow(set); });
+    return;
   }
+  std::size_t n = std::max<std::size_t>(options_.pool_size, 1);
+  for (std::size_t i = 0; i < n; ++i) channels_.push_back(make(target_));
 }
 
-ChannelPool::~ChannelPool() = default;
+std::shared_ptr<::grpc::Channel> ChannelPool::make(const std::string& target) const {
+  ::grpc::ChannelArguments args;
+  // A local subchannel pool per channel: each channel gets its own HTTP/2 connection.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(options_.keepalive_time.count()));
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
+  args.SetServiceConfigJSON(
+      R"({"methodConfig":[{"name":[{}],"retryPolicy":{"maxAttempts":)" +
+      std::to_string(std::max(options_.max_attempts, 2)) +
+      R"(,"initialBackoff":"0.05s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}]})");
+  std::vector<std::unique_ptr<::grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  if (options_.observe) interceptors.push_back(std::make_unique<ClientObserverFactory>());
+  return ::grpc::experimental::CreateCustomChannelWithInterceptors(target, ::grpc::InsecureChannelCredentials(), args,
+                                                                   std::move(interceptors));
+}
+
+// A new set from the registry: a channel per instance with a grpc endpoint, kept across sets while
+// its instance stays (its connection too).
+void ChannelPool::follow(const std::vector<discovery::Instance>& set) {
+  std::map<std::string, std::shared_ptr<::grpc::Channel>> next;
+  std::vector<std::shared_ptr<::grpc::Channel>> channels;
+  std::lock_guard lock(mu_);
+  for (const discovery::Instance& i : set) {
+    auto endpoint = i.endpoint("grpc");
+    if (!endpoint || next.count(std::string(*endpoint))) continue;
+    std::string key(*endpoint);
+    auto it = by_endpoint_.find(key);
+    auto channel = it != by_endpoint_.end() ? it->second : make(key);
+    next.emplace(key, channel);
+    channels.push_back(std::move(channel));
+  }
+  by_endpoint_ = std::move(next);
+  channels_ = std::move(channels);
+}
+
+ChannelPool::~ChannelPool() {
+  watch_.reset();  // no callback from here on
+}
 
 std::shared_ptr<::grpc::Channel> ChannelPool::get() {
+  std::lock_guard lock(mu_);
+  if (channels_.empty()) return nowhere_;
   return channels_[next_.fetch_add(1, std::memory_order_relaxed) % channels_.size()];
+}
+
+std::size_t ChannelPool::size() const {
+  std::lock_guard lock(mu_);
+  return channels_.size();
 }
 
 }  // namespace svckit::grpc

@@ -16,12 +16,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "svckit/core/context.hpp"
 #include "svckit/core/status.hpp"
+#include "svckit/discovery/registry.hpp"
 #include "svckit/grpc/settings.hpp"
 #include "svckit/log/logger.hpp"
 #include "svckit/metrics/metrics.hpp"
@@ -65,20 +68,34 @@ struct ChannelOptions {
   int max_attempts = 3;       // retry policy (service config) for UNAVAILABLE
   std::chrono::milliseconds keepalive_time{30000};
   bool observe = true;  // client interceptors: metrics and spans
+  // For "discovery:///service" targets: the registry whose instances (their grpc:// endpoints) the
+  // pool follows, one channel per instance, used round robin.
+  std::shared_ptr<discovery::Discovery> discovery;
 };
 
-// Channels to one target ("127.0.0.1:9090", "dns:///chat:9090"), created once and reused.
+// Channels to one target ("127.0.0.1:9090", "dns:///chat:9090"), created once and reused; or to the
+// live instances of a discovered service ("discovery:///chat-svc"): the set follows the registry's
+// watch, a channel is kept per instance, and get() goes round the instances. With no instance,
+// get() hands out a channel whose calls fail with UNAVAILABLE. Thread-safe.
 class ChannelPool {
  public:
   explicit ChannelPool(std::string target, ChannelOptions options = {});
   ~ChannelPool();
   std::shared_ptr<::grpc::Channel> get();  // round robin
   const std::string& target() const noexcept { return target_; }
+  std::size_t size() const;  // channels in use now (discovered instances, or pool_size)
 
  private:
+  std::shared_ptr<::grpc::Channel> make(const std::string& target) const;
+  void follow(const std::vector<discovery::Instance>& set);
   std::string target_;
+  ChannelOptions options_;
+  mutable std::mutex mu_;
   std::vector<std::shared_ptr<::grpc::Channel>> channels_;
+  std::map<std::string, std::shared_ptr<::grpc::Channel>> by_endpoint_;  // discovered: host:port → channel
+  std::shared_ptr<::grpc::Channel> nowhere_;                             // discovered, no instance
   std::atomic<std::size_t> next_{0};
+  std::unique_ptr<discovery::Watch> watch_;  // last: ends before the rest goes
 };
 
 class Server {
