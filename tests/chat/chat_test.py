@@ -157,8 +157,12 @@ slow_call = rpc.ChatServiceStub(slow_channel).BidirectionalChat(slow_gen())
 slow_requests.put(pb.ChatMessage(user_id="slowpoke", room="random", kind=J))
 time.sleep(0.3)
 payload = "y" * 1024
+# The sender keeps at most 200 messages ahead of the reading member (its queue holds 256), so that a
+# reader slowed by a busy machine is not mistaken for a slow consumer; the slow one falls 3000 behind.
 for i in range(3000):
     sender.send(room="random", content=f"{i}:{payload}")
+    if i % 200 == 199:
+        reader.wait_for(lambda m, i=i: m.content.startswith(f"{i}:"), 30)
 check(reader.wait_for(lambda m: m.content.startswith("2999:"), 30), "the reading member got the last message")
 got_all = sum(1 for m in reader.received if m.kind == pb.ChatMessage.KIND_MESSAGE and m.room == "random")
 check(got_all == 3000, f"the reading member got {got_all} of 3000")

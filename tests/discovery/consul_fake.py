@@ -8,15 +8,16 @@ It implements only what svckit's registry uses, as Consul's agent HTTP API docum
   GET  /v1/health/service/<name>         entries of a service; ?passing only those whose checks pass;
                                          blocking queries: ?index=N&wait=10s answer when the index
                                          moves past N or the wait ends; X-Consul-Index on every answer
-and validates what Consul validates there: Name is required; a check needs Interval with HTTP, and
+and validates what Consul validates there: Name is required; a check needs Interval with HTTP or TCP, and
 durations ("10s", "1m", "500ms") must parse; a Port outside 0..65535 is refused. It runs HTTP checks
-itself (GET, 2xx passing, anything else critical), and deregisters an instance that stayed critical
+itself (HTTP: GET, 2xx passing, anything else critical; TCP: a connection that opens), and deregisters an instance that stayed critical
 for longer than its DeregisterCriticalServiceAfter. POST /fake/reset-index makes the index go
 backwards, as an agent restart does. Loopback only.
 usage: consul_fake.py PORTFILE       (writes the port it listens on, then serves until killed)
 """
 import json
 import re
+import socket
 import sys
 import threading
 import time
@@ -53,8 +54,13 @@ def checker():
                 continue
             s["next_check"] = now + c["interval"]
             try:
-                with urllib.request.urlopen(c["http"], timeout=c["timeout"]) as r:
-                    ok = 200 <= r.status < 300
+                if c["http"]:
+                    with urllib.request.urlopen(c["http"], timeout=c["timeout"]) as r:
+                        ok = 200 <= r.status < 300
+                else:  # TCP: a connection that opens
+                    host, _, port = c["tcp"].rpartition(":")
+                    socket.create_connection((host.strip("[]"), int(port)), timeout=c["timeout"]).close()
+                    ok = True
             except Exception:
                 ok = False
             with lock:
@@ -99,9 +105,11 @@ class Agent(BaseHTTPRequestHandler):
                 check = None
                 c = reg.get("Check")
                 if c:
-                    if c.get("HTTP") and not c.get("Interval"):
+                    if (c.get("HTTP") or c.get("TCP")) and not c.get("Interval"):
                         raise ValueError("Interval must be > 0 for script, HTTP, or TCP checks")
-                    check = {"http": c.get("HTTP"), "interval": duration(c.get("Interval", "10s")),
+                    if not c.get("HTTP") and not c.get("TCP"):
+                        raise ValueError("a check needs HTTP or TCP (TTL and script checks are not in this fake)")
+                    check = {"http": c.get("HTTP"), "tcp": c.get("TCP"), "interval": duration(c.get("Interval", "10s")),
                              "timeout": duration(c.get("Timeout", "10s")),
                              "deregister_after": duration(c["DeregisterCriticalServiceAfter"])
                              if c.get("DeregisterCriticalServiceAfter") else None}

@@ -143,7 +143,8 @@ Task<void> App::register_when_ready() {
       std::lock_guard lock(registration_mu_);
       if (leaving_) co_return;
     }
-    auto report = co_await readiness_.check(as_probe(ctx), admin_settings_.check_timeout);
+    Context probe = as_probe(ctx);  // named: see docs/architecture.md on GCC 12
+    auto report = co_await readiness_.check(probe, admin_settings_.check_timeout);
     if (report.ready) {
       Status st = co_await registrar_->register_instance(ctx, self);
       if (st.ok()) break;
@@ -164,7 +165,8 @@ Task<void> App::register_when_ready() {
     registration_counters_->registered = registered_;
   }
   if (undo) {
-    (void)co_await registrar_->deregister(Context().with_timeout(std::chrono::seconds(5)), self);
+    Context undo_ctx = Context().with_timeout(std::chrono::seconds(5));
+    (void)co_await registrar_->deregister(undo_ctx, self);
     co_return;
   }
   logger_.info("registered in discovery", {{"backend", discovery_backend_},

@@ -184,7 +184,9 @@ class ConsistentHash final : public Balancer {
     set_ = std::move(set);
     ring_.clear();
     for (std::size_t k = 0; k < set_.size(); ++k) {
-      std::uint32_t nodes = std::max<std::uint32_t>(1, kNodes * set_[k].weight / 100);
+      // Capped: a weight from the registry must not make the ring huge.
+      std::uint32_t nodes =
+          std::clamp<std::uint32_t>(kNodes * std::min<std::uint32_t>(set_[k].weight, 1000) / 100, 1, kNodes * 10);
       if (set_[k].weight == 0) continue;
       std::uint64_t base = fnv1a(set_[k].id);
       for (std::uint32_t v = 0; v < nodes; ++v) ring_.push_back({mix(base + v * 0x9e3779b97f4a7c15ull), k});

@@ -89,6 +89,9 @@ struct FileRegistry::State {
   };
 
   mutable std::mutex mu;
+  // Held across a heartbeat's writes and across a removal, so that a heartbeat never puts back the
+  // file of an instance that was just deregistered.
+  std::mutex write_mu;
   std::map<std::string, Instance> registered;  // "service/id"
   std::vector<std::shared_ptr<Watcher>> watchers;
   std::map<int, std::string> watch_dirs;  // inotify descriptor → service
@@ -157,8 +160,10 @@ struct FileRegistry::State {
         bad_files.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
-      if (now - rec->heartbeat_unix_ms > rec->ttl_ms) {  // its owner stopped vouching for it
-        if (now - rec->heartbeat_unix_ms > 10 * rec->ttl_ms) fs::remove(e.path(), ec);  // long dead: tidy up
+      // A heartbeat from the future (a clock ahead, a hostile file) counts as now.
+      std::int64_t age = rec->heartbeat_unix_ms > now ? 0 : now - rec->heartbeat_unix_ms;
+      if (age > rec->ttl_ms) {                                 // its owner stopped vouching for it
+        if (age / 10 > rec->ttl_ms) fs::remove(e.path(), ec);  // long dead: tidy up
         continue;
       }
       out.push_back(std::move(rec->instance));
@@ -217,6 +222,7 @@ struct FileRegistry::State {
       }
       now = steady_clock::now();
       if (now >= next_heartbeat) {
+        std::lock_guard writing(write_mu);
         std::vector<Instance> mine;
         {
           std::lock_guard lock(mu);
@@ -303,6 +309,7 @@ Status FileRegistry::add(const Instance& instance) {
   if (!safe_name(instance.name) || !safe_name(instance.id))
     return Status(Code::kInvalidArgument, "instance \"" + instance.id + "\" of \"" + instance.name +
                                               "\": names and ids are letters, digits and -_.: (not starting with .)");
+  std::lock_guard writing(state_->write_mu);
   if (Status st = state_->write(instance); !st.ok()) return st;
   std::lock_guard lock(state_->mu);
   state_->registered[instance.name + "/" + instance.id] = instance;
@@ -310,6 +317,7 @@ Status FileRegistry::add(const Instance& instance) {
 }
 
 Status FileRegistry::remove(const Instance& instance) {
+  std::lock_guard writing(state_->write_mu);
   {
     std::lock_guard lock(state_->mu);
     state_->registered.erase(instance.name + "/" + instance.id);

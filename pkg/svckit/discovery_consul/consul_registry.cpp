@@ -153,10 +153,14 @@ Task<Status> ConsulRegistry::register_instance(const Context& ctx, const Instanc
       .key("Warning")
       .value(1)
       .end_object();
-  if (admin != instance.metadata.end()) {
-    // The agent checks the instance itself; one that stays critical is removed by it.
+  {
+    // The agent checks the instance itself, and removes one that stays critical: its admin /readyz
+    // when it has one, else a TCP connect to its endpoint.
     w.key("Check").begin_object();
-    w.key("HTTP").string(admin->second + "/readyz");
+    if (admin != instance.metadata.end())
+      w.key("HTTP").string(admin->second + "/readyz");
+    else
+      w.key("TCP").string((host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port));
     w.key("Interval").string(duration_text(options_.check_interval));
     w.key("Timeout").string(duration_text(options_.check_timeout));
     w.key("DeregisterCriticalServiceAfter").string(duration_text(options_.deregister_critical_after));
@@ -220,7 +224,8 @@ Task<Result<std::vector<Instance>>> ConsulRegistry::instances(const Context& ctx
 
 Task<Result<std::vector<std::string>>> ConsulRegistry::services(const Context& ctx) {
   Context c = ctx.with_timeout(options_.timeout);
-  auto res = co_await client_->get(c, options_.address + "/v1/agent/services");
+  std::string url = options_.address + "/v1/agent/services";
+  auto res = co_await client_->get(c, url);
   if (!res) co_return std::unexpected(res.error());
   if (res->status != 200)
     co_return make_error(Code::kUnavailable, "consul services: HTTP " + std::to_string(res->status));
@@ -238,12 +243,13 @@ std::unique_ptr<Watch> ConsulRegistry::watch(std::string service, WatchFn fn) {
   w->service = std::move(service);
   w->fn = std::move(fn);
   w->ctx = stop_.with_cancel();
-  rt_.spawn(watch_loop(w));
+  rt_.spawn(watch_loop(shared_from_this(), w));
   return std::make_unique<ConsulWatch>(w);
 }
 
-Task<void> ConsulRegistry::watch_loop(std::shared_ptr<Watcher> w) {
-  auto self = shared_from_this();
+// `self` is a parameter, not shared_from_this() in the body: the body first runs after spawn returns.
+Task<void> ConsulRegistry::watch_loop(std::shared_ptr<ConsulRegistry> self, std::shared_ptr<Watcher> w) {
+  (void)self;  // keeps the registry alive while the loop runs
   thread_local std::mt19937 rng{std::random_device{}()};
   std::uint64_t index = 0;
   int failures = 0;
@@ -267,11 +273,11 @@ Task<void> ConsulRegistry::watch_loop(std::shared_ptr<Watcher> w) {
       continue;
     }
     failures = 0;
-    if (a->index < index || a->index == 0) {
+    if (a->index < index) {
       index_resets_.fetch_add(1, std::memory_order_relaxed);
-      index = 0;  // backwards (or no index): start again
+      index = 0;  // backwards (an agent restart): start again with a query that does not block
     } else {
-      index = a->index;
+      index = std::max<std::uint64_t>(a->index, 1);  // Consul's advice: never block on index 0
     }
     w->deliver(a->set);
   }

@@ -45,7 +45,7 @@ class ConsulRegistry final : public Registrar, public Discovery, public std::ena
     std::uint64_t index = 0;
   };
   Task<Result<Answer>> health(const Context& ctx, const std::string& service, std::uint64_t index);
-  Task<void> watch_loop(std::shared_ptr<Watcher> w);
+  Task<void> watch_loop(std::shared_ptr<ConsulRegistry> self, std::shared_ptr<Watcher> w);
 
   Runtime& rt_;
   ConsulOptions options_;

@@ -167,6 +167,20 @@ TEST_F(ConsulRegistryTest, DeregisteringIsSeenAtOnceAndABackwardsIndexStartsAgai
   EXPECT_TRUE(rt_.block_on(r->deregister(Context().with_timeout(5s), inst("gone"))).ok()) << "unknown: not an error";
 }
 
+TEST_F(ConsulRegistryTest, WithoutAnAdminUrlTheAgentChecksTheEndpointOverTcp) {
+  auto r = open();
+  Seen seen;
+  auto w = r->watch("user-svc", [&](const std::vector<Instance>& set) { seen.add(set); });
+  Instance plain = inst("tcp-only");
+  plain.metadata.clear();
+  plain.endpoints = {"http://127.0.0.1:" + std::to_string(admin_->port())};  // a port that accepts
+  ASSERT_TRUE(rt_.block_on(r->register_instance(Context().with_timeout(5s), plain)).ok());
+  ASSERT_TRUE(seen.wait_for([](const Ids& s) { return s == Ids{"tcp-only"}; }, 3s));
+  rt_.block_on(admin_->drain());  // the port closes: the TCP check fails
+  admin_.reset();
+  EXPECT_TRUE(seen.wait_for([](const Ids& s) { return s.empty(); }, 3s)) << "a dead endpoint leaves ?passing";
+}
+
 TEST_F(ConsulRegistryTest, TheFakeAgentValidatesAsConsulDoes) {
   EXPECT_EQ(raw(http::Method::kPut, "/v1/agent/service/register", R"({"ID":"x","Port":80})")->status, 400);
   EXPECT_EQ(raw(http::Method::kPut, "/v1/agent/service/register", R"({"Name":"x","Port":70000})")->status, 400);

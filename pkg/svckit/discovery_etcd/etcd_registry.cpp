@@ -221,7 +221,7 @@ std::string EtcdRegistry::key_of(const Instance& i) const {
 
 // One POST to the gateway: its body on 200, else UNAVAILABLE naming etcd's answer. The next
 // endpoint is tried after a failure.
-Task<Result<std::string>> EtcdRegistry::call(const Context& ctx, std::string path, std::string body) {
+Task<Result<std::string>> EtcdRegistry::call(const Context& ctx, const char* path, std::string body) {
   std::size_t at;
   {
     std::lock_guard lock(mu_);
@@ -241,12 +241,14 @@ Task<Result<std::string>> EtcdRegistry::call(const Context& ctx, std::string pat
   if (!res) co_return std::unexpected(res.error());
   if (res->status != 200)
     co_return make_error(Code::kUnavailable,
-                         "etcd " + path + ": HTTP " + std::to_string(res->status) + " " + res->body);
+                         "etcd " + std::string(path) + ": HTTP " + std::to_string(res->status) + " " + res->body);
   co_return std::move(res->body);
 }
 
 Task<Status> EtcdRegistry::grant_and_put(const Context& ctx, Registration& reg) {
-  auto granted = co_await call(ctx, "/v3/lease/grant", "{\"TTL\":" + std::to_string(options_.lease_ttl.count()) + "}");
+  // Arguments are named, not temporaries inside the co_await: GCC 12 (docs/architecture.md).
+  std::string grant = "{\"TTL\":" + std::to_string(options_.lease_ttl.count()) + "}";
+  auto granted = co_await call(ctx, "/v3/lease/grant", std::move(grant));
   if (!granted) co_return granted.error();
   auto lease = json::decode<LeaseResponse>(*granted);
   if (!lease || lease->ID.empty())
@@ -270,7 +272,7 @@ Task<Status> EtcdRegistry::register_instance(const Context& ctx, const Instance&
     registered_[key_of(instance)] = reg;
     start_keepalive = !std::exchange(keepalive_running_, true);
   }
-  if (start_keepalive) rt_.spawn(keepalive_loop());
+  if (start_keepalive) rt_.spawn(keepalive_loop(shared_from_this()));
   co_return Status();
 }
 
@@ -284,15 +286,19 @@ Task<Status> EtcdRegistry::deregister(const Context& ctx, const Instance& instan
       registered_.erase(it);
     }
   }
-  auto del = co_await call(ctx, "/v3/kv/deleterange", "{\"key\":\"" + b64(key) + "\"}");
+  std::string del_body = "{\"key\":\"" + b64(key) + "\"}";
+  auto del = co_await call(ctx, "/v3/kv/deleterange", std::move(del_body));
   if (!del) co_return del.error();
-  if (lease != 0) (void)co_await call(ctx, "/v3/lease/revoke", "{\"ID\":\"" + std::to_string(lease) + "\"}");
+  if (lease != 0) {
+    std::string revoke = "{\"ID\":\"" + std::to_string(lease) + "\"}";
+    (void)co_await call(ctx, "/v3/lease/revoke", std::move(revoke));
+  }
   co_return Status();
 }
 
 // Renews every lease at a third of its TTL; a lease etcd lost is granted again with its key.
-Task<void> EtcdRegistry::keepalive_loop() {
-  auto self = shared_from_this();
+// `self` is a parameter, not shared_from_this() in the body: the body first runs after spawn returns.
+Task<void> EtcdRegistry::keepalive_loop(std::shared_ptr<EtcdRegistry> self) {
   int failures = 0;
   for (;;) {
     auto pause = failures > 0 ? backoff(failures) : std::chrono::milliseconds(options_.lease_ttl) / 3;
@@ -304,7 +310,8 @@ Task<void> EtcdRegistry::keepalive_loop() {
     }
     bool all_ok = true;
     for (auto& [key, reg] : regs) {
-      auto ka = co_await call(stop_, "/v3/lease/keepalive", "{\"ID\":\"" + std::to_string(reg.lease) + "\"}");
+      std::string renew = "{\"ID\":\"" + std::to_string(reg.lease) + "\"}";
+      auto ka = co_await call(stop_, "/v3/lease/keepalive", std::move(renew));
       bool alive = false;
       if (ka) {
         auto line = json::decode<KeepAliveLine>(*ka);
@@ -316,55 +323,73 @@ Task<void> EtcdRegistry::keepalive_loop() {
         all_ok = false;
         continue;  // etcd unreachable: the lease may still be alive, find out on the next round
       }
-      // etcd answered without a TTL: the lease is gone (expired while we could not reach etcd).
+      // etcd answered without a TTL: the lease is gone (expired while we could not reach etcd, or
+      // revoked by a deregistration since the snapshot). Only a registration still in place, on the
+      // lease we renewed, is granted again.
+      {
+        std::lock_guard lock(mu_);
+        auto it = registered_.find(key);
+        if (it == registered_.end() || it->second.lease != reg.lease) continue;
+      }
       Registration again = reg;
       if (Status st = co_await grant_and_put(stop_, again); !st.ok()) {
         all_ok = false;
         continue;
       }
       std::lock_guard lock(mu_);
-      if (auto it = registered_.find(key); it != registered_.end())
+      auto it = registered_.find(key);
+      if (it != registered_.end() && it->second.lease == reg.lease)
         it->second.lease = again.lease;
-      else  // deregistered meanwhile: do not leave the new key behind
+      else  // deregistered, or registered anew, meanwhile: do not leave this key and lease behind
         rt_.spawn([](std::shared_ptr<EtcdRegistry> r, std::string k, std::int64_t l) -> Task<void> {
-          (void)co_await r->call(Context(), "/v3/kv/deleterange", "{\"key\":\"" + b64(k) + "\"}");
-          (void)co_await r->call(Context(), "/v3/lease/revoke", "{\"ID\":\"" + std::to_string(l) + "\"}");
+          Context ctx;
+          std::string del = "{\"key\":\"" + b64(k) + "\"}";
+          (void)co_await r->call(ctx, "/v3/kv/deleterange", std::move(del));
+          std::string revoke = "{\"ID\":\"" + std::to_string(l) + "\"}";
+          (void)co_await r->call(ctx, "/v3/lease/revoke", std::move(revoke));
         }(self, key, again.lease));
     }
     failures = all_ok ? 0 : failures + 1;
   }
 }
 
-Task<Result<std::pair<std::vector<Instance>, std::int64_t>>> EtcdRegistry::list(const Context& ctx,
-                                                                                const std::string& service) {
+Task<Result<EtcdRegistry::Listing>> EtcdRegistry::list(const Context& ctx, const std::string& service) {
   std::string prefix = options_.prefix + "/" + service + "/";
-  auto body = co_await call(ctx, "/v3/kv/range",
-                            "{\"key\":\"" + b64(prefix) + "\",\"range_end\":\"" + b64(range_end(prefix)) + "\"}");
+  std::string query = "{\"key\":\"" + b64(prefix) + "\",\"range_end\":\"" + b64(range_end(prefix)) + "\"}";
+  auto body = co_await call(ctx, "/v3/kv/range", std::move(query));
   if (!body) co_return std::unexpected(body.error());
   auto range = json::decode<RangeResponse>(*body);
   if (!range) co_return make_error(Code::kUnavailable, "etcd range: unexpected answer");
-  std::vector<Instance> set;
+  Listing out;
+  out.revision = to_int(range->header.revision);
   for (const KeyValue& kv : range->kvs) {
+    auto key = unb64(kv.key);
     auto value = unb64(kv.value);
-    if (!value) continue;
+    if (!key || !value) continue;
     auto i = json::decode<Instance>(*value);
-    if (i && i->name == service) set.push_back(std::move(*i));
+    if (i && i->name == service) out.by_key.emplace(std::move(*key), std::move(*i));
   }
-  std::sort(set.begin(), set.end(), [](const Instance& a, const Instance& b) { return a.id < b.id; });
-  co_return std::make_pair(std::move(set), to_int(range->header.revision));
+  co_return out;
+}
+
+std::vector<Instance> EtcdRegistry::Listing::set() const {
+  std::vector<Instance> out;
+  for (const auto& [k, i] : by_key) out.push_back(i);
+  std::sort(out.begin(), out.end(), [](const Instance& a, const Instance& b) { return a.id < b.id; });
+  return out;
 }
 
 Task<Result<std::vector<Instance>>> EtcdRegistry::instances(const Context& ctx, std::string service) {
   auto listed = co_await list(ctx, service);
   if (!listed) co_return std::unexpected(listed.error());
-  co_return std::move(listed->first);
+  co_return listed->set();
 }
 
 Task<Result<std::vector<std::string>>> EtcdRegistry::services(const Context& ctx) {
   std::string prefix = options_.prefix + "/";
-  auto body = co_await call(
-      ctx, "/v3/kv/range",
-      "{\"key\":\"" + b64(prefix) + "\",\"range_end\":\"" + b64(range_end(prefix)) + "\",\"keys_only\":true}");
+  std::string query =
+      "{\"key\":\"" + b64(prefix) + "\",\"range_end\":\"" + b64(range_end(prefix)) + "\",\"keys_only\":true}";
+  auto body = co_await call(ctx, "/v3/kv/range", std::move(query));
   if (!body) co_return std::unexpected(body.error());
   auto range = json::decode<RangeResponse>(*body);
   if (!range) co_return make_error(Code::kUnavailable, "etcd range: unexpected answer");
@@ -383,13 +408,13 @@ std::unique_ptr<Watch> EtcdRegistry::watch(std::string service, WatchFn fn) {
   w->service = std::move(service);
   w->fn = std::move(fn);
   w->ctx = stop_.with_cancel();
-  rt_.spawn(watch_loop(w));
+  rt_.spawn(watch_loop(shared_from_this(), w));
   return std::make_unique<EtcdWatch>(w);
 }
 
 // List, then watch from the next revision; on a compacted revision or a broken stream, list again.
-Task<void> EtcdRegistry::watch_loop(std::shared_ptr<Watcher> w) {
-  auto self = shared_from_this();
+Task<void> EtcdRegistry::watch_loop(std::shared_ptr<EtcdRegistry> self, std::shared_ptr<Watcher> w) {
+  (void)self;  // keeps the registry alive while the loop runs
   int failures = 0;
   const std::string prefix = options_.prefix + "/" + w->service + "/";
   while (!w->ctx.done()) {
@@ -401,10 +426,9 @@ Task<void> EtcdRegistry::watch_loop(std::shared_ptr<Watcher> w) {
       ++failures;
       continue;  // the watcher keeps its last set
     }
-    std::map<std::string, Instance> current;
-    for (auto& i : listed->first) current[prefix + i.id] = i;
-    w->deliver(listed->first);
-    std::int64_t revision = listed->second;
+    std::map<std::string, Instance> current = listed->by_key;  // by etcd key, as events name them
+    w->deliver(listed->set());
+    std::int64_t revision = listed->revision;
 
     // The watch stream: newline-delimited JSON results, for as long as etcd keeps it open.
     std::string pending;
@@ -455,11 +479,13 @@ Task<void> EtcdRegistry::watch_loop(std::shared_ptr<Watcher> w) {
     auto ended = co_await client_->send(stream_ctx, std::move(req));
     if (w->ctx.done()) co_return;
     if (relist) {
-      failures = 0;
+      failures = 1;  // list again after a short pause: a watch cancelled again and again must not spin
       continue;
     }
-    counters_->watch_errors.fetch_add(1, std::memory_order_relaxed);
-    failures = ended && stream_ctx.err().code() == Code::kDeadlineExceeded ? 0 : failures + 1;
+    // Our own five-minute renewal is not an error; anything else that ended the stream is.
+    bool renewed = !ended && stream_ctx.err().code() == Code::kDeadlineExceeded;
+    if (!renewed) counters_->watch_errors.fetch_add(1, std::memory_order_relaxed);
+    failures = renewed ? 0 : failures + 1;
   }
 }
 

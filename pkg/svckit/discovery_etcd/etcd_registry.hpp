@@ -61,11 +61,16 @@ class EtcdRegistry final : public Registrar, public Discovery, public std::enabl
     Instance instance;
     std::int64_t lease = 0;
   };
-  Task<Result<std::string>> call(const Context& ctx, std::string path, std::string body);
+  Task<Result<std::string>> call(const Context& ctx, const char* path, std::string body);
   Task<Status> grant_and_put(const Context& ctx, Registration& reg);
-  Task<void> keepalive_loop();
-  Task<void> watch_loop(std::shared_ptr<Watcher> w);
-  Task<Result<std::pair<std::vector<Instance>, std::int64_t>>> list(const Context& ctx, const std::string& service);
+  struct Listing {
+    std::map<std::string, Instance> by_key;  // etcd key → instance
+    std::int64_t revision = 0;
+    std::vector<Instance> set() const;  // ordered by id
+  };
+  Task<void> keepalive_loop(std::shared_ptr<EtcdRegistry> self);
+  Task<void> watch_loop(std::shared_ptr<EtcdRegistry> self, std::shared_ptr<Watcher> w);
+  Task<Result<Listing>> list(const Context& ctx, const std::string& service);
   std::chrono::milliseconds backoff(int failures) const;
   std::string key_of(const Instance& i) const;
 

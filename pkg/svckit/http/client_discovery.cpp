@@ -58,12 +58,24 @@ Task<Result<LoopBalancer*>> Client::balancer_for(const Context& call, const std:
       std::lock_guard lock(view->mu);
       view->watch = std::move(w);
     };
-    auto started = co_await run_blocking(call, start);
-    if (!started) co_return std::unexpected(started.error());
+    // Off the caller's context: a call that is about to end must not leave the service unwatched.
+    Context background;
+    auto started = co_await run_blocking(background, start);
+    if (!started) {
+      std::lock_guard lock(impl.views_mu);
+      impl.views.erase(service);  // the next call tries again
+      co_return std::unexpected(started.error());
+    }
   }
-  // Another loop may be starting the watch: its first set is a moment away.
-  while (view->generation.load(std::memory_order_acquire) == 0)
-    if (!(co_await sleep_for(call, std::chrono::milliseconds(1))).ok()) co_return std::unexpected(call.err());
+  // The watch's first set: at once from an in-memory or file registry, after its first answer from a
+  // remote one (or another loop is starting the watch). Meanwhile this call waits, within its deadline.
+  while (view->generation.load(std::memory_order_acquire) == 0) {
+    if (!(co_await sleep_for(call, std::chrono::milliseconds(1))).ok())
+      co_return std::unexpected(
+          Status(Code::kUnavailable, "NO_INSTANCE", "the registry has not answered for " + service + " yet")
+              .with_metadata("service", service)
+              .with_metadata("cause", call.err().to_string()));
+  }
   LoopBalancer lb{discovery::make_balancer(impl.options.balancer),
                   ~std::uint64_t{0},
                   view,
@@ -96,13 +108,15 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
     // Copied: the set may change while the call is out.
     std::string id = picked->id;
     auto hostport = picked->endpoint("http");
-    if (!hostport) {
-      last = Status(Code::kUnavailable, "instance " + id + " of " + url.service + " has no http endpoint");
+    auto target = hostport ? parse_url("http://" + std::string(*hostport))
+                           : Result<Url>(make_error(Code::kUnavailable,
+                                                    "instance " + id + " of " + url.service + " has no http endpoint"));
+    if (!target) {
+      (*lb)->balancer->report(id, Duration::zero(), false);  // the pick counted it in flight
+      last = target.error();
       avoid = id;
       continue;
     }
-    auto target = parse_url("http://" + std::string(*hostport));
-    if (!target) co_return std::unexpected(target.error());
     target->target = url.target;
     if (t > 0) impl.instance_retries.fetch_add(1, std::memory_order_relaxed);
     auto start = Clock::now();

@@ -153,7 +153,9 @@ struct DisconnectWatch {
 
 Task<void> Server::Conn::run() {
   open();
-  while (co_await read_head()) {
+  // A loop without a co_await in its condition: GCC 12's rule (docs/architecture.md).
+  for (;;) {
+    if (!co_await read_head()) break;
     route();
     if (!body_buffered() && !co_await read_body()) break;
     if (!handle_inline()) co_await handle();
