@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <random>
 
+#include "svckit/discovery/detail/watch_state.hpp"
 #include "svckit/http/client.hpp"
 #include "svckit/json/json.hpp"
 
@@ -77,39 +77,7 @@ std::pair<std::string, int> host_port(std::string_view endpoint) {
 
 }  // namespace
 
-struct ConsulRegistry::Watcher {
-  std::string service;
-  WatchFn fn;
-  Context ctx;
-  std::mutex mu;
-  bool active = true;
-  bool delivered = false;
-  std::vector<Instance> last;
-  void deliver(const std::vector<Instance>& set) {
-    std::lock_guard lock(mu);
-    if (!active || (delivered && last == set)) return;
-    last = set;
-    delivered = true;
-    fn(set);
-  }
-};
-
-namespace {
-class ConsulWatch final : public Watch {
- public:
-  explicit ConsulWatch(std::shared_ptr<ConsulRegistry::Watcher> w) : w_(std::move(w)) {}
-  ~ConsulWatch() override {
-    {
-      std::lock_guard lock(w_->mu);
-      w_->active = false;
-    }
-    w_->ctx.cancel(Status(Code::kCancelled, "watch ended"));
-  }
-
- private:
-  std::shared_ptr<ConsulRegistry::Watcher> w_;
-};
-}  // namespace
+struct ConsulRegistry::Watcher : detail::WatchState {};
 
 ConsulRegistry::ConsulRegistry(Runtime& rt, ConsulOptions options)
     : rt_(rt),
@@ -244,13 +212,12 @@ std::unique_ptr<Watch> ConsulRegistry::watch(std::string service, WatchFn fn) {
   w->fn = std::move(fn);
   w->ctx = stop_.with_cancel();
   rt_.spawn(watch_loop(shared_from_this(), w));
-  return std::make_unique<ConsulWatch>(w);
+  return std::make_unique<detail::WatchHandle>(w);
 }
 
 // `self` is a parameter, not shared_from_this() in the body: the body first runs after spawn returns.
 Task<void> ConsulRegistry::watch_loop(std::shared_ptr<ConsulRegistry> self, std::shared_ptr<Watcher> w) {
   (void)self;  // keeps the registry alive while the loop runs
-  thread_local std::mt19937 rng{std::random_device{}()};
   std::uint64_t index = 0;
   int failures = 0;
   auto last_query = Clock::now() - options_.min_query_interval;
@@ -258,12 +225,9 @@ Task<void> ConsulRegistry::watch_loop(std::shared_ptr<ConsulRegistry> self, std:
     // At most one query per min_query_interval, however fast the index moves.
     auto next = last_query + options_.min_query_interval;
     if (next > Clock::now() && !(co_await sleep_for(w->ctx, next - Clock::now())).ok()) co_return;
-    if (failures > 0) {
-      auto step = std::min<std::chrono::milliseconds>(options_.backoff_min * (1LL << std::min(failures, 16)),
-                                                      options_.backoff_max);
-      std::uniform_int_distribution<long long> jitter(0, step.count() / 2);
-      if (!(co_await sleep_for(w->ctx, std::chrono::milliseconds(step.count() / 2 + jitter(rng)))).ok()) co_return;
-    }
+    if (failures > 0 &&
+        !(co_await sleep_for(w->ctx, detail::backoff(options_.backoff_min, options_.backoff_max, failures))).ok())
+      co_return;
     last_query = Clock::now();
     auto a = co_await health(w->ctx, w->service, index);
     if (w->ctx.done()) co_return;

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
-#include <random>
 #include <set>
 
+#include "svckit/discovery/detail/watch_state.hpp"
 #include "svckit/http/client.hpp"
 #include "svckit/json/json.hpp"
 
@@ -147,39 +147,7 @@ struct EtcdRegistry::Counters {
   std::atomic<std::uint64_t> registrations{0}, keepalive_errors{0}, lists{0}, watch_errors{0}, compactions{0};
 };
 
-struct EtcdRegistry::Watcher {
-  std::string service;
-  WatchFn fn;
-  Context ctx;    // cancelled when the watch ends
-  std::mutex mu;  // held while fn runs
-  bool active = true;
-  bool delivered = false;
-  std::vector<Instance> last;
-  void deliver(const std::vector<Instance>& set) {
-    std::lock_guard lock(mu);
-    if (!active || (delivered && last == set)) return;
-    last = set;
-    delivered = true;
-    fn(set);
-  }
-};
-
-namespace {
-class EtcdWatch final : public Watch {
- public:
-  explicit EtcdWatch(std::shared_ptr<EtcdRegistry::Watcher> w) : w_(std::move(w)) {}
-  ~EtcdWatch() override {
-    {
-      std::lock_guard lock(w_->mu);
-      w_->active = false;
-    }
-    w_->ctx.cancel(Status(Code::kCancelled, "watch ended"));
-  }
-
- private:
-  std::shared_ptr<EtcdRegistry::Watcher> w_;
-};
-}  // namespace
+struct EtcdRegistry::Watcher : detail::WatchState {};
 
 EtcdRegistry::EtcdRegistry(Runtime& rt, EtcdOptions options)
     : rt_(rt),
@@ -204,15 +172,6 @@ EtcdStats EtcdRegistry::stats() const {
   const Counters& c = *counters_;
   return EtcdStats{c.registrations.load(), c.keepalive_errors.load(), c.lists.load(), c.watch_errors.load(),
                    c.compactions.load()};
-}
-
-std::chrono::milliseconds EtcdRegistry::backoff(int failures) const {
-  // Exponential with full jitter: half the step fixed, half random, so that clients spread out.
-  thread_local std::mt19937 rng{std::random_device{}()};
-  auto step = options_.backoff_min * (1LL << std::min(failures, 16));
-  step = std::min<std::chrono::milliseconds>(step, options_.backoff_max);
-  std::uniform_int_distribution<long long> jitter(0, step.count() / 2);
-  return std::chrono::milliseconds(step.count() / 2 + jitter(rng));
 }
 
 std::string EtcdRegistry::key_of(const Instance& i) const {
@@ -301,7 +260,8 @@ Task<Status> EtcdRegistry::deregister(const Context& ctx, const Instance& instan
 Task<void> EtcdRegistry::keepalive_loop(std::shared_ptr<EtcdRegistry> self) {
   int failures = 0;
   for (;;) {
-    auto pause = failures > 0 ? backoff(failures) : std::chrono::milliseconds(options_.lease_ttl) / 3;
+    auto pause = failures > 0 ? detail::backoff(options_.backoff_min, options_.backoff_max, failures)
+                              : std::chrono::milliseconds(options_.lease_ttl) / 3;
     if (!(co_await sleep_for(stop_, pause)).ok()) co_return;
     std::vector<std::pair<std::string, Registration>> regs;
     {
@@ -409,7 +369,7 @@ std::unique_ptr<Watch> EtcdRegistry::watch(std::string service, WatchFn fn) {
   w->fn = std::move(fn);
   w->ctx = stop_.with_cancel();
   rt_.spawn(watch_loop(shared_from_this(), w));
-  return std::make_unique<EtcdWatch>(w);
+  return std::make_unique<detail::WatchHandle>(w);
 }
 
 // List, then watch from the next revision; on a compacted revision or a broken stream, list again.
@@ -418,7 +378,9 @@ Task<void> EtcdRegistry::watch_loop(std::shared_ptr<EtcdRegistry> self, std::sha
   int failures = 0;
   const std::string prefix = options_.prefix + "/" + w->service + "/";
   while (!w->ctx.done()) {
-    if (failures > 0 && !(co_await sleep_for(w->ctx, backoff(failures))).ok()) co_return;
+    if (failures > 0 &&
+        !(co_await sleep_for(w->ctx, detail::backoff(options_.backoff_min, options_.backoff_max, failures))).ok())
+      co_return;
     auto listed = co_await list(w->ctx, w->service);
     counters_->lists.fetch_add(1, std::memory_order_relaxed);
     if (!listed) {

@@ -71,7 +71,6 @@ class EtcdRegistry final : public Registrar, public Discovery, public std::enabl
   Task<void> keepalive_loop(std::shared_ptr<EtcdRegistry> self);
   Task<void> watch_loop(std::shared_ptr<EtcdRegistry> self, std::shared_ptr<Watcher> w);
   Task<Result<Listing>> list(const Context& ctx, const std::string& service);
-  std::chrono::milliseconds backoff(int failures) const;
   std::string key_of(const Instance& i) const;
 
   Runtime& rt_;
