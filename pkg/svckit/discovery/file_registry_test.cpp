@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "svckit/core/runtime.hpp"
+#include "svckit/testing/discovery_seen.hpp"
 
 namespace svckit::discovery {
 namespace {
@@ -31,26 +32,7 @@ Instance inst(std::string id, int port, std::string service = "user-svc") {
 }
 
 // The sets a watch delivered, and a wait for one that satisfies a predicate.
-struct Seen {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::vector<std::string>> sets;
-  void add(const std::vector<Instance>& set) {
-    std::vector<std::string> ids;
-    for (const auto& i : set) ids.push_back(i.id);
-    std::lock_guard lock(mu);
-    sets.push_back(std::move(ids));
-    cv.notify_all();
-  }
-  bool wait_for(std::function<bool(const std::vector<std::string>&)> pred, std::chrono::milliseconds limit) {
-    std::unique_lock lock(mu);
-    return cv.wait_for(lock, limit, [&] { return !sets.empty() && pred(sets.back()); });
-  }
-  std::vector<std::string> last() {
-    std::lock_guard lock(mu);
-    return sets.empty() ? std::vector<std::string>{} : sets.back();
-  }
-};
+using testkit::Seen;
 
 class FileRegistryTest : public ::testing::Test {
  protected:

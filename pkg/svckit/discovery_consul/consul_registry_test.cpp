@@ -17,6 +17,7 @@
 
 #include "svckit/http/client.hpp"
 #include "svckit/http/server.hpp"
+#include "svckit/testing/discovery_seen.hpp"
 
 using namespace std::chrono_literals;
 
@@ -25,22 +26,7 @@ namespace {
 
 using Ids = std::vector<std::string>;
 
-struct Seen {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<Ids> sets;
-  void add(const std::vector<Instance>& set) {
-    Ids ids;
-    for (const auto& i : set) ids.push_back(i.id);
-    std::lock_guard lock(mu);
-    sets.push_back(std::move(ids));
-    cv.notify_all();
-  }
-  bool wait_for(std::function<bool(const Ids&)> pred, std::chrono::milliseconds limit) {
-    std::unique_lock lock(mu);
-    return cv.wait_for(lock, limit, [&] { return !sets.empty() && pred(sets.back()); });
-  }
-};
+using testkit::Seen;
 
 class ConsulRegistryTest : public ::testing::Test {
  protected:

@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 
+#include "svckit/testing/discovery_seen.hpp"
 #include "svckit/testing/etcd_fixture.hpp"
 
 using namespace std::chrono_literals;
@@ -24,26 +25,7 @@ Instance inst(std::string service, std::string id, int port) {
   return i;
 }
 
-struct Seen {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::vector<std::string>> sets;
-  void add(const std::vector<Instance>& set) {
-    std::vector<std::string> ids;
-    for (const auto& i : set) ids.push_back(i.id);
-    std::lock_guard lock(mu);
-    sets.push_back(std::move(ids));
-    cv.notify_all();
-  }
-  bool wait_for(std::function<bool(const std::vector<std::string>&)> pred, std::chrono::milliseconds limit) {
-    std::unique_lock lock(mu);
-    return cv.wait_for(lock, limit, [&] { return !sets.empty() && pred(sets.back()); });
-  }
-  std::size_t count() {
-    std::lock_guard lock(mu);
-    return sets.size();
-  }
-};
+using testkit::Seen;
 
 using Ids = std::vector<std::string>;
 
