@@ -100,6 +100,20 @@ std::vector<std::string> map_items(const Snapshot& snap, const std::string& key,
   return {names.begin(), names.end()};
 }
 
+void bind_string_map(const Snapshot& snap, const std::string& key, std::map<std::string, std::string>& out,
+                     std::vector<std::string>& errors) {
+  std::map<std::string, std::string> found;
+  for_each_under(snap, key + ".", [&](const std::string& full, std::string_view rest, const Entry& e) {
+    if (rest.find('.') != std::string_view::npos || e.is_list) {
+      errors.push_back(display_key(full) + ": expected a map of strings under " + display_key(key) + " (" +
+                       e.origin.to_string() + ")");
+      return;
+    }
+    found.emplace(std::string(rest), e.value);
+  });
+  if (!found.empty()) out = std::move(found);
+}
+
 void check_item_keys(const Snapshot& snap, const std::string& item_prefix, const std::vector<std::string>& known,
                      std::vector<std::string>& errors) {
   for_each_under(snap, item_prefix + ".", [&](const std::string& full, std::string_view rest, const Entry& e) {

@@ -248,6 +248,9 @@ void bind_list(const Snapshot& snap, const std::string& key, std::vector<S>& out
 template <Described S>
 void bind_map(const Snapshot& snap, const std::string& key, std::map<std::string, S>& out,
               std::vector<std::string>& errors);
+// A map of strings (key.name: value); defined in bind.cpp.
+void bind_string_map(const Snapshot& snap, const std::string& key, std::map<std::string, std::string>& out,
+                     std::vector<std::string>& errors);
 template <Described S>
 void write_defaults(const S& item, const std::string& prefix, Layer& out);
 template <Described S>
@@ -380,6 +383,24 @@ class Binder {
     return FieldBuilder<T, std::map<std::string, S>>(spec, member);
   }
 
+  // A map of strings by name (a YAML map of scalars: labels, metadata).
+  FieldBuilder<T, std::map<std::string, std::string>> field(std::string key,
+                                                            std::map<std::string, std::string> T::*member) {
+    auto& spec = specs_.emplace_back();
+    spec.key = std::move(key);
+    spec.bind_tree = [member](const Snapshot& snap, const std::string& k, void* obj, std::vector<std::string>& errors) {
+      detail::bind_string_map(snap, k, static_cast<T*>(obj)->*member, errors);
+    };
+    spec.assign = [member](const Entry& e, void* obj) {
+      return detail::clear_if_empty(e, static_cast<T*>(obj)->*member);
+    };
+    spec.defaults_tree = [member](const void* obj, const std::string& k, Layer& out) {
+      for (const auto& [name, value] : static_cast<const T*>(obj)->*member)
+        out[k + "." + name] = Entry{value, {}, false, Origin{"default", 0}};
+    };
+    return FieldBuilder<T, std::map<std::string, std::string>>(spec, member);
+  }
+
   // An integer member holding a byte count, written with units in configuration ("4MiB", "512KiB").
   template <std::unsigned_integral M>
   FieldBuilder<T, M> bytes(std::string key, M T::*member) {
@@ -454,7 +475,13 @@ class Binder {
         spec.checks.push_back([member, c](const void* obj) { return c(&(static_cast<const T*>(obj)->*member)); });
       specs_.push_back(std::move(spec));
     }
-    for (auto& c : inner.validators_) validators_.push_back([member, c](const T& obj) { return c(obj.*member); });
+    // A section's own rules name the section: "db: pool.max_idle: ..." rather than "db: max_idle: ...".
+    for (auto& c : inner.validators_)
+      validators_.push_back([member, c, name](const T& obj) {
+        Status st = c(obj.*member);
+        if (st.ok() || name.empty()) return st;
+        return Status(st.code(), name + "." + std::string(st.message()));
+      });
   }
 
   // A rule across fields, run after every field bound: return a non-OK Status to reject.
