@@ -12,6 +12,7 @@
 #include "svckit/db/migrate.hpp"
 #include "svckit/db/settings.hpp"
 #include "svckit/discovery/settings.hpp"
+#include "svckit/discovery_etcd/etcd_config_source.hpp"
 #include "svckit/http/client.hpp"
 #include "svckit/http/middleware.hpp"
 #include "svckit/http/server.hpp"
@@ -67,8 +68,19 @@ std::optional<int> App::init(int argc, const char* const* argv) {
   config_->define<OtlpSettings>("otlp");
   config_->define<resilience::ResilienceSettings>("resilience");
   config_->define<discovery::DiscoverySettings>("discovery");
+  config_->define<discovery::RemoteConfigOptions>("config.remote");
   for (auto& define : pending_sections_) define(*config_);
   if (auto st = config_->load(); !st.ok()) return refuse(st.message());
+  Status remote_unread;  // reported once the logger exists
+  if (auto remote = settings<discovery::RemoteConfigOptions>("config.remote"); remote.enabled) {
+    // Read before anything is built from the configuration, so the remote layer counts from the start.
+    if (remote.key.empty()) remote.key = "/config/" + name;
+    remote_config_ = discovery::EtcdConfigSource::create(remote);
+    remote_unread = remote_config_->fetch_now();
+    if (!remote_unread.ok() && remote.required) return refuse(remote_unread.message());
+    config_->add_source(remote_config_);
+    if (auto st = config_->reload(); !st.ok()) return refuse(st.message());
+  }
   if (cl->print_config) {
     std::fputs(config_->print().c_str(), stdout);
     return 0;
@@ -102,6 +114,11 @@ std::optional<int> App::init(int argc, const char* const* argv) {
       l.info("config reloaded", {{"changed_keys", e.changed_keys}});
   });
   runtime_->on_signal(SIGHUP, [sink = logger_.sink()] { (void)sink->reopen(); });
+  if (!remote_unread.ok())
+    logger_.warn(
+        "config.remote unreadable: starting on the local configuration, the remote one follows when etcd answers",
+        {{"error", remote_unread}});
+  if (remote_config_) remote_config_->run_on(*runtime_);
   log_subscription_ =
       config_->on_change<log::LogSettings>("log", [l = logger_](const log::LogSettings& s) { l.set_level(s.level); });
   if (auto st = config_->watch(); !st.ok()) logger_.warn("config hot reload unavailable", {{"error", st}});
@@ -171,35 +188,43 @@ void App::register_telemetry_metrics() {
     }
   }
   metrics::register_runtime_metrics(r, *runtime_);
-  r.add_collector([t = telemetry_.get(), logger = logger_, cfg = config_.get()](metrics::Emitter& e) {
-    e.counter("svckit_log_dropped_total", "Log lines dropped because a sink could not keep up.",
-              static_cast<double>(logger.dropped()));
-    e.counter("svckit_config_reloads_total", "Configuration reloads applied.", static_cast<double>(cfg->reloads()));
-    e.counter("svckit_config_reload_failures_total", "Configuration reloads refused (the old config stays).",
-              static_cast<double>(cfg->reload_failures()));
-    if (auto& batch = t->tracing.batch) {
-      e.counter("svckit_trace_spans_exported_total", "Spans handed to the exporter successfully.",
-                static_cast<double>(batch->exported()));
-      e.counter("svckit_trace_spans_dropped_total", "Spans dropped because the export queue was full.",
-                static_cast<double>(batch->dropped()));
-      e.counter("svckit_trace_export_failures_total", "Export batches that failed after retries.",
-                static_cast<double>(batch->export_failures()));
-    }
-    if (auto& logs = t->logs) {
-      e.counter("svckit_otlp_logs_exported_total", "Log records accepted by the OTLP endpoint.",
-                static_cast<double>(logs->exported()));
-      e.counter("svckit_otlp_logs_dropped_total", "Log lines dropped because the OTLP export buffer was full.",
-                static_cast<double>(logs->dropped()));
-      e.counter("svckit_otlp_logs_export_failures_total", "Log export batches that failed after retries.",
-                static_cast<double>(logs->export_failures()));
-    }
-    if (auto& push = t->metrics_push) {
-      e.counter("svckit_otlp_metrics_pushes_total", "Metric pushes accepted by the OTLP endpoint.",
-                static_cast<double>(push->pushes()));
-      e.counter("svckit_otlp_metrics_push_failures_total", "Metric pushes that failed after retries.",
-                static_cast<double>(push->failures()));
-    }
-  });
+  r.add_collector(
+      [t = telemetry_.get(), logger = logger_, cfg = config_.get(), remote = remote_config_](metrics::Emitter& e) {
+        e.counter("svckit_log_dropped_total", "Log lines dropped because a sink could not keep up.",
+                  static_cast<double>(logger.dropped()));
+        e.counter("svckit_config_reloads_total", "Configuration reloads applied.", static_cast<double>(cfg->reloads()));
+        e.counter("svckit_config_reload_failures_total", "Configuration reloads refused (the old config stays).",
+                  static_cast<double>(cfg->reload_failures()));
+        if (remote) {
+          auto st = remote->stats();
+          e.counter("svckit_config_remote_updates_total", "Values read from the remote configuration source.",
+                    static_cast<double>(st.updates));
+          e.counter("svckit_config_remote_errors_total",
+                    "Failed reads and broken watches of the remote source (retried).", static_cast<double>(st.errors));
+        }
+        if (auto& batch = t->tracing.batch) {
+          e.counter("svckit_trace_spans_exported_total", "Spans handed to the exporter successfully.",
+                    static_cast<double>(batch->exported()));
+          e.counter("svckit_trace_spans_dropped_total", "Spans dropped because the export queue was full.",
+                    static_cast<double>(batch->dropped()));
+          e.counter("svckit_trace_export_failures_total", "Export batches that failed after retries.",
+                    static_cast<double>(batch->export_failures()));
+        }
+        if (auto& logs = t->logs) {
+          e.counter("svckit_otlp_logs_exported_total", "Log records accepted by the OTLP endpoint.",
+                    static_cast<double>(logs->exported()));
+          e.counter("svckit_otlp_logs_dropped_total", "Log lines dropped because the OTLP export buffer was full.",
+                    static_cast<double>(logs->dropped()));
+          e.counter("svckit_otlp_logs_export_failures_total", "Log export batches that failed after retries.",
+                    static_cast<double>(logs->export_failures()));
+        }
+        if (auto& push = t->metrics_push) {
+          e.counter("svckit_otlp_metrics_pushes_total", "Metric pushes accepted by the OTLP endpoint.",
+                    static_cast<double>(push->pushes()));
+          e.counter("svckit_otlp_metrics_push_failures_total", "Metric pushes that failed after retries.",
+                    static_cast<double>(push->failures()));
+        }
+      });
 }
 
 namespace {

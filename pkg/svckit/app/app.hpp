@@ -47,7 +47,14 @@
 
 namespace svckit::http {
 class Server;
-}
+class Client;
+}  // namespace svckit::http
+
+namespace svckit::discovery {
+class HealthChecker;
+class EtcdConfigSource;
+struct DiscoverySettings;
+}  // namespace svckit::discovery
 
 namespace svckit::resilience {
 class Shedder;
@@ -121,6 +128,12 @@ class App {
   // goes down and before the drain, so that no new call is routed to an instance that is leaving.
   const std::shared_ptr<discovery::Discovery>& discovery() const noexcept { return discovery_; }
   const std::shared_ptr<discovery::Registrar>& registrar() const noexcept { return registrar_; }
+  // The App's HTTP client for calls to other services, after init(): `discovery:///user-svc/v1/users/42`
+  // goes to a healthy instance of user-svc in the registry above, by the balancer, version and zone
+  // of discovery.services (discovery.balancer otherwise), with passive health (discovery.outlier)
+  // and the file and static registries' instances actively checked (discovery.health). Plain
+  // http:// URLs work too. Its calls carry the Context's deadline and trace, as every svckit call.
+  http::Client& client();
   // This instance as it registers (or would: discovery.register false), set by start().
   std::optional<discovery::Instance> self_instance() const;
   bool registered() const;
@@ -184,16 +197,19 @@ class App {
   Task<void> publish_readiness();
   // Discovery (registration.cpp).
   std::optional<std::string> open_registry();  // an error message, or nullopt
+  std::optional<std::string> finish_registry(const discovery::DiscoverySettings& s);
   void describe_self();
   Task<void> register_when_ready();
   Task<void> deregister_self();
   void mount_registry_debug();
+  void register_discovery_metrics();
   void set_served_serving(bool serving);
   void register_telemetry_metrics();
 
   AppOptions options_;
   std::vector<std::function<void(config::Config&)>> pending_sections_;
   std::unique_ptr<config::Config> config_;
+  std::shared_ptr<discovery::EtcdConfigSource> remote_config_;  // config.remote, when enabled
   config::Config::Subscription log_subscription_;
   log::Logger logger_;
   std::unique_ptr<Runtime> runtime_;
@@ -217,6 +233,9 @@ class App {
   bool started_ = false;
   std::shared_ptr<discovery::Discovery> discovery_;
   std::shared_ptr<discovery::Registrar> registrar_;
+  std::shared_ptr<discovery::HealthChecker> health_;  // null for registries with checks of their own
+  std::shared_ptr<http::Client> probe_client_;        // the health checks' (unobserved)
+  std::shared_ptr<http::Client> client_;
   std::string discovery_backend_;
   bool register_self_ = false;
   mutable std::mutex registration_mu_;

@@ -7,10 +7,13 @@
 
 #include "svckit/app/app.hpp"
 #include "svckit/discovery/file_registry.hpp"
+#include "svckit/discovery/health_check.hpp"
 #include "svckit/discovery/settings.hpp"
 #include "svckit/discovery/static_registry.hpp"
 #include "svckit/discovery_consul/consul_registry.hpp"
 #include "svckit/discovery_etcd/etcd_registry.hpp"
+#include "svckit/http/client.hpp"
+#include "svckit/http/health_probe.hpp"
 #include "svckit/http/server.hpp"
 #include "svckit/http/settings.hpp"
 #include "svckit/json/json.hpp"
@@ -35,6 +38,12 @@ std::string id_safe(std::string s) {
     if (!ok) c = '-';
   }
   return s;
+}
+
+std::string policy_name(discovery::Policy p) {
+  for (auto [value, name] : config_names(p))
+    if (value == p) return name;
+  return "?";
 }
 
 }  // namespace
@@ -65,7 +74,7 @@ std::optional<std::string> App::open_registry() {
     discovery_ = *r;
     registrar_ = *r;
     discovery_backend_ = "file";
-    return std::nullopt;
+    return finish_registry(s);
   }
   if (s.backend == discovery::Backend::kEtcd) {
     // Not contacted yet: an etcd that is down at start is retried by registration and watches.
@@ -73,21 +82,49 @@ std::optional<std::string> App::open_registry() {
     discovery_ = r;
     registrar_ = r;
     discovery_backend_ = "etcd";
-    return std::nullopt;
+    return finish_registry(s);
   }
   if (s.backend == discovery::Backend::kConsul) {
     auto r = discovery::ConsulRegistry::create(*runtime_, s.consul);
     discovery_ = r;
     registrar_ = r;
     discovery_backend_ = "consul";
-    return std::nullopt;
+    return finish_registry(s);
   }
   auto r = discovery::StaticRegistry::from(s.instances);
   if (!r) return std::string(r.error().message());
   discovery_ = *r;
   registrar_ = *r;
   discovery_backend_ = "static";
+  return finish_registry(s);
+}
+
+// Active checks for the registries that have none of their own, then the App's client over the
+// result.
+std::optional<std::string> App::finish_registry(const discovery::DiscoverySettings& s) {
+  // Consul's agent checks /readyz itself; an etcd lease ends with its process.
+  bool own_checks = s.backend == discovery::Backend::kConsul || s.backend == discovery::Backend::kEtcd;
+  if (s.health.enabled && !own_checks) {
+    probe_client_ = std::make_shared<http::Client>(
+        *runtime_, http::ClientOptions{.max_connections_per_host = 2, .max_idle_per_host = 1, .observe = false});
+    health_ = discovery::HealthChecker::wrap(*runtime_, discovery_, s.health,
+                                             http::health_probe(probe_client_, s.health.path));
+    discovery_ = health_;
+  }
+  http::ClientOptions o;
+  o.discovery = discovery_;
+  o.balancer = s.balancer;
+  o.zone = s.zone_aware ? s.zone : std::string();
+  for (const auto& [name, policy] : s.services) o.services.emplace(name, policy);
+  o.outlier = s.outlier;
+  client_ = std::make_shared<http::Client>(*runtime_, std::move(o));
+  register_discovery_metrics();
   return std::nullopt;
+}
+
+http::Client& App::client() {
+  if (!client_) throw std::logic_error("App::client() before init()");
+  return *client_;
 }
 
 void App::describe_self() {
@@ -194,7 +231,9 @@ Task<void> App::deregister_self() {
     logger_.info("deregistered from discovery", {{"instance", self->id}});
 }
 
-// GET /debug/registry: this instance's registration and every service the registry knows now.
+// GET /debug/registry: this instance's registration, every service the registry knows now, and what
+// the App's client makes of the services it calls: each instance's active health, passive ejection
+// and learnt latency.
 void App::mount_registry_debug() {
   admin_router_->get("/debug/registry", [this](http::Request& req, http::Response& res) -> Task<void> {
     auto names = co_await discovery_->services(req.ctx);
@@ -212,9 +251,86 @@ void App::mount_registry_debug() {
       auto set = co_await discovery_->instances(req.ctx, name);
       w.key(name).value(set ? *set : std::vector<discovery::Instance>{});
     }
+    w.end_object();
+    auto followed = co_await client_->discovered();
+    w.key("client").begin_object();
+    for (const auto& svc : followed) {
+      std::map<std::string, discovery::InstanceHealth> health;
+      if (health_)
+        for (auto& h : health_->health(svc.name)) health.emplace(h.id, h);
+      w.key(svc.name).begin_object();
+      w.key("balancer").string(policy_name(svc.policy.balancer));
+      w.key("version").string(svc.policy.version).key("zone").string(svc.policy.zone);
+      w.key("ejections").number(static_cast<std::int64_t>(svc.ejections));
+      w.key("instances").begin_array();
+      for (const auto& d : svc.instances) {
+        w.begin_object().key("id").string(d.instance.id);
+        w.key("endpoints").value(d.instance.endpoints);
+        w.key("weight").number(static_cast<std::int64_t>(d.instance.weight));
+        w.key("zone").string(d.instance.zone).key("version").string(d.instance.version);
+        w.key("ejected").boolean(d.ejected);
+        w.key("latency_ms").number(d.latency_ms).key("in_flight").number(static_cast<std::int64_t>(d.in_flight));
+        if (auto h = health.find(d.instance.id); h != health.end()) {
+          w.key("health").begin_object().key("healthy").boolean(h->second.healthy);
+          w.key("failures").number(static_cast<std::int64_t>(h->second.failures));
+          w.key("checks").number(static_cast<std::int64_t>(h->second.checks));
+          w.key("last_error").string(h->second.last_error).end_object();
+        }
+        w.end_object();
+      }
+      w.end_array();
+      // Instances the active checks hold out of rotation: not in the set above.
+      w.key("unhealthy").begin_array();
+      for (auto& [id, h] : health)
+        if (!h.healthy) w.string(id);
+      w.end_array().end_object();
+    }
     w.end_object().end_object();
     res.set_header("Content-Type", "application/json");
     res.body = std::move(out);
+  });
+}
+
+// svckit_discovery_*: the instances of each service the App's client follows, by state, and the
+// health checks' and ejections' counts.
+void App::register_discovery_metrics() {
+  std::weak_ptr<http::Client> client = client_;
+  std::weak_ptr<discovery::HealthChecker> health = health_;
+  registry_->add_collector([client, health](metrics::Emitter& e) {
+    auto c = client.lock();
+    if (!c) return;
+    auto h = health.lock();
+    auto counts = c->discovery_counts();
+    e.begin("svckit_discovery_instances",
+            "Instances of each service this process calls, by state: available, ejected (passive health), "
+            "unhealthy (active checks).",
+            metrics::Type::kGauge);
+    for (const auto& n : counts) {
+      std::size_t unhealthy = 0;
+      if (h)
+        for (auto& i : h->health(n.service)) unhealthy += i.healthy ? 0 : 1;
+      for (auto [state, v] :
+           {std::pair<std::string_view, double>{"available", double(n.instances - std::min(n.instances, n.ejected))},
+            {"ejected", double(n.ejected)},
+            {"unhealthy", double(unhealthy)}}) {
+        std::pair<std::string_view, std::string_view> labels[] = {{"service", n.service}, {"state", state}};
+        e.sample("svckit_discovery_instances", labels, v);
+      }
+    }
+    e.begin("svckit_discovery_ejections_total", "Instances ejected by passive health (outlier detection).",
+            metrics::Type::kCounter);
+    for (const auto& n : counts) {
+      std::pair<std::string_view, std::string_view> labels[] = {{"service", n.service}};
+      e.sample("svckit_discovery_ejections_total", labels, static_cast<double>(n.ejections));
+    }
+    if (h) {
+      auto st = h->stats();
+      e.counter("svckit_discovery_health_checks_total", "Active health probes made.", static_cast<double>(st.probes));
+      e.counter("svckit_discovery_health_check_failures_total", "Active health probes that failed.",
+                static_cast<double>(st.probe_failures));
+      e.counter("svckit_discovery_marked_unhealthy_total", "Instances the active checks took out of rotation.",
+                static_cast<double>(st.marked_unhealthy));
+    }
   });
 }
 

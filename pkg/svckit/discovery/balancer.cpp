@@ -155,6 +155,12 @@ class P2C final : public Balancer {
     s.updated = now;
   }
   const std::vector<Instance>& instances() const noexcept override { return set_; }
+  std::vector<Load> loads() const override {
+    std::vector<Load> out;
+    for (std::size_t k = 0; k < set_.size(); ++k)
+      out.push_back({set_[k].id, stats_[k].lag / 1000.0, stats_[k].in_flight});
+    return out;
+  }
 
  private:
   static constexpr double kDecaySeconds = 10;
@@ -218,6 +224,12 @@ class ConsistentHash final : public Balancer {
 };
 
 }  // namespace
+
+void ServicePolicy::describe(config::Binder<ServicePolicy>& b) {
+  b.field("balancer", &ServicePolicy::balancer).doc("round_robin, weighted, p2c or consistent_hash");
+  b.field("version", &ServicePolicy::version).doc("only instances of this version; empty: any");
+  b.field("zone", &ServicePolicy::zone).doc("prefer instances in this zone; the others only when none is left there");
+}
 
 std::unique_ptr<Balancer> make_balancer(Policy policy) {
   switch (policy) {

@@ -14,12 +14,16 @@
 //     }
 //   }
 // ```
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "svckit/config/binder.hpp"
 #include "svckit/core/runtime.hpp"
 #include "svckit/discovery/instance.hpp"
 
@@ -30,6 +34,23 @@ enum class Policy : std::uint8_t {
   kWeighted,        // smooth weighted round robin (nginx's): spread, not bursts, by weight
   kP2C,             // power of two choices by peak-EWMA latency x in-flight calls (go-zero's formula)
   kConsistentHash,  // a ring of virtual nodes by the pick's key: the same key, the same instance
+};
+
+constexpr auto config_names(Policy) {
+  return std::array{std::pair{Policy::kRoundRobin, "round_robin"}, std::pair{Policy::kWeighted, "weighted"},
+                    std::pair{Policy::kP2C, "p2c"}, std::pair{Policy::kConsistentHash, "consistent_hash"}};
+}
+
+// How a client calls one discovered service (discovery.services.<name>).
+struct ServicePolicy {
+  Policy balancer = Policy::kP2C;
+  // Only instances of this version (a canary pinned, a migration); empty: any. None of that version:
+  // calls are UNAVAILABLE (NO_INSTANCE), never sent to another version.
+  std::string version;
+  // Instances in this zone first; the others only while none in it is left (all ejected or gone).
+  // Empty: discovery.zone when discovery.zone_aware, else no preference.
+  std::string zone;
+  static void describe(config::Binder<ServicePolicy>& b);
 };
 
 struct PickInfo {
@@ -52,6 +73,14 @@ class Balancer {
     (void)instance_id, (void)latency, (void)ok;
   }
   void report(const Instance& instance, Duration latency, bool ok) { report(instance.id, latency, ok); }
+  // What a latency-aware balancer has learnt of each instance, for /debug/registry: P2C's latency
+  // (peak EWMA) and calls in flight. Other policies learn nothing and report nothing.
+  struct Load {
+    std::string id;
+    double latency_ms = 0;
+    std::uint32_t in_flight = 0;
+  };
+  virtual std::vector<Load> loads() const { return {}; }
   virtual const std::vector<Instance>& instances() const noexcept = 0;
 };
 

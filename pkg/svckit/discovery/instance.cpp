@@ -69,6 +69,7 @@ void Instance::describe(config::Binder<Instance>& b) {
       .doc("scheme://host:port, e.g. http://10.0.0.7:8080");
   b.field("weight", &Instance::weight).range(0, 1000000).doc("relative weight for weighted balancers");
   b.field("zone", &Instance::zone).doc("matched by zone filters");
+  b.field("metadata", &Instance::metadata).doc("free-form; admin: the instance's admin URL (active health checks)");
   b.validate([](const Instance& i) -> Status {
     if (i.endpoints.empty()) return Status(Code::kInvalidArgument, "an instance needs at least one endpoint");
     for (const std::string& e : i.endpoints)
@@ -82,6 +83,12 @@ std::vector<Instance> filter(const std::vector<Instance>& set, std::string_view 
   for (const Instance& i : set)
     if ((version.empty() || i.version == version) && (zone.empty() || i.zone == zone)) out.push_back(i);
   return out;
+}
+
+std::vector<Instance> prefer_zone(const std::vector<Instance>& set, std::string_view zone) {
+  if (zone.empty()) return set;
+  std::vector<Instance> local = filter(set, {}, zone);
+  return local.empty() ? set : local;
 }
 
 }  // namespace svckit::discovery

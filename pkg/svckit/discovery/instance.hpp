@@ -40,5 +40,8 @@ Status validate_endpoint(std::string_view endpoint);
 
 // The instances of `set` whose metadata or fields match: an empty version or zone matches all.
 std::vector<Instance> filter(const std::vector<Instance>& set, std::string_view version, std::string_view zone);
+// Zone preference: the instances of `set` in `zone` when there is one, else all of `set` (an empty
+// zone prefers nothing).
+std::vector<Instance> prefer_zone(const std::vector<Instance>& set, std::string_view zone);
 
 }  // namespace svckit::discovery

@@ -51,6 +51,15 @@ void ConsulOptions::describe(config::Binder<ConsulOptions>& b) {
   b.field("backoff_max", &ConsulOptions::backoff_max).range(ms(1), ms(600000));
 }
 
+ServicePolicy DiscoverySettings::policy(const std::string& service) const {
+  if (auto it = services.find(service); it != services.end()) {
+    ServicePolicy p = it->second;
+    if (p.zone.empty() && zone_aware) p.zone = zone;
+    return p;
+  }
+  return ServicePolicy{balancer, "", zone_aware ? zone : std::string()};
+}
+
 void DiscoverySettings::describe(config::Binder<DiscoverySettings>& b) {
   b.field("backend", &DiscoverySettings::backend)
       .doc("the registry: static (a list in config), file (a folder shared on one host), etcd or consul");
@@ -66,6 +75,15 @@ void DiscoverySettings::describe(config::Binder<DiscoverySettings>& b) {
   b.field("instance_id", &DiscoverySettings::instance_id)
       .doc("unique within the service; empty: <service>-<host>-<pid>");
   b.field("zone", &DiscoverySettings::zone).doc("this instance's zone, for zone-aware balancing");
+  b.field("zone_aware", &DiscoverySettings::zone_aware)
+      .doc("the App's client sends to instances in this zone first, to others only when none is left there");
+  b.section("health", &DiscoverySettings::health);
+  b.section("outlier", &DiscoverySettings::outlier);
+  b.field("balancer", &DiscoverySettings::balancer)
+      .doc(
+          "the App's client's balancer for services without their own entry: round_robin, weighted, p2c, "
+          "consistent_hash");
+  b.field("services", &DiscoverySettings::services).doc("per service: balancer, version, zone");
   b.field("static", &DiscoverySettings::instances).doc("the static backend's instances: id, name, endpoints...");
   b.validate([](const DiscoverySettings& s) -> Status {
     for (std::size_t i = 0; i < s.instances.size(); ++i)

@@ -10,7 +10,14 @@
 //     static:
 //       - {id: user-1, name: user-svc, endpoints: [http://127.0.0.1:8090], weight: 100}
 //       - {id: user-2, name: user-svc, endpoints: [http://127.0.0.1:8091], zone: b}
+//     health: {interval: 2s, unhealthy_threshold: 3}     # active checks (file, static)
+//     outlier: {consecutive_failures: 5}                  # passive health in the App's client
+//     balancer: p2c                                       # for services without an entry below
+//     services:
+//       user-svc: {balancer: round_robin, version: v2}
+//       session-svc: {balancer: consistent_hash}
 #include <array>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -19,7 +26,9 @@
 #include "svckit/discovery/consul_options.hpp"
 #include "svckit/discovery/etcd_options.hpp"
 #include "svckit/discovery/file_registry.hpp"
+#include "svckit/discovery/health_check.hpp"
 #include "svckit/discovery/instance.hpp"
+#include "svckit/discovery/outlier.hpp"
 
 namespace svckit::discovery {
 
@@ -27,10 +36,6 @@ enum class Backend : std::uint8_t { kStatic, kFile, kEtcd, kConsul };
 constexpr auto config_names(Backend) {
   return std::array{std::pair{Backend::kStatic, "static"}, std::pair{Backend::kFile, "file"},
                     std::pair{Backend::kEtcd, "etcd"}, std::pair{Backend::kConsul, "consul"}};
-}
-constexpr auto config_names(Policy) {
-  return std::array{std::pair{Policy::kRoundRobin, "round_robin"}, std::pair{Policy::kWeighted, "weighted"},
-                    std::pair{Policy::kP2C, "p2c"}, std::pair{Policy::kConsistentHash, "consistent_hash"}};
 }
 
 struct DiscoverySettings {
@@ -45,6 +50,13 @@ struct DiscoverySettings {
   std::string advertise_host;  // empty: the listen host, or 127.0.0.1 when that is a wildcard
   std::string instance_id;     // empty: <service>-<hostname>-<pid>
   std::string zone;
+  bool zone_aware = false;         // the App's client prefers instances in `zone`
+  HealthCheckOptions health;       // discovery.health: active checks for file and static
+  OutlierOptions outlier;          // discovery.outlier: passive health in the App's client
+  Policy balancer = Policy::kP2C;  // for services without an entry in `services`
+  std::map<std::string, ServicePolicy> services;
+  // The policy of `service`: its entry, or the defaults above.
+  ServicePolicy policy(const std::string& service) const;
   static void describe(config::Binder<DiscoverySettings>& b);
 };
 

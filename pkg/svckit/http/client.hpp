@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,7 +53,10 @@ struct ClientOptions {
   // reset or closed before any response; for idempotent methods also a response cut short) is made
   // again on another instance, up to `discovery_attempts` tries within the call's deadline.
   std::shared_ptr<discovery::Discovery> discovery;
-  discovery::Policy balancer = discovery::Policy::kP2C;
+  discovery::Policy balancer = discovery::Policy::kP2C;  // for services without an entry in `services`
+  std::string zone;  // prefer instances in this zone (services without an entry in `services`)
+  // Per service: its balancer, a version filter and a zone preference (discovery/balancer.hpp).
+  std::map<std::string, discovery::ServicePolicy, std::less<>> services;
   int discovery_attempts = 3;
   // Passive health per loop: instances whose calls fail in a row (connection errors or 5xx) are
   // left out for a while (discovery/outlier.hpp).
@@ -100,6 +104,27 @@ struct Url {
 };
 Result<Url> parse_url(std::string_view url);
 
+// What the client knows of a discovered service now (for /debug/registry and tools).
+struct DiscoveredInstance {
+  discovery::Instance instance;
+  bool ejected = false;         // by passive health, on at least one loop
+  double latency_ms = 0;        // P2C's learnt latency (peak EWMA), the largest across loops
+  std::uint32_t in_flight = 0;  // calls out now, all loops
+};
+struct DiscoveredService {
+  std::string name;
+  discovery::ServicePolicy policy;
+  std::vector<DiscoveredInstance> instances;  // the registry's set (after the version filter)
+  std::uint64_t ejections = 0;                // since the client began following the service
+};
+// Cheap counts for metrics, from any thread.
+struct DiscoveryCounts {
+  std::string service;
+  std::size_t instances = 0;  // in the registry's set
+  std::size_t ejected = 0;    // ejected now (the most on any one loop)
+  std::uint64_t ejections = 0;
+};
+
 struct LoopBalancer;  // detail/client_exchange.hpp
 
 class Client {
@@ -115,6 +140,12 @@ class Client {
                                     std::string content_type = "application/json");
 
   ClientStats stats() const noexcept;
+  // The services this client follows, with each instance's passive health and learnt load. Visits
+  // every loop in turn (their balancers are loop-local) and resumes on the calling loop.
+  Task<std::vector<DiscoveredService>> discovered();
+  std::vector<DiscoveryCounts> discovery_counts() const;
+  // The policy a discovery:/// call to `service` follows (ClientOptions::services, else the defaults).
+  discovery::ServicePolicy policy(std::string_view service) const;
   // Idle connections across all loops (for tests and the admin page).
   std::size_t idle_connections() const noexcept;
 

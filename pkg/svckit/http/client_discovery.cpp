@@ -10,11 +10,14 @@ namespace svckit::http {
 namespace {
 
 // Brings the balancer up to date: a new set from the registry, or an ejection that began or ended.
+// The balancer gets the registry's set of the policy's version, without ejected instances, those in
+// the preferred zone first.
 void refresh(LoopBalancer& lb) {
   bool changed = false;
   if (lb.view->generation.load(std::memory_order_acquire) != lb.seen) {
     std::lock_guard lock(lb.view->mu);
-    lb.raw = lb.view->set;
+    lb.raw =
+        lb.view->policy.version.empty() ? lb.view->set : discovery::filter(lb.view->set, lb.view->policy.version, {});
     lb.seen = lb.view->generation.load(std::memory_order_relaxed);
     lb.outliers.retain(lb.raw);
     changed = true;
@@ -24,7 +27,12 @@ void refresh(LoopBalancer& lb) {
     lb.outlier_epoch = epoch;
     changed = true;
   }
-  if (changed) lb.balancer->update(lb.outliers.filter(lb.raw));
+  if (changed) {
+    std::vector<discovery::Instance> healthy = lb.outliers.filter(lb.raw);
+    lb.view->ejected_by_loop[Loop::current()->index()].store(
+        static_cast<std::uint32_t>(lb.raw.size() - std::min(lb.raw.size(), healthy.size())), std::memory_order_relaxed);
+    lb.balancer->update(discovery::prefer_zone(healthy, lb.view->policy.zone));
+  }
 }
 
 }  // namespace
@@ -42,7 +50,8 @@ Task<Result<LoopBalancer*>> Client::balancer_for(const Context& call, const std:
     std::lock_guard lock(impl.views_mu);
     auto& slot = impl.views[service];
     if (!slot) {
-      slot = std::make_shared<ServiceView>();
+      slot = std::make_shared<ServiceView>(impl.rt.size());
+      slot->policy = policy(service);
       created = true;
     }
     view = slot;
@@ -76,7 +85,7 @@ Task<Result<LoopBalancer*>> Client::balancer_for(const Context& call, const std:
               .with_metadata("service", service)
               .with_metadata("cause", call.err().to_string()));
   }
-  LoopBalancer lb{discovery::make_balancer(impl.options.balancer),
+  LoopBalancer lb{discovery::make_balancer(view->policy.balancer),
                   ~std::uint64_t{0},
                   view,
                   {},
@@ -130,6 +139,7 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
     now.balancer->report(id, Clock::now() - start, ok);
     if (now.outliers.report(id, !instance_failed, now.raw.size())) {
       impl.ejections.fetch_add(1, std::memory_order_relaxed);
+      now.view->ejections.fetch_add(1, std::memory_order_relaxed);
       refresh(now);
     }
     if (res) co_return res;
@@ -142,6 +152,75 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
     avoid = id;
   }
   co_return std::unexpected(last);
+}
+
+discovery::ServicePolicy Client::policy(std::string_view service) const {
+  const ClientOptions& o = impl_->options;
+  if (auto it = o.services.find(service); it != o.services.end()) {
+    discovery::ServicePolicy p = it->second;
+    if (p.zone.empty()) p.zone = o.zone;
+    return p;
+  }
+  return discovery::ServicePolicy{o.balancer, {}, o.zone};
+}
+
+std::vector<DiscoveryCounts> Client::discovery_counts() const {
+  std::vector<std::pair<std::string, std::shared_ptr<ServiceView>>> views;
+  {
+    std::lock_guard lock(impl_->views_mu);
+    for (auto& [name, v] : impl_->views) views.emplace_back(name, v);
+  }
+  std::vector<DiscoveryCounts> out;
+  for (auto& [name, v] : views) {
+    DiscoveryCounts c{name, 0, 0, v->ejections.load(std::memory_order_relaxed)};
+    {
+      std::lock_guard lock(v->mu);
+      c.instances = v->policy.version.empty() ? v->set.size() : discovery::filter(v->set, v->policy.version, {}).size();
+    }
+    for (std::size_t k = 0; k < v->loops; ++k)
+      c.ejected = std::max<std::size_t>(c.ejected, v->ejected_by_loop[k].load(std::memory_order_relaxed));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Task<std::vector<DiscoveredService>> Client::discovered() {
+  Impl& impl = *impl_;
+  std::vector<std::pair<std::string, std::shared_ptr<ServiceView>>> views;
+  {
+    std::lock_guard lock(impl.views_mu);
+    for (auto& [name, v] : impl.views) views.emplace_back(name, v);
+  }
+  std::vector<DiscoveredService> out;
+  std::map<std::string, std::map<std::string, DiscoveredInstance>> by_service;
+  for (auto& [name, v] : views) {
+    DiscoveredService d{name, v->policy, {}, v->ejections.load(std::memory_order_relaxed)};
+    std::lock_guard lock(v->mu);
+    auto& slot = by_service[name];
+    for (const auto& i : v->set)
+      if (v->policy.version.empty() || i.version == v->policy.version) slot.emplace(i.id, DiscoveredInstance{i});
+    out.push_back(std::move(d));
+  }
+  // Each loop's balancers and outlier detectors are its own: read them there.
+  Loop* home = Loop::current();
+  for (std::size_t k = 0; k < impl.rt.size(); ++k) {
+    co_await resume_on(impl.rt.loop(k));
+    auto now = Clock::now();
+    for (auto& [name, lb] : impl.balancers[k]) {
+      auto& slot = by_service[name];
+      for (auto& [id, d] : slot) d.ejected = d.ejected || lb.outliers.ejected(id, now);
+      for (const auto& load : lb.balancer->loads()) {
+        auto it = slot.find(load.id);
+        if (it == slot.end()) continue;
+        it->second.latency_ms = std::max(it->second.latency_ms, load.latency_ms);
+        it->second.in_flight += load.in_flight;
+      }
+    }
+  }
+  if (home) co_await resume_on(*home);
+  for (auto& d : out)
+    for (auto& [id, i] : by_service[d.name]) d.instances.push_back(std::move(i));
+  co_return out;
 }
 
 }  // namespace svckit::http

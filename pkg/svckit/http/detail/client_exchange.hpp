@@ -42,9 +42,14 @@ struct HostPool {
 // A discovered service's live set, shared by the loops: the watch replaces it, each loop's balancer
 // takes a copy when the generation moved.
 struct ServiceView {
+  explicit ServiceView(std::size_t loops) : ejected_by_loop(new std::atomic<std::uint32_t>[loops]()), loops(loops) {}
   std::mutex mu;
   std::vector<discovery::Instance> set;
   std::atomic<std::uint64_t> generation{0};
+  discovery::ServicePolicy policy;
+  std::atomic<std::uint64_t> ejections{0};
+  std::unique_ptr<std::atomic<std::uint32_t>[]> ejected_by_loop;  // each loop's count, for metrics
+  std::size_t loops;
   std::unique_ptr<discovery::Watch> watch;  // last member: destroyed first, so no callback outlives the rest
 };
 
@@ -54,7 +59,7 @@ struct LoopBalancer {
   std::unique_ptr<discovery::Balancer> balancer;
   std::uint64_t seen = ~std::uint64_t{0};
   std::shared_ptr<ServiceView> view;
-  std::vector<discovery::Instance> raw;
+  std::vector<discovery::Instance> raw;  // the registry's set, version-filtered
   discovery::OutlierDetector outliers;
   std::uint64_t outlier_epoch = ~std::uint64_t{0};
 };
