@@ -1,6 +1,6 @@
 // discovery:/// URLs: the service's live set from the client's registry (one watch per service,
 // shared by the loops), a balancer per loop, and tries made again on another instance when a try
-// reached none.
+// reached none or (idempotent ones) ran out of its try timeout.
 #include <algorithm>
 #include <optional>
 
