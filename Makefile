@@ -57,8 +57,9 @@ bench-http: build-release
 bench-discovery:
 	@bash scripts/deps.sh build bench
 	cmake --preset bench >/dev/null
-	cmake --build build/bench -j $(JOBS) --target svckit_discovery_bench
+	cmake --build build/bench -j $(JOBS) --target svckit_discovery_bench discovery_etcd_watch
 	taskset -c 1 build/bench/pkg/svckit/discovery/svckit_discovery_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+	bash bench/discovery/run.sh build/bench
 
 bench-json:
 	@bash scripts/deps.sh build bench

@@ -29,6 +29,7 @@ bench_pkgs=(
   nlohmann-json3-dev rapidjson-dev libsimdjson-dev golang-github-prometheus-client-golang-dev
   golang-google-grpc-dev golang-google-protobuf-dev
   golang-github-golang-protobuf-1-5-dev  # gRPC-Go's github.com/golang/protobuf: Debian's 1.3 otherwise
+  etcd-server curl                       # bench-discovery's etcd (started and probed by the benchmark)
 )
 
 fuzz_pkgs=(

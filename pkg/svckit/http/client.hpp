@@ -16,8 +16,8 @@
 //
 // With a registry (ClientOptions::discovery), a URL may name a service instead of a host:
 // `discovery:///user-svc/v1/users/42` goes to an instance of user-svc picked by the client's
-// balancer from the registry's live set, and a call that could not reach its instance is tried on
-// another one.
+// balancer from the registry's live set, and a call that could not reach its instance (or, with
+// ClientOptions::try_timeout, got no answer from it in time) is tried on another one.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -58,6 +58,12 @@ struct ClientOptions {
   // Per service: its balancer, a version filter and a zone preference (discovery/balancer.hpp).
   std::map<std::string, discovery::ServicePolicy, std::less<>> services;
   int discovery_attempts = 3;
+  // discovery:/// calls: each try gets min(time left, try_timeout); zero (the default) gives each
+  // try all the time left. A try that runs out of its own time (an instance that accepts and never
+  // answers, or a host cut off the network) counts as a failure of that instance for passive health
+  // and the balancer, and an idempotent request is tried again on another instance within the call's
+  // deadline. A non-idempotent one ends DEADLINE_EXCEEDED: it may have been processed.
+  std::chrono::nanoseconds try_timeout{0};
   // Passive health per loop: instances whose calls fail in a row (connection errors or 5xx) are
   // left out for a while (discovery/outlier.hpp).
   discovery::OutlierOptions outlier;

@@ -1,7 +1,8 @@
 // discovery:/// URLs: the service's live set from the client's registry (one watch per service,
 // shared by the loops), a balancer per loop, and tries made again on another instance when a try
-// reached none.
+// reached none or (idempotent ones) ran out of its try timeout.
 #include <algorithm>
+#include <optional>
 
 #include "svckit/http/detail/client_exchange.hpp"
 
@@ -130,11 +131,25 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
     if (t > 0) impl.instance_retries.fetch_add(1, std::memory_order_relaxed);
     auto start = Clock::now();
     bool reached = false;
-    Result<ClientResponse> res = co_await exchange(call, request, *target, caller, reached);
+    // The try's own context: min(time left, try_timeout), or the call's when there is no try timeout.
+    const bool own_deadline =
+        impl.options.try_timeout > Duration::zero() && impl.options.try_timeout < call.remaining();
+    Context attempt = own_deadline ? call.with_timeout(impl.options.try_timeout) : call;
+    std::optional<svckit::detail::DeadlineGuard> try_guard;  // wakes the try's awaits at its deadline
+    if (own_deadline) try_guard.emplace(attempt);
+    Result<ClientResponse> res = co_await exchange(attempt, request, *target, caller, reached);
+    try_guard.reset();
+    // A try that ran out of its own time, not the caller's: the instance did not answer in time.
+    const bool timed_out = own_deadline && !res && attempt.err().code() == Code::kDeadlineExceeded;
+    if (timed_out)
+      res = std::unexpected(Status(Code::kDeadlineExceeded,
+                                   "no answer from instance " + id + " of " + url.service + " within the try timeout")
+                                .with_metadata("instance", id)
+                                .with_metadata("cause", res.error().to_string()));
     bool ok = res && res->status < 500;
-    // Passive health counts what the instance did: a failed connection or a 5xx, not a deadline or a
-    // cancellation of the caller's.
-    bool instance_failed = res ? res->status >= 500 : res.error().code() == Code::kUnavailable;
+    // Passive health counts what the instance did: a failed connection, a 5xx or a try timeout, not a
+    // deadline or a cancellation of the caller's.
+    bool instance_failed = res ? res->status >= 500 : (res.error().code() == Code::kUnavailable || timed_out);
     LoopBalancer& now = **lb;  // map nodes stay put: still valid after the call
     now.balancer->report(id, Clock::now() - start, ok);
     if (now.outliers.report(id, !instance_failed, now.raw.size())) {
@@ -146,8 +161,10 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
     last = res.error();
     // Again elsewhere only when this try did not get through: nothing was sent, or an idempotent
     // request got no response (and the body can be sent again).
-    bool retryable = call.err().ok() && last.code() == Code::kUnavailable && !request.body_stream &&
-                     (!reached || idempotent(request.method));
+    // A try that timed out was sent, so only an idempotent request goes again.
+    bool retryable = call.err().ok() && !request.body_stream &&
+                     ((last.code() == Code::kUnavailable && (!reached || idempotent(request.method))) ||
+                      (timed_out && idempotent(request.method)));
     if (!retryable) break;
     avoid = id;
   }

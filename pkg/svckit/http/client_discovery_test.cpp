@@ -1,8 +1,17 @@
 // discovery:/// URLs on real servers: the balancer spreads calls over the registered instances, a
-// registry change is followed live, and a try that reaches no instance is made again on another.
+// registry change is followed live, a try that reaches no instance is made again on another, and so
+// is a try that an instance leaves unanswered past the try timeout.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "svckit/discovery/static_registry.hpp"
 #include "svckit/http/client.hpp"
@@ -24,6 +33,56 @@ std::uint16_t dead_port() {
   rt.block_on(s.drain());
   return port;
 }
+
+// An instance that accepts connections and never answers: a hung process, or a host whose replies
+// are lost. It counts the connections it accepted (one per try that met it) and holds them open.
+class HungInstance {
+ public:
+  HungInstance() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(::listen(fd_, 128), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    acceptor_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 20) <= 0) continue;
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) continue;
+        std::lock_guard lock(mu_);
+        held_.push_back(c);
+      }
+    });
+  }
+  ~HungInstance() {
+    stop_ = true;
+    acceptor_.join();
+    for (int c : held_) ::close(c);
+    ::close(fd_);
+  }
+  HungInstance(const HungInstance&) = delete;
+  HungInstance& operator=(const HungInstance&) = delete;
+  std::uint16_t port() const { return port_; }
+  // Connections accepted so far. Each was taken as it arrived: a try that met this instance lasted
+  // its whole try timeout after connecting.
+  std::size_t accepted() {
+    std::lock_guard lock(mu_);
+    return held_.size();
+  }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<int> held_;
+  std::thread acceptor_;
+};
 
 class ClientDiscoveryTest : public ::testing::Test {
  protected:
@@ -124,6 +183,62 @@ TEST_F(ClientDiscoveryTest, AnInstanceThatKeepsFailingIsEjected) {
   EXPECT_EQ(n["i0"] + n["i1"] + n["i2"], 97);
   EXPECT_EQ(client.stats().ejections, 1u);
   rt_.block_on(bad.drain());
+}
+
+TEST_F(ClientDiscoveryTest, ATryThatTimesOutIsMadeAgainOnAnotherAndItsInstanceEjected) {
+  HungInstance hung;
+  ASSERT_TRUE(registry_->add(instance("hung", hung.port())).ok());
+  Client client(rt_, {.discovery = registry_,
+                      .balancer = discovery::Policy::kRoundRobin,
+                      .try_timeout = 250ms,
+                      .outlier = {.consecutive_failures = 3, .base_ejection = std::chrono::milliseconds(60000)}});
+  // Every call succeeds within its 5 s: the tries that met the hung instance ended at 250 ms and went
+  // to the next instance, and after its third timeout in a row it is out of the balancer.
+  auto n = calls(client, 60);
+  EXPECT_EQ(n["i0"] + n["i1"] + n["i2"], 60) << n.begin()->first;
+  EXPECT_EQ(hung.accepted(), 3u);
+  EXPECT_GE(client.stats().instance_retries, 3u);
+  EXPECT_EQ(client.stats().ejections, 1u);
+  // Once ejected it is no longer tried.
+  n = calls(client, 30);
+  EXPECT_EQ(n["i0"] + n["i1"] + n["i2"], 30);
+  EXPECT_EQ(hung.accepted(), 3u);
+}
+
+TEST_F(ClientDiscoveryTest, ATimedOutPostIsNotSentAgainAndTheCallersDeadlineIsNoInstanceFailure) {
+  HungInstance hung;
+  auto only_hung = std::make_shared<discovery::StaticRegistry>();
+  ASSERT_TRUE(only_hung->add(instance("hung", hung.port())).ok());
+  ASSERT_TRUE(registry_->add(instance("hung", hung.port())).ok());
+  discovery::OutlierOptions eject_at_once{.consecutive_failures = 1, .base_ejection = std::chrono::milliseconds(60000)};
+
+  // A POST that timed out may have been processed: it is not sent to another instance, and the call
+  // ends DEADLINE_EXCEEDED well before its own deadline. The timeout still counts against the instance.
+  Client posts(rt_, {.discovery = registry_,
+                     .balancer = discovery::Policy::kRoundRobin,
+                     .try_timeout = 250ms,
+                     .outlier = eject_at_once});
+  auto n = calls(posts, 4, Method::kPost);  // i0, i1, i2, hung in turn
+  EXPECT_EQ(n["i0"] + n["i1"] + n["i2"], 3);
+  ASSERT_EQ(n.size(), 4u);
+  auto failed = std::find_if(n.begin(), n.end(), [](auto& kv) { return kv.first.rfind("error: ", 0) == 0; });
+  ASSERT_NE(failed, n.end());
+  EXPECT_NE(failed->first.find("DEADLINE_EXCEEDED"), std::string::npos) << failed->first;
+  EXPECT_NE(failed->first.find("try timeout"), std::string::npos) << failed->first;
+  EXPECT_EQ(hung.accepted(), 1u);
+  EXPECT_EQ(posts.stats().ejections, 1u);
+
+  // When the caller's deadline comes before the try timeout, the call ends with the caller's
+  // DEADLINE_EXCEEDED and the instance is not blamed.
+  for (auto try_timeout : {std::chrono::nanoseconds(0), std::chrono::nanoseconds(10s)}) {
+    Client client(rt_, {.discovery = only_hung, .try_timeout = try_timeout, .outlier = eject_at_once});
+    auto r = rt_.block_on(client.get(Context().with_timeout(150ms), "discovery:///who-svc/who"));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), Code::kDeadlineExceeded) << r.error().to_string();
+    EXPECT_EQ(r.error().message().find("try timeout"), std::string::npos) << r.error().to_string();
+    EXPECT_EQ(client.stats().ejections, 0u);
+    EXPECT_EQ(client.stats().instance_retries, 0u);
+  }
 }
 
 TEST_F(ClientDiscoveryTest, WithoutARegistryOrAServiceTheCallIsRefused) {
