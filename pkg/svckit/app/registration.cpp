@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "svckit/app/app.hpp"
+#include "svckit/app/detail/traced_registry.hpp"
 #include "svckit/discovery/file_registry.hpp"
 #include "svckit/discovery/health_check.hpp"
 #include "svckit/discovery/settings.hpp"
@@ -111,6 +112,10 @@ std::optional<std::string> App::finish_registry(const discovery::DiscoverySettin
                                              http::health_probe(probe_client_, s.health.path));
     discovery_ = health_;
   }
+  // Spans for the App's registry calls, whatever the backend.
+  auto traced = std::make_shared<detail::TracedRegistry>(registrar_, discovery_, discovery_backend_);
+  registrar_ = traced;
+  discovery_ = traced;
   http::ClientOptions o;
   o.discovery = discovery_;
   o.balancer = s.balancer;

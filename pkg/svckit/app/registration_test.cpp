@@ -121,6 +121,13 @@ TEST_F(RegistrationTest, RegistersOnlyOnceReadyAndDeregistersFirstAtStop) {
   ASSERT_TRUE(metrics);
   EXPECT_NE(metrics->body.find("svckit_discovery_registered 1"), std::string::npos);
   EXPECT_NE(metrics->body.find("svckit_discovery_registration_failures_total 0"), std::string::npos);
+  // The registry calls are spans: the registration, and the listing /debug/registry made.
+  auto traces = get("http://127.0.0.1:" + std::to_string(app->admin_port()) + "/debug/traces");
+  ASSERT_TRUE(traces);
+  EXPECT_NE(traces->body.find("discovery register"), std::string::npos) << traces->body;
+  EXPECT_NE(traces->body.find("discovery instances"), std::string::npos) << traces->body;
+  EXPECT_NE(traces->body.find(R"({"key":"discovery.backend","value":{"stringValue":"file"}})"), std::string::npos)
+      << traces->body;
 
   std::string work = "http://127.0.0.1:" + std::to_string(app->http_port()) + "/work";
   app->request_stop();
