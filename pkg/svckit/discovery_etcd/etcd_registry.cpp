@@ -242,25 +242,47 @@ std::unique_ptr<Watch> EtcdRegistry::watch(std::string service, WatchFn fn) {
   return std::make_unique<detail::WatchHandle>(w);
 }
 
-// List, then watch from the next revision; on a compacted revision or a broken stream, list again.
+// List, then watch from the next revision. A broken stream (etcd restarting, a lost connection) is
+// watched again from the revision after the last event seen, so nothing between is missed and nothing
+// is listed again; a compacted revision (that history is gone) is answered by listing again.
 Task<void> EtcdRegistry::watch_loop(std::shared_ptr<EtcdRegistry> self, std::shared_ptr<Watcher> w) {
   (void)self;  // keeps the registry alive while the loop runs
   int failures = 0;
   const std::string prefix = options_.prefix + "/" + w->service + "/";
+  std::map<std::string, Instance> current;  // by etcd key, as events name them
+  std::int64_t resume = 0;                  // the revision to watch from; 0: list first
   while (!w->ctx.done()) {
     if (failures > 0 &&
         !(co_await sleep_for(w->ctx, detail::backoff(options_.backoff_min, options_.backoff_max, failures))).ok())
       co_return;
-    auto listed = co_await list(w->ctx, w->service);
-    counters_->lists.fetch_add(1, std::memory_order_relaxed);
-    if (!listed) {
-      counters_->watch_errors.fetch_add(1, std::memory_order_relaxed);
-      ++failures;
-      continue;  // the watcher keeps its last set
+    if (resume != 0 && failures > 0) {
+      // Resuming after a break: an etcd that came back with less history than we saw (its data was
+      // lost) would never send what we wait for. Its revision tells; then list again.
+      std::string probe =
+          "{\"key\":\"" + b64(prefix) + "\",\"range_end\":\"" + b64(range_end(prefix)) + "\",\"count_only\":true}";
+      auto body = co_await call(w->ctx, "/v3/kv/range", std::move(probe));
+      std::optional<RangeResponse> range;
+      if (body)
+        if (auto decoded = json::decode<RangeResponse>(*body)) range = std::move(*decoded);
+      if (!range) {
+        counters_->watch_errors.fetch_add(1, std::memory_order_relaxed);
+        ++failures;
+        continue;
+      }
+      if (to_int(range->header.revision) + 1 < resume) resume = 0;
     }
-    std::map<std::string, Instance> current = listed->by_key;  // by etcd key, as events name them
-    w->deliver(listed->set());
-    std::int64_t revision = listed->revision;
+    if (resume == 0) {
+      auto listed = co_await list(w->ctx, w->service);
+      counters_->lists.fetch_add(1, std::memory_order_relaxed);
+      if (!listed) {
+        counters_->watch_errors.fetch_add(1, std::memory_order_relaxed);
+        ++failures;
+        continue;  // the watcher keeps its last set
+      }
+      current = listed->by_key;
+      w->deliver(listed->set());
+      resume = listed->revision + 1;
+    }
 
     // The watch stream: newline-delimited JSON results, for as long as etcd keeps it open.
     std::string pending;
@@ -272,7 +294,7 @@ Task<void> EtcdRegistry::watch_loop(std::shared_ptr<EtcdRegistry> self, std::sha
       req.url = options_.endpoints[next_endpoint_ % options_.endpoints.size()] + "/v3/watch";
     }
     req.body = "{\"create_request\":{\"key\":\"" + b64(prefix) + "\",\"range_end\":\"" + b64(range_end(prefix)) +
-               "\",\"start_revision\":\"" + std::to_string(revision + 1) + "\"}}";
+               "\",\"start_revision\":\"" + std::to_string(resume) + "\"}}";
     req.on_body = [&](std::string_view piece) -> Status {
       pending.append(piece);
       std::size_t nl;
@@ -286,11 +308,13 @@ Task<void> EtcdRegistry::watch_loop(std::shared_ptr<EtcdRegistry> self, std::sha
         if (r.canceled || !r.compact_revision.empty()) {
           if (!r.compact_revision.empty()) counters_->compactions.fetch_add(1, std::memory_order_relaxed);
           relist = true;
+          resume = 0;
           return Status(Code::kAborted,
                         "watch cancelled: " + (r.cancel_reason.empty() ? "compacted" : r.cancel_reason));
         }
         if (r.events.empty()) continue;
         for (const Event& e : r.events) {
+          resume = std::max(resume, to_int(e.kv.mod_revision) + 1);
           auto key = unb64(e.kv.key);
           if (!key) continue;
           if (e.type == "DELETE") {
@@ -314,6 +338,7 @@ Task<void> EtcdRegistry::watch_loop(std::shared_ptr<EtcdRegistry> self, std::sha
       failures = 1;  // list again after a short pause: a watch cancelled again and again must not spin
       continue;
     }
+    // A stream that ended without a cancellation resumes from `resume` (after a pause if it broke).
     // Our own five-minute renewal is not an error; anything else that ended the stream is.
     bool renewed = !ended && stream_ctx.err().code() == Code::kDeadlineExceeded;
     if (!renewed) counters_->watch_errors.fetch_add(1, std::memory_order_relaxed);

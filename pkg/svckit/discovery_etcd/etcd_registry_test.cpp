@@ -6,11 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <cstdio>
 #include <functional>
 #include <mutex>
+#include <regex>
 
 #include "svckit/testing/discovery_seen.hpp"
 #include "svckit/testing/etcd_fixture.hpp"
+#include "svckit/testing/tcp_proxy.hpp"
 
 using namespace std::chrono_literals;
 
@@ -117,6 +120,65 @@ TEST_F(EtcdRegistryTest, WatchersAndRegistrationsSitOutAnEtcdOutage) {
   std::this_thread::sleep_for(4s);  // past another TTL: renewals work again
   EXPECT_EQ(ids(*watcher, "user"), (Ids{"u1", "u2"}));
   EXPECT_GT(watcher->stats().watch_errors, 0u);
+}
+
+// The store's revision now, from etcdctl's JSON answer.
+std::int64_t store_revision(const testkit::EtcdServer& etcd) {
+  std::string cmd = "ETCDCTL_API=3 etcdctl --endpoints=" + etcd.url() + " get /svc -w json 2>/dev/null";
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    ::pclose(p);
+  }
+  std::smatch m;
+  return std::regex_search(out, m, std::regex("\"revision\":([0-9]+)")) ? std::stoll(m[1]) : 0;
+}
+
+TEST_F(EtcdRegistryTest, AWatchResumesAfterABreakAndListsAgainWhenItsHistoryWasCompacted) {
+  // The watcher reaches etcd through a proxy the test can cut; the registrant reaches it directly.
+  std::uint16_t port = static_cast<std::uint16_t>(std::stoi(etcd_->url().substr(etcd_->url().rfind(':') + 1)));
+  testkit::TcpProxy proxy(port);
+  EtcdOptions o;
+  o.endpoints = {"http://127.0.0.1:" + std::to_string(proxy.port())};
+  o.backoff_min = 50ms;
+  o.backoff_max = 200ms;
+  auto watcher = EtcdRegistry::create(rt_, o);
+  auto owner = open();
+  ASSERT_TRUE(reg(*owner, inst("user", "a", 8001)).ok());
+  Seen seen;
+  auto w = watcher->watch("user", [&](const std::vector<Instance>& set) { seen.add(set); });
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return s == Ids{"a"}; }, 5s));
+  const auto lists = watcher->stats().lists;
+
+  // A break: what changed meanwhile arrives when the watch resumes from its revision, unlisted.
+  proxy.cut();
+  ASSERT_TRUE(reg(*owner, inst("user", "b", 8002)).ok());
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(seen.last(), Ids{"a"});
+  proxy.restore();
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return s == Ids{"a", "b"}; }, 5s));
+  EXPECT_EQ(watcher->stats().lists, lists) << "a resumed watch listed again";
+  EXPECT_GT(watcher->stats().watch_errors, 0u);
+
+  // A break during which that history is compacted away: etcd cancels the resumed watch, the
+  // watcher lists again and has the whole set right.
+  proxy.cut();
+  ASSERT_TRUE(reg(*owner, inst("user", "c", 8003)).ok());
+  ASSERT_TRUE(rt_.block_on(owner->deregister(Context().with_timeout(5s), inst("user", "a", 8001))).ok());
+  std::int64_t rev = store_revision(*etcd_);
+  ASSERT_GT(rev, 0);
+  ASSERT_EQ(etcd_->ctl("compact " + std::to_string(rev)), 0);
+  proxy.restore();
+  ASSERT_TRUE(seen.wait_for([](auto& s) { return s == Ids{"b", "c"}; }, 5s)) << "after the compaction";
+  EXPECT_GE(watcher->stats().compactions, 1u);
+  EXPECT_GT(watcher->stats().lists, lists);
+  {
+    // Never a set with a deleted instance once the listing came.
+    std::lock_guard lock(seen.mu);
+    EXPECT_EQ(seen.sets.back(), (Ids{"b", "c"}));
+  }
+  watcher->close();
 }
 
 }  // namespace
