@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "svckit/app/app.hpp"
+#include "svckit/discovery/dns_registry.hpp"
 #include "svckit/discovery/file_registry.hpp"
 #include "svckit/discovery/settings.hpp"
 #include "svckit/discovery/static_registry.hpp"
@@ -73,6 +74,27 @@ std::optional<std::string> App::open_registry() {
     discovery_ = r;
     registrar_ = r;
     discovery_backend_ = "etcd";
+    return std::nullopt;
+  }
+  if (s.backend == discovery::Backend::kDns) {
+    // Read-only: DNS lists what the platform publishes (a Kubernetes Service lists its ready pods), so
+    // there is no registrar, and registering is not retried against one that would always refuse.
+    discovery::DnsOptions o = s.dns;
+    if (!o.resolv_conf.empty()) o.resolv_conf = config_->resolve(o.resolv_conf);
+    auto r = discovery::DnsRegistry::create(*runtime_, o);
+    if (!r) return std::string(r.error().message());
+    discovery_ = *r;
+    registrar_ = nullptr;
+    discovery_backend_ = "dns";
+    if (register_self_) {
+      std::string servers;
+      for (const std::string& server : (*r)->servers()) servers += (servers.empty() ? "" : ",") + server;
+      logger_.info(
+          "discovery backend dns is read-only: this instance is not registered (DNS lists what the platform "
+          "publishes, such as a Kubernetes Service's ready pods)",
+          {{"servers", servers}, {"name", s.dns.name}});
+    }
+    register_self_ = false;
     return std::nullopt;
   }
   if (s.backend == discovery::Backend::kConsul) {
