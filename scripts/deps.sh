@@ -20,6 +20,7 @@ test_pkgs=(
   python3-grpcio                        # a gRPC client nobody here wrote (chat-svc interop)
   redis-server                          # the cluster-wide rate limiter's store
   etcd-server etcd-client               # a real etcd the etcd registry's tests start themselves
+  dnsmasq-base                          # a real DNS server the dns registry's tests start themselves
   golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev  # bench-grpc's Go peer
 )
 bench_pkgs=(

@@ -22,3 +22,4 @@ run_target() {
 }
 run_target http_parser pkg/svckit/http/parser_fuzz.cpp pkg/svckit/http/parser.cpp
 run_target json pkg/svckit/json/json_fuzz.cpp pkg/svckit/json/reader.cpp pkg/svckit/json/json.cpp
+run_target dns_message pkg/svckit/discovery/dns_fuzz.cpp pkg/svckit/discovery/detail/dns_message.cpp

@@ -127,6 +127,7 @@ class App {
   // discovery.advertise_host; deregistered as the first step of the stop sequence, before readiness
   // goes down and before the drain, so that no new call is routed to an instance that is leaving.
   const std::shared_ptr<discovery::Discovery>& discovery() const noexcept { return discovery_; }
+  // Null with the read-only dns backend, where the App does not register itself.
   const std::shared_ptr<discovery::Registrar>& registrar() const noexcept { return registrar_; }
   // The App's HTTP client for calls to other services, after init(): `discovery:///user-svc/v1/users/42`
   // goes to a healthy instance of user-svc in the registry above, by the balancer, version and zone

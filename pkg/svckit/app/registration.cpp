@@ -7,6 +7,7 @@
 
 #include "svckit/app/app.hpp"
 #include "svckit/app/detail/traced_registry.hpp"
+#include "svckit/discovery/dns_registry.hpp"
 #include "svckit/discovery/file_registry.hpp"
 #include "svckit/discovery/health_check.hpp"
 #include "svckit/discovery/settings.hpp"
@@ -85,6 +86,27 @@ std::optional<std::string> App::open_registry() {
     discovery_backend_ = "etcd";
     return finish_registry(s);
   }
+  if (s.backend == discovery::Backend::kDns) {
+    // Read-only: DNS lists what the platform publishes (a Kubernetes Service lists its ready pods), so
+    // there is no registrar, and registering is not retried against one that would always refuse.
+    discovery::DnsOptions o = s.dns;
+    if (!o.resolv_conf.empty()) o.resolv_conf = config_->resolve(o.resolv_conf);
+    auto r = discovery::DnsRegistry::create(*runtime_, o);
+    if (!r) return std::string(r.error().message());
+    discovery_ = *r;
+    registrar_ = nullptr;
+    discovery_backend_ = "dns";
+    if (register_self_) {
+      std::string servers;
+      for (const std::string& server : (*r)->servers()) servers += (servers.empty() ? "" : ",") + server;
+      logger_.info(
+          "discovery backend dns is read-only: this instance is not registered (DNS lists what the platform "
+          "publishes, such as a Kubernetes Service's ready pods)",
+          {{"servers", servers}, {"name", s.dns.name}});
+    }
+    register_self_ = false;
+    return finish_registry(s);
+  }
   if (s.backend == discovery::Backend::kConsul) {
     auto r = discovery::ConsulRegistry::create(*runtime_, s.consul);
     discovery_ = r;
@@ -114,7 +136,7 @@ std::optional<std::string> App::finish_registry(const discovery::DiscoverySettin
   }
   // Spans for the App's registry calls, whatever the backend.
   auto traced = std::make_shared<detail::TracedRegistry>(registrar_, discovery_, discovery_backend_);
-  registrar_ = traced;
+  if (registrar_) registrar_ = traced;  // dns has none
   discovery_ = traced;
   http::ClientOptions o;
   o.discovery = discovery_;

@@ -1,6 +1,7 @@
 // The App in the service registry (file backend, a second registry on the same folder playing the
 // other processes): registered only once ready, with endpoints clients can reach, and deregistered
-// as the stop sequence's first step, while traffic is still served.
+// as the stop sequence's first step, while traffic is still served. With etcd, the same; with the
+// read-only dns backend, not registered at all, and peers found and called through DNS.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "svckit/discovery/file_registry.hpp"
 #include "svckit/discovery_etcd/etcd_registry.hpp"
 #include "svckit/http/client.hpp"
+#include "svckit/testing/dnsmasq_fixture.hpp"
 #include "svckit/testing/etcd_fixture.hpp"
 
 using namespace std::chrono_literals;
@@ -176,6 +178,9 @@ TEST_F(RegistrationTest, ARegistryThatCannotWorkRefusesTheStart) {
   auto [exit2, err2] = refused_init({"discovery.file.dir=" + (dir_ / "not-a-folder").string()});
   EXPECT_EQ(exit2, 2);
   EXPECT_NE(err2.find("not-a-folder"), std::string::npos) << err2;
+  auto [exit3, err3] = refused_init({"discovery.backend=dns", "discovery.dns.resolv_conf=no-such-resolv.conf"});
+  EXPECT_EQ(exit3, 2) << "no servers, and none to read";
+  EXPECT_NE(err3.find("no-such-resolv.conf"), std::string::npos) << err3;
 }
 
 TEST_F(RegistrationTest, RegistrationCanBeTurnedOff) {
@@ -212,6 +217,49 @@ TEST_F(RegistrationTest, RegistersInEtcdAndLeavesItFirstAtStop) {
   client_.reset();
   app->wait();
   view->close();
+}
+
+TEST_F(RegistrationTest, TheDnsBackendRegistersNothingAndFindsPeersThroughDns) {
+  if (!testkit::Dnsmasq::installed()) GTEST_SKIP() << "dnsmasq is not installed (make test installs dnsmasq-base)";
+  testkit::Dnsmasq dns;
+  dns.set_hosts("127.0.0.1 shop.svc.test\n");
+  ASSERT_TRUE(dns.start());
+  std::ofstream(dir_ / "resolv.conf") << "search svc.test\n";
+  int port = [] {  // the App's HTTP port, known before it starts so that DNS mode address can name it
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(s);
+    return int(ntohs(a.sin_port));
+  }();
+  auto app = make({"discovery.backend=dns", "discovery.dns.servers=" + dns.server(),
+                   "discovery.dns.resolv_conf=" + (dir_ / "resolv.conf").string(), "discovery.dns.family=ipv4",
+                   "discovery.dns.ports=http:" + std::to_string(port), "http.port=" + std::to_string(port)});
+  app->router().get("/work", [](http::Request&, http::Response& res) { res.text(200, "done"); });
+  ASSERT_TRUE(app->start().ok());
+  EXPECT_EQ(app->registrar(), nullptr) << "DNS has nothing to register in";
+  std::this_thread::sleep_for(300ms);  // several readiness intervals
+  EXPECT_FALSE(app->registered());
+
+  client_ = std::make_unique<http::Client>(app->runtime(), http::ClientOptions{.discovery = app->discovery()});
+  auto called = get("discovery:///shop/work");
+  ASSERT_TRUE(called) << called.error().to_string();
+  EXPECT_EQ(called->body, "done");
+  auto debug = get("http://127.0.0.1:" + std::to_string(app->admin_port()) + "/debug/registry");
+  ASSERT_TRUE(debug) << debug.error().to_string();
+  EXPECT_NE(debug->body.find(R"("backend":"dns","registered":false)"), std::string::npos) << debug->body;
+  EXPECT_NE(debug->body.find(R"("shop":[{"id":"127.0.0.1:)" + std::to_string(port)), std::string::npos) << debug->body;
+  client_.reset();
+  app->request_stop();
+  app->wait();
+  std::ifstream log(dir_ / "app.log");
+  std::string text((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_NE(text.find("discovery backend dns is read-only"), std::string::npos) << text;
+  EXPECT_EQ(text.find("registered in discovery"), std::string::npos) << text;
 }
 
 }  // namespace

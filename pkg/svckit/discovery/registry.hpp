@@ -2,8 +2,8 @@
 // The two sides of a service registry, in Kratos' shape. A Registrar announces this process's
 // instances; a Discovery tells a client the current healthy set of a service and, through a watch,
 // hands it the whole set again on every change (never deltas: a missed event cannot leave a stale
-// view). Backends implement both (StaticRegistry here; file, etcd, Consul and DNS registries plug in
-// behind the same interfaces).
+// view). Backends implement both (StaticRegistry here; file, etcd and Consul registries plug in
+// behind the same interfaces), but for the read-only DNS one, a Discovery only.
 #include <functional>
 #include <memory>
 #include <string>

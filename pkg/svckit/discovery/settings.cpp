@@ -62,12 +62,15 @@ ServicePolicy DiscoverySettings::policy(const std::string& service) const {
 
 void DiscoverySettings::describe(config::Binder<DiscoverySettings>& b) {
   b.field("backend", &DiscoverySettings::backend)
-      .doc("the registry: static (a list in config), file (a folder shared on one host), etcd or consul");
+      .doc(
+          "the registry: static (a list in config), file (a folder shared on one host), etcd, consul, or dns "
+          "(read-only: A/AAAA or SRV records, e.g. a Kubernetes headless Service)");
   b.section("file", &DiscoverySettings::file);
   b.section("etcd", &DiscoverySettings::etcd);
   b.section("consul", &DiscoverySettings::consul);
+  b.section("dns", &DiscoverySettings::dns);
   b.field("register", &DiscoverySettings::register_self)
-      .doc("register this instance when it is first ready, deregister first at stop");
+      .doc("register this instance when it is first ready, deregister first at stop (not with dns: read-only)");
   b.field("advertise_host", &DiscoverySettings::advertise_host)
       .check([](const std::string& h) { return h != "0.0.0.0" && h != "::" && h != "*"; },
              "a wildcard address is not reachable: name this host's address (POD_IP in Kubernetes)")
