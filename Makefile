@@ -22,8 +22,10 @@ build-release:
 	cmake --preset release $(CMAKE_FLAGS) >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
+# REGISTRY=etcd: the services register in an etcd that scripts/run.sh starts (default: file).
+REGISTRY ?= file
 run: build-release
-	@bash scripts/run.sh build/release $(ARGS)
+	@SVCKIT_REGISTRY=$(REGISTRY) bash scripts/run.sh build/release $(ARGS)
 
 test: deps
 	cmake --preset test $(CMAKE_FLAGS) >/dev/null

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one list of Debian packages svckit needs. Idempotent: installs only what is missing and runs
 # `apt-get update` only when something is. Groups: build, test (make test), bench (make bench), fuzz (make fuzz),
-# lint (make lint).
-# usage: scripts/deps.sh [build|test|bench|fuzz|lint|all]...   (default: build test)
+# etcd (make run REGISTRY=etcd), lint (make lint).
+# usage: scripts/deps.sh [build|test|bench|fuzz|lint|etcd|all]...   (default: build test)
 set -euo pipefail
 
 build_pkgs=(
@@ -37,6 +37,8 @@ fuzz_pkgs=(
   clang-16 libclang-rt-16-dev  # 16: clang 14 lacks the concepts level libstdc++ needs for std::expected
 )
 
+etcd_pkgs=(etcd-server etcd-client curl)
+
 lint_pkgs=(
   clang-tidy-16  # 16: clang-tidy 14 cannot parse libstdc++ 12's std::source_location and std::variant
 )
@@ -53,9 +55,10 @@ for g in "${groups[@]}"; do
     test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
     bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
     fuzz) want+=("${fuzz_pkgs[@]}") ;;
+    etcd) want+=("${etcd_pkgs[@]}") ;;
     lint) want+=("${build_pkgs[@]}" "${lint_pkgs[@]}") ;;
     all) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${fuzz_pkgs[@]}" "${lint_pkgs[@]}") ;;
-    *) echo "deps.sh: unknown group '$g' (build|test|bench|fuzz|lint|all)" >&2; exit 2 ;;
+    *) echo "deps.sh: unknown group '$g' (build|test|bench|fuzz|lint|etcd|all)" >&2; exit 2 ;;
   esac
 done
 

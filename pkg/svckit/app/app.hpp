@@ -238,6 +238,7 @@ class App {
   std::shared_ptr<http::Client> probe_client_;        // the health checks' (unobserved)
   std::shared_ptr<http::Client> client_;
   std::string discovery_backend_;
+  std::function<std::uint64_t()> backend_errors_;  // the backend's failed reads/watches, for metrics
   bool register_self_ = false;
   mutable std::mutex registration_mu_;
   std::optional<discovery::Instance> self_;

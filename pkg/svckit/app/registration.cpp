@@ -76,6 +76,10 @@ std::optional<std::string> App::open_registry() {
     discovery_ = *r;
     registrar_ = *r;
     discovery_backend_ = "file";
+    backend_errors_ = [f = std::weak_ptr<discovery::FileRegistry>(*r)]() -> std::uint64_t {
+      auto live = f.lock();
+      return live ? live->stats().write_errors + live->stats().bad_files : 0;
+    };
     return finish_registry(s);
   }
   if (s.backend == discovery::Backend::kEtcd) {
@@ -84,6 +88,10 @@ std::optional<std::string> App::open_registry() {
     discovery_ = r;
     registrar_ = r;
     discovery_backend_ = "etcd";
+    backend_errors_ = [e = std::weak_ptr<discovery::EtcdRegistry>(r)]() -> std::uint64_t {
+      auto live = e.lock();
+      return live ? live->stats().watch_errors + live->stats().keepalive_errors : 0;
+    };
     return finish_registry(s);
   }
   if (s.backend == discovery::Backend::kDns) {
@@ -96,6 +104,10 @@ std::optional<std::string> App::open_registry() {
     discovery_ = *r;
     registrar_ = nullptr;
     discovery_backend_ = "dns";
+    backend_errors_ = [d = std::weak_ptr<discovery::DnsRegistry>(*r)]() -> std::uint64_t {
+      auto live = d.lock();
+      return live ? live->stats().lookup_failures : 0;
+    };
     if (register_self_) {
       std::string servers;
       for (const std::string& server : (*r)->servers()) servers += (servers.empty() ? "" : ",") + server;
@@ -112,6 +124,10 @@ std::optional<std::string> App::open_registry() {
     discovery_ = r;
     registrar_ = r;
     discovery_backend_ = "consul";
+    backend_errors_ = [c = std::weak_ptr<discovery::ConsulRegistry>(r)]() -> std::uint64_t {
+      auto live = c.lock();
+      return live ? live->watch_errors() : 0;
+    };
     return finish_registry(s);
   }
   auto r = discovery::StaticRegistry::from(s.instances);
@@ -323,9 +339,19 @@ void App::mount_registry_debug() {
 void App::register_discovery_metrics() {
   std::weak_ptr<http::Client> client = client_;
   std::weak_ptr<discovery::HealthChecker> health = health_;
-  registry_->add_collector([client, health](metrics::Emitter& e) {
+  registry_->add_collector([client, health, errors = backend_errors_,
+                            backend = discovery_backend_](metrics::Emitter& e) {
     auto c = client.lock();
     if (!c) return;
+    if (errors) {
+      e.begin("svckit_discovery_backend_errors_total",
+              "Failed registry reads, watches and renewals (each retried; watchers keep their last set): etcd "
+              "watch and keep-alive errors, Consul failed queries, DNS failed lookups, file write errors and "
+              "undecodable files.",
+              metrics::Type::kCounter);
+      std::pair<std::string_view, std::string_view> labels[] = {{"backend", backend}};
+      e.sample("svckit_discovery_backend_errors_total", labels, static_cast<double>(errors()));
+    }
     auto h = health.lock();
     auto counts = c->discovery_counts();
     e.begin("svckit_discovery_instances",

@@ -123,6 +123,8 @@ TEST_F(RegistrationTest, RegistersOnlyOnceReadyAndDeregistersFirstAtStop) {
   ASSERT_TRUE(metrics);
   EXPECT_NE(metrics->body.find("svckit_discovery_registered 1"), std::string::npos);
   EXPECT_NE(metrics->body.find("svckit_discovery_registration_failures_total 0"), std::string::npos);
+  EXPECT_NE(metrics->body.find(R"(svckit_discovery_backend_errors_total{backend="file"} 0)"), std::string::npos)
+      << metrics->body;
   // The registry calls are spans: the registration, and the listing /debug/registry made.
   auto traces = get("http://127.0.0.1:" + std::to_string(app->admin_port()) + "/debug/traces");
   ASSERT_TRUE(traces);

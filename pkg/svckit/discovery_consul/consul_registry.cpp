@@ -232,6 +232,7 @@ Task<void> ConsulRegistry::watch_loop(std::shared_ptr<ConsulRegistry> self, std:
     auto a = co_await health(w->ctx, w->service, index);
     if (w->ctx.done()) co_return;
     if (!a) {
+      watch_errors_.fetch_add(1, std::memory_order_relaxed);
       ++failures;
       index = 0;  // the agent may have restarted: its indexes mean nothing now
       continue;

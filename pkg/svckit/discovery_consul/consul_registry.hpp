@@ -36,6 +36,7 @@ class ConsulRegistry final : public Registrar, public Discovery, public std::ena
   Task<Result<std::vector<std::string>>> services(const Context& ctx) override;
 
   std::uint64_t index_resets() const noexcept { return index_resets_.load(); }
+  std::uint64_t watch_errors() const noexcept { return watch_errors_.load(); }  // failed queries (retried)
   struct Watcher;
 
  private:
@@ -52,6 +53,7 @@ class ConsulRegistry final : public Registrar, public Discovery, public std::ena
   std::unique_ptr<http::Client> client_;
   Context stop_;
   std::atomic<std::uint64_t> index_resets_{0};
+  std::atomic<std::uint64_t> watch_errors_{0};
 };
 
 }  // namespace svckit::discovery
