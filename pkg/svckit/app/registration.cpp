@@ -304,19 +304,19 @@ void App::mount_registry_debug() {
       w.key(svc.name).begin_object();
       w.key("balancer").string(policy_name(svc.policy.balancer));
       w.key("version").string(svc.policy.version).key("zone").string(svc.policy.zone);
-      w.key("ejections").number(static_cast<std::int64_t>(svc.ejections));
+      w.key("ejections").integer(svc.ejections);
       w.key("instances").begin_array();
       for (const auto& d : svc.instances) {
         w.begin_object().key("id").string(d.instance.id);
         w.key("endpoints").value(d.instance.endpoints);
-        w.key("weight").number(static_cast<std::int64_t>(d.instance.weight));
+        w.key("weight").integer(d.instance.weight);
         w.key("zone").string(d.instance.zone).key("version").string(d.instance.version);
         w.key("ejected").boolean(d.ejected);
-        w.key("latency_ms").number(d.latency_ms).key("in_flight").number(static_cast<std::int64_t>(d.in_flight));
+        w.key("latency_ms").number(d.latency_ms).key("in_flight").integer(d.in_flight);
         if (auto h = health.find(d.instance.id); h != health.end()) {
           w.key("health").begin_object().key("healthy").boolean(h->second.healthy);
-          w.key("failures").number(static_cast<std::int64_t>(h->second.failures));
-          w.key("checks").number(static_cast<std::int64_t>(h->second.checks));
+          w.key("failures").integer(h->second.failures);
+          w.key("checks").integer(h->second.checks);
           w.key("last_error").string(h->second.last_error).end_object();
         }
         w.end_object();
