@@ -226,7 +226,12 @@ Task<bool> Server::Conn::read_head() {
         co_return false;
       }
     }
-    if (srv.draining_ && !head_started) co_return false;
+    if (srv.draining_ && !head_started) {
+      // Between requests while draining: wait out the idle grace for a request already on its way.
+      std::int64_t left = srv.idle_grace_end_.load() - now_ns();
+      if (left <= 0) co_return false;
+      if (state != State::kIdle || deadline > now_ns() + left) set_state(State::kIdle, std::chrono::nanoseconds(left));
+    }
     if (!out.empty() && !co_await flush({})) co_return false;  // pipelined answers still buffered
     if (state == State::kWriting)
       set_state(head_started ? State::kHead : State::kIdle, head_started ? opt.header_timeout : opt.idle_timeout);

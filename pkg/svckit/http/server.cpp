@@ -166,8 +166,17 @@ void Server::cancel_io(Conn& c) {
 }
 
 void Server::close_idle(LoopState& ls, bool all) {
+  const std::int64_t now = now_ns();
+  const std::int64_t grace_end = idle_grace_end_.load();
   for (Conn* c : ls.conns) {
-    if (all || c->state == Conn::State::kIdle) {
+    if (!all && c->state != Conn::State::kIdle) continue;
+    if (!all && now < grace_end) {
+      // Still in the grace: a request on its way is served; the sweep closes the connection when
+      // the grace ends without one.
+      if (c->deadline == 0 || c->deadline > grace_end) c->deadline = grace_end;
+      continue;
+    }
+    if (!c->timed_out) {
       c->timed_out = true;
       cancel_io(*c);
     }
@@ -176,6 +185,8 @@ void Server::close_idle(LoopState& ls, bool all) {
 
 Task<void> Server::drain() {
   if (!started_) co_return;
+  // Set before draining_: a connection that sees the drain also sees when its grace ends.
+  if (!draining_.load()) idle_grace_end_.store(now_ns() + options_.drain_idle_grace.count());
   if (draining_.exchange(true)) {
     while (!drained_.load()) static_cast<void>(co_await sleep_for(std::chrono::milliseconds(2)));
     co_return;

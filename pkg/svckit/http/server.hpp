@@ -38,6 +38,10 @@ struct ServerOptions {
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);    // keep-alive wait between requests
   std::chrono::nanoseconds write_timeout = std::chrono::seconds(30);
   std::chrono::nanoseconds drain_timeout = std::chrono::seconds(10);
+  // During a drain an idle keep-alive connection is kept this long for a request already on its way
+  // (a client that sent it as the drain began), which is then answered with Connection: close;
+  // closing it at once would drop that request unanswered. 0: close idle connections at once.
+  std::chrono::nanoseconds drain_idle_grace = std::chrono::milliseconds(500);
   // Drain as a runtime stop hook of its own. The app runtime turns this off to sequence the drain
   // after readiness has gone down.
   bool drain_on_stop = true;
@@ -72,9 +76,9 @@ class Server {
   // Binds on every loop and starts accepting. Errors (address in use...) are returned, not thrown.
   Status start();
   std::uint16_t port() const noexcept { return port_; }
-  // Stops accepting, closes idle keep-alive connections, lets in-flight requests finish (their
-  // responses carry Connection: close) up to drain_timeout, then closes what is left. A second call
-  // waits for the first to finish.
+  // Stops accepting, closes idle keep-alive connections once no request came on them for
+  // drain_idle_grace, lets in-flight requests finish (their responses carry Connection: close) up to
+  // drain_timeout, then closes what is left. A second call waits for the first to finish.
   Task<void> drain();
   std::size_t connections() const noexcept { return active_.load(); }
   ServerStats stats() const noexcept;
@@ -99,6 +103,7 @@ class Server {
   std::atomic<std::size_t> loops_running_{0};  // accept + sweep coroutines still alive
   std::atomic<bool> started_{false};
   std::atomic<bool> draining_{false};
+  std::atomic<std::int64_t> idle_grace_end_{0};  // steady ns: idle connections close from then on
   std::atomic<bool> drained_{false};
   struct Counters;
   std::unique_ptr<Counters> counters_;

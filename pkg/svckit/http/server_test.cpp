@@ -343,6 +343,42 @@ TEST_F(ServerTest, GracefulDrainFinishesInFlightAndClosesIdle) {
   ::close(fd);
 }
 
+// Clients in a tight keep-alive loop while the server drains: a request written as the drain began
+// is answered (with Connection: close), never dropped; each connection ends after such an answer.
+TEST_F(ServerTest, ADrainAnswersEveryRequestAlreadyWrittenOnKeepAliveConnections) {
+  ServerOptions o;
+  o.drain_idle_grace = std::chrono::seconds(2);  // generous: a busy CI machine may pause a client thread
+  start(o);
+  constexpr int kClients = 16;
+  std::atomic<int> unanswered{0}, closed_by_header{0}, answered{0};
+  std::atomic<bool> go{true};
+  std::vector<std::thread> clients;
+  for (int k = 0; k < kClients; ++k)
+    clients.emplace_back([&] {
+      RawClient c(port_);
+      while (go) {
+        c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+        auto r = c.response(5000ms);
+        if (!r) {
+          ++unanswered;  // written, and the connection ended without an answer
+          return;
+        }
+        ++answered;
+        if (r->headers["connection"] == "close") {
+          ++closed_by_header;
+          return;
+        }
+      }
+    });
+  while (answered.load() < 2000) std::this_thread::sleep_for(5ms);
+  rt_.block_on(server_->drain());
+  go = false;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(unanswered.load(), 0);
+  EXPECT_EQ(closed_by_header.load(), kClients) << "every connection ends after a Connection: close answer";
+  EXPECT_EQ(server_->connections(), 0u);
+}
+
 TEST_F(ServerTest, APortAnotherServerListensOnFailsStartUnlessBothShareIt) {
   start();
   auto quiet = log::Logger({.level = log::Level::kOff});

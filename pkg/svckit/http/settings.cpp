@@ -22,6 +22,9 @@ void ServerOptions::describe(config::Binder<ServerOptions>& b) {
   b.field("idle_timeout", &ServerOptions::idle_timeout).range(10ms, 24h).doc("keep-alive wait between requests");
   b.field("write_timeout", &ServerOptions::write_timeout).range(10ms, 24h);
   b.field("drain_timeout", &ServerOptions::drain_timeout).range(0ms, 1h).doc("in-flight requests finish on stop");
+  b.field("drain_idle_grace", &ServerOptions::drain_idle_grace)
+      .range(0ms, 1min)
+      .doc("on stop, an idle keep-alive connection waits this long for a request already on its way");
   b.field("max_connections", &ServerOptions::max_connections).range(1, 10000000).doc("beyond: 503 and close");
   b.field("backlog", &ServerOptions::backlog).range(1, 65535).doc("the kernel's accept queue per loop");
   b.field("share_port", &ServerOptions::share_port)
