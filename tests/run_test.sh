@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# make run's platform as a process manager runs it (scripts/run.sh on the test build, its own ports and
+# data folder): every service comes up; one killed with SIGKILL is restarted and logged while the
+# others keep serving; Ctrl-C (SIGINT to the script's process group) stops every service gracefully
+# and leaves no process behind.
+set -euo pipefail
+build=$1 src=$2
+tmp=$(mktemp -d)
+base=$((30000 + ($$ % 500) * 20))
+run_pid=
+cleanup() {
+  rc=$?
+  if [ -n "$run_pid" ] && kill -0 "$run_pid" 2>/dev/null; then kill -TERM -- "-$run_pid" 2>/dev/null || true; sleep 2; fi
+  pkill -KILL -f -- "--set admin.port=$((base + 1))( |$)" 2>/dev/null || true
+  pkill -KILL -f -- "--set admin.port=$((base + 3))( |$)" 2>/dev/null || true
+  pkill -KILL -f -- "--set admin.port=$((base + 5))( |$)" 2>/dev/null || true
+  [ $rc -eq 0 ] || { echo "--- run.sh output"; cat "$tmp/out" 2>/dev/null; }
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() { curl -sf -m 1 -o /dev/null "$1"; }
+wait_ok() {  # url seconds
+  for _ in $(seq $(($2 * 10))); do ok "$1" && return 0; sleep 0.1; done
+  echo "no answer from $1 within $2 s"; return 1
+}
+
+# Its own process group with SIGINT at its default, as a terminal's foreground job has it (a shell
+# starts background jobs with SIGINT ignored), so that a SIGINT to the group is a Ctrl-C.
+SVCKIT_PORT_BASE=$base SVCKIT_GRPC_PORT=$((base + 10)) SVCKIT_RUN_DATA=$tmp/data /usr/bin/python3 -c '
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.setsid()
+os.execvp("bash", ["bash"] + sys.argv[1:])' "$src/scripts/run.sh" "$build" >"$tmp/out" 2>&1 &
+run_pid=$!
+wait_ok "http://127.0.0.1:$((base + 1))/readyz" 30
+wait_ok "http://127.0.0.1:$((base + 3))/readyz" 30
+wait_ok "http://127.0.0.1:$((base + 5))/healthz" 30
+curl -sf "http://127.0.0.1:$base/hello" >/dev/null
+grep -q "svckit: try" "$tmp/out"
+
+# SIGKILL hello: restarted (and said so); user-svc answers all along.
+hello_pid=$(pgrep -f -- "cmd/hello/hello --set http.port=$base ")
+kill -KILL "$hello_pid"
+down=0
+for _ in $(seq 50); do
+  ok "http://127.0.0.1:$((base + 3))/healthz" || down=$((down + 1))
+  ok "http://127.0.0.1:$base/hello" && [ "$(pgrep -f -- "cmd/hello/hello --set http.port=$base ")" != "$hello_pid" ] && break
+  sleep 0.1
+done
+wait_ok "http://127.0.0.1:$base/hello" 10
+[ "$down" -eq 0 ] || { echo "user-svc stopped answering while hello was down ($down misses)"; exit 1; }
+grep -q "svckit: hello exited with status 137; restarting it in 1s" "$tmp/out" \
+  || { echo "no restart line"; exit 1; }
+new_pid=$(pgrep -f -- "cmd/hello/hello --set http.port=$base ")
+[ "$new_pid" != "$hello_pid" ] || { echo "hello was not restarted"; exit 1; }
+
+# Ctrl-C: the whole group gets SIGINT; every service stops gracefully, nothing is left.
+kill -INT -- "-$run_pid"
+for _ in $(seq 150); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$run_pid" 2>/dev/null; then echo "run.sh still running 15 s after SIGINT"; exit 1; fi
+if pgrep -f -- "--set admin.port=$((base + 1)) " >/dev/null || pgrep -f -- "--set admin.port=$((base + 3)) " >/dev/null ||
+  pgrep -f -- "--set admin.port=$((base + 5)) " >/dev/null; then
+  echo "a service outlived run.sh"; exit 1
+fi
+for name in hello user-svc chat-svc; do
+  grep -q "\"msg\":\"service stopped\".*\"service\":\"$name\"" "$tmp/out" || { echo "$name did not stop gracefully"; exit 1; }
+done
+if grep -q "restarting it" <(grep -v "hello exited with status 137" "$tmp/out"); then
+  echo "a service was restarted during the stop"; exit 1
+fi
+echo "run: services up, hello restarted after SIGKILL with user-svc serving throughout, graceful stop on SIGINT"
