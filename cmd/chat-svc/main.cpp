@@ -2,6 +2,8 @@
 // with health (grpc.health.v1, following readiness) and reflection, no HTTP traffic port; the app
 // runtime's admin port for metrics, health and debug pages; on SIGTERM every stream ends with UNAVAILABLE and in-flight
 // calls get grpc.shutdown_grace.
+#include <algorithm>
+
 #include "chat.hpp"
 #include "svckit/app/app.hpp"
 #include "svckit/grpc/grpc.hpp"
@@ -13,6 +15,7 @@ struct ChatSettings {
   int send_queue = 256;
   std::string slow_consumer = "drop_oldest";
   svckit::config::ByteSize max_content = svckit::config::ByteSize(4096);
+  std::string default_room = "general";
   static void describe(svckit::config::Binder<ChatSettings>& b) {
     b.field("rooms", &ChatSettings::rooms)
         .check([](const std::vector<std::string>& v) { return !v.empty(); }, "must name at least one room");
@@ -20,6 +23,16 @@ struct ChatSettings {
     b.field("slow_consumer", &ChatSettings::slow_consumer).one_of({"drop_oldest", "disconnect"});
     b.field("max_content", &ChatSettings::max_content)
         .range(svckit::config::ByteSize(1), svckit::config::ByteSize(1 << 20));
+    b.field("default_room", &ChatSettings::default_room)
+        .doc(
+            "where a message without a room goes (joined on the first one): clients of the bare contract "
+            "(user_id, content, timestamp) chat there; empty: a room is required");
+    b.validate([](const ChatSettings& c) -> svckit::Status {
+      if (!c.default_room.empty() && std::find(c.rooms.begin(), c.rooms.end(), c.default_room) == c.rooms.end())
+        return svckit::Status(svckit::Code::kInvalidArgument,
+                              "default_room: \"" + c.default_room + "\" is not in rooms");
+      return {};
+    });
   }
 };
 
@@ -36,7 +49,8 @@ int main(int argc, char** argv) {
                              {.rooms = s.rooms,
                               .send_queue = static_cast<std::size_t>(s.send_queue),
                               .disconnect_slow = s.slow_consumer == "disconnect",
-                              .max_content = s.max_content.bytes},
+                              .max_content = s.max_content.bytes,
+                              .default_room = s.default_room},
                              app.logger());
   svckit::grpc::Server server(grpc_settings, app.logger());
   server.add_service(&chat);

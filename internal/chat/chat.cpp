@@ -152,7 +152,17 @@ class Session {
     if (m.user_id().size() > o.max_user_id) return invalid("user_id is longer than " + std::to_string(o.max_user_id));
     if (user_.empty()) user_ = m.user_id();
     if (m.user_id() != user_) return invalid("user_id changed within a stream");
-    if (m.room().empty()) return invalid("room is required");
+    const bool defaulted = m.room().empty() && !o.default_room.empty() && m.kind() == ChatMessage::KIND_MESSAGE;
+    if (m.room().empty() && !defaulted) return invalid("room is required");
+    const std::string& room = defaulted ? o.default_room : m.room();
+    if (defaulted && !joined_.count(room)) {
+      // The bare contract has no JOIN: the first message joins the default room.
+      joined_.insert(room);
+      if (!hub_->join(this, room, user_)) {
+        joined_.erase(room);
+        return invalid("unknown room '" + room + "'");
+      }
+    }
     switch (m.kind()) {
       case ChatMessage::KIND_JOIN: {
         if (!joined_.insert(m.room()).second) return Status();
@@ -166,17 +176,17 @@ class Session {
         return Status();
       }
       case ChatMessage::KIND_MESSAGE: {
-        if (!hub_->rooms.count(m.room())) return invalid("unknown room '" + m.room() + "'");
-        if (!joined_.count(m.room())) return Status(Code::kFailedPrecondition, "join room '" + m.room() + "' first");
+        if (!hub_->rooms.count(room)) return invalid("unknown room '" + room + "'");
+        if (!joined_.count(room)) return Status(Code::kFailedPrecondition, "join room '" + room + "' first");
         if (m.content().empty()) return invalid("content is empty");
         if (m.content().size() > o.max_content)
           return invalid("content is longer than " + std::to_string(o.max_content) + " bytes");
         ChatMessage out;
         out.set_user_id(user_);
-        out.set_room(m.room());
+        out.set_room(room);
         out.set_content(m.content());
         out.set_kind(ChatMessage::KIND_MESSAGE);
-        hub_->broadcast(m.room(), std::move(out));
+        hub_->broadcast(room, std::move(out));
         return Status();
       }
       default:

@@ -23,6 +23,10 @@ struct Options {
   bool disconnect_slow = false;    // false: drop_oldest
   std::size_t max_content = 4096;  // bytes
   std::size_t max_user_id = 64;
+  // Where a MESSAGE without a room goes, joining it on the first one: a client written against the
+  // bare contract (user_id, content, timestamp; no room, kind or JOIN) chats there. Empty: a room is
+  // required.
+  std::string default_room = "general";
 };
 
 class Hub;

@@ -29,6 +29,11 @@ wait_service "$tmp/err" chat-svc
 target=$(sed -n 's/^chat-svc: grpc \([^ ]*\).*/\1/p' "$tmp/err")
 
 $PY "$src/tests/chat/chat_test.py" "$tmp/stubs" "$target" "$admin_url"
+# A client of the seed's bare contract (no room, no JOIN), stubs from that contract alone.
+mkdir -p "$tmp/seed"
+protoc -I "$src/tests/chat/seed" --python_out="$tmp/seed" --grpc_out="$tmp/seed" \
+  --plugin=protoc-gen-grpc="$(command -v grpc_python_plugin)" "$src/tests/chat/seed/chat.proto"
+$PY "$src/tests/chat/seed_client_test.py" "$tmp/seed" "$target"
 $PY "$src/tests/chat/load_test.py" "$tmp/stubs" "$target" "$admin_url"
 
 # Node's grpc-js, installed from npm into a cache folder once.
