@@ -16,6 +16,7 @@
 #include "svckit/http/client.hpp"
 #include "svckit/testing/dnsmasq_fixture.hpp"
 #include "svckit/testing/etcd_fixture.hpp"
+#include "svckit/testing/ports.hpp"
 
 using namespace std::chrono_literals;
 
@@ -227,17 +228,8 @@ TEST_F(RegistrationTest, TheDnsBackendRegistersNothingAndFindsPeersThroughDns) {
   dns.set_hosts("127.0.0.1 shop.svc.test\n");
   ASSERT_TRUE(dns.start());
   std::ofstream(dir_ / "resolv.conf") << "search svc.test\n";
-  int port = [] {  // the App's HTTP port, known before it starts so that DNS mode address can name it
-    int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(s);
-    return int(ntohs(a.sin_port));
-  }();
+  // The App's HTTP port, known before it starts so that DNS mode address can name it.
+  int port = testkit::free_port();
   auto app = make({"discovery.backend=dns", "discovery.dns.servers=" + dns.server(),
                    "discovery.dns.resolv_conf=" + (dir_ / "resolv.conf").string(), "discovery.dns.family=ipv4",
                    "discovery.dns.ports=http:" + std::to_string(port), "http.port=" + std::to_string(port)});

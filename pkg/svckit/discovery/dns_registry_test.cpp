@@ -11,6 +11,7 @@
 
 #include "svckit/testing/discovery_seen.hpp"
 #include "svckit/testing/dnsmasq_fixture.hpp"
+#include "svckit/testing/ports.hpp"
 
 using namespace std::chrono_literals;
 
@@ -242,15 +243,9 @@ TEST_F(DnsRegistryTest, InstancesAnswersFromTheCacheWhileFresh) {
 
 TEST_F(DnsRegistryTest, AWatchNeverBlocksItsLoop) {
   // A server that swallows queries: every lookup waits out its timeouts.
-  int sink = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(sink, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(sink, reinterpret_cast<sockaddr*>(&a), &len);
+  testkit::BoundSocket sink = testkit::bind_loopback(SOCK_DGRAM);
   DnsOptions o;
-  o.servers = {"127.0.0.1:" + std::to_string(ntohs(a.sin_port))};
+  o.servers = {"127.0.0.1:" + std::to_string(sink.port)};
   o.resolv_conf = resolv_;
   o.timeout = 2s;
   o.attempts = 2;
@@ -277,7 +272,7 @@ TEST_F(DnsRegistryTest, AWatchNeverBlocksItsLoop) {
   EXPECT_EQ(seen.count(), 0u) << "no answer yet: nothing delivered";
   w.reset();
   (*r)->close();
-  ::close(sink);
+  ::close(sink.fd);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "svckit/core/runtime.hpp"
 #include "svckit/discovery/detail/dns_resolver.hpp"
 #include "svckit/discovery/dns_wire_test.hpp"
+#include "svckit/testing/ports.hpp"
 
 using namespace std::chrono_literals;
 
@@ -135,15 +136,8 @@ TEST_F(DnsTransportTest, QueryIdsAndSourcePortsAreRandom) {
 }
 
 TEST_F(DnsTransportTest, AClosedPortOrTheCallersDeadlineEndsTheTry) {
-  int s = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(s);  // nothing listens there now: ICMP port unreachable
-  auto refused = ask({Server{"127.0.0.1", ntohs(a.sin_port)}}, {{"svc.test", type::kA}}, 10s);
+  // Nothing listens there: ICMP port unreachable.
+  auto refused = ask({Server{"127.0.0.1", testkit::free_port(SOCK_DGRAM)}}, {{"svc.test", type::kA}}, 10s);
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message().find("refused"), std::string_view::npos) << refused.error().to_string();
   EXPECT_EQ(counters_.timeouts.load(), 0u) << "refused, not waited out";

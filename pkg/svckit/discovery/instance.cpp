@@ -85,6 +85,12 @@ std::vector<Instance> filter(const std::vector<Instance>& set, std::string_view 
   return out;
 }
 
+bool valid_http_endpoints(const std::vector<std::string>& endpoints) {
+  for (const std::string& e : endpoints)
+    if (!validate_endpoint(e).ok() || e.rfind("http://", 0) != 0) return false;
+  return !endpoints.empty();
+}
+
 std::vector<Instance> prefer_zone(const std::vector<Instance>& set, std::string_view zone) {
   if (zone.empty()) return set;
   std::vector<Instance> local = filter(set, {}, zone);

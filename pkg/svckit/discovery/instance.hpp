@@ -38,6 +38,10 @@ struct Instance {
 // not a wildcard (0.0.0.0, ::): what a registry stores must be an address a client can reach.
 Status validate_endpoint(std::string_view endpoint);
 
+// One or more endpoints, each http://host:port that validate_endpoint accepts (etcd and Consul
+// clients' endpoint lists).
+bool valid_http_endpoints(const std::vector<std::string>& endpoints);
+
 // The instances of `set` whose metadata or fields match: an empty version or zone matches all.
 std::vector<Instance> filter(const std::vector<Instance>& set, std::string_view version, std::string_view zone);
 // Zone preference: the instances of `set` in `zone` when there is one, else all of `set` (an empty

@@ -7,13 +7,7 @@ namespace svckit::discovery {
 
 void EtcdOptions::describe(config::Binder<EtcdOptions>& b) {
   b.field("endpoints", &EtcdOptions::endpoints)
-      .check(
-          [](const std::vector<std::string>& v) {
-            for (const std::string& e : v)
-              if (!validate_endpoint(e).ok() || e.rfind("http://", 0) != 0) return false;
-            return !v.empty();
-          },
-          "one or more http://host:port (comma-separated in --set and environment variables)")
+      .check(valid_http_endpoints, "one or more http://host:port (comma-separated in --set and environment variables)")
       .doc("etcd's client URLs, tried in turn");
   b.field("prefix", &EtcdOptions::prefix)
       .check([](const std::string& p) { return p.size() > 1 && p.front() == '/' && p.back() != '/'; },

@@ -16,13 +16,7 @@ void RemoteConfigOptions::describe(config::Binder<RemoteConfigOptions>& b) {
   b.field("enabled", &RemoteConfigOptions::enabled)
       .doc("lay the YAML document in an etcd key over the local configuration");
   b.field("endpoints", &RemoteConfigOptions::endpoints)
-      .check(
-          [](const std::vector<std::string>& v) {
-            for (const std::string& e : v)
-              if (!validate_endpoint(e).ok() || e.rfind("http://", 0) != 0) return false;
-            return !v.empty();
-          },
-          "one or more http://host:port (comma-separated in --set and environment variables)")
+      .check(valid_http_endpoints, "one or more http://host:port (comma-separated in --set and environment variables)")
       .doc("etcd's client URLs, tried in turn");
   b.field("key", &RemoteConfigOptions::key)
       .check([](const std::string& k) { return k.empty() || (k.front() == '/' && k.back() != '/'); },

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "svckit/testing/ports.hpp"
+
 namespace svckit::testkit {
 
 class EtcdServer {
@@ -24,8 +26,8 @@ class EtcdServer {
     dir_ = std::filesystem::temp_directory_path() / ("svckit-etcd-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    client_port_ = free_port();
-    peer_port_ = free_port();
+    client_port_ = testkit::free_port();
+    peer_port_ = testkit::free_port();
   }
   ~EtcdServer() {
     stop();
@@ -91,18 +93,6 @@ class EtcdServer {
   }
 
  private:
-  static int free_port() {
-    int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-    int port = ntohs(a.sin_port);
-    ::close(s);
-    return port;
-  }
   std::filesystem::path dir_;
   int client_port_ = 0, peer_port_ = 0;
   pid_t pid_ = -1;
