@@ -29,6 +29,14 @@ bool same_type(std::string_view got, std::string_view want) {
 
 }  // namespace
 
+std::string_view bearer_token(std::string_view h) noexcept {
+  if (h.size() < 7 || !iequals(h.substr(0, 6), "bearer") || h[6] != ' ') return {};
+  h.remove_prefix(7);
+  while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+  while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
+  return h;
+}
+
 Verifier::Verifier(std::shared_ptr<KeySource> keys, VerifierOptions options)
     : keys_(std::move(keys)), options_(std::move(options)) {
   if (!keys_) throw std::invalid_argument("auth::Verifier: no key source");

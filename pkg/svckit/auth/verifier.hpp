@@ -97,4 +97,8 @@ class Verifier {
   VerifierOptions options_;
 };
 
+// The token of an `Authorization: Bearer <token>` value (HTTP header or gRPC metadata; the scheme
+// is case-insensitive); empty for another scheme or no token.
+std::string_view bearer_token(std::string_view authorization) noexcept;
+
 }  // namespace svckit::auth

@@ -4,14 +4,6 @@
 
 namespace svckit::auth {
 
-std::string_view bearer_token(std::string_view h) noexcept {
-  if (h.size() < 7 || !iequals(h.substr(0, 6), "bearer") || h[6] != ' ') return {};
-  h.remove_prefix(7);
-  while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
-  while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
-  return h;
-}
-
 namespace middleware {
 
 namespace {

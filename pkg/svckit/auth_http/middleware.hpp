@@ -37,9 +37,3 @@ http::Middleware require_role(std::string role);
 http::Middleware require_scope(std::string scope);
 
 }  // namespace svckit::auth::middleware
-
-namespace svckit::auth {
-// The token of an `Authorization: Bearer <token>` header value (scheme case-insensitive); empty when
-// the header is of another scheme or has no token.
-std::string_view bearer_token(std::string_view authorization) noexcept;
-}  // namespace svckit::auth
