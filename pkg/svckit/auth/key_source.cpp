@@ -7,12 +7,6 @@
 
 namespace svckit::auth {
 
-Task<std::shared_ptr<const KeySet>> KeySource::refresh(Context, std::string) {
-  co_return keys();
-}
-
-void KeySource::refresh_later(std::string) {}
-
 StaticKeys::StaticKeys(KeySet keys) : keys_(std::make_shared<const KeySet>(std::move(keys))) {}
 
 Result<std::shared_ptr<StaticKeys>> StaticKeys::from_jwks(std::string_view json) {

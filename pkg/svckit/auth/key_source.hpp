@@ -33,10 +33,10 @@ class KeySource {
   virtual std::shared_ptr<const KeySet> keys() const = 0;
   // Called when a token names `kid` and keys() has no such key: load again if the source can and
   // its rate limit allows, then return the set to use. Default: keys().
-  virtual Task<std::shared_ptr<const KeySet>> refresh(Context ctx, std::string kid);
+  virtual Task<std::shared_ptr<const KeySet>> refresh(Context /*ctx*/, std::string /*kid*/) { co_return keys(); }
   // The same wish from code that cannot wait (a gRPC call check on grpc++'s thread): start a refresh
   // and return at once. Default: nothing.
-  virtual void refresh_later(std::string kid);
+  virtual void refresh_later(std::string /*kid*/) {}
 };
 
 class StaticKeys final : public KeySource {
