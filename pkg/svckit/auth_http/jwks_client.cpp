@@ -60,7 +60,7 @@ Status JwksClient::last_error() const {
 }
 
 Task<Status> JwksClient::start(Context ctx) {
-  Task<void> first = fetch(ctx);
+  Task<void> first = fetch(ctx, false);
   co_await std::move(first);
   rt_.spawn(run(weak_from_this(), stop_));
   co_return last_error();
@@ -81,7 +81,7 @@ Task<void> JwksClient::run(std::weak_ptr<JwksClient> weak, Context stop) {
     }
     auto self = weak.lock();
     if (!self) co_return;
-    Task<void> fetching = self->fetch(stop);
+    Task<void> fetching = self->fetch(stop, false);
     co_await std::move(fetching);
     if (stop.done()) co_return;
   }
@@ -92,42 +92,34 @@ std::chrono::nanoseconds JwksClient::until_due() const {
   return due_ - std::chrono::steady_clock::now();
 }
 
-bool JwksClient::may_refresh(const std::string& kid) {
-  if (auto set = keys(); set && set->find(kid)) return false;  // another call has brought it already
-  std::lock_guard lock(mu_);
-  if (fetching_) return true;  // join the fetch in flight
-  if (std::chrono::steady_clock::now() - last_attempt_ < options_.min_refresh) {
-    ++stats_.rate_limited;
-    return false;
-  }
-  ++stats_.kid_refreshes;
-  return true;
-}
-
 Task<std::shared_ptr<const KeySet>> JwksClient::refresh(Context ctx, std::string kid) {
-  if (!may_refresh(kid)) co_return keys();
-  Task<void> fetching = fetch(ctx);
+  if (auto set = keys(); set && set->find(kid)) co_return set;  // another call has brought it already
+  Task<void> fetching = fetch(ctx, true);
   co_await std::move(fetching);
   co_return keys();
 }
 
 void JwksClient::refresh_later(std::string kid) {
-  if (!rt_.running() || stop_.done() || !may_refresh(kid)) return;
+  if (auto set = keys(); (set && set->find(kid)) || !rt_.running() || stop_.done()) return;
   rt_.spawn([](std::shared_ptr<JwksClient> self) -> Task<void> {
-    Task<void> fetching = self->fetch(self->stop_);
+    Task<void> fetching = self->fetch(self->stop_, true);
     co_await std::move(fetching);
   }(shared_from_this()));
 }
 
-Task<void> JwksClient::fetch(Context ctx) {
+Task<void> JwksClient::fetch(Context ctx, bool for_kid) {
   Notifier done;
   bool wait = false;
   {
     std::lock_guard lock(mu_);
     if (fetching_) {
-      waiters_.push_back(&done);
+      waiters_.push_back(&done);  // join the fetch in flight
       wait = true;
+    } else if (for_kid && std::chrono::steady_clock::now() - last_attempt_ < options_.min_refresh) {
+      ++stats_.rate_limited;
+      co_return;
     } else {
+      if (for_kid) ++stats_.kid_refreshes;
       fetching_ = true;
       last_attempt_ = std::chrono::steady_clock::now();
       ++stats_.fetches;

@@ -70,11 +70,10 @@ class JwksClient final : public KeySource, public std::enable_shared_from_this<J
 
  private:
   JwksClient(Runtime& rt, JwksClientOptions options);
-  // One fetch at a time: a caller that finds one in flight waits for it instead.
-  Task<void> fetch(Context ctx);
+  // One fetch at a time: a caller that finds one in flight waits for it instead. for_kid: a fetch an
+  // unknown kid asks for, which the rate limit (min_refresh since the last attempt) may refuse.
+  Task<void> fetch(Context ctx, bool for_kid);
   Task<Status> fetch_once(Context ctx);
-  // Whether an unknown kid may fetch now (claims the slot when it may).
-  bool may_refresh(const std::string& kid);
   std::chrono::nanoseconds until_due() const;
   static Task<void> run(std::weak_ptr<JwksClient> self, Context stop);
 
