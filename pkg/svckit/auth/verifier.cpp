@@ -105,14 +105,17 @@ Result<Claims> Verifier::check(std::string_view token, const KeySet* keys, std::
                                                             std::string(algorithm_name(*alg))));
     verified = key->verify(jws->signing_input, jws->signature);
   } else {
-    // No kid: the keys bound to this algorithm are tried (a set is a handful of keys).
-    bool any = false;
+    // No kid: the keys bound to this algorithm are tried, a few at most, so that a token without a
+    // kid cannot make one request cost a signature check per key of a large set.
+    constexpr int kMaxTries = 4;
+    int tried = 0;
     for (const Key& k : keys->keys()) {
       if (k.algorithm() != *alg) continue;
-      any = true;
+      if (++tried > kMaxTries)
+        return make_error(refuse(reason::kUnknownKid, "no kid, and too many keys to try them all"));
       if ((verified = k.verify(jws->signing_input, jws->signature))) break;
     }
-    if (!any)
+    if (tried == 0)
       return make_error(refuse(reason::kUnknownKid, "no kid, and no key for " + std::string(algorithm_name(*alg))));
   }
   if (!verified) return make_error(refuse(reason::kBadSignature, "the signature does not verify"));

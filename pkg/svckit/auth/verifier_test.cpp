@@ -174,6 +174,16 @@ TEST(Verifier, AlgorithmConfusionIsRefused) {
             "ALG_NOT_ALLOWED");
   EXPECT_EQ(f.reason(Fixture::forge(R"({"alg":"ES512","kid":"ec","typ":"at+jwt"})", payload, f.ec)), "ALG_NOT_ALLOWED");
   EXPECT_EQ(f.reason(Fixture::forge(R"({"alg":"EdDSA","kid":"nope","typ":"at+jwt"})", payload, f.ed)), "UNKNOWN_KID");
+  // No kid: the keys for the algorithm are tried, but only a few.
+  std::string no_kid = Fixture::forge(R"({"alg":"EdDSA","typ":"at+jwt"})", payload, f.ed);
+  EXPECT_EQ(f.reason(no_kid), "OK");
+  KeySet many;  // the right key after four others for the same algorithm
+  for (int i = 0; i < 4; ++i)
+    ASSERT_TRUE(many.add(Key::generate(Algorithm::kEdDSA, "x" + std::to_string(i))->public_key()).ok());
+  ASSERT_TRUE(many.add(f.ed.public_key()).ok());
+  auto r = Verifier(std::make_shared<StaticKeys>(f.keys), f.options()).verify_with(many, no_kid);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().reason(), "UNKNOWN_KID");
 }
 
 TEST(Verifier, TimeClaimsWithLeeway) {
