@@ -9,6 +9,7 @@ build_pkgs=(
   g++ make cmake ninja-build ccache pkg-config
   libasio-dev libyaml-cpp-dev zlib1g-dev libsqlite3-dev libpq-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libssl-dev                            # svckit::auth's signatures (OpenSSL 3)
 )
 test_pkgs=(
   libgtest-dev libgmock-dev nlohmann-json3-dev
@@ -21,6 +22,7 @@ test_pkgs=(
   redis-server                          # the cluster-wide rate limiter's store
   etcd-server etcd-client               # a real etcd the etcd registry's tests start themselves
   dnsmasq-base                          # a real DNS server the dns registry's tests start themselves
+  python3-jwt python3-cryptography      # PyJWT: a JWT library nobody here wrote (auth interop)
   golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev  # bench-grpc's Go peer
 )
 bench_pkgs=(
@@ -31,10 +33,12 @@ bench_pkgs=(
   golang-google-grpc-dev golang-google-protobuf-dev
   golang-github-golang-protobuf-1-5-dev  # gRPC-Go's github.com/golang/protobuf: Debian's 1.3 otherwise
   etcd-server curl                       # bench-discovery's etcd (started and probed by the benchmark)
+  openssl                                # bench-auth's peer figures (openssl speed)
 )
 
 fuzz_pkgs=(
   clang-16 libclang-rt-16-dev  # 16: clang 14 lacks the concepts level libstdc++ needs for std::expected
+  libssl-dev                   # the auth token fuzzer links libcrypto
 )
 
 etcd_pkgs=(etcd-server etcd-client curl)

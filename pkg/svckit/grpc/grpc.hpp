@@ -16,10 +16,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "svckit/core/context.hpp"
@@ -62,6 +65,22 @@ Context context_of(const ::grpc::ServerContextBase* call);
 // has none), the trace context and baggage are injected, ctx's metadata is copied.
 std::unique_ptr<::grpc::ClientContext> client_context(const Context& ctx,
                                                       std::chrono::milliseconds fallback = std::chrono::seconds(30));
+
+// What a call check sees of a call before its handler runs: the method, the caller's metadata, and
+// the call's Context, which the check may replace with a child carrying what it learnt (auth_grpc's
+// check puts the authenticated principal there).
+class IncomingCall {
+ public:
+  virtual ~IncomingCall() = default;
+  virtual std::string_view method() const noexcept = 0;  // "/package.Service/Method"
+  // The first value of a metadata key (keys are lower case), or nullopt.
+  virtual std::optional<std::string_view> metadata(std::string_view key) const noexcept = 0;
+  virtual Context& context() noexcept = 0;
+};
+// Runs on grpc++'s callback thread for every observed call, after shedding and grpc.limits admitted
+// it; a non-OK Status refuses the call with that status before its handler runs (handlers of
+// generated services read it through admit(), as they do the limits' verdict). It must not block.
+using CallCheck = std::function<Status(IncomingCall& call)>;
 
 struct ChannelOptions {
   std::size_t pool_size = 2;  // channels per target, used round robin (separate HTTP/2 connections)
@@ -111,6 +130,9 @@ class Server {
   // Before start(): shed with this shedder (e.g. the one the HTTP side uses, so that both ports judge
   // the process's load together) instead of one built from grpc.shed.
   void set_shedder(std::shared_ptr<resilience::Shedder> shedder);
+  // Before start(): a check every call must pass (authentication, svckit::auth's grpc_check), run in
+  // the order added. Health checks and reflection are not checked.
+  void add_call_check(CallCheck check);
   Status start();
   std::uint16_t port() const noexcept;
   const std::string& host() const noexcept;  // as configured (grpc.host)

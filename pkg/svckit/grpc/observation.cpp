@@ -87,6 +87,26 @@ class CallHeaders {
   std::string_view baggage_, request_id_;
 };
 
+// A call as the server's call checks see it, over the metadata grpc++ received.
+class ObservedCall final : public IncomingCall {
+ public:
+  ObservedCall(const detail::MethodStats& m, const std::multimap<::grpc::string_ref, ::grpc::string_ref>& md,
+               Context& ctx)
+      : m_(m), md_(md), ctx_(ctx) {}
+  std::string_view method() const noexcept override { return m_.full_name; }
+  std::optional<std::string_view> metadata(std::string_view key) const noexcept override {
+    auto it = md_.find(::grpc::string_ref(key.data(), key.size()));
+    if (it == md_.end()) return std::nullopt;
+    return std::string_view(it->second.data(), it->second.size());
+  }
+  Context& context() noexcept override { return ctx_; }
+
+ private:
+  const detail::MethodStats& m_;
+  const std::multimap<::grpc::string_ref, ::grpc::string_ref>& md_;
+  Context& ctx_;
+};
+
 }  // namespace
 
 namespace detail {
@@ -142,7 +162,8 @@ const MethodStats& ServerState::method(const char* full, const char* type) {
                        git != guards.end() ? &git->second : nullptr,
                        this,
                        std::move(logger),
-                       std::move(ok_logger)};
+                       std::move(ok_logger),
+                       std::string(name)};
   });
 }
 
@@ -190,6 +211,13 @@ Status CallObservation::begin(const MethodStats* m, ::grpc::ServerContextBase* c
         verdict = permit.error();
     }
     if (!verdict.ok()) m->limited.inc();
+  }
+  if (verdict.ok() && !m->server->checks.empty()) {
+    ObservedCall incoming(*m, md, ctx_);
+    for (const auto& check : m->server->checks) {
+      verdict = check(incoming);
+      if (!verdict.ok()) break;
+    }
   }
   // gRFC A6 server pushback: a client whose retry policy covers the refusal waits this long before it
   // tries again, instead of retrying into the same overload at once.

@@ -27,6 +27,7 @@ struct Server::Impl {
   std::vector<::grpc::Service*> services;
   std::vector<Service*> dispatched;  // svckit Services among them
   std::shared_ptr<resilience::Shedder> shedder;
+  std::vector<CallCheck> checks;
   std::unique_ptr<ServerState> state;
   std::unique_ptr<::grpc::Server> server;
   int port = 0;
@@ -34,7 +35,7 @@ struct Server::Impl {
 };
 
 Server::Server(ServerSettings settings, log::Logger logger, metrics::Registry& registry)
-    : impl_(new Impl{std::move(settings), std::move(logger), registry, {}, {}, {}, {}, {}, 0, {}}) {}
+    : impl_(new Impl{std::move(settings), std::move(logger), registry, {}, {}, {}, {}, {}, {}, 0, {}}) {}
 
 Server::~Server() {
   shutdown();
@@ -47,6 +48,10 @@ void Server::add_service(::grpc::Service* service) {
 
 void Server::set_shedder(std::shared_ptr<resilience::Shedder> shedder) {
   impl_->shedder = std::move(shedder);
+}
+
+void Server::add_call_check(CallCheck check) {
+  impl_->checks.push_back(std::move(check));
 }
 
 namespace {
@@ -94,6 +99,7 @@ Status Server::start() {
   if (!shedder && s.shed)
     shedder = std::make_shared<resilience::Shedder>(resilience::ShedderSettings{.cpu_threshold = s.shed_cpu_threshold});
   impl_->state = std::make_unique<ServerState>(impl_->registry, impl_->logger, std::move(shedder), std::move(*guards));
+  impl_->state->checks = impl_->checks;
   // svckit Services resolve their methods' metric handles and limits now, not per call.
   std::unordered_set<const char*> dispatched;
   for (Service* svc : impl_->dispatched) {

@@ -429,6 +429,76 @@ struct Served {
   std::unique_ptr<Ping::Stub> stub;
 };
 
+// A value the call check puts in the Context (what auth_grpc's check does with the principal).
+struct Caller {
+  std::string name;
+};
+
+TEST(ServiceCallCheckTest, ChecksSeeMetadataRefuseBeforeTheHandlerAndPassValuesToIt) {
+  metrics::Registry registry;
+  Service service("svckit.test.v1.Ping");
+  std::atomic<int> handled{0};
+  service.unary<PingRequest, PingReply>("Ping", [&](Context& ctx, const PingRequest&, PingReply& out) {
+    ++handled;
+    const Caller* c = ctx.value<Caller>();
+    out.set_text(c ? c->name : "none");
+    return Status();
+  });
+  service.stream<PingRequest, PingReply>("Count", [&](Context& ctx) {
+    ++handled;
+    EXPECT_NE(ctx.value<Caller>(), nullptr);
+    return std::make_unique<Counter>();
+  });
+  std::vector<std::string> seen;
+  std::mutex mu;
+  Server server(Served::settings(), log::Logger(), registry);
+  server.add_service(&service);
+  server.add_call_check([&](IncomingCall& call) {
+    {
+      std::lock_guard lock(mu);
+      seen.emplace_back(call.method());
+    }
+    auto who = call.metadata("x-caller");
+    if (!who) return Status(Code::kUnauthenticated, "NO_CALLER", "who are you?");
+    call.context() = call.context().with_value(Caller{std::string(*who)});
+    return Status();
+  });
+  ASSERT_TRUE(server.start().ok());
+  auto stub = Ping::NewStub(
+      ::grpc::CreateChannel("127.0.0.1:" + std::to_string(server.port()), ::grpc::InsecureChannelCredentials()));
+  PingRequest in;
+  PingReply out;
+  {
+    ::grpc::ClientContext ctx;
+    auto st = stub->Ping(&ctx, in, &out);
+    EXPECT_EQ(st.error_code(), ::grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_NE(st.error_message().find("NO_CALLER"), std::string::npos) << st.error_message();
+    EXPECT_EQ(handled.load(), 0);
+  }
+  {
+    ::grpc::ClientContext ctx;
+    ctx.AddMetadata("x-caller", "alice");
+    ASSERT_TRUE(stub->Ping(&ctx, in, &out).ok());
+    EXPECT_EQ(out.text(), "alice");
+  }
+  {
+    ::grpc::ClientContext ctx;
+    ctx.AddMetadata("x-caller", "bob");
+    auto stream = stub->Count(&ctx);
+    ASSERT_TRUE(stream->Write(in));
+    ASSERT_TRUE(stream->Read(&out));
+    stream->WritesDone();
+    while (stream->Read(&out)) {
+    }
+    EXPECT_TRUE(stream->Finish().ok());
+  }
+  EXPECT_EQ(handled.load(), 2);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{"/svckit.test.v1.Ping/Ping", "/svckit.test.v1.Ping/Ping",
+                                            "/svckit.test.v1.Ping/Count"}));
+  server.shutdown();
+}
+
 TEST(ServiceAsyncTest, TheResponderAnswersFromAnotherThreadAndADroppedOneAnswersInternal) {
   metrics::Registry registry;
   Service service("svckit.test.v1.Ping");

@@ -15,6 +15,7 @@
 #include "svckit/grpc/detail/call.hpp"
 #include "svckit/grpc/detail/limits.hpp"
 #include "svckit/grpc/detail/methods.hpp"
+#include "svckit/grpc/grpc.hpp"
 #include "svckit/log/logger.hpp"
 #include "svckit/metrics/metrics.hpp"
 #include "svckit/resilience/shedder.hpp"
@@ -53,6 +54,7 @@ struct ServerState {
   log::Logger call_logger;  // the server's, without caller: it would name this file on every call line
   std::shared_ptr<resilience::Shedder> shedder;
   MethodGuards guards;
+  std::vector<CallCheck> checks;  // Server::add_call_check, set before the server starts
   ServerState(metrics::Registry& r, const log::Logger& l, std::shared_ptr<resilience::Shedder> s, MethodGuards g);
   const MethodStats& method(const char* full, const char* type);
 
@@ -71,6 +73,7 @@ struct MethodStats {
   ServerState* server;
   log::Logger logger;     // the call logger, with grpc_service and grpc_method encoded once
   log::Logger ok_logger;  // and with grpc_code OK too: a successful call's line encodes only its duration
+  std::string full_name;  // "/package.Service/Method", as call checks see it
 };
 
 // Observes the calls of generated grpc++ services through grpc++'s interceptor hooks; `dispatched`
