@@ -22,22 +22,25 @@
 //     }
 //     static void row_schema(db::RowSchema<Licence>& s) { s.field("version", &Licence::version); }
 //   };
-//   const db::Repository<Licence> licences({.table = "licences", .version = "version",
-//                                           .insert_only = {"type", "number"},
-//                                           .page_key = {"holder", "id"}});
-//
+//   const db::Repository<Licence>& licences() {  // built once, on first use
+//     static const db::Repository<Licence> repo({.table = "licences", .version = "version",
+//                                                .insert_only = {"type", "number"},
+//                                                .page_key = {"holder", "id"}});
+//     return repo;
+//   }
 //   Task<Status> renew(db::Database& db, const Context& ctx, std::int64_t id, std::int64_t if_match) {
-//     auto licence = co_await licences.get(db, ctx, id);
+//     auto licence = co_await licences().get(db, ctx, id);
 //     if (!licence) co_return licence.error();                  // NOT_FOUND/NO_ROWS
 //     licence->version = if_match;                               // the client's ETag
 //     licence->attributes = db::Json{R"({"renewed":true})"};
-//     auto saved = co_await licences.update(db, ctx, *licence);
+//     auto saved = co_await licences().update(db, ctx, *licence);
 //     co_return saved ? Status() : saved.error();                // ABORTED/VERSION_CONFLICT: 412
 //   }
 //   Task<Result<db::Page<Licence>>> of_holder(db::Database& db, const Context& ctx, std::string holder,
 //                                             std::string cursor) {
 //     db::Where where{"holder = $1", {std::move(holder)}};      // its own $1..$n; the repository's follow
-//     co_return co_await licences.page(db, ctx, {.cursor = cursor, .limit = 50}, where);
+//     db::PageRequest page{.cursor = std::move(cursor), .limit = 50};   // named, not braced in co_await
+//     co_return co_await licences().page(db, ctx, page, where);
 //   }
 // ```
 #include <cstdint>
