@@ -6,6 +6,8 @@
 //   unique violation → ALREADY_EXISTS, foreign key / check / not null → FAILED_PRECONDITION,
 //   serialization failure or deadlock → ABORTED (retry the transaction), connection lost or database
 //   unreachable → UNAVAILABLE, deadline → DEADLINE_EXCEEDED, bad SQL → INTERNAL.
+// Rows map into structs described once for JSON and rows with query_as<T> (svckit/db/mapping.hpp); a
+// table's insert/get/update/delete/pages are Repository<T> (svckit/db/repository.hpp).
 //
 // ```cpp
 //   Task<Status> example(Runtime& rt, const db::DbSettings& settings, const Context& ctx, std::int64_t id) {
