@@ -45,10 +45,10 @@
 // set. A field whose column is missing from the result is an error naming the struct, the field and
 // the column, unless the field is std::optional (it stays empty). Values convert with the checks of
 // Row::get (integer ranges, NULL only into std::optional, bool from 0/1 or t/f, timestamps from
-// timestamptz or ISO text); enums by their json_names; structs, vectors, maps and json::Raw members
-// through their JSON codec from a json/jsonb column (SQLite: TEXT holding JSON). Errors are INTERNAL:
-// reason ROW_MAPPING when the columns do not fit the struct, DECODE when a value does not, with
-// metadata struct, field and column.
+// timestamptz or ISO text); enums by their json_names; structs, vectors and maps through their JSON
+// codec, and db::Json and json::Raw as the JSON text, from a json/jsonb column (SQLite: TEXT holding
+// JSON). Errors are INTERNAL: reason ROW_MAPPING when the columns do not fit the struct, DECODE when a
+// value does not, with metadata struct, field and column.
 #include <string>
 #include <string_view>
 #include <type_traits>
