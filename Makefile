@@ -84,7 +84,8 @@ bench-metrics:
 bench-db:
 	@bash scripts/deps.sh build test bench
 	cmake --preset bench >/dev/null
-	cmake --build build/bench -j $(JOBS) --target svckit_db_bench libpq_fetch
+	cmake --build build/bench -j $(JOBS) --target svckit_db_bench db_bench_client libpq_fetch
+	taskset -c 1 build/bench/pkg/svckit/db/svckit_db_bench --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
 	bash bench/db/run.sh build/bench
 
 bench-chaos:

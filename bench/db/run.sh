@@ -13,7 +13,7 @@ pg=$(mktemp -d /tmp/svckit-pg-bench.XXXXXX)
 trap 'bash "$src/scripts/pg.sh" stop "$pg" 2>/dev/null; rm -rf "$pg"' EXIT
 dsn=$(bash "$src/scripts/pg.sh" start "$pg")
 export PGHOST=127.0.0.1 PGPORT=$(cat "$pg/port") PGUSER=svckit PGPASSWORD=svckit PGDATABASE=svckit
-bench=$build/bench/db/svckit_db_bench
+bench=$build/bench/db/db_bench_client
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo "== point select by primary key (pgbench scale 10, $CONNS connections, ${DURATION}s x $ROUNDS)"

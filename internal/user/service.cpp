@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "svckit/db/repository.hpp"
 #include "svckit/http/message.hpp"
 #include "svckit/http/middleware.hpp"
 #include "svckit/json/json.hpp"
@@ -73,23 +74,36 @@ db::Timestamp now() {
   return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }
 
-constexpr std::string_view kColumns = "id, email, name, external_id, profile, created_at, updated_at";
-
-// One user as JSON, straight from its row.
-Status write_user(json::Writer& w, const db::Row& row) {
+// A user as stored and as the API shows it: one description for both. The version is the row's
+// optimistic-concurrency counter, shown as the ETag rather than in the body.
+struct User {
   std::int64_t id = 0;
-  std::string email, name;
+  std::string email;
+  std::string name;
   std::optional<std::string> external_id;
-  db::Json profile;
-  db::Timestamp created, updated;
-  if (Status st = row.scan(id, email, name, external_id, profile, created, updated); !st.ok()) return st;
-  w.begin_object();
-  w.key("id").integer(id).key("email").string(email).key("name").string(name);
-  if (external_id) w.key("external_id").string(*external_id);
-  w.key("profile").raw(profile.text.empty() ? std::string_view("{}") : std::string_view(profile.text));
-  w.key("created_at").string(db::format_timestamp(created)).key("updated_at").string(db::format_timestamp(updated));
-  w.end_object();
-  return {};
+  json::Raw profile{"{}"};
+  db::Timestamp created_at;
+  db::Timestamp updated_at;
+  std::int64_t version = 0;
+  static void json_schema(json::Schema<User>& s) {
+    s.field("id", &User::id);
+    s.field("email", &User::email);
+    s.field("name", &User::name);
+    s.field("external_id", &User::external_id).omit_empty();
+    s.field("profile", &User::profile);
+    s.field("created_at", &User::created_at);
+    s.field("updated_at", &User::updated_at);
+  }
+  static void row_schema(db::RowSchema<User>& s) { s.field("version", &User::version); }
+};
+
+const db::Repository<User>& users() {
+  static const db::Repository<User> repo({.table = "users", .version = "version", .insert_only = {"created_at"}});
+  return repo;
+}
+
+std::string etag(const User& u) {
+  return "\"" + std::to_string(u.version) + "\"";
 }
 
 void answer_error(http::Response& res, const Status& st) {
@@ -97,11 +111,13 @@ void answer_error(http::Response& res, const Status& st) {
   res.error(st);
 }
 
-void answer_user(http::Response& res, int code, const db::Rows& rows) {
-  std::string body;
-  json::Writer w(body);
-  if (Status st = write_user(w, rows[0]); !st.ok()) return answer_error(res, st);
-  res.json(code, body);
+void answer_user(http::Response& res, int code, const User& u) {
+  res.set_header("ETag", etag(u));
+  res.json(code, json::encode(u));
+}
+
+Status user_not_found(std::int64_t id) {
+  return Status(Code::kNotFound, "USER_NOT_FOUND", "no user " + std::to_string(id));
 }
 
 // A duplicate email or external id: name the field in the 409.
@@ -116,6 +132,40 @@ Status conflict(Status st) {
   return Status(Code::kAlreadyExists, field == "email" ? "EMAIL_TAKEN" : "EXTERNAL_ID_TAKEN",
                 "a user with this " + field + " already exists")
       .with_metadata("field", field);
+}
+
+// 412: the If-Match the client sent no longer names the user's version.
+void answer_precondition(http::Response& res, std::string_view if_match) {
+  res.error(Status(Code::kFailedPrecondition, "VERSION_MISMATCH",
+                   "the user changed since the ETag in If-Match (" + std::string(if_match) + "): read it again")
+                .with_metadata("If-Match", std::string(if_match)));
+  res.status = 412;
+}
+
+// If-Match: absent (any version), "*" (any version, the user must exist) or one strong ETag ("3").
+// Anything else cannot match.
+struct Precondition {
+  bool present = false;
+  std::optional<std::int64_t> version;
+  bool matchable = true;
+};
+
+Precondition if_match(const http::Request& req) {
+  Precondition p;
+  std::string_view v = req.header("If-Match");
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  if (v.empty()) return p;
+  p.present = true;
+  if (v == "*") return p;
+  std::int64_t n = 0;
+  if (v.size() < 3 || v.front() != '"' || v.back() != '"' ||
+      std::from_chars(v.data() + 1, v.data() + v.size() - 1, n).ptr != v.data() + v.size() - 1) {
+    p.matchable = false;
+    return p;
+  }
+  p.version = n;
+  return p;
 }
 
 Result<std::int64_t> parse_id(std::string_view text) {
@@ -134,6 +184,44 @@ bool valid_profile_key(std::string_view k) {
   return true;
 }
 
+void apply(const PatchUser& in, User& u) {
+  if (in.email) u.email = lower(*in.email);
+  if (in.name) u.name = *in.name;
+  if (in.profile) u.profile = *in.profile;
+  u.updated_at = now();
+}
+
+// A listing's condition from the query string: email=, and at most one profile.<field>=<value>.
+Result<db::Where> list_filter(const http::Request& req) {
+  db::Where where;
+  auto add = [&](std::string term) { where.sql += (where.sql.empty() ? "" : " AND ") + term; };
+  if (auto e = req.query_param("email"); !e.empty()) {
+    where.params.emplace_back(lower(http::url_decode(e, true)));
+    add("email = $" + std::to_string(where.params.size()));
+  }
+  int profile_filters = 0;
+  std::string query(req.query());
+  for (std::size_t pos = 0; pos < query.size();) {
+    std::size_t amp = query.find('&', pos);
+    std::string_view pair =
+        std::string_view(query).substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    pos = amp == std::string::npos ? query.size() : amp + 1;
+    if (!pair.starts_with("profile.")) continue;
+    auto eq = pair.find('=');
+    std::string key =
+        http::url_decode(pair.substr(8, eq == std::string_view::npos ? std::string_view::npos : eq - 8), true);
+    std::string value = eq == std::string_view::npos ? "" : http::url_decode(pair.substr(eq + 1), true);
+    if (!valid_profile_key(key) || ++profile_filters > 1)
+      return make_error(Status(Code::kInvalidArgument, "VALIDATION_FAILED", "bad profile filter")
+                            .with_metadata("profile", "one profile.<field>=<value>, field of [A-Za-z0-9_]{1,64}"));
+    where.params.emplace_back(key);
+    where.params.emplace_back(value);
+    add("profile ->> CAST($" + std::to_string(where.params.size() - 1) + " AS TEXT) = CAST($" +
+        std::to_string(where.params.size()) + " AS TEXT)");
+  }
+  return where;
+}
+
 class Handlers {
  public:
   Handlers(std::shared_ptr<db::Database> db, log::Logger logger, Options o)
@@ -142,125 +230,93 @@ class Handlers {
   Task<void> create(http::Request& req, http::Response& res) {
     auto in = http::bind_json<CreateUser>(req);
     if (!in) co_return answer_error(res, in.error());
-    const std::string sql =
-        "INSERT INTO users (email, name, external_id, profile, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $5) RETURNING " +
-        std::string(kColumns);
-    db::Params args{lower(in->email), in->name, in->external_id, db::Json{in->profile ? in->profile->text : "{}"},
-                    now()};
-    auto rows = co_await db_->query(req.ctx, sql, args);
-    if (!rows) co_return answer_error(res, conflict(rows.error()));
-    if (auto id = (*rows)[0].get<std::int64_t>(0)) res.set_header("Location", "/v1/users/" + std::to_string(*id));
-    answer_user(res, 201, *rows);
+    User u;
+    u.email = lower(in->email);
+    u.name = in->name;
+    u.external_id = in->external_id;
+    if (in->profile) u.profile = *in->profile;
+    u.created_at = u.updated_at = now();
+    auto saved = co_await users().insert(*db_, req.ctx, u);
+    if (!saved) co_return answer_error(res, conflict(saved.error()));
+    res.set_header("Location", "/v1/users/" + std::to_string(saved->id));
+    answer_user(res, 201, *saved);
   }
 
   Task<void> get(http::Request& req, http::Response& res) {
     auto id = parse_id(req.param("id"));
     if (!id) co_return answer_error(res, id.error());
-    const std::string sql = "SELECT " + std::string(kColumns) + " FROM users WHERE id = $1";
-    db::Params args{*id};
-    auto rows = co_await db_->query(req.ctx, sql, args);
-    if (!rows) co_return answer_error(res, rows.error());
-    if (rows->empty())
-      co_return answer_error(res, Status(Code::kNotFound, "USER_NOT_FOUND", "no user " + std::to_string(*id)));
-    answer_user(res, 200, *rows);
+    auto u = co_await users().get(*db_, req.ctx, *id);
+    if (!u) co_return answer_error(res, u.error().code() == Code::kNotFound ? user_not_found(*id) : u.error());
+    answer_user(res, 200, *u);
   }
 
+  // Read, change, write at the version read: a concurrent writer makes the write fail and it is done
+  // again on the row as it is now (each field of the patch wins or loses whole, as with a single UPDATE).
+  // With If-Match, the client's version must still be the row's: 412 otherwise.
   Task<void> patch(http::Request& req, http::Response& res) {
     auto id = parse_id(req.param("id"));
     if (!id) co_return answer_error(res, id.error());
     auto in = http::bind_json<PatchUser>(req);
     if (!in) co_return answer_error(res, in.error());
-    // COALESCE keeps a column whose new value is NULL (not sent): one statement for every combination.
-    const std::string sql =
-        "UPDATE users SET email = COALESCE($2, email), name = COALESCE($3, name), "
-        "profile = COALESCE($4, profile), updated_at = $5 WHERE id = $1 RETURNING " +
-        std::string(kColumns);
-    std::optional<db::Json> profile;
-    if (in->profile) profile = db::Json{in->profile->text};
-    std::optional<std::string> email;
-    if (in->email) email = lower(*in->email);
-    db::Params args{*id, email, in->name, profile, now()};
-    auto rows = co_await db_->query(req.ctx, sql, args);
-    if (!rows) co_return answer_error(res, conflict(rows.error()));
-    if (rows->empty())
-      co_return answer_error(res, Status(Code::kNotFound, "USER_NOT_FOUND", "no user " + std::to_string(*id)));
-    answer_user(res, 200, *rows);
+    Precondition pre = if_match(req);
+    for (int attempt = 0;; ++attempt) {
+      auto u = co_await users().get(*db_, req.ctx, *id);
+      if (!u) co_return answer_error(res, u.error().code() == Code::kNotFound ? user_not_found(*id) : u.error());
+      if (!pre.matchable || (pre.version && *pre.version != u->version))
+        co_return answer_precondition(res, req.header("If-Match"));
+      apply(*in, *u);
+      auto saved = co_await users().update(*db_, req.ctx, *u);
+      if (saved) co_return answer_user(res, 200, *saved);
+      const Status& st = saved.error();
+      if (st.code() == Code::kNotFound) co_return answer_error(res, user_not_found(*id));
+      if (st.reason() != "VERSION_CONFLICT") co_return answer_error(res, conflict(st));
+      if (pre.version) co_return answer_precondition(res, req.header("If-Match"));
+      if (attempt == 4) co_return answer_error(res, st);  // ABORTED (409): heavy contention on one user
+    }
   }
 
   Task<void> remove(http::Request& req, http::Response& res) {
     auto id = parse_id(req.param("id"));
     if (!id) co_return answer_error(res, id.error());
-    const std::string sql = "DELETE FROM users WHERE id = $1";
-    db::Params args{*id};
-    auto n = co_await db_->exec(req.ctx, sql, args);
-    if (!n) co_return answer_error(res, n.error());
-    if (*n == 0)
-      co_return answer_error(res, Status(Code::kNotFound, "USER_NOT_FOUND", "no user " + std::to_string(*id)));
+    Precondition pre = if_match(req);
+    if (!pre.matchable) co_return answer_precondition(res, req.header("If-Match"));
+    Status st;
+    if (pre.version)
+      st = co_await users().remove(*db_, req.ctx, *id, *pre.version);
+    else
+      st = co_await users().remove(*db_, req.ctx, *id);
+    if (st.code() == Code::kNotFound) co_return answer_error(res, user_not_found(*id));
+    if (st.reason() == "VERSION_CONFLICT") co_return answer_precondition(res, req.header("If-Match"));
+    if (!st.ok()) co_return answer_error(res, st);
     res.status = 204;
   }
 
   Task<void> list(http::Request& req, http::Response& res) {
-    std::int64_t cursor = 0;
-    int limit = o_.default_page;
-    std::string bad;
-    if (auto c = req.query_param("cursor"); !c.empty()) {
-      auto parsed = parse_id(http::url_decode(c, true));
-      if (!parsed)
-        bad = "cursor";
-      else
-        cursor = *parsed;
-    }
+    db::PageRequest page{.cursor = http::url_decode(req.query_param("cursor"), true),
+                         .limit = static_cast<std::size_t>(o_.default_page)};
     if (auto l = req.query_param("limit"); !l.empty()) {
+      int limit = 0;
       auto [end, ec] = std::from_chars(l.data(), l.data() + l.size(), limit);
-      if (ec != std::errc() || end != l.data() + l.size() || limit < 1 || limit > o_.max_page) bad = "limit";
+      if (ec != std::errc() || end != l.data() + l.size() || limit < 1 || limit > o_.max_page)
+        co_return answer_error(res, Status(Code::kInvalidArgument, "VALIDATION_FAILED", "limit is not valid")
+                                        .with_metadata("limit", "must be 1.." + std::to_string(o_.max_page)));
+      page.limit = static_cast<std::size_t>(limit);
     }
-    if (!bad.empty()) {
-      co_return answer_error(res, Status(Code::kInvalidArgument, "VALIDATION_FAILED", bad + " is not valid")
-                                      .with_metadata(bad, bad == "limit" ? "must be 1.." + std::to_string(o_.max_page)
-                                                                         : "must be a next_cursor value"));
+    auto where = list_filter(req);
+    if (!where) co_return answer_error(res, where.error());
+    auto found = co_await users().page(*db_, req.ctx, page, *where);
+    if (!found) {
+      if (found.error().reason() == "BAD_CURSOR")
+        co_return answer_error(res, Status(Code::kInvalidArgument, "VALIDATION_FAILED", "cursor is not valid")
+                                        .with_metadata("cursor", "must be a next_cursor value of the same filters"));
+      co_return answer_error(res, found.error());
     }
-    // Filters become WHERE terms with parameters; the SQL text only varies by which are present.
-    std::string sql = "SELECT " + std::string(kColumns) + " FROM users WHERE id > $1";
-    db::Params args{cursor};
-    if (auto e = req.query_param("email"); !e.empty()) {
-      args.emplace_back(lower(http::url_decode(e, true)));
-      sql += " AND email = $" + std::to_string(args.size());
-    }
-    int profile_filters = 0;
-    std::string query(req.query());
-    for (std::size_t pos = 0; pos < query.size();) {
-      std::size_t amp = query.find('&', pos);
-      std::string_view pair =
-          std::string_view(query).substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
-      pos = amp == std::string::npos ? query.size() : amp + 1;
-      if (!pair.starts_with("profile.")) continue;
-      auto eq = pair.find('=');
-      std::string key =
-          http::url_decode(pair.substr(8, eq == std::string_view::npos ? std::string_view::npos : eq - 8), true);
-      std::string value = eq == std::string_view::npos ? "" : http::url_decode(pair.substr(eq + 1), true);
-      if (!valid_profile_key(key) || ++profile_filters > 1) {
-        co_return answer_error(
-            res, Status(Code::kInvalidArgument, "VALIDATION_FAILED", "bad profile filter")
-                     .with_metadata("profile", "one profile.<field>=<value>, field of [A-Za-z0-9_]{1,64}"));
-      }
-      args.emplace_back(key);
-      args.emplace_back(value);
-      sql += " AND profile ->> CAST($" + std::to_string(args.size() - 1) + " AS TEXT) = CAST($" +
-             std::to_string(args.size()) + " AS TEXT)";
-    }
-    args.emplace_back(limit + 1);  // one more than asked: is there a next page?
-    sql += " ORDER BY id LIMIT $" + std::to_string(args.size());
-    auto rows = co_await db_->query(req.ctx, sql, args);
-    if (!rows) co_return answer_error(res, rows.error());
     std::string body;
     json::Writer w(body);
     w.begin_object().key("users").begin_array();
-    std::size_t shown = std::min<std::size_t>(rows->size(), static_cast<std::size_t>(limit));
-    for (std::size_t i = 0; i < shown; ++i)
-      if (Status st = write_user(w, (*rows)[i]); !st.ok()) co_return answer_error(res, st);
+    for (const auto& u : found->items) w.value(u);
     w.end_array();
-    if (rows->size() > shown) w.key("next_cursor").string(std::to_string(*(*rows)[shown - 1].get<std::int64_t>(0)));
+    if (!found->next_cursor.empty()) w.key("next_cursor").string(found->next_cursor);
     w.end_object();
     res.json(200, body);
   }
@@ -273,15 +329,17 @@ class Handlers {
                    .with_metadata("ext", "must be 1..128 characters"));
     auto in = http::bind_json<UpsertUser>(req);
     if (!in) co_return answer_error(res, in.error());
+    // Beyond the repository's trunk: plain SQL, mapped the same way.
     const std::string sql =
-        "INSERT INTO users (email, name, external_id, profile, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) "
-        "ON CONFLICT (external_id) DO UPDATE SET email = excluded.email, name = excluded.name, "
-        "profile = excluded.profile, updated_at = excluded.updated_at RETURNING " +
-        std::string(kColumns);
+        "INSERT INTO users (email, name, external_id, profile, created_at, updated_at, version) "
+        "VALUES ($1, $2, $3, $4, $5, $5, 1) ON CONFLICT (external_id) DO UPDATE SET email = excluded.email, "
+        "name = excluded.name, profile = excluded.profile, updated_at = excluded.updated_at, "
+        "version = users.version + 1 RETURNING " +
+        users().columns();
     db::Params args{lower(in->email), in->name, ext, db::Json{in->profile ? in->profile->text : "{}"}, now()};
-    auto rows = co_await db_->query(req.ctx, sql, args);
-    if (!rows) co_return answer_error(res, conflict(rows.error()));
-    answer_user(res, 200, *rows);
+    auto u = co_await db_->query_one_as<User>(req.ctx, sql, args);
+    if (!u) co_return answer_error(res, conflict(u.error()));
+    answer_user(res, 200, *u);
   }
 
  private:

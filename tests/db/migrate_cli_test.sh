@@ -7,7 +7,7 @@ trap 'rm -rf "$tmp"' EXIT
 cp -r "$src/internal/user/migrations" "$tmp/migrations"
 run() { "$cli" migrate "$1" --dir "$tmp/migrations" --config-dir "$src/configs" --set db.sqlite.path="$tmp/u.db" --set log.level=error; }
 run status | grep -q '^0001 users .*pending'
-run up | grep -q 'applied 1 migration'
+run up | grep -q 'applied 2 migration'
 run up | grep -q 'applied 0 migration'
 run status | grep -q '^0001 users .*applied 20'
 echo "-- edited" >> "$tmp/migrations/sqlite/0001_users.sql"

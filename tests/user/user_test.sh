@@ -19,6 +19,9 @@ trap cleanup EXIT
 cd "$src"  # user-svc finds api/ and internal/ relative to the repository
 
 start() {
+  # Emptied here, not by the background job's redirection: wait_service could read the previous run's
+  # start lines before that job truncates the file.
+  : >"$tmp/err"
   "$bin" --config-dir "$src/configs" --set http.port=0 --set http.host=127.0.0.1 --set admin.port=0 \
     --set log.level=warn "$@" >"$tmp/out" 2>"$tmp/err" &
   pid=$!

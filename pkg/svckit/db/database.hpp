@@ -6,6 +6,8 @@
 //   unique violation → ALREADY_EXISTS, foreign key / check / not null → FAILED_PRECONDITION,
 //   serialization failure or deadlock → ABORTED (retry the transaction), connection lost or database
 //   unreachable → UNAVAILABLE, deadline → DEADLINE_EXCEEDED, bad SQL → INTERNAL.
+// Rows map into structs described once for JSON and rows with query_as<T> (svckit/db/mapping.hpp); a
+// table's insert/get/update/delete/pages are Repository<T> (svckit/db/repository.hpp).
 //
 // ```cpp
 //   Task<Status> example(Runtime& rt, const db::DbSettings& settings, const Context& ctx, std::int64_t id) {
@@ -41,10 +43,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
 #include "svckit/core/context.hpp"
 #include "svckit/core/status.hpp"
 #include "svckit/core/task.hpp"
+#include "svckit/db/mapping.hpp"
 #include "svckit/db/value.hpp"
 
 namespace svckit::db {
@@ -74,6 +79,39 @@ class Executor {
   // loop. SQLite: rows are stepped on the blocking pool and on_row runs there. Either way on_row must
   // not block.
   virtual Task<Result<std::uint64_t>> stream(const Context& ctx, std::string_view sql, Params params, RowFn on_row) = 0;
+
+  // The rows as described structs (svckit/db/mapping.hpp), or as single values when T is a scalar
+  // (query_as<std::int64_t> over one column). Columns are matched to fields once per result.
+  template <class T>
+  requires(RowDescribed<T> || RowScalar<T>) Task<Result<std::vector<T>>> query_as(const Context& ctx,
+                                                                                  std::string_view sql,
+                                                                                  Params params = {}) {
+    auto rows = co_await query(ctx, sql, std::move(params));
+    if (!rows) co_return std::unexpected(rows.error());
+    co_return map_rows<T>(*rows);
+  }
+  // The one row as a T: NOT_FOUND (NO_ROWS) and FAILED_PRECONDITION (TOO_MANY_ROWS) as query_one.
+  template <class T>
+  requires(RowDescribed<T> || RowScalar<T>) Task<Result<T>> query_one_as(const Context& ctx, std::string_view sql,
+                                                                         Params params = {}) {
+    auto row = co_await query_one(ctx, sql, std::move(params));
+    if (!row) co_return std::unexpected(row.error());
+    co_return map_row<T>(*row);
+  }
+  // stream() with each row as a T: on_row(T&&) → Status, under stream()'s rules (it runs on the event
+  // loop or the blocking pool and must not block; an error stops the stream). A row that does not map
+  // stops the stream with the mapping's error.
+  template <class T, class F>
+  requires((RowDescribed<T> || RowScalar<T>)&&std::is_invocable_r_v<Status, F&, T&&>)
+      Task<Result<std::uint64_t>> stream_as(const Context& ctx, std::string_view sql, Params params, F on_row) {
+    RowMapper<T> mapper;
+    RowFn fn = [&mapper, &on_row](const Row& row) -> Status {
+      auto value = mapper(row);
+      if (!value) return value.error();
+      return on_row(std::move(*value));
+    };
+    co_return co_await stream(ctx, sql, std::move(params), fn);
+  }
 };
 
 // A transaction: holds one connection until commit() or rollback(); destroying it unfinished rolls

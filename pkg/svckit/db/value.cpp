@@ -183,6 +183,10 @@ std::string_view Row::raw(std::size_t col) const noexcept {
   return std::string_view(c.text, c.size);
 }
 
+CellKind Row::kind(std::size_t col) const noexcept {
+  return col < size() ? rows_->cell(index_, col).kind : CellKind::kNull;
+}
+
 std::optional<std::size_t> Row::column(std::string_view name) const noexcept {
   for (std::size_t i = 0; i < rows_->columns_.size(); ++i)
     if (rows_->columns_[i].name == name) return i;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "svckit/core/status.hpp"
+#include "svckit/json/codec.hpp"
 
 namespace svckit::db {
 
@@ -97,6 +98,11 @@ class Row {
   std::string_view raw(std::size_t col) const noexcept;
   // The column's index by name; nullopt if the result has no such column.
   std::optional<std::size_t> column(std::string_view name) const noexcept;
+  // How the backend handed the value over: SQLite's storage class; PostgreSQL's are all text (its
+  // type is the column's type_oid).
+  CellKind kind(std::size_t col) const noexcept;
+  // The result this row belongs to: its column names and types.
+  const Rows& rows() const noexcept { return *rows_; }
 
   // T: bool, integers, double, std::string, Bytes, Json, Timestamp, Uuid, std::vector<std::int64_t>,
   // std::vector<std::string>, or std::optional of one (NULL → nullopt; NULL into a non-optional is an
@@ -279,14 +285,65 @@ std::string array_literal(const std::vector<std::int64_t>& v);
 std::string array_literal(const std::vector<std::string>& v);
 
 // A result of exactly one row that owns its data (what query_one returns): the Row interface (get,
-// scan, column) over it, valid for as long as the OneRow lives.
+// scan, column, rows() for the column names and types) over it, valid for as long as the OneRow lives.
 class OneRow : public Row {
  public:
   explicit OneRow(std::unique_ptr<Rows> rows) : Row(rows.get(), 0), rows_(std::move(rows)) {}
-  const Rows& rows() const noexcept { return *rows_; }  // column names and types
 
  private:
   std::unique_ptr<Rows> rows_;  // on the heap: the Row base points at it, and a move must not move it
 };
 
 }  // namespace svckit::db
+
+// Timestamps and UUIDs in JSON are strings ("2026-11-27T11:52:15.123456Z", 8-4-4-4-12), and a db::Json
+// member is any JSON value written verbatim, so one struct can describe a row and its JSON alike.
+namespace svckit::json {
+
+template <>
+struct Codec<db::Timestamp> {
+  static bool decode(Reader& r, db::Timestamp& out, Decoder& d) {
+    std::string_view text;
+    if (!r.read_string(text)) return d.type_error(r, "string");
+    auto t = db::parse_timestamp(text);
+    if (!t) {
+      d.add("must be a timestamp (2026-11-27T11:52:15Z)");
+      return false;
+    }
+    out = *t;
+    return true;
+  }
+  static void encode(Writer& w, db::Timestamp v) { w.string(db::format_timestamp(v)); }
+  static bool empty(db::Timestamp v) { return v.time_since_epoch().count() == 0; }
+};
+
+template <>
+struct Codec<db::Uuid> {
+  static bool decode(Reader& r, db::Uuid& out, Decoder& d) {
+    std::string_view text;
+    if (!r.read_string(text)) return d.type_error(r, "string");
+    auto u = db::Uuid::parse(text);
+    if (!u) {
+      d.add("must be a UUID");
+      return false;
+    }
+    out = *u;
+    return true;
+  }
+  static void encode(Writer& w, const db::Uuid& v) { w.string(v.str()); }
+  static bool empty(const db::Uuid& v) { return v == db::Uuid{}; }
+};
+
+template <>
+struct Codec<db::Json> {
+  static bool decode(Reader& r, db::Json& out, Decoder&) {
+    std::string_view text;
+    if (!r.skip(&text)) return false;
+    out.text.assign(text);
+    return true;
+  }
+  static void encode(Writer& w, const db::Json& v) { w.raw(v.text.empty() ? std::string_view("null") : v.text); }
+  static bool empty(const db::Json& v) { return v.text.empty() || v.text == "null"; }
+};
+
+}  // namespace svckit::json

@@ -1,7 +1,7 @@
 #pragma once
 // The JSON writer, the decoder's error collection and Codec<M>, how each member type is read and
-// written (strings, bools, integers, floating point, std::optional, std::vector, std::map, json::Raw
-// and described structs). Included through svckit/json/json.hpp, which has the API and an example.
+// written (strings, bools, integers, floating point, std::optional, std::vector, std::map, json::Raw,
+// named enums and described structs). Included through svckit/json/json.hpp, which has the API and an example.
 #include <bitset>
 #include <charconv>
 #include <concepts>
@@ -375,6 +375,43 @@ struct Codec<std::map<std::string, M>> {
     w.end_object();
   }
   static bool empty(const std::map<std::string, M>& v) { return v.empty(); }
+};
+
+// An enum with json_names(E) → a range of {value, "name"} pairs, found by argument-dependent lookup
+// beside the enum: written and read as its name ("must be one of: ..." for any other string).
+template <class E>
+concept NamedEnum = std::is_enum_v<E> && requires(E e) {
+  json_names(e);
+};
+
+template <class E>
+requires NamedEnum<E>
+struct Codec<E> {
+  static bool decode(Reader& r, E& out, Decoder& d) {
+    std::string_view text;
+    if (!r.read_string(text)) return d.type_error(r, "string");
+    for (const auto& [value, name] : json_names(E{})) {
+      if (text == name) {
+        out = value;
+        return true;
+      }
+    }
+    std::string allowed;
+    for (const auto& [value, name] : json_names(E{})) allowed += (allowed.empty() ? "" : ", ") + std::string(name);
+    d.add("must be one of: " + allowed);
+    return false;
+  }
+  // A value without a name (a cast from an integer) is written as its number, which decode refuses.
+  static void encode(Writer& w, E v) {
+    for (const auto& [value, name] : json_names(E{})) {
+      if (value == v) {
+        w.string(name);
+        return;
+      }
+    }
+    w.integer(static_cast<std::underlying_type_t<E>>(v));
+  }
+  static bool empty(E v) { return v == E{}; }
 };
 
 template <class T>

@@ -24,7 +24,8 @@
 // required fields, failed rules and unknown fields (when rejected) → INVALID_ARGUMENT/VALIDATION_FAILED
 // with one metadata entry per field path ("address.city", "tags[2]") and its reason, all at once.
 // Member types: std::string, bool, integers (range-checked), floating point, std::optional, std::vector,
-// std::map<std::string, V>, json::Raw (any JSON value kept as text), and described structs.
+// std::map<std::string, V>, json::Raw (any JSON value kept as text), enums named by json_names(E)
+// (found by argument-dependent lookup: {value, "name"} pairs), and described structs.
 // A type you cannot edit is described by specialising json::Describe<T>.
 #include <string>
 #include <string_view>

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -360,6 +361,42 @@ TEST(JsonBind, ExternalDescriptions) {
   auto bad = decode<std::vector<Legacy>>(R"([{"id":1},{}])");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().metadata_value("[1].id"), "is required");
+}
+
+enum class Standing : std::uint8_t { kActive = 1, kSuspended, kRevoked };
+constexpr auto json_names(Standing) {
+  return std::array<std::pair<Standing, std::string_view>, 3>{
+      {{Standing::kActive, "active"}, {Standing::kSuspended, "suspended"}, {Standing::kRevoked, "revoked"}}};
+}
+struct WithStanding {
+  Standing status = Standing::kActive;
+  std::optional<Standing> previous;
+  static void json_schema(Schema<WithStanding>& s) {
+    s.field("status", &WithStanding::status).required();
+    s.field("previous", &WithStanding::previous);
+  }
+};
+
+TEST(JsonBind, NamedEnumsAreReadAndWrittenByName) {
+  auto r = decode<WithStanding>(R"({"status":"revoked","previous":"suspended"})");
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, Standing::kRevoked);
+  EXPECT_EQ(r->previous, Standing::kSuspended);
+  EXPECT_EQ(encode(*r), R"({"status":"revoked","previous":"suspended"})");
+  auto bad = decode<WithStanding>(R"({"status":"expired","previous":2})");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().metadata_value("status"), "must be one of: active, suspended, revoked");
+  EXPECT_EQ(bad.error().metadata_value("previous"), "expected string, got number");
+  // A value without a name is written as its number, which reading refuses.
+  EXPECT_EQ(encode(WithStanding{static_cast<Standing>(9), std::nullopt}), R"({"status":9,"previous":null})");
+}
+
+TEST(JsonSchema, FieldsExposeTheirMemberTypeAndAddress) {
+  const auto& fields = schema_of<WithStanding>().fields();
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(*fields[1].type, typeid(std::optional<Standing>));
+  WithStanding w;
+  EXPECT_EQ(fields[1].address(&w), static_cast<void*>(&w.previous));
 }
 
 TEST(JsonEncode, WritesDescribedStructsAndRoundTrips) {

@@ -3,6 +3,7 @@
 // of a described struct from them. Included through svckit/json/json.hpp.
 #include <string>
 #include <string_view>
+#include <typeinfo>
 #include <vector>
 
 #include "svckit/json/codec.hpp"
@@ -56,6 +57,10 @@ struct FieldSpec {
   std::function<bool(const void*)> is_null;
   // Each returns an empty string when the value passes, else the reason.
   std::vector<std::function<std::string(const void*)>> rules;
+  // The member itself, for other bindings of the same description (db's row mapping reads and
+  // writes columns through it): its C++ type and its address in an object.
+  const std::type_info* type = nullptr;
+  std::function<void*(void*)> address;
 };
 
 template <class T, class M>
@@ -144,6 +149,8 @@ class Schema {
     };
     spec.encode = [member](Writer& w, const void* obj) { Codec<M>::encode(w, static_cast<const T*>(obj)->*member); };
     spec.empty = [member](const void* obj) { return Codec<M>::empty(static_cast<const T*>(obj)->*member); };
+    spec.type = &typeid(M);
+    spec.address = [member](void* obj) -> void* { return &(static_cast<T*>(obj)->*member); };
     if constexpr (!std::is_same_v<typename detail::Unwrap<M>::type, M>)
       spec.is_null = [member](const void* obj) { return !(static_cast<const T*>(obj)->*member).has_value(); };
     return FieldRule<T, M>(spec, member);
