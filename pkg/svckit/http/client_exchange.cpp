@@ -95,10 +95,10 @@ Client::Exchange::Exchange(Impl& i, Loop& l, const ClientRequest& r, const Url& 
       pool(i.pools[l.index()][key]),
       streaming(static_cast<bool>(r.body_stream) || static_cast<bool>(r.body_source)) {}
 
-Status Client::Exchange::ended(std::string_view what) const {
+Status Client::Exchange::ended(std::string_view reason, std::string_view what) const {
   Status st = call.err();
   if (!st.ok()) return st;
-  return Status(Code::kUnavailable, std::string(what));
+  return Status(Code::kUnavailable, std::string(reason), std::string(what));
 }
 
 // ---- encode --------------------------------------------------------------------------------------
@@ -212,7 +212,7 @@ Task<Status> Client::Exchange::connect_new() {
   e = co_await svckit::detail::ConnectAwaiter{c->sock, ep};
   if (e) {
     --pool.open;
-    co_return ended("connect " + key + ": " + e.message());
+    co_return ended("CONNECT_FAILED", "connect " + key + ": " + e.message());
   }
   c->sock.non_blocking(true, e);
   c->sock.set_option(tcp::no_delay(true), e);
@@ -395,7 +395,7 @@ Task<Result<ClientResponse>> Client::Exchange::read(bool& retry) {
       retry = true;
       co_return std::unexpected(Status(Code::kUnavailable, "retried"));
     }
-    co_return std::unexpected(ended("no response from " + key + ": " + ec.message()));
+    co_return std::unexpected(ended("NO_RESPONSE", "no response from " + key + ": " + ec.message()));
   }
 
   ClientResponse res;
@@ -425,7 +425,7 @@ Task<Result<ClientResponse>> Client::Exchange::read(bool& retry) {
   if (!co_await read_body(res, keep_alive, sink_status)) {
     give_up();
     if (!sink_status.ok()) co_return std::unexpected(sink_status);
-    co_return std::unexpected(ended("response from " + key + " ended early: " + ec.message()));
+    co_return std::unexpected(ended("RESPONSE_CUT_SHORT", "response from " + key + " ended early: " + ec.message()));
   }
   // Back to the pool, unless the server closes it, bytes are left over, or the pool is full.
   if (keep_alive && c.start == c.end && pool.idle.size() < opt.max_idle_per_host && call.err().ok()) {

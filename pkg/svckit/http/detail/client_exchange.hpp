@@ -126,7 +126,9 @@ struct Client::Exchange {
   Task<bool> read_body(ClientResponse& res, bool& keep_alive, Status& sink_status);
   bool deliver(ClientResponse& res, std::string_view piece, Status& sink_status);
   void watch_cancel(const std::shared_ptr<ClientConn>& c);
-  Status ended(std::string_view what) const;
+  // The call's own error (deadline, cancellation) or UNAVAILABLE with `reason`: CONNECT_FAILED
+  // (nothing was sent), NO_RESPONSE or RESPONSE_CUT_SHORT (sent; the answer did not arrive whole).
+  Status ended(std::string_view reason, std::string_view what) const;
 };
 
 }  // namespace svckit::http
