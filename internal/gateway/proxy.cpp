@@ -81,6 +81,11 @@ struct Gateway::Call {
   std::string upstream;  // host:port of the last try
   std::string avoid;     // the instance the last try failed on
   bool head_sent = false, discard = false, body_started = false, upgrade = false;
+  // The body's first bytes, read before any upstream is contacted: a body that ends within them is
+  // verified whole (framing and limit) before anything is sent, and can be sent again on a retry.
+  std::string prefetched;
+  bool prefetched_all = false;
+  std::size_t replay = 0;  // how much of `prefetched` this try has sent
   Duration retry_wait{0};
   Status source_error;
   std::uint64_t bytes_in = 0, bytes_out = 0;
@@ -185,6 +190,30 @@ Task<void> Gateway::proxy(Call& c) {
                                  .upgrade = c.upgrade,
                                  .request_id = request_id};
   const detail::Headers headers = detail::upstream_request_headers(req, info);
+  if (c.stream.has_body()) {
+    constexpr std::size_t kPrefetch = 64 * 1024;
+    while (c.prefetched.size() < kPrefetch) {
+      Result<std::string_view> piece = co_await c.stream.read();
+      if (!piece) {
+        if (piece.error().reason() != "CLIENT_CLOSED")
+          respond_error(c, piece.error(), piece.error().to_http());
+        else
+          c.status = 499;
+        co_return;
+      }
+      if (piece->empty()) {
+        c.prefetched_all = true;
+        break;
+      }
+      c.prefetched.append(*piece);
+      if (c.prefetched.size() > cfg.max_body) {
+        respond_error(c, Status(Code::kResourceExhausted, "BODY_TOO_LARGE", "request body over the route's limit"),
+                      413);
+        co_return;
+      }
+    }
+    c.bytes_in = c.prefetched.size();
+  }
   const std::string url = r.url_base + RouteTable::upstream_target(c.match, req);
   const bool has_body = c.stream.has_body();
   c.ctx = req.ctx.with_timeout(cfg.timeout);
@@ -209,8 +238,15 @@ Task<void> Gateway::proxy(Call& c) {
     up.avoid_instance = c.avoid;
     if (has_body) {
       up.body_length = c.stream.content_length();
+      c.replay = 0;
       up.body_source = [&c, max = cfg.max_body]() -> Task<Result<std::string_view>> {
-        c.body_started = true;
+        if (c.replay < c.prefetched.size()) {
+          std::string_view first = std::string_view(c.prefetched).substr(c.replay);
+          c.replay = c.prefetched.size();
+          co_return first;
+        }
+        if (c.prefetched_all) co_return std::string_view();
+        c.body_started = true;  // from here on the body cannot be sent again
         Result<std::string_view> piece = co_await c.stream.read();
         if (!piece) {
           c.source_error = piece.error();
