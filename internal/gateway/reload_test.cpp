@@ -11,8 +11,7 @@ class ReloadTest : public GatewayFixture {};
 std::string table(int version, std::uint16_t up, bool with_slow) {
   std::string routes = "routes:\n  - {name: a-" + std::to_string(version) +
                        ", path: /a, upstream: ['http://127.0.0.1:" + std::to_string(up) + "']}\n";
-  if (with_slow)
-    routes += "  - {name: slow, path: /slow, upstream: ['http://127.0.0.1:" + std::to_string(up) + "']}\n";
+  if (with_slow) routes += "  - {name: slow, path: /slow, upstream: ['http://127.0.0.1:" + std::to_string(up) + "']}\n";
   return routes;
 }
 

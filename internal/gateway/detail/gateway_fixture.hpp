@@ -134,6 +134,7 @@ class GatewayFixture : public ::testing::Test {
     http::ServerOptions o;
     o.host = "127.0.0.1";
     o.port = 0;
+    o.limits.max_body = 8ull << 30;  // routes set their own limits
     upstreams_.push_back(std::make_unique<http::Server>(rt_, router, o, log::Logger({.level = log::Level::kOff})));
     EXPECT_TRUE(upstreams_.back()->start().ok());
     return upstreams_.back()->port();
