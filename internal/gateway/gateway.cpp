@@ -2,6 +2,7 @@
 // mounting on a router, and /debug/routes. The request path is proxy.cpp.
 #include "gateway.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -135,41 +136,51 @@ Status Gateway::reload() {
 Status Gateway::install(const RoutesFile& file, bool first) {
   auto built = RouteTable::build(file, states_, generation_.load() + 1);
   if (!built) return built.error();
-  sync_static_upstreams(**built);
+  std::shared_ptr<const RouteTable> table = retain_static_upstreams(std::move(*built));
   {
     std::lock_guard lock(table_mu_);
-    table_ = *built;  // requests that hold the old table finish on it
+    table_ = table;  // requests that hold the old table finish on it
   }
   generation_.fetch_add(1);
   metrics_->generation.set(static_cast<double>(generation_.load()));
   if (first)
-    options_.logger.info("gateway routes loaded",
-                         {{"file", options_.routes_path}, {"routes", (*built)->routes().size()}});
+    options_.logger.info("gateway routes loaded", {{"file", options_.routes_path}, {"routes", table->routes().size()}});
   return Status();
 }
 
-// Static upstream lists live in the gateway's own registry, one service per route; the client's
-// watch on each follows edits.
-void Gateway::sync_static_upstreams(const RouteTable& table) {
-  std::set<std::string, std::less<>> wanted;
-  for (const auto& r : table.routes()) {
-    if (r.static_instances.empty()) continue;
-    wanted.insert(r.service);
-    std::set<std::string, std::less<>> ids;
-    for (const auto& inst : r.static_instances) {
-      ids.insert(inst.id);
-      auto have = statics_->snapshot(r.service);
-      bool same = false;
-      for (const auto& h : have) same = same || h == inst;
-      if (!same) static_cast<void>(statics_->add(inst));
+// Static upstream lists live in the gateway's own registry, one service per route, which the
+// client's watch follows. A table's services stay registered while any request still holds that
+// table (the returned pointer releases them when the last holder lets go), so a request that started
+// before an edit removed its route still reaches its upstream.
+std::shared_ptr<const RouteTable> Gateway::retain_static_upstreams(std::shared_ptr<const RouteTable> table) {
+  std::vector<std::string> services;
+  {
+    std::lock_guard lock(static_refs_->mu);
+    for (const auto& r : table->routes()) {
+      if (r.static_instances.empty()) continue;
+      services.push_back(r.service);
+      ++static_refs_->count[r.service];
+      std::set<std::string, std::less<>> ids;
+      const auto have = statics_->snapshot(r.service);
+      for (const auto& inst : r.static_instances) {
+        ids.insert(inst.id);
+        if (std::find(have.begin(), have.end(), inst) == have.end()) static_cast<void>(statics_->add(inst));
+      }
+      for (const auto& h : have)
+        if (!ids.contains(h.id)) statics_->remove(r.service, h.id);
     }
-    for (const auto& h : statics_->snapshot(r.service))
-      if (!ids.contains(h.id)) statics_->remove(r.service, h.id);
   }
-  for (const auto& name : statics_->service_names()) {
-    if (wanted.contains(name)) continue;
-    for (const auto& h : statics_->snapshot(name)) statics_->remove(name, h.id);
-  }
+  auto release = [refs = static_refs_, statics = statics_, services, table](const RouteTable*) mutable {
+    std::lock_guard lock(refs->mu);
+    for (const auto& name : services) {
+      if (--refs->count[name] > 0) continue;
+      refs->count.erase(name);
+      for (const auto& h : statics->snapshot(name)) statics->remove(name, h.id);
+    }
+    table.reset();
+  };
+  const RouteTable* raw = table.get();
+  return std::shared_ptr<const RouteTable>(raw, std::move(release));
 }
 
 Task<void> Gateway::watch(Context ctx) {

@@ -7,6 +7,7 @@
 // finish on the table they started with); an invalid one is refused, logged and counted, and the
 // table in force stays.
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -73,7 +74,7 @@ class Gateway {
   struct Metrics;
   struct Call;
   Status install(const RoutesFile& file, bool first);
-  void sync_static_upstreams(const RouteTable& table);
+  std::shared_ptr<const RouteTable> retain_static_upstreams(std::shared_ptr<const RouteTable> table);
   Task<void> proxy(Call& call);
   Task<void> tunnel(Call& call, const http::ClientResponse& answer);
   void respond_error(Call& call, const Status& st, int http_status);
@@ -83,6 +84,11 @@ class Gateway {
   GatewayOptions options_;
   std::unique_ptr<detail::TrustedProxies> trusted_;
   std::shared_ptr<discovery::StaticRegistry> statics_;
+  struct StaticRefs {  // how many installed tables (still held) name each static upstream service
+    std::mutex mu;
+    std::map<std::string, int, std::less<>> count;
+  };
+  std::shared_ptr<StaticRefs> static_refs_ = std::make_shared<StaticRefs>();
   std::shared_ptr<discovery::Discovery> upstreams_;  // statics_ + options_.discovery
   std::unique_ptr<http::Client> client_;
   std::unique_ptr<Metrics> metrics_;

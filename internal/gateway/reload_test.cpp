@@ -37,7 +37,9 @@ TEST_F(ReloadTest, EditsSwapTheTableUnderLoadWithNoFailedRequest) {
           if (r && r->status == 200 && r->body == "a")
             ++ok;
           else {
-            ++failed;
+            if (failed++ == 0)
+              std::fprintf(stderr, "failed: %s\n",
+                           r ? (std::to_string(r->status) + " " + r->body).c_str() : "no response");
             break;
           }
         }

@@ -24,51 +24,6 @@ using detail::status_line;
 
 namespace detail {
 
-std::string_view date_header() {
-  thread_local std::time_t cached = 0;
-  thread_local char buf[64];
-  thread_local std::size_t len = 0;
-  std::time_t now = std::time(nullptr);
-  if (now != cached) {
-    cached = now;
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    len = std::strftime(buf, sizeof buf, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
-  }
-  return {buf, len};
-}
-
-void append_uint(std::string& out, std::uint64_t v) {
-  char tmp[24];
-  auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
-  out.append(tmp, static_cast<std::size_t>(r.ptr - tmp));
-}
-
-std::string_view status_line(int status, std::string& scratch) {
-  switch (status) {
-    case 200:
-      return "HTTP/1.1 200 OK\r\n";
-    case 201:
-      return "HTTP/1.1 201 Created\r\n";
-    case 204:
-      return "HTTP/1.1 204 No Content\r\n";
-    case 304:
-      return "HTTP/1.1 304 Not Modified\r\n";
-    case 400:
-      return "HTTP/1.1 400 Bad Request\r\n";
-    case 404:
-      return "HTTP/1.1 404 Not Found\r\n";
-    default:
-      break;
-  }
-  scratch = "HTTP/1.1 ";
-  append_uint(scratch, static_cast<std::uint64_t>(status));
-  scratch += ' ';
-  scratch += reason_phrase(status);
-  scratch += "\r\n";
-  return scratch;
-}
-
 // Asio may report stale readiness at once, so an empty peek re-arms the wait.
 void DisconnectWatch::arm(std::shared_ptr<DisconnectWatch> self) {
   if (armed || !watching) return;
@@ -160,8 +115,7 @@ Task<void> Server::Conn::run() {
     route();
     if (!body_buffered() && !co_await read_body()) break;
     if (!handle_inline()) co_await handle();
-    if (!stream.body_complete()) res.close = true;  // a streamed body left unread is still in the socket
-    bool keep = stream.head_written() ? stream.after_response() : encode_response();
+    bool keep = stream.touched() ? stream.finish_request() : encode_response();
     if (!keep) {
       co_await flush(big_body);
       break;
@@ -257,7 +211,6 @@ void Server::Conn::route() {
   req.set_head(&head);
   req.ctx = Context();
   match = srv.router_.find(head.method, head.path, req);
-  stream.reset();
   const std::uint64_t router_limit = srv.router_.default_body_limit();
   body_limit = match.route && match.route->max_body ? match.route->max_body
                : router_limit                       ? router_limit

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <ctime>
+#include <charconv>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,11 +29,52 @@ inline std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
 }
 
-// "Date: Thu, 26 Nov 2026 18:43:01 GMT\r\n", rebuilt once a second per thread.
-std::string_view date_header();
-void append_uint(std::string& out, std::uint64_t v);
-// "HTTP/1.1 200 OK\r\n": prebuilt for the common statuses, else written into scratch.
-std::string_view status_line(int status, std::string& scratch);
+// Inline: the hot path's response encoding inlines them. "Date: Thu, 26 Nov 2026 18:43:01 GMT\r\n",
+// rebuilt once a second per thread; "HTTP/1.1 200 OK\r\n", prebuilt for the common statuses.
+inline std::string_view date_header() {
+  thread_local std::time_t cached = 0;
+  thread_local char buf[64];
+  thread_local std::size_t len = 0;
+  std::time_t now = std::time(nullptr);
+  if (now != cached) {
+    cached = now;
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    len = std::strftime(buf, sizeof buf, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+  }
+  return {buf, len};
+}
+
+inline void append_uint(std::string& out, std::uint64_t v) {
+  char tmp[24];
+  auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
+  out.append(tmp, static_cast<std::size_t>(r.ptr - tmp));
+}
+
+inline std::string_view status_line(int status, std::string& scratch) {
+  switch (status) {
+    case 200:
+      return "HTTP/1.1 200 OK\r\n";
+    case 201:
+      return "HTTP/1.1 201 Created\r\n";
+    case 204:
+      return "HTTP/1.1 204 No Content\r\n";
+    case 304:
+      return "HTTP/1.1 304 Not Modified\r\n";
+    case 400:
+      return "HTTP/1.1 400 Bad Request\r\n";
+    case 404:
+      return "HTTP/1.1 404 Not Found\r\n";
+    default:
+      break;
+  }
+  scratch = "HTTP/1.1 ";
+  append_uint(scratch, static_cast<std::uint64_t>(status));
+  scratch += ' ';
+  scratch += reason_phrase(status);
+  scratch += "\r\n";
+  return scratch;
+}
 
 // Watches a connection while an async handler runs: readable with nothing to read means the client
 // closed it, and the request's Context is cancelled (CLIENT_CLOSED). Bytes that arrive (a pipelined
@@ -116,7 +159,12 @@ struct Server::Conn {
   class ConnStream final : public Stream {
    public:
     explicit ConnStream(Conn& conn) : c(conn) {}
-    void reset() noexcept;
+    // Whether the request used the stream at all: the hot path checks this one flag, and only a
+    // request that used it pays for finish_request().
+    bool touched() const noexcept { return f.touched; }
+    // After the handler of a request that used the stream: answers it (unless the handler wrote its
+    // own head), says whether the connection goes on, and resets the stream for the next request.
+    bool finish_request();
     // A .stream_body() route: the body is left in the socket for read(); false when its declared
     // length is over the limit (the caller answers 413).
     bool begin_body();
@@ -124,11 +172,11 @@ struct Server::Conn {
     bool after_response();
 
     Task<Result<std::string_view>> read() override;
-    bool body_complete() const noexcept override { return body_done; }
+    bool body_complete() const noexcept override { return f.body_done; }
     std::optional<std::uint64_t> content_length() const noexcept override;
     bool has_body() const noexcept override;
     Task<Status> write_head(const Response& res, std::optional<std::uint64_t> length) override;
-    bool head_written() const noexcept override { return head_done; }
+    bool head_written() const noexcept override { return f.head_done; }
     Task<Status> write(std::string_view piece) override;
     Task<Status> finish() override;
     Task<Result<std::size_t>> read_raw(std::span<char> buf) override;
@@ -139,18 +187,21 @@ struct Server::Conn {
     void body_ended(std::size_t next);
     Status read_failed();
     Conn& c;
-    bool streaming = false;  // the route streams its body
-    bool body_done = true;
-    bool broken = false;  // a read or write failed: the connection closes
-    bool continue_sent = false;
-    bool head_done = false;
-    bool out_chunked = false;
-    bool no_body_out = false;
-    bool finished = false;
-    bool raw = false;
-    bool raw_cancelled = false;
-    bool body_handed = false;    // a body the server read whole was returned by read()
-    bool crlf_pending = false;   // the CRLF after the last chunk written goes out with the next bytes
+    struct Flags {
+      bool touched = false;
+      bool streaming = false;  // the route streams its body
+      bool body_done = true;
+      bool broken = false;  // a read or write failed: the connection closes
+      bool continue_sent = false;
+      bool head_done = false;
+      bool out_chunked = false;
+      bool no_body_out = false;
+      bool finished = false;
+      bool raw = false;
+      bool raw_cancelled = false;
+      bool body_handed = false;   // a body the server read whole was returned by read()
+      bool crlf_pending = false;  // the CRLF after the last chunk written goes out with the next bytes
+    } f;
     std::uint64_t in_left = 0;   // Content-Length bytes not yet read
     std::uint64_t out_left = 0;  // Content-Length bytes not yet written
     std::size_t pos = 0;         // unread body bytes start here in `in`
