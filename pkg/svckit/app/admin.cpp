@@ -83,7 +83,8 @@ void mount_admin(http::Router& router, AdminParts p) {
     res.json(200, trace::encode_otlp_json(spans, tracer ? tracer->resource() : trace::Resource{}));
   });
   if (p.traffic) {
-    router.get("/debug/routes", [traffic = p.traffic](http::Request&, http::Response& res) {
+    router.get("/debug/routes", [traffic = p.traffic, own = p.routes_json](http::Request&, http::Response& res) {
+      if (own && *own) return res.json(200, (*own)());
       std::string body;
       json::Writer w(body);
       w.begin_array();

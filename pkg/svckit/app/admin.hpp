@@ -9,6 +9,7 @@
 //   GET|PUT /debug/log-level  {"level":"debug"}
 //   GET /debug/routes      the traffic router's routes: [{"method":"GET","path":"/v1/users/:id"}]
 //   GET /debug/registry    this instance's registration and the registry's services (App, registration.cpp)
+#include <functional>
 #include <memory>
 
 #include "svckit/app/health.hpp"
@@ -29,6 +30,8 @@ struct AdminParts {
   const Readiness* readiness = nullptr;
   std::chrono::milliseconds check_timeout{2000};
   const http::Router* traffic = nullptr;  // for /debug/routes
+  // When it holds a function, /debug/routes answers its JSON instead (App::describe_routes).
+  std::shared_ptr<std::function<std::string()>> routes_json;
 };
 
 void mount_admin(http::Router& router, AdminParts parts);

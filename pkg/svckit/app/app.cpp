@@ -170,7 +170,8 @@ std::optional<int> App::init(int argc, const char* const* argv) {
                                .tracer = tracer_,
                                .readiness = &readiness_,
                                .check_timeout = admin_settings_.check_timeout,
-                               .traffic = router_.get()});
+                               .traffic = router_.get(),
+                               .routes_json = routes_json_});
   mount_registry_debug();
   return std::nullopt;
 }

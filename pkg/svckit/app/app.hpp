@@ -121,6 +121,9 @@ class App {
   http::Router& router() { return *router_; }
   // Extra routes on the admin port (registered before run()).
   http::Router& admin_router() { return *admin_router_; }
+  // /debug/routes on the admin port answers fn()'s JSON instead of the traffic router's route list:
+  // for a service whose routing is its own (the gateway's route table). Set before run().
+  void describe_routes(std::function<std::string()> fn) { *routes_json_ = std::move(fn); }
   // The service registry from the `discovery:` section (static by default, file for a platform on
   // one host), as a client finds other services (watch / instances) and as this App registers
   // itself: once its readiness first passes, with its HTTP, gRPC and admin endpoints at
@@ -224,6 +227,7 @@ class App {
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::Server> admin_server_;
   std::vector<std::function<Task<void>()>> stop_hooks_;
+  std::shared_ptr<std::function<std::string()>> routes_json_ = std::make_shared<std::function<std::string()>>();
   std::vector<ServedServer> served_;
   std::shared_ptr<db::Database> database_;
   std::mutex served_mu_;

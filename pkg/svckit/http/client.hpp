@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -69,6 +70,30 @@ struct ClientOptions {
   discovery::OutlierOptions outlier;
 };
 
+struct ClientConn;  // detail/client_exchange.hpp
+
+// The connection after a `101 Switching Protocols` answer (a request with Upgrade): raw bytes both
+// ways, owned by the caller and closed when destroyed. Used on the loop that made the call.
+class UpgradedConnection {
+ public:
+  explicit UpgradedConnection(std::shared_ptr<ClientConn> conn);
+  ~UpgradedConnection();
+  UpgradedConnection(const UpgradedConnection&) = delete;
+  UpgradedConnection& operator=(const UpgradedConnection&) = delete;
+  // Bytes from the server (those that came with the 101 first): how many were read into buf, 0 at
+  // the server's end of stream; CANCELLED after cancel(), UNAVAILABLE when the connection failed.
+  Task<Result<std::size_t>> read(std::span<char> buf);
+  Task<Status> write(std::string_view bytes);
+  // Ends a pending read or write (call on the connection's loop).
+  void cancel();
+
+ private:
+  std::shared_ptr<ClientConn> conn_;
+  bool cancelled_ = false;
+};
+
+struct ClientResponse;
+
 struct ClientRequest {
   Method method = Method::kGet;
   std::string url;  // http://host[:port]/path?query, or discovery:///service/path?query (https is not supported yet)
@@ -77,9 +102,22 @@ struct ClientRequest {
   // Set instead of `body` to stream a request body of unknown length (sent chunked): return the next
   // piece, or nullopt at the end.
   std::function<std::optional<std::string>()> body_stream;
+  // Or: an awaitable source of body pieces (an empty piece ends the body; an error aborts the call
+  // with it), sent with Content-Length when body_length is set, else chunked. A proxy streams a
+  // body it is still receiving this way. A call with a streamed body is never sent twice.
+  std::function<Task<Result<std::string_view>>()> body_source;
+  std::optional<std::uint64_t> body_length;
   // Set to receive the response body piece by piece instead of in ClientResponse::body. A non-OK
   // Status aborts the call with it.
   std::function<Status(std::string_view)> on_body;
+  // Awaitable forms: on_head sees the response's status, headers and framing before any of its body
+  // (a non-OK Status aborts the call with it and closes the connection); body_sink then receives the
+  // body piece by piece, instead of ClientResponse::body, with backpressure (the next piece is read
+  // when it returns).
+  std::function<Task<Status>(const ClientResponse&)> on_head;
+  std::function<Task<Status>(std::string_view)> body_sink;
+  // discovery:/// calls: do not pick this instance id first (the one a previous try failed on).
+  std::string avoid_instance;
   // The consistent-hash balancer's affinity key (a user or session id); other balancers ignore it.
   std::string balance_key;
 };
@@ -88,6 +126,13 @@ struct ClientResponse {
   int status = 0;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // The response's framing: its Content-Length, or chunked, or neither (ends when the server closes).
+  std::optional<std::uint64_t> content_length;
+  bool chunked = false;
+  std::string address;   // host:port that answered
+  std::string instance;  // discovery:/// calls: the instance id that answered
+  // Set for a 101 answer to a request with an Upgrade header: the connection, now the caller's.
+  std::shared_ptr<UpgradedConnection> upgraded;
   std::string_view header(std::string_view name) const noexcept;
 };
 

@@ -103,7 +103,7 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
     co_return make_error(Code::kFailedPrecondition,
                          "discovery:///" + url.service + " needs a registry (http::ClientOptions::discovery)");
   const int tries = std::max(1, impl.options.discovery_attempts);
-  std::string avoid;
+  std::string avoid = request.avoid_instance;
   Status last;
   for (int t = 0; t < tries; ++t) {
     auto lb = co_await balancer_for(call, url.service);
@@ -157,12 +157,17 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
       now.view->ejections.fetch_add(1, std::memory_order_relaxed);
       refresh(now);
     }
-    if (res) co_return res;
+    if (res) {
+      res->instance = id;
+      co_return res;
+    }
     last = res.error();
+    if (last.metadata_value("instance").empty()) last.with_metadata("instance", id);
+    if (hostport && last.metadata_value("address").empty()) last.with_metadata("address", std::string(*hostport));
     // Again elsewhere only when this try did not get through: nothing was sent, or an idempotent
     // request got no response (and the body can be sent again).
     // A try that timed out was sent, so only an idempotent request goes again.
-    bool retryable = call.err().ok() && !request.body_stream &&
+    bool retryable = call.err().ok() && !request.body_stream && !request.body_source &&
                      ((last.code() == Code::kUnavailable && (!reached || idempotent(request.method))) ||
                       (timed_out && idempotent(request.method)));
     if (!retryable) break;

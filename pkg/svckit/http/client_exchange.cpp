@@ -73,6 +73,10 @@ Task<Result<ClientResponse>> Client::exchange(const Context& call, const ClientR
     if (Status st = co_await x.acquire(); !st.ok()) co_return std::unexpected(std::move(st));
     reached = true;
     co_await x.write();
+    if (!x.source_status.ok()) {  // the body's source failed: the request cannot be completed
+      x.give_up();
+      co_return std::unexpected(std::move(x.source_status));
+    }
     bool retry = false;
     Result<ClientResponse> res = co_await x.read(retry);
     if (retry) continue;
@@ -89,12 +93,12 @@ Client::Exchange::Exchange(Impl& i, Loop& l, const ClientRequest& r, const Url& 
       call(c),
       key(u.host + ":" + std::to_string(u.port)),
       pool(i.pools[l.index()][key]),
-      streaming(static_cast<bool>(r.body_stream)) {}
+      streaming(static_cast<bool>(r.body_stream) || static_cast<bool>(r.body_source)) {}
 
-Status Client::Exchange::ended(std::string_view what) const {
+Status Client::Exchange::ended(std::string_view reason, std::string_view what) const {
   Status st = call.err();
   if (!st.ok()) return st;
-  return Status(Code::kUnavailable, std::string(what));
+  return Status(Code::kUnavailable, std::string(reason), std::string(what));
 }
 
 // ---- encode --------------------------------------------------------------------------------------
@@ -105,11 +109,17 @@ void Client::Exchange::encode(const Context& caller) {
   head += method_name(request.method);
   head += ' ';
   head += url.target;
-  head += " HTTP/1.1\r\nHost: ";
-  head += url.host;
-  if (url.port != 80) head += ":" + std::to_string(url.port);
-  head += "\r\n";
-  bool has_ua = false;
+  head += " HTTP/1.1\r\n";
+  bool has_ua = false, has_host = false;
+  for (auto& [k, v] : request.headers) {
+    if (iequals(k, "host")) has_host = true;
+  }
+  if (!has_host) {  // a proxy forwards the client's Host instead
+    head += "Host: ";
+    head += url.host;
+    if (url.port != 80) head += ":" + std::to_string(url.port);
+    head += "\r\n";
+  }
   for (auto& [k, v] : request.headers) {
     if (iequals(k, "user-agent")) has_ua = true;
     head += k + ": " + v + "\r\n";
@@ -125,7 +135,9 @@ void Client::Exchange::encode(const Context& caller) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(call.remaining()).count();
     head += "X-Request-Timeout-Ms: " + std::to_string(left > 0 ? left : 0) + "\r\n";
   }
-  if (streaming)
+  if (request.body_source && request.body_length)
+    head += "Content-Length: " + std::to_string(*request.body_length) + "\r\n";
+  else if (streaming)
     head += "Transfer-Encoding: chunked\r\n";
   else if (!request.body.empty() || request.method == Method::kPost || request.method == Method::kPut ||
            request.method == Method::kPatch)
@@ -200,7 +212,7 @@ Task<Status> Client::Exchange::connect_new() {
   e = co_await svckit::detail::ConnectAwaiter{c->sock, ep};
   if (e) {
     --pool.open;
-    co_return ended("connect " + key + ": " + e.message());
+    co_return ended("CONNECT_FAILED", "connect " + key + ": " + e.message());
   }
   c->sock.non_blocking(true, e);
   c->sock.set_option(tcp::no_delay(true), e);
@@ -233,9 +245,70 @@ Task<std::error_code> Client::Exchange::write_all(std::string_view data) {
   co_return std::error_code();
 }
 
+Task<std::error_code> Client::Exchange::write_gather(std::string_view a, std::string_view b, std::string_view c3) {
+  ClientConn& c = *conn;
+  std::array<std::string_view, 3> parts{a, b, c3};
+  for (;;) {
+    std::array<asio::const_buffer, 3> bufs{asio::buffer(parts[0].data(), parts[0].size()),
+                                           asio::buffer(parts[1].data(), parts[1].size()),
+                                           asio::buffer(parts[2].data(), parts[2].size())};
+    if (parts[0].empty() && parts[1].empty() && parts[2].empty()) co_return std::error_code();
+    std::error_code e;
+    std::size_t n = c.sock.write_some(bufs, e);  // writev
+    if (e == asio::error::would_block) {
+      e = co_await svckit::detail::WaitAwaiter{c.sock, tcp::socket::wait_write};
+      if (e) co_return e;
+      continue;
+    }
+    if (e) co_return e;
+    for (auto& p : parts) {
+      std::size_t k = std::min(n, p.size());
+      p.remove_prefix(k);
+      n -= k;
+    }
+  }
+}
+
+// A body from the request's awaitable source: chunked, or exactly body_length bytes.
+Task<void> Client::Exchange::write_source() {
+  const bool chunked = !request.body_length;
+  std::uint64_t sent = 0;
+  for (;;) {
+    Result<std::string_view> piece = co_await request.body_source();
+    if (!piece) {
+      source_status = piece.error();
+      co_return;
+    }
+    if (piece->empty()) break;
+    if (chunked) {
+      char size[24];
+      auto r = std::to_chars(size, size + 20, piece->size(), 16);
+      *r.ptr++ = '\r';
+      *r.ptr++ = '\n';
+      ec = co_await write_gather(std::string_view(size, static_cast<std::size_t>(r.ptr - size)), *piece, "\r\n");
+    } else {
+      sent += piece->size();
+      if (sent > *request.body_length) {
+        source_status = Status(Code::kInvalidArgument, "request body longer than its Content-Length");
+        co_return;
+      }
+      ec = co_await write_gather(*piece, {}, {});
+    }
+    if (ec) co_return;
+  }
+  if (chunked)
+    ec = co_await write_all("0\r\n\r\n");
+  else if (sent != *request.body_length)
+    source_status = Status(Code::kInvalidArgument, "request body shorter than its Content-Length");
+}
+
 Task<void> Client::Exchange::write() {
   ec = co_await write_all(bytes);
   if (ec || !streaming) co_return;
+  if (request.body_source) {
+    co_await write_source();
+    co_return;
+  }
   while (auto piece = request.body_stream()) {
     if (piece->empty()) continue;
     char size[32];
@@ -322,20 +395,37 @@ Task<Result<ClientResponse>> Client::Exchange::read(bool& retry) {
       retry = true;
       co_return std::unexpected(Status(Code::kUnavailable, "retried"));
     }
-    co_return std::unexpected(ended("no response from " + key + ": " + ec.message()));
+    co_return std::unexpected(ended("NO_RESPONSE", "no response from " + key + ": " + ec.message()));
   }
 
   ClientResponse res;
   res.status = c.head.status;
+  res.address = key;
   for (std::size_t i = 0; i < c.head.header_count; ++i)
     res.headers.emplace_back(std::string(c.head.headers[i].name), std::string(c.head.headers[i].value));
+  if (c.head.has_content_length) res.content_length = c.head.content_length;
+  res.chunked = c.head.chunked;
   bool keep_alive = c.head.keep_alive;
   c.start += consumed;
+  if (res.status == 101) {
+    // Switched protocols: the connection leaves the pool and is the caller's.
+    cancel_reg.reset();
+    --pool.open;
+    res.upgraded = std::make_shared<UpgradedConnection>(std::move(conn));
+    co_return res;
+  }
+  if (request.on_head) {
+    Status st = co_await request.on_head(res);
+    if (!st.ok()) {
+      give_up();
+      co_return std::unexpected(std::move(st));
+    }
+  }
   Status sink_status;
   if (!co_await read_body(res, keep_alive, sink_status)) {
     give_up();
     if (!sink_status.ok()) co_return std::unexpected(sink_status);
-    co_return std::unexpected(ended("response from " + key + " ended early: " + ec.message()));
+    co_return std::unexpected(ended("RESPONSE_CUT_SHORT", "response from " + key + " ended early: " + ec.message()));
   }
   // Back to the pool, unless the server closes it, bytes are left over, or the pool is full.
   if (keep_alive && c.start == c.end && pool.idle.size() < opt.max_idle_per_host && call.err().ok()) {
@@ -371,14 +461,19 @@ Task<bool> Client::Exchange::read_body(ClientResponse& res, bool& keep_alive, St
   bool no_body = request.method == Method::kHead || res.status == 204 || res.status == 304 || res.status < 200;
   if (no_body) co_return true;
   if (c.head.chunked) {
-    ChunkedDecoder decoder(request.on_body ? ~std::uint64_t{0} >> 1 : opt.max_response_body);
+    ChunkedDecoder decoder(request.on_body || request.body_sink ? ~std::uint64_t{0} >> 1 : opt.max_response_body);
     std::string piece;
     for (;;) {
       std::size_t used = 0;
       piece.clear();
       ParseResult r = decoder.feed(c.buf.get() + c.start, c.end - c.start, piece, used, perr);
       c.start += used;
-      if (!piece.empty() && !deliver(res, piece, sink_status)) co_return false;
+      if (!piece.empty() && request.body_sink) {
+        sink_status = co_await request.body_sink(piece);
+        if (!sink_status.ok()) co_return false;
+      } else if (!piece.empty() && !deliver(res, piece, sink_status)) {
+        co_return false;
+      }
       if (r == ParseResult::kComplete) co_return true;
       if (r == ParseResult::kError) {
         sink_status = perr.status == 413
@@ -392,7 +487,7 @@ Task<bool> Client::Exchange::read_body(ClientResponse& res, bool& keep_alive, St
   }
   if (c.head.has_content_length) {
     std::uint64_t left = c.head.content_length;
-    if (!request.on_body && left > opt.max_response_body) {
+    if (!request.on_body && !request.body_sink && left > opt.max_response_body) {
       sink_status = Status(Code::kResourceExhausted, "response body from " + key + " exceeds the client's limit");
       co_return false;
     }
@@ -402,7 +497,13 @@ Task<bool> Client::Exchange::read_body(ClientResponse& res, bool& keep_alive, St
         if (co_await read_some() == 0) co_return false;
       }
       std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, c.end - c.start));
-      bool taken = deliver(res, std::string_view(c.buf.get() + c.start, n), sink_status);
+      bool taken = false;
+      if (request.body_sink) {
+        sink_status = co_await request.body_sink(std::string_view(c.buf.get() + c.start, n));
+        taken = sink_status.ok();
+      } else {
+        taken = deliver(res, std::string_view(c.buf.get() + c.start, n), sink_status);
+      }
       c.start += n;
       left -= n;
       if (!taken) co_return false;
@@ -412,14 +513,76 @@ Task<bool> Client::Exchange::read_body(ClientResponse& res, bool& keep_alive, St
   // Delimited by the server closing the connection.
   keep_alive = false;
   for (;;) {
-    if (c.end > c.start && !deliver(res, std::string_view(c.buf.get() + c.start, c.end - c.start), sink_status))
+    if (c.end > c.start && request.body_sink) {
+      sink_status = co_await request.body_sink(std::string_view(c.buf.get() + c.start, c.end - c.start));
+      if (!sink_status.ok()) co_return false;
+    } else if (c.end > c.start &&
+               !deliver(res, std::string_view(c.buf.get() + c.start, c.end - c.start), sink_status)) {
       co_return false;
+    }
     c.start = c.end = 0;
     if (co_await read_some() == 0) break;  // EOF ends the body
   }
   if (ec && ec != asio::error::eof) co_return false;
   ec = {};
   co_return true;
+}
+
+}  // namespace svckit::http
+
+namespace svckit::http {
+
+UpgradedConnection::UpgradedConnection(std::shared_ptr<ClientConn> conn) : conn_(std::move(conn)) {}
+
+UpgradedConnection::~UpgradedConnection() {
+  std::error_code e;
+  if (conn_) conn_->sock.close(e);
+}
+
+Task<Result<std::size_t>> UpgradedConnection::read(std::span<char> buf) {
+  ClientConn& c = *conn_;
+  if (c.end > c.start) {  // what came with the 101
+    std::size_t n = std::min(buf.size(), c.end - c.start);
+    std::memcpy(buf.data(), c.buf.get() + c.start, n);
+    c.start += n;
+    co_return n;
+  }
+  for (;;) {
+    std::error_code e;
+    std::size_t n = c.sock.read_some(asio::buffer(buf.data(), buf.size()), e);
+    if (e == asio::error::would_block) {
+      e = co_await svckit::detail::WaitAwaiter{c.sock, tcp::socket::wait_read};
+      if (cancelled_) co_return std::unexpected(Status(Code::kCancelled, "cancelled"));
+      if (e) co_return std::unexpected(Status(Code::kUnavailable, "upgraded connection: " + e.message()));
+      continue;
+    }
+    if (e == asio::error::eof) co_return std::size_t{0};
+    if (e) co_return std::unexpected(Status(Code::kUnavailable, "upgraded connection: " + e.message()));
+    co_return n;
+  }
+}
+
+Task<Status> UpgradedConnection::write(std::string_view data) {
+  ClientConn& c = *conn_;
+  while (!data.empty()) {
+    std::error_code e;
+    std::size_t n = c.sock.write_some(asio::buffer(data.data(), data.size()), e);
+    if (e == asio::error::would_block) {
+      e = co_await svckit::detail::WaitAwaiter{c.sock, tcp::socket::wait_write};
+      if (cancelled_) co_return Status(Code::kCancelled, "cancelled");
+      if (e) co_return Status(Code::kUnavailable, "upgraded connection: " + e.message());
+      continue;
+    }
+    if (e) co_return Status(Code::kUnavailable, "upgraded connection: " + e.message());
+    data.remove_prefix(n);
+  }
+  co_return Status();
+}
+
+void UpgradedConnection::cancel() {
+  cancelled_ = true;
+  std::error_code e;
+  conn_->sock.cancel(e);
 }
 
 }  // namespace svckit::http

@@ -17,56 +17,34 @@
 namespace svckit::http {
 
 using asio::ip::tcp;
+using detail::append_uint;
+using detail::date_header;
 using detail::now_ns;
+using detail::status_line;
+
+namespace detail {
+
+// Asio may report stale readiness at once, so an empty peek re-arms the wait.
+void DisconnectWatch::arm(std::shared_ptr<DisconnectWatch> self) {
+  if (armed || !watching) return;
+  armed = true;
+  sock.async_wait(tcp::socket::wait_read, [self](const std::error_code& e) {
+    self->armed = false;
+    if (e || !self->watching) return;
+    char probe;
+    ssize_t n = ::recv(self->sock.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+      self->ctx.cancel(Status(Code::kCancelled, "CLIENT_CLOSED", "client closed the connection"));
+    } else if (n < 0) {
+      self->arm(self);  // stale readiness: wait for the real edge
+    }
+    // n > 0: the next pipelined request (or body bytes) arrived; it is read after this one.
+  });
+}
+
+}  // namespace detail
 
 namespace {
-
-// "Date: Thu, 26 Nov 2026 18:43:01 GMT\r\n", rebuilt once a second per thread.
-std::string_view date_header() {
-  thread_local std::time_t cached = 0;
-  thread_local char buf[64];
-  thread_local std::size_t len = 0;
-  std::time_t now = std::time(nullptr);
-  if (now != cached) {
-    cached = now;
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    len = std::strftime(buf, sizeof buf, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
-  }
-  return {buf, len};
-}
-
-void append_uint(std::string& out, std::uint64_t v) {
-  char tmp[24];
-  auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
-  out.append(tmp, static_cast<std::size_t>(r.ptr - tmp));
-}
-
-// Prebuilt "HTTP/1.1 200 OK\r\n" lines for the common statuses.
-std::string_view status_line(int status, std::string& scratch) {
-  switch (status) {
-    case 200:
-      return "HTTP/1.1 200 OK\r\n";
-    case 201:
-      return "HTTP/1.1 201 Created\r\n";
-    case 204:
-      return "HTTP/1.1 204 No Content\r\n";
-    case 304:
-      return "HTTP/1.1 304 Not Modified\r\n";
-    case 400:
-      return "HTTP/1.1 400 Bad Request\r\n";
-    case 404:
-      return "HTTP/1.1 404 Not Found\r\n";
-    default:
-      break;
-  }
-  scratch = "HTTP/1.1 ";
-  append_uint(scratch, static_cast<std::uint64_t>(status));
-  scratch += ' ';
-  scratch += reason_phrase(status);
-  scratch += "\r\n";
-  return scratch;
-}
 
 // One read into the connection's buffer, through the loop's ReadPoller or, for a connection the poller
 // could not take, an Asio wait.
@@ -127,28 +105,6 @@ struct ReadAwaiter {
   }
 };
 
-// Watches a connection while an async handler runs: readable with nothing to read means the client
-// closed it. Asio may report stale readiness at once, so an empty peek re-arms the wait.
-struct DisconnectWatch {
-  DisconnectWatch(tcp::socket& s, Context c) : sock(s), ctx(std::move(c)) {}
-  tcp::socket& sock;
-  Context ctx;
-  bool watching = true;
-  void arm(std::shared_ptr<DisconnectWatch> self) {
-    sock.async_wait(tcp::socket::wait_read, [self](const std::error_code& e) {
-      if (e || !self->watching) return;
-      char probe;
-      ssize_t n = ::recv(self->sock.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-        self->ctx.cancel(Status(Code::kCancelled, "CLIENT_CLOSED", "client closed the connection"));
-      } else if (n < 0) {
-        self->arm(self);  // stale readiness: wait for the real edge
-      }
-      // n > 0: the next pipelined request arrived; it is read after this one is answered.
-    });
-  }
-};
-
 }  // namespace
 
 Task<void> Server::Conn::run() {
@@ -159,7 +115,7 @@ Task<void> Server::Conn::run() {
     route();
     if (!body_buffered() && !co_await read_body()) break;
     if (!handle_inline()) co_await handle();
-    bool keep = encode_response();
+    bool keep = stream.touched() ? stream.finish_request() : encode_response();
     if (!keep) {
       co_await flush(big_body);
       break;
@@ -181,6 +137,7 @@ void Server::Conn::open() {
   auto endpoint = sock.remote_endpoint(ec);
   if (!ec) remote = endpoint.address().to_string();
   req.set_remote_address(remote);
+  req.set_stream(&stream);
   cap = 16 * 1024;
   in.reset(new char[cap]);
 }
@@ -275,6 +232,8 @@ void Server::Conn::reparse_head() {
 
 // The request has no body, or all of it is buffered within its limit (no wait needed).
 bool Server::Conn::body_buffered() {
+  if (match.route && match.route->stream_body) [[unlikely]]
+    return stream.begin_body();
   if (head.chunked) return false;
   if (!head.has_content_length || head.content_length == 0) return true;
   if (head.content_length > body_limit || end - body_start < head.content_length) return false;
@@ -392,10 +351,11 @@ Task<void> Server::Conn::handle() {
     req.ctx = Context().with_cancel();
     Task<void> run = chain.run(req, res);
     if (!run.start_inline()) {
-      auto watch = std::make_shared<DisconnectWatch>(sock, req.ctx);
+      watch = std::make_shared<detail::DisconnectWatch>(sock, req.ctx);
       watch->arm(watch);
       co_await std::move(run).join();
       watch->watching = false;  // a completion still queued must not touch the socket again
+      watch.reset();
       std::error_code ec;
       sock.cancel(ec);  // drop the pending wait (nothing else is pending now)
     } else {
@@ -540,6 +500,16 @@ bool Server::Conn::make_room(std::size_t want, std::size_t max_total) {
   in = std::move(bigger);
   cap = grown;
   return true;
+}
+
+// Reads once into data (a streaming handler's buffer after a 101): >0 bytes read, 0 on EOF or error.
+Task<std::size_t> Server::Conn::read_raw_into(char* data, std::size_t size) {
+  for (;;) {
+    auto [err, n] = co_await ReadAwaiter{sock, poller, rw, data, size, false, {}};
+    if (n == ReadAwaiter::kRetry) continue;
+    if (err || n == 0) co_return 0;
+    co_return n;
+  }
 }
 
 // Reads once into the buffer: >0 bytes read, 0 on EOF or error (timed_out tells which).

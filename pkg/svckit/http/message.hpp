@@ -19,6 +19,8 @@
 
 namespace svckit::http {
 
+class Stream;  // svckit/http/stream.hpp
+
 inline constexpr std::size_t kMaxParams = 16;
 
 struct Param {
@@ -72,11 +74,17 @@ class Request {
   // (reason CLIENT_CLOSED) when the client disconnects mid-request.
   Context ctx;
 
+  // The connection under the request, for handlers that stream the request body (routes with
+  // .stream_body()), the response, or the bytes after a 101 (svckit/http/stream.hpp). Set by the
+  // server; null for a Request a test builds by hand.
+  Stream* stream() const noexcept { return stream_; }
+
   // ---- for the server and middleware ----
   void set_head(const RequestHead* head) noexcept { head_ = head; }
   void set_body(std::string_view body) noexcept { body_ = body; }
   void set_route(std::string_view route) noexcept { route_ = route; }
   void set_remote_address(std::string_view a) noexcept { remote_address_ = a; }
+  void set_stream(Stream* s) noexcept { stream_ = s; }
   void set_client_ip(std::string ip) { client_ip_ = std::move(ip); }
   void clear_params() noexcept { param_count_ = 0; }
   void truncate_params(std::size_t n) noexcept {
@@ -100,6 +108,7 @@ class Request {
   std::string_view route_;
   std::string_view remote_address_;
   std::string client_ip_;
+  Stream* stream_ = nullptr;
   Param params_[kMaxParams];
   std::size_t param_count_ = 0;
 };

@@ -51,6 +51,10 @@ RouteBuilder& RouteBuilder::body_limit(std::uint64_t bytes) {
   route_.max_body = bytes;
   return *this;
 }
+RouteBuilder& RouteBuilder::stream_body() {
+  route_.stream_body = true;
+  return *this;
+}
 RouteBuilder& RouteBuilder::timeout(std::chrono::nanoseconds t) {
   route_.timeout = t;
   return *this;

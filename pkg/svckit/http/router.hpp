@@ -78,7 +78,8 @@ struct Route {
   SyncHandler sync;
   std::uint64_t max_body = 0;  // 0: the server's default (set by .body_limit() or a BodyLimit middleware)
   std::chrono::nanoseconds timeout{0};
-  Chain chain;  // global + middleware + timeout + handler, built by Router::freeze()
+  bool stream_body = false;  // the handler reads the body through req.stream() (set by .stream_body())
+  Chain chain;               // global + middleware + timeout + handler, built by Router::freeze()
 };
 
 class RouteBuilder {
@@ -89,6 +90,10 @@ class RouteBuilder {
   RouteBuilder& body_limit(std::uint64_t bytes);
   // The request's Context deadline; DEADLINE_EXCEEDED (504) when the handler overruns it.
   RouteBuilder& timeout(std::chrono::nanoseconds t);
+  // The server reads no body before the handler: the handler reads it piece by piece with
+  // req.stream()->read() (req.body() stays empty), within the route's body limit. For proxies and
+  // uploads larger than memory should hold.
+  RouteBuilder& stream_body();
 
  private:
   Route& route_;

@@ -4,6 +4,7 @@
 // read the head, read the body, and give the connection back or close it.
 // clang-format off
 #include <coroutine>
+#include <array>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -113,16 +114,21 @@ struct Client::Exchange {
   bool reused = false;
   CancelRegistration cancel_reg;  // cancelling the call cancels the connection's pending I/O
   std::error_code ec;
+  Status source_status;  // body_source's error, if it failed
+  void give_up();
 
  private:
   Task<Status> connect_new();
   Task<std::error_code> write_all(std::string_view data);
+  Task<std::error_code> write_gather(std::string_view a, std::string_view b, std::string_view c);
+  Task<void> write_source();
   Task<std::size_t> read_some();
   Task<bool> read_body(ClientResponse& res, bool& keep_alive, Status& sink_status);
   bool deliver(ClientResponse& res, std::string_view piece, Status& sink_status);
   void watch_cancel(const std::shared_ptr<ClientConn>& c);
-  void give_up();
-  Status ended(std::string_view what) const;
+  // The call's own error (deadline, cancellation) or UNAVAILABLE with `reason`: CONNECT_FAILED
+  // (nothing was sent), NO_RESPONSE or RESPONSE_CUT_SHORT (sent; the answer did not arrive whole).
+  Status ended(std::string_view reason, std::string_view what) const;
 };
 
 }  // namespace svckit::http

@@ -8,7 +8,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <ctime>
+#include <charconv>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +20,7 @@
 
 #include "svckit/http/detail/read_poller.hpp"
 #include "svckit/http/server.hpp"
+#include "svckit/http/stream.hpp"
 
 namespace svckit::http {
 
@@ -24,6 +28,65 @@ namespace detail {
 inline std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
 }
+
+// Inline: the hot path's response encoding inlines them. "Date: Thu, 26 Nov 2026 18:43:01 GMT\r\n",
+// rebuilt once a second per thread; "HTTP/1.1 200 OK\r\n", prebuilt for the common statuses.
+inline std::string_view date_header() {
+  thread_local std::time_t cached = 0;
+  thread_local char buf[64];
+  thread_local std::size_t len = 0;
+  std::time_t now = std::time(nullptr);
+  if (now != cached) {
+    cached = now;
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    len = std::strftime(buf, sizeof buf, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+  }
+  return {buf, len};
+}
+
+inline void append_uint(std::string& out, std::uint64_t v) {
+  char tmp[24];
+  auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
+  out.append(tmp, static_cast<std::size_t>(r.ptr - tmp));
+}
+
+inline std::string_view status_line(int status, std::string& scratch) {
+  switch (status) {
+    case 200:
+      return "HTTP/1.1 200 OK\r\n";
+    case 201:
+      return "HTTP/1.1 201 Created\r\n";
+    case 204:
+      return "HTTP/1.1 204 No Content\r\n";
+    case 304:
+      return "HTTP/1.1 304 Not Modified\r\n";
+    case 400:
+      return "HTTP/1.1 400 Bad Request\r\n";
+    case 404:
+      return "HTTP/1.1 404 Not Found\r\n";
+    default:
+      break;
+  }
+  scratch = "HTTP/1.1 ";
+  append_uint(scratch, static_cast<std::uint64_t>(status));
+  scratch += ' ';
+  scratch += reason_phrase(status);
+  scratch += "\r\n";
+  return scratch;
+}
+
+// Watches a connection while an async handler runs: readable with nothing to read means the client
+// closed it, and the request's Context is cancelled (CLIENT_CLOSED). Bytes that arrive (a pipelined
+// request, a streamed body) end the watch; a streamed body read to its end arms it again.
+struct DisconnectWatch {
+  DisconnectWatch(asio::ip::tcp::socket& s, Context c) : sock(s), ctx(std::move(c)) {}
+  asio::ip::tcp::socket& sock;
+  Context ctx;
+  bool watching = true;
+  bool armed = false;
+  void arm(std::shared_ptr<DisconnectWatch> self);
+};
 }  // namespace detail
 
 struct Server::Counters {
@@ -92,8 +155,65 @@ struct Server::Conn {
   bool encode_response();
   void close();
 
+  // The handler's streaming side of the connection (stream.hpp), reset per request.
+  class ConnStream final : public Stream {
+   public:
+    explicit ConnStream(Conn& conn) : c(conn) {}
+    // Whether the request used the stream at all: the hot path checks this one flag, and only a
+    // request that used it pays for finish_request().
+    bool touched() const noexcept { return f.touched; }
+    // After the handler of a request that used the stream: answers it (unless the handler wrote its
+    // own head), says whether the connection goes on, and resets the stream for the next request.
+    bool finish_request();
+    // A .stream_body() route: the body is left in the socket for read(); false when its declared
+    // length is over the limit (the caller answers 413).
+    bool begin_body();
+    // After a handler that wrote its own head: whether the connection can serve another request.
+    bool after_response();
+
+    Task<Result<std::string_view>> read() override;
+    bool body_complete() const noexcept override { return f.body_done; }
+    std::optional<std::uint64_t> content_length() const noexcept override;
+    bool has_body() const noexcept override;
+    Task<Status> write_head(const Response& res, std::optional<std::uint64_t> length) override;
+    bool head_written() const noexcept override { return f.head_done; }
+    Task<Status> write(std::string_view piece) override;
+    Task<Status> finish() override;
+    Task<Result<std::size_t>> read_raw(std::span<char> buf) override;
+    Task<Status> write_raw(std::string_view bytes) override;
+    void cancel_raw() override;
+
+   private:
+    void body_ended(std::size_t next);
+    Status read_failed();
+    Conn& c;
+    struct Flags {
+      bool touched = false;
+      bool streaming = false;  // the route streams its body
+      bool body_done = true;
+      bool broken = false;  // a read or write failed: the connection closes
+      bool continue_sent = false;
+      bool head_done = false;
+      bool out_chunked = false;
+      bool no_body_out = false;
+      bool finished = false;
+      bool raw = false;
+      bool raw_cancelled = false;
+      bool body_handed = false;   // a body the server read whole was returned by read()
+      bool crlf_pending = false;  // the CRLF after the last chunk written goes out with the next bytes
+    } f;
+    std::uint64_t in_left = 0;   // Content-Length bytes not yet read
+    std::uint64_t out_left = 0;  // Content-Length bytes not yet written
+    std::size_t pos = 0;         // unread body bytes start here in `in`
+    std::optional<ChunkedDecoder> decoder;
+    std::string piece;  // a decoded chunk
+  };
+  ConnStream stream{*this};
+  std::shared_ptr<detail::DisconnectWatch> watch;  // while an async handler runs
+
   // Helpers of the phases.
   Task<bool> flush(std::string_view extra);
+  Task<std::size_t> read_raw_into(char* data, std::size_t size);
   Task<void> refuse(int status, std::string_view why);
   bool make_room(std::size_t want, std::size_t max_total);
   Task<std::size_t> read_more();

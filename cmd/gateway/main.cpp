@@ -1,0 +1,25 @@
+// gateway: the platform's single entrance. Routes from the routes file (gateway.routes_file, watched
+// for edits) to discovered services or static upstreams, on the App's traffic port; /debug/routes
+// on the admin port shows the live table. docs/gateway.md describes the routes and operations.
+#include "gateway.hpp"
+#include "svckit/app/app.hpp"
+
+int main(int argc, char** argv) {
+  svckit::app::App app({.name = "gateway", .version = "0.1.0"});
+  app.define<svckit::gateway::GatewaySettings>("gateway");
+  if (auto exit = app.init(argc, argv)) return *exit;
+  auto settings = app.settings<svckit::gateway::GatewaySettings>("gateway");
+  svckit::gateway::Gateway gateway(app.runtime(), {.settings = settings,
+                                                   .routes_path = app.config().resolve(settings.routes_file),
+                                                   .discovery = app.discovery(),
+                                                   .logger = app.logger(),
+                                                   .registry = &app.metrics()});
+  if (auto st = gateway.load(); !st.ok()) {
+    app.logger().error("gateway routes refused", {{"error", st.message()}});
+    return 2;
+  }
+  gateway.mount(app.router());
+  app.describe_routes([&gateway] { return gateway.describe(); });
+  app.runtime().spawn(gateway.watch(app.runtime().shutdown_context()));
+  return app.run();
+}

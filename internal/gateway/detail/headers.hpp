@@ -1,0 +1,50 @@
+#pragma once
+// Internal: what crosses the gateway in each direction. Hop-by-hop fields (RFC 9110 §7.6.1:
+// Connection and every field it names, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade,
+// Proxy-*) stop here both ways; forwarding fields (X-Forwarded-For/-Proto/-Host, Forwarded) are
+// appended to, and kept from the peer only when it is a trusted proxy; fields the gateway or its
+// client write themselves (Host unless preserved, Content-Length, trace context, the request
+// deadline, the request id) are dropped from what the client sent.
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "svckit/http/message.hpp"
+
+namespace svckit::gateway::detail {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Exact addresses and IPv4 CIDRs ("10.0.0.0/8").
+class TrustedProxies {
+ public:
+  explicit TrustedProxies(const std::vector<std::string>& entries = {});
+  bool contains(std::string_view address) const;
+  bool empty() const noexcept { return exact_.empty() && cidrs_.empty(); }
+
+ private:
+  std::vector<std::string> exact_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> cidrs_;  // network, mask
+};
+
+// The tokens of every Connection field (lower case).
+std::vector<std::string> connection_tokens(const http::Request& req);
+std::vector<std::string> connection_tokens(const Headers& headers);
+bool hop_by_hop(std::string_view name, const std::vector<std::string>& tokens);
+
+struct ForwardInfo {
+  bool trusted_peer = false;
+  bool preserve_host = false;
+  bool upgrade = false;         // a websocket tunnel: Upgrade and Connection: Upgrade are sent
+  std::string_view request_id;  // sent as X-Request-Id
+};
+
+// The fields to send upstream for req.
+Headers upstream_request_headers(const http::Request& req, const ForwardInfo& info);
+
+// The upstream response's fields the client gets (framing and hop-by-hop removed; Date and Server
+// are the gateway's own). For a 101 the Upgrade field is kept.
+void copy_response_headers(const Headers& upstream, int status, http::Response& res);
+
+}  // namespace svckit::gateway::detail

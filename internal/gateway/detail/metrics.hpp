@@ -1,0 +1,36 @@
+#pragma once
+// Internal: the gateway's metric families (docs/gateway.md lists them). Labels are route names from
+// the routes file (or "unmatched"), never request paths.
+#include "../gateway.hpp"
+#include "svckit/metrics/metrics.hpp"
+
+namespace svckit::gateway {
+
+struct Gateway::Metrics {
+  explicit Metrics(metrics::Registry& r)
+      : requests(r.counter_vec({.name = "svckit_gateway_requests_total",
+                                .help = "Requests through the gateway by route and the status answered."},
+                               {"route", "status"})),
+        duration(r.histogram_vec(
+            {.name = "svckit_gateway_request_duration_seconds", .help = "Time from routing to the last byte answered."},
+            {"route"})),
+        upstream(r.histogram_vec({.name = "svckit_gateway_upstream_duration_seconds",
+                                  .help = "Per try: time from sending to the upstream's response head."},
+                                 {"route"})),
+        tries(r.counter_vec({.name = "svckit_gateway_upstream_tries_total",
+                             .help = "Tries sent upstream by route and outcome (status, or the error)."},
+                            {"route", "outcome"})),
+        reloads(r.counter_vec({.name = "svckit_gateway_route_reloads_total",
+                               .help = "Edits of the routes file, applied (ok) or refused (rejected)."},
+                              {"result"})),
+        generation(r.gauge({.name = "svckit_gateway_route_table_generation",
+                            .help = "The route table in force (1 at start, +1 per applied edit)."})) {}
+  metrics::CounterVec& requests;
+  metrics::HistogramVec& duration;
+  metrics::HistogramVec& upstream;
+  metrics::CounterVec& tries;
+  metrics::CounterVec& reloads;
+  metrics::Gauge generation;
+};
+
+}  // namespace svckit::gateway

@@ -1,0 +1,208 @@
+#include "routes.hpp"
+
+#include <set>
+
+#include "svckit/config/config.hpp"
+#include "svckit/config/layer.hpp"
+#include "svckit/http/client.hpp"
+#include "svckit/http/parser.hpp"
+
+namespace svckit::gateway {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+bool valid_name(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+          c == '.'))
+      return false;
+  return true;
+}
+
+bool valid_token(std::string_view s) {  // an HTTP header name
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) ||
+          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos))
+      return false;
+  return true;
+}
+
+bool valid_host_pattern(std::string_view h) {
+  if (h.starts_with("*.")) h.remove_prefix(2);
+  if (h.empty()) return false;
+  for (char c : h)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == ':')) return false;
+  return true;
+}
+
+// The `:name` segments of a template path.
+std::set<std::string, std::less<>> template_params(std::string_view path) {
+  std::set<std::string, std::less<>> out;
+  std::size_t pos = 0;
+  while ((pos = path.find("/:", pos)) != std::string_view::npos) {
+    std::size_t end = path.find('/', pos + 1);
+    out.emplace(path.substr(pos + 2, end == std::string_view::npos ? std::string_view::npos : end - pos - 2));
+    pos += 1;
+  }
+  return out;
+}
+
+Status check_upstream(const RouteConfig& r) {
+  if (r.upstream.empty())
+    return Status(Code::kInvalidArgument, "upstream: required: discovery:///service or http:// URLs");
+  for (const auto& u : r.upstream) {
+    auto url = http::parse_url(u);
+    if (!url) return Status(Code::kInvalidArgument, "upstream: " + std::string(url.error().message()));
+    if (!url->service.empty() && r.upstream.size() > 1)
+      return Status(Code::kInvalidArgument, "upstream: a discovery:/// upstream stands alone");
+    if (url->target != "/")
+      return Status(Code::kInvalidArgument, "upstream: \"" + u + "\" has a path; use rewrite for upstream paths");
+  }
+  return Status();
+}
+
+Status check_route(const RouteConfig& r) {
+  if (r.path.empty() || r.path.front() != '/') return Status(Code::kInvalidArgument, "path: must start with /");
+  if (r.path_type != PathType::kTemplate && r.path.find("/:") != std::string::npos)
+    return Status(Code::kInvalidArgument, "path: `:name` segments need path_type: template");
+  if (r.strip_prefix && r.path_type != PathType::kPrefix)
+    return Status(Code::kInvalidArgument, "strip_prefix: only for path_type: prefix");
+  if (r.strip_prefix && !r.rewrite.empty())
+    return Status(Code::kInvalidArgument, "strip_prefix and rewrite: choose one");
+  if (!r.rewrite.empty()) {
+    if (r.rewrite.front() != '/') return Status(Code::kInvalidArgument, "rewrite: must start with /");
+    auto have = template_params(r.path_type == PathType::kTemplate ? r.path : std::string_view());
+    for (const auto& p : template_params(r.rewrite))
+      if (!have.contains(p)) return Status(Code::kInvalidArgument, "rewrite: :" + p + " is not a parameter of path");
+  }
+  for (const auto& m : r.methods)
+    if (http::parse_method(m) == http::Method::kOther && m != "*")
+      return Status(Code::kInvalidArgument, "methods: unknown method \"" + m + "\"");
+  for (const auto& h : r.hosts)
+    if (!valid_host_pattern(h)) return Status(Code::kInvalidArgument, "hosts: invalid host \"" + h + "\"");
+  for (const auto& [k, v] : r.headers)
+    if (!valid_token(k)) return Status(Code::kInvalidArgument, "headers: invalid header name \"" + k + "\"");
+  for (const auto& o : r.retry_on) {
+    if (o == "connect-failure" || o == "timeout" || o == "reset") continue;
+    int code = 0;
+    auto [p, ec] = std::from_chars(o.data(), o.data() + o.size(), code);
+    if (ec != std::errc() || p != o.data() + o.size() || code < 500 || code > 599)
+      return Status(Code::kInvalidArgument,
+                    "retry_on: \"" + o + "\" is not connect-failure, timeout, reset or a 5xx status");
+  }
+  if (r.rate_limit_key != "route" && r.rate_limit_key != "client_ip" &&
+      !(r.rate_limit_key.starts_with("header:") && valid_token(r.rate_limit_key.substr(7))))
+    return Status(Code::kInvalidArgument, "rate_limit_key: route, client_ip or header:NAME");
+  if (!r.rate_limit_redis.empty() && r.rate_limit_key != "route")
+    return Status(Code::kInvalidArgument, "rate_limit_redis: only with rate_limit_key: route");
+  if (r.try_timeout > r.timeout) return Status(Code::kInvalidArgument, "try_timeout: must not exceed timeout");
+  if (r.retry_max_backoff < r.retry_backoff)
+    return Status(Code::kInvalidArgument, "retry_max_backoff: must not be below retry_backoff");
+  if (r.auth != "none")
+    return Status(Code::kUnimplemented,
+                  "auth: " + r.auth +
+                      " needs JWT verification at the edge, which this gateway does not have yet; "
+                      "a route is not served as if it were protected");
+  if (!r.mirror.empty())
+    if (auto u = http::parse_url(r.mirror); !u)
+      return Status(Code::kInvalidArgument, "mirror: " + std::string(u.error().message()));
+  return check_upstream(r);
+}
+
+}  // namespace
+
+void RouteConfig::describe(config::Binder<RouteConfig>& b) {
+  b.field("name", &RouteConfig::name)
+      .required()
+      .check([](const std::string& s) { return valid_name(s); }, "1-64 of [A-Za-z0-9._-]");
+  b.field("priority", &RouteConfig::priority).range(-1000000, 1000000).doc("higher first; ties keep file order");
+  b.field("hosts", &RouteConfig::hosts).doc("exact or *.suffix; empty matches any Host");
+  b.field("path", &RouteConfig::path).non_empty();
+  b.field("path_type", &RouteConfig::path_type);
+  b.field("methods", &RouteConfig::methods);
+  b.field("headers", &RouteConfig::headers).doc("header: value, or * for present");
+  b.field("upstream", &RouteConfig::upstream);
+  b.field("strip_prefix", &RouteConfig::strip_prefix);
+  b.field("rewrite", &RouteConfig::rewrite);
+  b.field("preserve_host", &RouteConfig::preserve_host);
+  b.field("websocket", &RouteConfig::websocket);
+  b.field("timeout", &RouteConfig::timeout).range(1ms, 24h);
+  b.field("try_timeout", &RouteConfig::try_timeout).range(0ms, 24h);
+  b.bytes("max_body", &RouteConfig::max_body).range(0, 1ull << 40);
+  b.field("retries", &RouteConfig::retries).range(0, 10);
+  b.field("retry_on", &RouteConfig::retry_on);
+  b.field("retry_backoff", &RouteConfig::retry_backoff).range(0ms, 1min);
+  b.field("retry_max_backoff", &RouteConfig::retry_max_backoff).range(0ms, 5min);
+  b.field("retry_budget", &RouteConfig::retry_budget).range(0.0, 10.0);
+  b.field("retry_non_idempotent", &RouteConfig::retry_non_idempotent);
+  b.field("rate_limit", &RouteConfig::rate_limit).range(0.0, 1e9);
+  b.field("rate_burst", &RouteConfig::rate_burst).range(0.0, 1e9);
+  b.field("rate_limit_key", &RouteConfig::rate_limit_key);
+  b.field("rate_limit_redis", &RouteConfig::rate_limit_redis);
+  b.field("breaker_failures", &RouteConfig::breaker_failures).range(0, 1000000);
+  b.field("breaker_open_for", &RouteConfig::breaker_open_for).range(1ms, 1h);
+  b.field("cors_origins", &RouteConfig::cors_origins);
+  b.field("cors_methods", &RouteConfig::cors_methods);
+  b.field("cors_headers", &RouteConfig::cors_headers);
+  b.field("cors_expose", &RouteConfig::cors_expose);
+  b.field("cors_credentials", &RouteConfig::cors_credentials);
+  b.field("cors_max_age", &RouteConfig::cors_max_age).range(0s, 24h);
+  b.field("auth", &RouteConfig::auth).one_of({"none", "jwt"});
+  b.field("auth_roles", &RouteConfig::auth_roles);
+  b.field("mirror", &RouteConfig::mirror);
+  b.field("mirror_percent", &RouteConfig::mirror_percent).range(0.0, 100.0);
+  b.field("canary_version", &RouteConfig::canary_version);
+  b.field("canary_weight", &RouteConfig::canary_weight).range(0.0, 100.0);
+  b.validate(check_route);
+}
+
+void RoutesFile::describe(config::Binder<RoutesFile>& b) {
+  b.field("routes", &RoutesFile::routes);
+  b.validate([](const RoutesFile& f) {
+    std::set<std::string, std::less<>> names;
+    for (const auto& r : f.routes)
+      if (!names.insert(r.name).second)
+        return Status(Code::kInvalidArgument, "routes: name \"" + r.name + "\" repeats");
+    return Status();
+  });
+}
+
+namespace {
+Result<RoutesFile> bind_routes(config::Layer layer) {
+  std::vector<std::string> errors;
+  for (const auto& [key, e] : layer)
+    if (key != "routes" && !key.starts_with("routes."))
+      errors.push_back(key + ": unknown key (" + e.origin.to_string() + ")");
+  if (!errors.empty()) return std::unexpected(config::detail::join_errors(errors));
+  config::Snapshot snap;
+  snap.values = std::move(layer);
+  return config::bind<RoutesFile>(snap, "");
+}
+}  // namespace
+
+Result<RoutesFile> load_routes(const std::string& path) {
+  auto layer = config::load_file(path);
+  if (!layer) return std::unexpected(layer.error());
+  return bind_routes(std::move(*layer));
+}
+
+Result<RoutesFile> parse_routes(std::string_view yaml, const std::string& source_name) {
+  auto layer = config::parse_yaml(yaml, source_name);
+  if (!layer) return std::unexpected(layer.error());
+  return bind_routes(std::move(*layer));
+}
+
+void GatewaySettings::describe(config::Binder<GatewaySettings>& b) {
+  b.field("routes_file", &GatewaySettings::routes_file).non_empty().doc("relative paths from the service root");
+  b.field("reload_interval", &GatewaySettings::reload_interval).range(10ms, 1h);
+  b.field("trusted_proxies", &GatewaySettings::trusted_proxies).doc("addresses or IPv4 CIDRs");
+  b.field("upstream_max_connections", &GatewaySettings::upstream_max_connections).range(1, 100000);
+  b.field("upstream_max_idle", &GatewaySettings::upstream_max_idle).range(0, 100000);
+  b.field("upstream_idle_timeout", &GatewaySettings::upstream_idle_timeout).range(1ms, 1h);
+}
+
+}  // namespace svckit::gateway
