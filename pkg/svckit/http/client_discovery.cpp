@@ -118,6 +118,9 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
     // Copied: the set may change while the call is out.
     std::string id = picked->id;
     auto hostport = picked->endpoint("http");
+    // Copied: `picked` and its endpoints go with the next update of the set (an ejection after the
+    // try refreshes it).
+    const std::string address = hostport ? std::string(*hostport) : std::string();
     auto target = hostport ? parse_url("http://" + std::string(*hostport))
                            : Result<Url>(make_error(Code::kUnavailable,
                                                     "instance " + id + " of " + url.service + " has no http endpoint"));
@@ -163,7 +166,7 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
     }
     last = res.error();
     if (last.metadata_value("instance").empty()) last.with_metadata("instance", id);
-    if (hostport && last.metadata_value("address").empty()) last.with_metadata("address", std::string(*hostport));
+    if (!address.empty() && last.metadata_value("address").empty()) last.with_metadata("address", address);
     // Again elsewhere only when this try did not get through: nothing was sent, or an idempotent
     // request got no response (and the body can be sent again).
     // A try that timed out was sent, so only an idempotent request goes again.
