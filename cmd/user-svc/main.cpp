@@ -14,8 +14,12 @@ namespace {
 
 struct UserSvcSettings {
   std::string openapi = "api/user/v1/openapi.yaml";
+  std::string cursor_secret;
   static void describe(svckit::config::Binder<UserSvcSettings>& b) {
     b.field("openapi", &UserSvcSettings::openapi).non_empty().doc("the document served at /openapi.yaml");
+    b.field("cursor_secret", &UserSvcSettings::cursor_secret)
+        .secret()
+        .doc("signs page cursors (HMAC-SHA256; cursor_secret_file for a secret file); empty: checked, not signed");
   }
 };
 
@@ -40,7 +44,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "user-svc: refusing to start: %s\n", db.error().to_string().c_str());
     return 2;
   }
-  svckit::user::mount(app.router(), *db, app.logger());
+  svckit::user::mount(app.router(), *db, app.logger(), {.cursor_secret = settings.cursor_secret});
   app.router().get("/openapi.yaml", [body = doc.str()](svckit::http::Request&, svckit::http::Response& res) {
     res.text(200, body);
     res.set_header("Content-Type", "application/yaml");  // after text(), which sets text/plain

@@ -97,9 +97,9 @@ struct User {
   static void row_schema(db::RowSchema<User>& s) { s.field("version", &User::version); }
 };
 
-const db::Repository<User>& users() {
-  static const db::Repository<User> repo({.table = "users", .version = "version", .insert_only = {"created_at"}});
-  return repo;
+db::TableOptions user_table(std::string cursor_secret) {
+  return {
+      .table = "users", .version = "version", .insert_only = {"created_at"}, .cursor_secret = std::move(cursor_secret)};
 }
 
 std::string etag(const User& u) {
@@ -225,7 +225,7 @@ Result<db::Where> list_filter(const http::Request& req) {
 class Handlers {
  public:
   Handlers(std::shared_ptr<db::Database> db, log::Logger logger, Options o)
-      : db_(std::move(db)), logger_(std::move(logger)), o_(o) {}
+      : db_(std::move(db)), logger_(std::move(logger)), o_(o), users_(user_table(o_.cursor_secret)) {}
 
   Task<void> create(http::Request& req, http::Response& res) {
     auto in = http::bind_json<CreateUser>(req);
@@ -236,7 +236,7 @@ class Handlers {
     u.external_id = in->external_id;
     if (in->profile) u.profile = *in->profile;
     u.created_at = u.updated_at = now();
-    auto saved = co_await users().insert(*db_, req.ctx, u);
+    auto saved = co_await users_.insert(*db_, req.ctx, u);
     if (!saved) co_return answer_error(res, conflict(saved.error()));
     res.set_header("Location", "/v1/users/" + std::to_string(saved->id));
     answer_user(res, 201, *saved);
@@ -245,7 +245,7 @@ class Handlers {
   Task<void> get(http::Request& req, http::Response& res) {
     auto id = parse_id(req.param("id"));
     if (!id) co_return answer_error(res, id.error());
-    auto u = co_await users().get(*db_, req.ctx, *id);
+    auto u = co_await users_.get(*db_, req.ctx, *id);
     if (!u) co_return answer_error(res, u.error().code() == Code::kNotFound ? user_not_found(*id) : u.error());
     answer_user(res, 200, *u);
   }
@@ -260,12 +260,12 @@ class Handlers {
     if (!in) co_return answer_error(res, in.error());
     Precondition pre = if_match(req);
     for (int attempt = 0;; ++attempt) {
-      auto u = co_await users().get(*db_, req.ctx, *id);
+      auto u = co_await users_.get(*db_, req.ctx, *id);
       if (!u) co_return answer_error(res, u.error().code() == Code::kNotFound ? user_not_found(*id) : u.error());
       if (!pre.matchable || (pre.version && *pre.version != u->version))
         co_return answer_precondition(res, req.header("If-Match"));
       apply(*in, *u);
-      auto saved = co_await users().update(*db_, req.ctx, *u);
+      auto saved = co_await users_.update(*db_, req.ctx, *u);
       if (saved) co_return answer_user(res, 200, *saved);
       const Status& st = saved.error();
       if (st.code() == Code::kNotFound) co_return answer_error(res, user_not_found(*id));
@@ -282,9 +282,9 @@ class Handlers {
     if (!pre.matchable) co_return answer_precondition(res, req.header("If-Match"));
     Status st;
     if (pre.version)
-      st = co_await users().remove(*db_, req.ctx, *id, *pre.version);
+      st = co_await users_.remove(*db_, req.ctx, *id, *pre.version);
     else
-      st = co_await users().remove(*db_, req.ctx, *id);
+      st = co_await users_.remove(*db_, req.ctx, *id);
     if (st.code() == Code::kNotFound) co_return answer_error(res, user_not_found(*id));
     if (st.reason() == "VERSION_CONFLICT") co_return answer_precondition(res, req.header("If-Match"));
     if (!st.ok()) co_return answer_error(res, st);
@@ -304,7 +304,7 @@ class Handlers {
     }
     auto where = list_filter(req);
     if (!where) co_return answer_error(res, where.error());
-    auto found = co_await users().page(*db_, req.ctx, page, *where);
+    auto found = co_await users_.page(*db_, req.ctx, page, *where);
     if (!found) {
       if (found.error().reason() == "BAD_CURSOR")
         co_return answer_error(res, Status(Code::kInvalidArgument, "VALIDATION_FAILED", "cursor is not valid")
@@ -335,7 +335,7 @@ class Handlers {
         "VALUES ($1, $2, $3, $4, $5, $5, 1) ON CONFLICT (external_id) DO UPDATE SET email = excluded.email, "
         "name = excluded.name, profile = excluded.profile, updated_at = excluded.updated_at, "
         "version = users.version + 1 RETURNING " +
-        users().columns();
+        users_.columns();
     db::Params args{lower(in->email), in->name, ext, db::Json{in->profile ? in->profile->text : "{}"}, now()};
     auto u = co_await db_->query_one_as<User>(req.ctx, sql, args);
     if (!u) co_return answer_error(res, conflict(u.error()));
@@ -346,6 +346,7 @@ class Handlers {
   std::shared_ptr<db::Database> db_;
   log::Logger logger_;
   Options o_;
+  db::Repository<User> users_;
 };
 
 }  // namespace

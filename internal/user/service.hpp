@@ -16,6 +16,9 @@ struct Options {
   int default_page = 20;
   int max_page = 100;
   std::uint64_t max_body = 64 * 1024;  // bytes of a create/patch/upsert body
+  // Signs the list's page cursors (HMAC-SHA256), so a client cannot make one up; empty: cursors are
+  // checked against their listing but not signed. The same on every instance of the service.
+  std::string cursor_secret;
 };
 
 // Registers POST/GET /v1/users, GET/PATCH/DELETE /v1/users/:id and PUT /v1/users/by-external-id/:ext.

@@ -36,6 +36,25 @@ stop
 # A restart keeps the data and does not re-apply migrations.
 start --set db.driver=sqlite --set db.sqlite.path="$tmp/sqlite/user.db"
 [ "$(curl -s "$svc_url/v1/users?limit=100" | $PY -c 'import sys,json; print(len(json.load(sys.stdin)["users"]))')" -ge 25 ]
+unsigned=$(curl -s "$svc_url/v1/users?limit=2" | $PY -c 'import sys,json; print(json.load(sys.stdin)["next_cursor"])')
+stop
+# With user.cursor_secret the cursors are signed: the service's own page on, one it did not sign
+# (made without the secret) is refused.
+start --set db.driver=sqlite --set db.sqlite.path="$tmp/sqlite/user.db" --set user.cursor_secret=s3cret
+$PY - "$svc_url" "$unsigned" <<'PY'
+import json, sys, urllib.error, urllib.parse, urllib.request
+url, unsigned = sys.argv[1], sys.argv[2]
+first = json.load(urllib.request.urlopen(url + "/v1/users?limit=2"))
+cursor = first["next_cursor"]
+assert cursor != unsigned, "a signed cursor looks like an unsigned one"
+after = json.load(urllib.request.urlopen(url + "/v1/users?limit=2&cursor=" + urllib.parse.quote(cursor)))
+assert after["users"] and after["users"][0]["id"] > first["users"][-1]["id"], after
+try:
+    urllib.request.urlopen(url + "/v1/users?limit=2&cursor=" + urllib.parse.quote(unsigned))
+    raise SystemExit("a cursor made without the secret was accepted")
+except urllib.error.HTTPError as e:
+    assert e.code == 400, e.code
+PY
 stop
 
 echo "== postgres"
