@@ -26,6 +26,26 @@
 
 namespace svckit::auth {
 
+// The current key set, replaced whole. A mutex rather than std::atomic<std::shared_ptr>: libstdc++
+// 12 guards that with a lock bit ThreadSanitizer cannot see, so every swap would be reported as a race.
+class KeySlot {
+ public:
+  KeySlot() = default;
+  explicit KeySlot(std::shared_ptr<const KeySet> keys) : keys_(std::move(keys)) {}
+  std::shared_ptr<const KeySet> load() const {
+    std::lock_guard lock(mu_);
+    return keys_;
+  }
+  void store(std::shared_ptr<const KeySet> keys) {
+    std::lock_guard lock(mu_);
+    keys_ = std::move(keys);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const KeySet> keys_;
+};
+
 class KeySource {
  public:
   virtual ~KeySource() = default;
@@ -49,7 +69,7 @@ class StaticKeys final : public KeySource {
   void replace(KeySet keys);
 
  private:
-  std::atomic<std::shared_ptr<const KeySet>> keys_;
+  KeySlot keys_;
 };
 
 class FileKeys final : public KeySource {
@@ -68,7 +88,7 @@ class FileKeys final : public KeySource {
   bool claim_refresh();  // true when the rate limit lets this caller read
   std::string path_;
   std::chrono::nanoseconds min_refresh_;
-  std::atomic<std::shared_ptr<const KeySet>> keys_;
+  KeySlot keys_;
   std::mutex mu_;
   std::chrono::steady_clock::time_point last_read_;
 };

@@ -81,7 +81,7 @@ class JwksClient final : public KeySource, public std::enable_shared_from_this<J
   JwksClientOptions options_;
   std::unique_ptr<http::Client> client_;
   Context stop_;
-  std::atomic<std::shared_ptr<const KeySet>> keys_;
+  KeySlot keys_;
   mutable std::mutex mu_;
   bool fetching_ = false;
   std::vector<Notifier*> waiters_;
