@@ -3,6 +3,7 @@
 // smuggling refused before anything reaches an upstream, websocket tunnels, a client that leaves.
 #include "detail/gateway_fixture.hpp"
 #include "svckit/http/stream.hpp"
+#include "svckit/testing/upgrade_echo.hpp"
 
 namespace svckit::gateway::testing {
 namespace {
@@ -264,23 +265,8 @@ TEST_F(ProxyTest, IdempotentRequestsAreRetriedOnAnotherInstance) {
   EXPECT_GT(failed_posts, 0);
 }
 
-Task<void> raw_echo(http::Request& req, http::Response& res) {
-  http::Stream& s = *req.stream();
-  res.status = 101;
-  res.set_header("Upgrade", "websocket");
-  res.set_header("Connection", "Upgrade");
-  res.set_header("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-  if (!(co_await s.write_head(res, std::nullopt)).ok()) co_return;
-  char buf[4096];
-  for (;;) {
-    Result<std::size_t> n = co_await s.read_raw(buf);
-    if (!n || *n == 0) break;
-    if (!(co_await s.write_raw(std::string_view(buf, *n))).ok()) break;
-  }
-}
-
 TEST_F(ProxyTest, WebsocketUpgradesAreTunnelledBothWaysUntilASideCloses) {
-  up_routers_[0].get("/ws", raw_echo);
+  up_routers_[0].get("/ws", testkit::upgrade_echo("websocket"));
   auto up = start_upstream(up_routers_[0]);
   start_gateway("routes: [{name: ws, path: /ws, upstream: ['" + url(up) + "']}]");
   RawClient c(port_);

@@ -8,6 +8,7 @@
 #include "svckit/http/client.hpp"
 #include "svckit/http/server.hpp"
 #include "svckit/testing/raw_http_client.hpp"
+#include "svckit/testing/upgrade_echo.hpp"
 
 using namespace std::chrono_literals;
 
@@ -47,21 +48,6 @@ Task<void> echo_stream(Request& req, Response& res) {
   static_cast<void>(co_await s.finish());
 }
 
-// 101, then every byte back, until the client closes.
-Task<void> raw_echo(Request& req, Response& res) {
-  Stream& s = *req.stream();
-  res.status = 101;
-  res.set_header("Upgrade", "echo");
-  res.set_header("Connection", "Upgrade");
-  if (!(co_await s.write_head(res, std::nullopt)).ok()) co_return;
-  char buf[4096];
-  for (;;) {
-    Result<std::size_t> n = co_await s.read_raw(buf);
-    if (!n || *n == 0) break;
-    if (!(co_await s.write_raw(std::string_view(buf, *n))).ok()) break;
-  }
-}
-
 class StreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -75,7 +61,7 @@ class StreamTest : public ::testing::Test {
         if (!(co_await req.stream()->write("piece" + std::to_string(i) + ";")).ok()) co_return;
       static_cast<void>(co_await req.stream()->finish());
     });
-    router_.get("/ws", raw_echo);
+    router_.get("/ws", testkit::upgrade_echo("echo"));
     router_.get("/after", [](Request&, Response& res) { res.text(200, "after"); });
     ServerOptions o;
     o.host = "127.0.0.1";
