@@ -18,6 +18,7 @@
 
 #include "svckit/discovery/detail/dns_config.hpp"
 #include "svckit/discovery/detail/dns_message.hpp"
+#include "svckit/testing/ports.hpp"
 
 namespace svckit::discovery::detail::dns::wire {
 
@@ -150,19 +151,25 @@ class FakeDns {
   using Handler = std::function<std::vector<Bytes>(const Seen& query)>;
 
   explicit FakeDns(Handler handler) : handler_(std::move(handler)) {
-    udp_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(udp_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(udp_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    tcp_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    ::bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(tcp_, 16);
+    // A port free for both UDP and TCP: the kernel's free UDP port may be another test's TCP port.
+    for (;;) {
+      testkit::BoundSocket u = testkit::bind_loopback(SOCK_DGRAM);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(u.port);
+      int t = ::socket(AF_INET, SOCK_STREAM, 0);
+      int one = 1;
+      ::setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      if (::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(t, 16) == 0) {
+        udp_ = u.fd;
+        tcp_ = t;
+        port_ = u.port;
+        break;
+      }
+      ::close(t);
+      ::close(u.fd);
+    }
     thread_ = std::thread([this] { run(); });
   }
   ~FakeDns() {
