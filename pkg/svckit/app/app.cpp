@@ -1,12 +1,14 @@
 #include "svckit/app/app.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <mutex>
 #include <stdexcept>
 
 #include "svckit/app/admin.hpp"
+#include "svckit/app/detail/background.hpp"
 #include "svckit/app/otlp_logs.hpp"
 #include "svckit/app/otlp_metrics.hpp"
 #include "svckit/db/migrate.hpp"
@@ -263,9 +265,9 @@ Status App::start() {
   runtime_->on_stop([this] { return stop_sequence(); });
   started_ = true;
   readiness_.set_serving(true);
-  if (!served_.empty()) runtime_->spawn(publish_readiness());
+  if (!served_.empty()) spawn_background(publish_readiness());
   describe_self();
-  if (register_self_ && self_) runtime_->spawn(register_when_ready());
+  if (register_self_ && self_) spawn_background(register_when_ready());
   std::string url;
   if (server_) {
     url = "http://" + display_host(http_settings.server.host) + ":" + std::to_string(server_->port());
@@ -363,19 +365,45 @@ void App::set_served_serving(bool serving) {
 
 // Servers that publish readiness themselves (gRPC health) learn it here: the readiness checks (as
 // probes: untraced, uncounted) every admin.readiness_interval until the stop sequence starts.
+void App::spawn_background(Task<void> task) {
+  if (!background_) background_ = std::make_shared<Background>(runtime_->shutdown_context());
+  background_->live.fetch_add(1);
+  runtime_->spawn(run_background(std::move(task)));
+}
+
+Task<void> App::run_background(Task<void> task) {
+  auto bg = background_;  // the frame's own reference: the notify below may be the App's last moment
+  try {
+    co_await std::move(task);
+  } catch (const std::exception& e) {
+    logger_.error("background task failed", {{"error", e.what()}});
+  }
+  bg->live.fetch_sub(1);
+  bg->ended.notify();
+}
+
+Task<void> App::end_background() {
+  if (!background_) co_return;
+  background_->ctx.cancel(Status(Code::kCancelled, "stopping"));
+  while (background_->live.load() > 0) co_await background_->ended.wait();
+}
+
 Task<void> App::publish_readiness() {
-  const Context& ctx = runtime_->shutdown_context();
+  auto bg = background_;
+  const Context& ctx = bg->ctx;
   for (;;) {
     auto report = co_await readiness_.check(ctx, admin_settings_.check_timeout);
-    if (!readiness_.serving()) co_return;  // the stop sequence says NOT_SERVING for good
+    if (ctx.done() || !readiness_.serving()) co_return;  // the stop sequence says NOT_SERVING for good
     set_served_serving(report.ready);
     Status slept = co_await sleep_for(ctx, admin_settings_.readiness_interval);
-    if (!slept.ok()) co_return;
+    // A timer that fired as the stop began still resumes us: the context, not the sleep, decides.
+    if (!slept.ok() || bg->ctx.done()) co_return;
   }
 }
 
 Task<void> App::stop_sequence() {
   co_await deregister_self();  // first: no new call is routed here while readiness still says yes
+  co_await end_background();   // the readiness and registration loops end before anything they use
   readiness_.mark_draining();
   set_served_serving(false);
   logger_.info("stopping", {{"shutdown_delay_ms", app_settings_.shutdown_delay.count()}});

@@ -199,6 +199,11 @@ class App {
  private:
   Task<void> stop_sequence();
   Task<void> publish_readiness();
+  // The App's own loops (readiness publishing, registration) run as background tasks: the stop
+  // sequence cancels them and waits for each to end, so none resumes after the App is gone.
+  void spawn_background(Task<void> task);
+  Task<void> run_background(Task<void> task);
+  Task<void> end_background();
   // Discovery (registration.cpp).
   std::optional<std::string> open_registry();  // an error message, or nullopt
   std::optional<std::string> finish_registry(const discovery::DiscoverySettings& s);
@@ -222,6 +227,8 @@ class App {
   struct Telemetry;
   std::unique_ptr<Telemetry> telemetry_;
   Readiness readiness_;
+  struct Background;
+  std::shared_ptr<Background> background_;
   std::unique_ptr<http::Router> router_;
   std::unique_ptr<http::Router> admin_router_;
   std::unique_ptr<http::Server> server_;

@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "svckit/app/app.hpp"
+#include "svckit/app/detail/background.hpp"
 #include "svckit/app/detail/traced_registry.hpp"
 #include "svckit/discovery/dns_registry.hpp"
 #include "svckit/discovery/file_registry.hpp"
@@ -215,7 +216,8 @@ bool App::registered() const {
 // Registers once readiness first passes (as a probe: untraced, uncounted), retrying a registry that
 // refuses with a growing pause; gives up when the stop sequence begins.
 Task<void> App::register_when_ready() {
-  const Context& ctx = runtime_->shutdown_context();
+  auto bg = background_;
+  const Context& ctx = bg->ctx;
   discovery::Instance self = *self_instance();
   std::chrono::milliseconds pause = admin_settings_.readiness_interval;
   for (;;) {
@@ -225,6 +227,7 @@ Task<void> App::register_when_ready() {
     }
     Context probe = as_probe(ctx);  // named: see docs/architecture.md on GCC 12
     auto report = co_await readiness_.check(probe, admin_settings_.check_timeout);
+    if (ctx.done()) co_return;
     if (report.ready) {
       Status st = co_await registrar_->register_instance(ctx, self);
       if (st.ok()) break;
@@ -233,7 +236,7 @@ Task<void> App::register_when_ready() {
                    {{"backend", discovery_backend_}, {"instance", self.id}, {"error", st}});
       pause = std::min(pause * 2, std::chrono::milliseconds(30000));
     }
-    if (!(co_await sleep_for(ctx, pause)).ok()) co_return;
+    if (!(co_await sleep_for(ctx, pause)).ok() || ctx.done()) co_return;
   }
   bool undo = false;
   {
