@@ -10,6 +10,7 @@ build_pkgs=(
   libasio-dev libyaml-cpp-dev zlib1g-dev libsqlite3-dev libpq-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libssl-dev                            # svckit::auth's signatures (OpenSSL 3)
+  libsodium-dev                         # identity's password hashes (argon2id) and sealed signing keys
 )
 test_pkgs=(
   libgtest-dev libgmock-dev nlohmann-json3-dev

@@ -61,6 +61,7 @@ std::optional<int> App::init(int argc, const char* const* argv) {
     std::fputs(config::command_line_help(name).c_str(), stdout);
     return 0;
   }
+  if (cl->options.service.empty()) cl->options.service = name;
   config_ = std::make_unique<config::Config>(cl->options);
   config_->define<log::LogSettings>("log");
   config_->define<http::ServerSettings>("http");

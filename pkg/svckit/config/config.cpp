@@ -256,6 +256,9 @@ Result<std::shared_ptr<const Snapshot>> Config::build() const {
   fs::path dir(dir_);
   for (const char* name : {"base.yaml", "base.yml", "base.json"})
     if (fs::exists(dir / name)) files.push_back(dir / name);
+  if (!options_.service.empty())
+    for (const char* ext : {".yaml", ".yml", ".json"})
+      if (fs::path own = dir / "services" / (options_.service + ext); fs::exists(own)) files.push_back(own);
   fs::path env_dir = dir / env_;
   std::error_code ec;
   if (fs::is_directory(env_dir, ec)) {

@@ -2,7 +2,8 @@
 // Layered configuration, as Viper does it for Go, with typed binding and hot reload.
 //
 // Precedence, lowest first: defaults in code (the member initialisers of the structs you define)
-// < configs/base.yaml < configs/<env>/*.yaml|*.json (env from SVCKIT_ENV, default "dev")
+// < configs/base.yaml < configs/services/<service>.yaml (a service's own keys in a folder several
+// services share) < configs/<env>/*.yaml|*.json (env from SVCKIT_ENV, default "dev")
 // < environment variables (SVCKIT_DB_HOST sets db.host) < --set key=value < added sources (remote).
 //
 // ```cpp
@@ -79,6 +80,9 @@ struct ConfigOptions {
   // (see Config::resolve).
   std::string dir;
   std::string env;  // empty: $SVCKIT_ENV, else "dev"
+  // The service's name: <dir>/services/<service>.yaml (or .yml/.json), when it exists, is read after
+  // base.yaml and before the environment's files. The App sets it to its name.
+  std::string service;
   std::string env_prefix = "SVCKIT";
   std::vector<std::string> sets;  // "key=value", from --set
   std::chrono::milliseconds debounce{150};

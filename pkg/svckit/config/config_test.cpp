@@ -139,6 +139,28 @@ TEST_F(ConfigTest, PrecedenceDefaultsBaseEnvFileEnvVarFlag) {
   EXPECT_EQ(snap->find("db.ratio")->origin.source, "flag --set");
 }
 
+TEST_F(ConfigTest, AServiceFileSitsBetweenBaseAndTheEnvironment) {
+  fs::create_directories(dir_ / "services");
+  write("base.yaml", "db:\n  host: base-host\n  port: 1111\n  driver: sqlite\n");
+  write("services/auth-svc.yaml", "db:\n  host: auth-host\n  port: 3333\n");
+  write("services/other-svc.yaml", "db:\n  host: other-host\n");
+  write("dev/db.yaml", "db:\n  port: 2222\n");
+  auto o = opts();
+  o.service = "auth-svc";
+  Config cfg(o);
+  cfg.define<DbConfig>("db");
+  ASSERT_TRUE(cfg.load().ok());
+  auto db = *cfg.get<DbConfig>("db");
+  EXPECT_EQ(db.host, "auth-host");  // its own file beats base; another service's file is not read
+  EXPECT_EQ(db.port, 2222);         // the environment beats the service file
+  EXPECT_EQ(cfg.snapshot()->find("db.host")->origin.to_string(), (dir_ / "services/auth-svc.yaml").string() + ":2");
+  // Without a service name (or for a service with no file) only base and the environment count.
+  Config plain(opts());
+  plain.define<DbConfig>("db");
+  ASSERT_TRUE(plain.load().ok());
+  EXPECT_EQ(plain.get<DbConfig>("db")->host, "base-host");
+}
+
 TEST_F(ConfigTest, EnvironmentVariableSelectsTheProfile) {
   write("prod/db.yaml", "db:\n  port: 9999\n");
   setenv("SVCKIT_ENV", "prod");
