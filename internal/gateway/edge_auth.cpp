@@ -250,42 +250,63 @@ Result<std::shared_ptr<const Identity>> EdgeAuth::identity_of(auth::Claims claim
   return std::shared_ptr<const Identity>(std::move(id));
 }
 
-Task<Result<std::shared_ptr<const Identity>>> EdgeAuth::verify(Context ctx, std::string_view token,
-                                                               std::span<const auth::Algorithm> allowed, bool* hit) {
-  auto alg_allowed = [&](auth::Algorithm a) { return std::find(allowed.begin(), allowed.end(), a) != allowed.end(); };
-  std::shared_ptr<const auth::KeySet> keys = verifier_->source()->keys();
-  const auth::Seconds t = now();
+std::optional<Result<std::shared_ptr<const Identity>>> EdgeAuth::before(std::string_view token,
+                                                                        std::span<const auth::Algorithm> allowed,
+                                                                        Attempt& a, bool* hit) {
+  auto not_allowed = [&](auth::Algorithm alg) -> std::optional<Result<std::shared_ptr<const Identity>>> {
+    if (std::find(allowed.begin(), allowed.end(), alg) != allowed.end()) return std::nullopt;
+    return make_error(Status(Code::kUnauthenticated, std::string(auth::reason::kAlgNotAllowed),
+                             "alg \"" + std::string(auth::algorithm_name(alg)) + "\" is not allowed here"));
+  };
+  a.keys = verifier_->source()->keys();
+  a.now = now();
   if (hit) *hit = false;
-  if (keys) {
-    if (auto id = cache_.find(token, keys, t, verifier_->options().leeway)) {
+  if (a.keys) {
+    if (auto id = cache_.find(token, a.keys, a.now, verifier_->options().leeway)) {
       hits_.fetch_add(1, std::memory_order_relaxed);
       if (hit) *hit = true;
-      if (!alg_allowed(id->alg))
-        co_return make_error(Status(Code::kUnauthenticated, std::string(auth::reason::kAlgNotAllowed),
-                                    "alg " + std::string(auth::algorithm_name(id->alg)) + " is not allowed here"));
-      co_return id;
+      if (auto refused = not_allowed(id->alg)) return refused;
+      return id;
     }
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
   // The route's algorithms are decided before any key is looked at (RFC 8725 §3.1); the verifier
   // then applies the gateway's own list and every other rule.
   auto jws = auth::parse_jws(token, verifier_->options().max_token_bytes);
-  if (!jws) co_return std::unexpected(jws.error());
-  auto alg = auth::parse_algorithm(jws->header.alg);
-  if (alg && !alg_allowed(*alg))
-    co_return make_error(Status(Code::kUnauthenticated, std::string(auth::reason::kAlgNotAllowed),
-                                "alg \"" + std::string(auth::algorithm_name(*alg)) + "\" is not allowed here"));
+  if (!jws) return std::unexpected(jws.error());
+  a.alg = auth::parse_algorithm(jws->header.alg);
+  if (a.alg)
+    if (auto refused = not_allowed(*a.alg)) return refused;
+  return std::nullopt;
+}
+
+Result<std::shared_ptr<const Identity>> EdgeAuth::after(std::string_view token, Result<auth::Claims> claims,
+                                                        const Attempt& a) {
+  if (!claims) return std::unexpected(claims.error());
+  verified_.fetch_add(1, std::memory_order_relaxed);
+  auto id = identity_of(std::move(*claims), a.alg.value_or(auth::Algorithm::kEdDSA));  // verified: a.alg is set
+  if (!id) return id;
+  // Cached only under the set it was verified with: a refresh meanwhile (a key rotated in or
+  // withdrawn) leaves this token to be verified again next time.
+  if (a.keys && verifier_->source()->keys() == a.keys) cache_.insert(token, *id, a.keys, a.now);
+  return id;
+}
+
+Task<Result<std::shared_ptr<const Identity>>> EdgeAuth::verify(Context ctx, std::string_view token,
+                                                               std::span<const auth::Algorithm> allowed, bool* hit) {
+  Attempt a;
+  if (auto done = before(token, allowed, a, hit)) co_return std::move(*done);
   // Named before the await: GCC 12 mishandles non-trivial temporaries inside co_await expressions.
   Task<Result<auth::Claims>> verifying = verifier_->verify(ctx, token);
   Result<auth::Claims> claims = co_await std::move(verifying);
-  if (!claims) co_return std::unexpected(claims.error());
-  verified_.fetch_add(1, std::memory_order_relaxed);
-  auto id = identity_of(std::move(*claims), *alg);  // verified: alg is one svckit knows
-  if (!id) co_return id;
-  // Cached only under the set it was verified with: a refresh meanwhile (a key rotated in or
-  // withdrawn) leaves this token to be verified again next time.
-  if (keys && verifier_->source()->keys() == keys) cache_.insert(token, *id, keys, t);
-  co_return id;
+  co_return after(token, std::move(claims), a);
+}
+
+Result<std::shared_ptr<const Identity>> EdgeAuth::verify_now(std::string_view token,
+                                                             std::span<const auth::Algorithm> allowed, bool* hit) {
+  Attempt a;
+  if (auto done = before(token, allowed, a, hit)) return std::move(*done);
+  return after(token, verifier_->verify(token), a);
 }
 
 Task<AuthDecision> EdgeAuth::authenticate(Context ctx, std::string_view authorization, const RouteConfig& route,

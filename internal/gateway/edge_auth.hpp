@@ -138,12 +138,25 @@ class EdgeAuth {
   // `token` must stay valid until the task completes. hit: set to whether the cache answered.
   Task<Result<std::shared_ptr<const Identity>>> verify(Context ctx, std::string_view token,
                                                        std::span<const auth::Algorithm> allowed, bool* hit = nullptr);
+  // The same without waiting: an unknown kid is refused (UNKNOWN_KID) and refreshes in the background.
+  Result<std::shared_ptr<const Identity>> verify_now(std::string_view token, std::span<const auth::Algorithm> allowed,
+                                                     bool* hit = nullptr);
 
   const std::vector<auth::Algorithm>& algorithms() const noexcept { return verifier_->options().algorithms; }
   const auth::Verifier& verifier() const noexcept { return *verifier_; }
   EdgeAuthStats stats() const;
 
  private:
+  struct Attempt {  // what a verification looked at before the verifier ran
+    std::shared_ptr<const auth::KeySet> keys;
+    auth::Seconds now;
+    std::optional<auth::Algorithm> alg;
+  };
+  // The cache's answer or a refusal before any key is used; nullopt: the verifier decides.
+  std::optional<Result<std::shared_ptr<const Identity>>> before(std::string_view token,
+                                                                std::span<const auth::Algorithm> allowed, Attempt& a,
+                                                                bool* hit);
+  Result<std::shared_ptr<const Identity>> after(std::string_view token, Result<auth::Claims> claims, const Attempt& a);
   auth::Seconds now() const;
   Result<std::shared_ptr<const Identity>> identity_of(auth::Claims claims, auth::Algorithm alg) const;
 
