@@ -69,6 +69,16 @@ Gateway::Gateway(Runtime& rt, GatewayOptions options)
   co.user_agent.clear();      // the client's User-Agent goes through as sent
   co.propagate_deadline = true;
   client_ = std::make_unique<http::Client>(rt_, std::move(co));
+  if (options_.auth) {
+    EdgeAuthOptions ao{.cache_size = options_.settings.auth_cache_size,
+                       .cache_ttl = options_.settings.auth_cache_ttl,
+                       .retry_after = options_.settings.auth_retry_after};
+    auto made = EdgeAuth::create(rt_, *options_.auth, std::move(ao), upstreams_, options_.logger);
+    if (made)
+      auth_ = std::move(*made);
+    else
+      auth_error_ = Status(made.error().code(), "gateway_auth: " + std::string(made.error().message()));
+  }
 }
 
 Gateway::~Gateway() = default;
@@ -83,6 +93,7 @@ GatewayStats Gateway::stats() const noexcept {
 }
 
 Status Gateway::load() {
+  if (!auth_error_.ok()) return auth_error_;
   std::lock_guard lock(reload_mu_);
   auto text = read_file(options_.routes_path);
   if (!text) return Status(Code::kNotFound, "routes file " + options_.routes_path + " cannot be read");
@@ -134,7 +145,7 @@ Status Gateway::reload() {
 }
 
 Status Gateway::install(const RoutesFile& file, bool first) {
-  auto built = RouteTable::build(file, states_, generation_.load() + 1);
+  auto built = RouteTable::build(file, states_, generation_.load() + 1, auth_ ? &auth_->algorithms() : nullptr);
   if (!built) return built.error();
   std::shared_ptr<const RouteTable> table = retain_static_upstreams(std::move(*built));
   {
@@ -235,6 +246,19 @@ std::string Gateway::describe() const {
       w.key("retries").integer(c.retries);
       w.key("rate_limit").number(c.rate_limit);
       w.key("max_body").integer(c.max_body);
+      w.key("auth").string(c.auth);
+      if (c.auth == "jwt") {
+        w.key("auth_roles").begin_array();
+        for (const auto& role : c.auth_roles) w.string(role);
+        w.end_array();
+        w.key("auth_scopes").begin_array();
+        for (const auto& scope : c.auth_scopes) w.string(scope);
+        w.end_array();
+        w.key("auth_algorithms").begin_array();
+        for (auto a : r.auth_algorithms) w.string(auth::algorithm_name(a));
+        w.end_array();
+        w.key("auth_optional").boolean(c.auth_optional);
+      }
       const RouteCounters& k = r.state->counters;
       w.key("counters").begin_object();
       w.key("requests").integer(k.requests.load());
@@ -244,6 +268,7 @@ std::string Gateway::describe() const {
       w.key("retries").integer(k.retries.load());
       w.key("rate_limited").integer(k.rate_limited.load());
       w.key("upstream_failures").integer(k.upstream_failures.load());
+      w.key("auth_refused").integer(k.auth_refused.load());
       w.end_object();
       w.end_object();
     }

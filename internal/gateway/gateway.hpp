@@ -3,7 +3,8 @@
 // request proxied to its route's upstream with svckit's HTTP client: bodies streamed both ways,
 // hop-by-hop headers removed, forwarding headers appended, websocket upgrades tunnelled, retries,
 // rate limits, breakers and timeouts per route, and the gateway's own errors in svckit's JSON error
-// format. The routes file is watched: a valid edit replaces the table atomically (requests in flight
+// format; routes with `auth: jwt` verify bearer tokens at the edge and forward the identity
+// (edge_auth.hpp). The routes file is watched: a valid edit replaces the table atomically (requests in flight
 // finish on the table they started with); an invalid one is refused, logged and counted, and the
 // table in force stays.
 #include <atomic>
@@ -12,7 +13,9 @@
 #include <mutex>
 #include <string>
 
+#include "edge_auth.hpp"
 #include "routes.hpp"
+#include "svckit/auth/settings.hpp"
 #include "svckit/core/runtime.hpp"
 #include "svckit/discovery/registry.hpp"
 #include "svckit/discovery/static_registry.hpp"
@@ -33,6 +36,9 @@ struct GatewayOptions {
   std::string routes_path;  // the routes file (absolute, or relative to the working directory)
   // discovery:/// upstreams resolve here (the App's registry); null: only static upstreams.
   std::shared_ptr<discovery::Discovery> discovery;
+  // The token verifier of auth: jwt routes (the gateway_auth section: bind_edge_auth); its jwks_url
+  // resolves through `discovery` too. None: a routes file with auth: jwt is refused.
+  std::optional<auth::VerifierSettings> auth;
   log::Logger logger = log::global();
   metrics::Registry* registry = nullptr;  // null: metrics::Registry::global()
 };
@@ -51,6 +57,7 @@ class Gateway {
   Gateway& operator=(const Gateway&) = delete;
 
   // Reads the routes file and installs its table; an error leaves the table in force (none at first).
+  // Also fails when options.auth makes no verifier (an unreadable JWKS file, an unknown algorithm).
   Status load();
   // Reads the file again if it changed since the last look (reload() when it did). For the watcher.
   Status reload_if_changed();
@@ -66,6 +73,8 @@ class Gateway {
   std::shared_ptr<const RouteTable> table() const;
   GatewayStats stats() const noexcept;
   http::Client& client() noexcept { return *client_; }
+  // The edge verifier, null without options.auth.
+  EdgeAuth* edge_auth() noexcept { return auth_.get(); }
 
   // The request handler (mount() registers it).
   Task<void> handle(http::Request& req, http::Response& res);
@@ -76,6 +85,7 @@ class Gateway {
   Status install(const RoutesFile& file, bool first);
   std::shared_ptr<const RouteTable> retain_static_upstreams(std::shared_ptr<const RouteTable> table);
   Task<void> proxy(Call& call);
+  Task<bool> authenticate(Call& call);  // false: answered (401, 403, 503)
   Task<void> tunnel(Call& call, const http::ClientResponse& answer);
   void respond_error(Call& call, const Status& st, int http_status);
   void finish(Call& call);
@@ -92,6 +102,8 @@ class Gateway {
   std::shared_ptr<discovery::Discovery> upstreams_;  // statics_ + options_.discovery
   std::unique_ptr<http::Client> client_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<EdgeAuth> auth_;
+  Status auth_error_;  // why options.auth made no verifier
   StateStore states_;
 
   mutable std::mutex table_mu_;  // guards table_ (a shared_ptr copy per request)

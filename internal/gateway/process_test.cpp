@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "detail/gateway_fixture.hpp"
+#include "svckit/auth/issuer.hpp"
 #include "svckit/http/stream.hpp"
 
 namespace svckit::gateway::testing {
@@ -106,33 +107,36 @@ Task<void> source(http::Request& req, http::Response& res) {
 
 class ProcessTest : public GatewayFixture {
  protected:
-  void start_process(const std::string& routes) {
+  void start_process(const std::string& routes, const std::vector<std::string>& extra = {}, bool wait = true) {
     const char* bin = std::getenv("SVCKIT_GATEWAY_BIN");  // another build of it, or the one built beside
     if (!bin) bin = SVCKIT_GATEWAY_BIN;
     write_routes(routes);
     gw_port_ = free_port();
     admin_port_ = free_port();
-    pid_ = spawn({bin,
-                  "--config-dir",
-                  "none",
-                  "--set",
-                  "http.host=127.0.0.1",
-                  "--set",
-                  "http.port=" + std::to_string(gw_port_),
-                  "--set",
-                  "admin.port=" + std::to_string(admin_port_),
-                  "--set",
-                  "gateway.routes_file=" + routes_path_,
-                  "--set",
-                  "http.max_body=4GiB",
-                  "--set",
-                  "log.level=warn",
-                  "--set",
-                  "http.access_log=false",
-                  "--set",
-                  "app.workers=1",
-                  "--set",
-                  "discovery.register=false"});
+    std::vector<std::string> argv{bin,
+                                  "--config-dir",
+                                  "none",
+                                  "--set",
+                                  "http.host=127.0.0.1",
+                                  "--set",
+                                  "http.port=" + std::to_string(gw_port_),
+                                  "--set",
+                                  "admin.port=" + std::to_string(admin_port_),
+                                  "--set",
+                                  "gateway.routes_file=" + routes_path_,
+                                  "--set",
+                                  "http.max_body=4GiB",
+                                  "--set",
+                                  "log.level=warn",
+                                  "--set",
+                                  "http.access_log=false",
+                                  "--set",
+                                  "app.workers=1",
+                                  "--set",
+                                  "discovery.register=false"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    pid_ = spawn(argv);
+    if (!wait) return;
     for (int i = 0; i < 200 && !port_open(gw_port_); ++i) std::this_thread::sleep_for(25ms);
     ASSERT_TRUE(port_open(gw_port_)) << "the gateway did not start";
   }
@@ -274,6 +278,52 @@ TEST_F(ProcessTest, ChunkedStaysChunkedAndAnUpstreamNobodyHereWroteIsServed) {
     EXPECT_NE(r->body.find(R"(svckit_gateway_requests_total{route="py",status="200"} 1)"), std::string::npos);
     EXPECT_NE(r->body.find(R"(svckit_gateway_upstream_duration_seconds_count{route="svc"})"), std::string::npos);
   }
+}
+
+// cmd/gateway's wiring of identity at the edge: the gateway_auth section (here from --set) makes the
+// verifier; without it a routes file with auth: jwt stops the gateway at start (exit 2).
+TEST_F(ProcessTest, GatewayAuthFromTheConfigurationVerifiesTokens) {
+  up_routers_[0].get("/*path", [](http::Request& req, http::Response& res) {
+    res.text(200, "user=" + std::string(req.header("X-User-Id")));
+  });
+  auto up = start_upstream(up_routers_[0]);
+  const std::string routes = "routes: [{name: api, path: /, auth: jwt, upstream: ['" + url(up) + "']}]";
+
+  start_process(routes, {}, /*wait=*/false);  // no gateway_auth: refused, not served open
+  int status = 0;
+  for (int i = 0; i < 400 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(25ms);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  pid_ = -1;
+
+  auto key = auth::Key::generate(auth::Algorithm::kEdDSA, "k1").value();
+  auth::KeySet keys;
+  ASSERT_TRUE(keys.add(key).ok());
+  const std::string jwks = (dir_ / "jwks.json").string();
+  std::ofstream(jwks) << keys.to_jwks();
+  auto issuer = auth::Issuer::create(keys, "k1", {.issuer = "https://id.test", .audience = {"api"}}).value();
+  auth::Claims claims;
+  claims.set_subject("user-42");
+  const std::string token = issuer.issue(claims).value();
+  start_process(routes, {"--set", "gateway_auth.jwks_file=" + jwks, "--set", "gateway_auth.issuer=https://id.test",
+                         "--set", "gateway_auth.audiences=api"});
+  RawClient c(gw_port_);
+  c.send("GET /x HTTP/1.1\r\nHost: x\r\nX-User-Id: admin\r\n\r\n");
+  auto r = c.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->headers["www-authenticate"], "Bearer");
+  c.send("GET /x HTTP/1.1\r\nHost: x\r\nX-User-Id: admin\r\nAuthorization: Bearer " + token + "\r\n\r\n");
+  r = c.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "user=user-42");
+  RawClient admin(admin_port_);
+  admin.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  r = admin.response();
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find(R"(svckit_gateway_auth_total{route="api",outcome="missing"} 1)"), std::string::npos);
+  EXPECT_NE(r->body.find(R"(svckit_gateway_auth_total{route="api",outcome="ok"} 1)"), std::string::npos);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// One request through the gateway: match, limits, the tries upstream with the body streamed both
+// One request through the gateway: match, identity (auth: jwt), limits, the tries upstream with the body streamed both
 // ways, the websocket tunnel, the gateway's own errors, and the access line and metrics.
 #include <algorithm>
 #include <array>
@@ -92,6 +92,7 @@ struct Gateway::Call {
   int status = 0;
   double upstream_ms = 0;
   detail::Headers cors;
+  std::shared_ptr<const Identity> identity;  // auth: jwt routes, once the token is verified
   std::string error;
 };
 
@@ -118,6 +119,26 @@ Task<void> Gateway::handle(http::Request& req, http::Response& res) {
     co_await proxy(c);
   }
   finish(c);
+}
+
+Task<bool> Gateway::authenticate(Call& c) {
+  const CompiledRoute& r = *c.route;
+  if (!auth_) {  // a table with auth: jwt is refused without a verifier; never served open regardless
+    respond_error(c, Status(Code::kUnavailable, "NO_VERIFIER", "the gateway has no token verifier"), 503);
+    co_return false;
+  }
+  Task<AuthDecision> checking = auth_->authenticate(c.req.ctx, c.req.header("Authorization"), r.cfg, r.auth_algorithms);
+  AuthDecision d = co_await std::move(checking);
+  metrics_->auth.with({r.cfg.name, outcome_name(d.outcome)}).inc();
+  if (d.looked_up) metrics_->auth_cache.with({d.cache_hit ? "hit" : "miss"}).inc();
+  if (d.outcome == AuthOutcome::kOk || d.outcome == AuthOutcome::kAnonymous) {
+    c.identity = std::move(d.identity);
+    co_return true;
+  }
+  r.state->counters.auth_refused.fetch_add(1, std::memory_order_relaxed);
+  for (const auto& [name, value] : d.headers) c.res.set_header(name, value);
+  respond_error(c, d.error, d.http_status);
+  co_return false;
 }
 
 void Gateway::respond_error(Call& c, const Status& st, int http_status) {
@@ -153,6 +174,11 @@ Task<void> Gateway::proxy(Call& c) {
       if (!cfg.cors_expose.empty()) c.cors.emplace_back("Access-Control-Expose-Headers", join(cfg.cors_expose));
     }
   }
+  // Identity before any limit: a request that is not let in is not counted against anyone's rate.
+  if (cfg.auth == "jwt") {
+    Task<bool> checking = authenticate(c);
+    if (!co_await std::move(checking)) co_return;
+  }
   if (auto len = c.stream.content_length(); len && *len > cfg.max_body) {
     respond_error(c, Status(Code::kResourceExhausted, "BODY_TOO_LARGE", "request body over the route's limit"), 413);
     co_return;
@@ -161,9 +187,16 @@ Task<void> Gateway::proxy(Call& c) {
   if (r.limiter) {
     limited = r.limiter->try_acquire();
   } else if (r.keyed) {
-    std::string_view key = cfg.rate_limit_key == "client_ip"
-                               ? req.client_ip()
-                               : req.header(std::string_view(cfg.rate_limit_key).substr(7));
+    std::string user_key;
+    std::string_view key;
+    if (cfg.rate_limit_key == "client_ip") {
+      key = req.client_ip();
+    } else if (cfg.rate_limit_key == "user") {  // the verified subject; anonymous requests by address
+      user_key = c.identity ? "user:" + c.identity->principal->subject : "ip:" + std::string(req.client_ip());
+      key = user_key;
+    } else {
+      key = req.header(std::string_view(cfg.rate_limit_key).substr(7));
+    }
     limited = r.keyed->try_acquire(key);
   }
   if (!limited.ok()) {
@@ -188,7 +221,9 @@ Task<void> Gateway::proxy(Call& c) {
   const detail::ForwardInfo info{.trusted_peer = trusted_->contains(req.remote_address()),
                                  .preserve_host = cfg.preserve_host,
                                  .upgrade = c.upgrade,
-                                 .request_id = request_id};
+                                 .request_id = request_id,
+                                 .identity = c.identity ? &c.identity->headers : nullptr,
+                                 .drop_authorization = !cfg.auth_forward_token && cfg.auth == "jwt"};
   const detail::Headers headers = detail::upstream_request_headers(req, info);
   if (c.stream.has_body()) {
     constexpr std::size_t kPrefetch = 64 * 1024;

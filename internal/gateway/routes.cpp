@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "svckit/auth/key.hpp"
 #include "svckit/config/config.hpp"
 #include "svckit/config/layer.hpp"
 #include "svckit/http/client.hpp"
@@ -65,6 +66,24 @@ Status check_upstream(const RouteConfig& r) {
   return Status();
 }
 
+Status check_auth(const RouteConfig& r) {
+  for (const auto& a : r.auth_algorithms)
+    if (!auth::parse_algorithm(a))
+      return Status(Code::kInvalidArgument, "auth_algorithms: \"" + a + "\" is not one of EdDSA, ES256, RS256, PS256");
+  for (const auto& role : r.auth_roles)
+    if (role.empty()) return Status(Code::kInvalidArgument, "auth_roles: an empty role");
+  for (const auto& scope : r.auth_scopes)
+    if (scope.empty()) return Status(Code::kInvalidArgument, "auth_scopes: an empty scope");
+  if (r.auth == "jwt") return Status();
+  // Policies of a token on a route that takes none would look enforced and not be.
+  if (!r.auth_roles.empty()) return Status(Code::kInvalidArgument, "auth_roles: needs auth: jwt");
+  if (!r.auth_scopes.empty()) return Status(Code::kInvalidArgument, "auth_scopes: needs auth: jwt");
+  if (!r.auth_algorithms.empty()) return Status(Code::kInvalidArgument, "auth_algorithms: needs auth: jwt");
+  if (r.auth_optional) return Status(Code::kInvalidArgument, "auth_optional: needs auth: jwt");
+  if (r.rate_limit_key == "user") return Status(Code::kInvalidArgument, "rate_limit_key: user needs auth: jwt");
+  return Status();
+}
+
 Status check_route(const RouteConfig& r) {
   if (r.path.empty() || r.path.front() != '/') return Status(Code::kInvalidArgument, "path: must start with /");
   if (r.path_type != PathType::kTemplate && r.path.find("/:") != std::string::npos)
@@ -94,19 +113,15 @@ Status check_route(const RouteConfig& r) {
       return Status(Code::kInvalidArgument,
                     "retry_on: \"" + o + "\" is not connect-failure, timeout, reset or a 5xx status");
   }
-  if (r.rate_limit_key != "route" && r.rate_limit_key != "client_ip" &&
+  if (r.rate_limit_key != "route" && r.rate_limit_key != "client_ip" && r.rate_limit_key != "user" &&
       !(r.rate_limit_key.starts_with("header:") && valid_token(r.rate_limit_key.substr(7))))
-    return Status(Code::kInvalidArgument, "rate_limit_key: route, client_ip or header:NAME");
+    return Status(Code::kInvalidArgument, "rate_limit_key: route, client_ip, header:NAME or user");
   if (!r.rate_limit_redis.empty() && r.rate_limit_key != "route")
     return Status(Code::kInvalidArgument, "rate_limit_redis: only with rate_limit_key: route");
   if (r.try_timeout > r.timeout) return Status(Code::kInvalidArgument, "try_timeout: must not exceed timeout");
   if (r.retry_max_backoff < r.retry_backoff)
     return Status(Code::kInvalidArgument, "retry_max_backoff: must not be below retry_backoff");
-  if (r.auth != "none")
-    return Status(Code::kUnimplemented,
-                  "auth: " + r.auth +
-                      " needs JWT verification at the edge, which this gateway does not have yet; "
-                      "a route is not served as if it were protected");
+  if (Status st = check_auth(r); !st.ok()) return st;
   if (!r.mirror.empty())
     if (auto u = http::parse_url(r.mirror); !u)
       return Status(Code::kInvalidArgument, "mirror: " + std::string(u.error().message()));
@@ -152,7 +167,11 @@ void RouteConfig::describe(config::Binder<RouteConfig>& b) {
   b.field("cors_credentials", &RouteConfig::cors_credentials);
   b.field("cors_max_age", &RouteConfig::cors_max_age).range(0s, 24h);
   b.field("auth", &RouteConfig::auth).one_of({"none", "jwt"});
-  b.field("auth_roles", &RouteConfig::auth_roles);
+  b.field("auth_roles", &RouteConfig::auth_roles).doc("any of these roles");
+  b.field("auth_scopes", &RouteConfig::auth_scopes).doc("all of these scopes");
+  b.field("auth_algorithms", &RouteConfig::auth_algorithms).doc("a subset of gateway_auth.algorithms");
+  b.field("auth_optional", &RouteConfig::auth_optional).doc("requests without a token pass, without identity");
+  b.field("auth_forward_token", &RouteConfig::auth_forward_token).doc("send Authorization upstream");
   b.field("mirror", &RouteConfig::mirror);
   b.field("mirror_percent", &RouteConfig::mirror_percent).range(0.0, 100.0);
   b.field("canary_version", &RouteConfig::canary_version);
@@ -203,6 +222,11 @@ void GatewaySettings::describe(config::Binder<GatewaySettings>& b) {
   b.field("upstream_max_connections", &GatewaySettings::upstream_max_connections).range(1, 100000);
   b.field("upstream_max_idle", &GatewaySettings::upstream_max_idle).range(0, 100000);
   b.field("upstream_idle_timeout", &GatewaySettings::upstream_idle_timeout).range(1ms, 1h);
+  b.field("auth_cache_size", &GatewaySettings::auth_cache_size).range(0, 10000000).doc("verified tokens remembered");
+  b.field("auth_cache_ttl", &GatewaySettings::auth_cache_ttl).range(1s, 24h).doc("longest a token stays verified");
+  b.field("auth_retry_after", &GatewaySettings::auth_retry_after)
+      .range(1s, 1h)
+      .doc("Retry-After of 503 KEYS_UNAVAILABLE");
 }
 
 }  // namespace svckit::gateway

@@ -59,7 +59,7 @@ struct RouteConfig {
   // ---- rate limit ----
   double rate_limit = 0;                 // requests per second; 0: none
   double rate_burst = 0;                 // 0: rate_limit
-  std::string rate_limit_key = "route";  // route, client_ip, or header:NAME
+  std::string rate_limit_key = "route";  // route, client_ip, header:NAME, or user (auth: jwt routes)
   std::string rate_limit_redis;          // host:port: one bucket for every gateway instance (key route only)
 
   // ---- breaker per upstream ----
@@ -74,9 +74,15 @@ struct RouteConfig {
   bool cors_credentials = false;
   std::chrono::seconds cors_max_age{600};
 
+  // ---- identity (auth: jwt needs the gateway_auth section: edge_auth.hpp) ----
+  std::string auth = "none";                 // none | jwt: a valid bearer token is required
+  std::vector<std::string> auth_roles;       // any of these roles (403 otherwise); empty: any
+  std::vector<std::string> auth_scopes;      // all of these scopes (403 otherwise)
+  std::vector<std::string> auth_algorithms;  // a subset of gateway_auth.algorithms; empty: all of them
+  bool auth_optional = false;                // no token passes (no identity); a token sent must be valid
+  bool auth_forward_token = true;            // the Authorization header goes upstream too
+
   // ---- later parts: parsed and validated, not enforced (docs/gateway.md) ----
-  std::string auth = "none";  // none | jwt: a table with jwt is refused until JWT verification exists
-  std::vector<std::string> auth_roles;
   std::string mirror;  // a shadow upstream URL
   double mirror_percent = 0;
   std::string canary_version;
@@ -102,6 +108,10 @@ struct GatewaySettings {
   std::size_t upstream_max_connections = 512;       // per upstream address and event loop
   std::size_t upstream_max_idle = 64;
   std::chrono::milliseconds upstream_idle_timeout{60000};
+  // The verified-token cache of auth: jwt routes (edge_auth.hpp); the verifier itself is gateway_auth.
+  std::size_t auth_cache_size = 10000;  // tokens remembered; 0: every request is verified
+  std::chrono::seconds auth_cache_ttl{300};
+  std::chrono::seconds auth_retry_after{5};  // Retry-After of 503 KEYS_UNAVAILABLE
 
   static void describe(config::Binder<GatewaySettings>& b);
 };

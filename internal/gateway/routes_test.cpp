@@ -130,9 +130,44 @@ TEST(GatewayRoutes, RulesAcrossFieldsAndTheHooksOfLaterParts) {
       check("routes: [{name: a, path: /a, upstream: ['http://h:1']}, {name: a, path: /b, upstream: ['http://h:1']}]")
           .find("repeats"),
       std::string::npos);
-  // JWT at the edge does not exist yet: a route asking for it is refused rather than served open.
-  EXPECT_NE(check("routes: [{name: a, path: /a, auth: jwt, upstream: ['http://h:1']}]").find("JWT verification"),
+  // Token policies on a route that takes no token would look enforced and not be.
+  EXPECT_EQ(check("routes: [{name: a, path: /a, auth: jwt, auth_roles: [admin], auth_scopes: [orders:read], "
+                  "auth_algorithms: [EdDSA], auth_optional: true, rate_limit: 5, rate_limit_key: user, "
+                  "upstream: ['http://h:1']}]"),
+            "ok");
+  EXPECT_NE(check("routes: [{name: a, path: /a, auth_roles: [admin], upstream: ['http://h:1']}]")
+                .find("auth_roles: needs auth: jwt"),
             std::string::npos);
+  EXPECT_NE(check("routes: [{name: a, path: /a, auth_scopes: [s], upstream: ['http://h:1']}]").find("needs auth: jwt"),
+            std::string::npos);
+  EXPECT_NE(
+      check("routes: [{name: a, path: /a, auth_optional: true, upstream: ['http://h:1']}]").find("needs auth: jwt"),
+      std::string::npos);
+  EXPECT_NE(check("routes: [{name: a, path: /a, rate_limit: 1, rate_limit_key: user, upstream: ['http://h:1']}]")
+                .find("user needs auth: jwt"),
+            std::string::npos);
+  EXPECT_NE(check("routes: [{name: a, path: /a, auth: jwt, auth_algorithms: [HS256], upstream: ['http://h:1']}]")
+                .find("\"HS256\" is not one of"),
+            std::string::npos);
+  EXPECT_NE(check("routes: [{name: a, path: /a, auth: basic, upstream: ['http://h:1']}]").find("auth"),
+            std::string::npos);
+  {  // auth: jwt binds, but a table with it is refused without a verifier, naming the route.
+    StateStore states;
+    auto f = parse_routes("routes: [{name: orders, path: /a, auth: jwt, upstream: ['http://h:1']}]", "routes.yaml");
+    ASSERT_TRUE(f.has_value());
+    auto t = RouteTable::build(*f, states, 1);
+    ASSERT_FALSE(t.has_value());
+    EXPECT_NE(t.error().message().find("route \"orders\": auth: jwt needs a token verifier"), std::string::npos)
+        << t.error().to_string();
+    const std::vector<auth::Algorithm> eddsa{auth::Algorithm::kEdDSA};
+    ASSERT_TRUE(RouteTable::build(*f, states, 1, &eddsa).has_value());
+    auto es = parse_routes(
+        "routes: [{name: o, path: /a, auth: jwt, auth_algorithms: [ES256], upstream: ['http://h:1']}]", "routes.yaml");
+    ASSERT_TRUE(es.has_value());
+    auto refused = RouteTable::build(*es, states, 1, &eddsa);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_NE(refused.error().message().find("ES256 is not in gateway_auth.algorithms"), std::string::npos);
+  }
   // Mirroring and canary are parsed and validated (not enforced yet).
   EXPECT_EQ(check("routes: [{name: a, path: /a, mirror: 'http://shadow:1', mirror_percent: 5, canary_version: v2, "
                   "canary_weight: 5, upstream: ['http://h:1']}]"),

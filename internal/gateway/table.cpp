@@ -123,7 +123,8 @@ std::shared_ptr<RouteState> StateStore::find(std::string_view name) const {
 }
 
 Result<std::shared_ptr<const RouteTable>> RouteTable::build(const RoutesFile& file, StateStore& states,
-                                                            std::uint64_t generation) {
+                                                            std::uint64_t generation,
+                                                            const std::vector<auth::Algorithm>* verifier_algorithms) {
   auto table = std::make_shared<RouteTable>();
   table->generation_ = generation;
   table->routes_.reserve(file.routes.size());
@@ -174,6 +175,22 @@ Result<std::shared_ptr<const RouteTable>> RouteTable::build(const RoutesFile& fi
         c.retry_reset = true;
       else
         c.retry_statuses.push_back(std::stoi(o));
+    }
+    if (r.auth == "jwt") {
+      if (!verifier_algorithms)
+        return make_error(Code::kFailedPrecondition,
+                          "route \"" + r.name +
+                              "\": auth: jwt needs a token verifier and the gateway has none (configure the "
+                              "gateway_auth section: jwks_url or jwks_file, issuer); the route is not served open");
+      for (const auto& name : r.auth_algorithms) {
+        auto alg = auth::parse_algorithm(name);
+        if (!alg ||
+            std::find(verifier_algorithms->begin(), verifier_algorithms->end(), *alg) == verifier_algorithms->end())
+          return make_error(Code::kInvalidArgument, "route \"" + r.name + "\": auth_algorithms: " + name +
+                                                        " is not in gateway_auth.algorithms");
+        c.auth_algorithms.push_back(*alg);
+      }
+      if (c.auth_algorithms.empty()) c.auth_algorithms = *verifier_algorithms;
     }
     c.state = states.state_for(r);
     c.limiter = c.state->limiter;

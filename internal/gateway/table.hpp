@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "routes.hpp"
+#include "svckit/auth/key.hpp"
 #include "svckit/discovery/instance.hpp"
 #include "svckit/http/message.hpp"
 #include "svckit/resilience/breaker.hpp"
@@ -41,7 +42,7 @@ class KeyedLimiter {
 
 struct RouteCounters {
   std::atomic<std::uint64_t> requests{0}, errors_4xx{0}, errors_5xx{0}, retries{0}, rate_limited{0},
-      upstream_failures{0}, in_flight{0};
+      upstream_failures{0}, in_flight{0}, auth_refused{0};
 };
 
 // What a route keeps across reloads. Policy objects are rebuilt when their keys change.
@@ -51,7 +52,7 @@ struct RouteState {
   // table's own shared_ptr copies, so a request never sees a half-built one.
   std::string policy_key;                        // the policy keys' values, to tell whether a reload changed them
   std::shared_ptr<resilience::Limiter> limiter;  // rate_limit_key: route
-  std::shared_ptr<KeyedLimiter> keyed;           // client_ip / header:NAME
+  std::shared_ptr<KeyedLimiter> keyed;           // client_ip / header:NAME / user
   std::shared_ptr<resilience::CircuitBreaker> breaker;
   std::shared_ptr<resilience::RetryBudget> budget;
 };
@@ -80,6 +81,7 @@ struct CompiledRoute {
   std::vector<discovery::Instance> static_instances;  // static upstreams, registered under `service`
   std::vector<int> retry_statuses;
   bool retry_connect = false, retry_timeout = false, retry_reset = false;
+  std::vector<auth::Algorithm> auth_algorithms;  // auth: jwt: what a token may be signed with here
   // Policy objects, as the state held them when this table was built.
   std::shared_ptr<RouteState> state;
   std::shared_ptr<resilience::Limiter> limiter;
@@ -101,9 +103,11 @@ struct RouteMatch {
 class RouteTable {
  public:
   // Compiles the routes in match order. The file was validated when bound; this adds what needs the
-  // whole table.
-  static Result<std::shared_ptr<const RouteTable>> build(const RoutesFile& file, StateStore& states,
-                                                         std::uint64_t generation);
+  // whole table and the gateway: routes with auth: jwt need a verifier, whose algorithms are given
+  // (null: the gateway has none, and such a table is refused).
+  static Result<std::shared_ptr<const RouteTable>> build(
+      const RoutesFile& file, StateStore& states, std::uint64_t generation,
+      const std::vector<auth::Algorithm>* verifier_algorithms = nullptr);
 
   // The first route, in priority order, whose host, path, method and headers all match.
   std::optional<RouteMatch> match(const http::Request& req) const;

@@ -152,6 +152,8 @@ class GatewayFixture : public ::testing::Test {
     settings.reload_interval = 20ms;
     gateway_ = std::make_unique<Gateway>(rt_, GatewayOptions{.settings = settings,
                                                              .routes_path = routes_path_,
+                                                             .discovery = discovery_,
+                                                             .auth = auth_,
                                                              .logger = log::Logger({.level = log::Level::kOff})});
     ASSERT_TRUE(gateway_->load().ok());
     front_router_.use(http::middleware::tracing());
@@ -173,6 +175,8 @@ class GatewayFixture : public ::testing::Test {
   std::filesystem::path dir_;
   std::string routes_path_;
   std::vector<std::unique_ptr<http::Server>> upstreams_;
+  std::shared_ptr<discovery::Discovery> discovery_;  // set before start_gateway: discovery:/// names
+  std::optional<auth::VerifierSettings> auth_;       // set before start_gateway: the gateway_auth section
   std::unique_ptr<Gateway> gateway_;
   http::Router front_router_;
   std::unique_ptr<http::Server> front_;

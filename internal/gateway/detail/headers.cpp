@@ -47,6 +47,14 @@ bool rewritten(std::string_view name) {
   return false;
 }
 
+}  // namespace
+
+bool identity_field(std::string_view name) {
+  return name.size() >= 7 && iequals(name.substr(0, 7), "x-user-");
+}
+
+namespace {
+
 bool forwarding(std::string_view name) {
   return iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") || iequals(name, "x-forwarded-host") ||
          iequals(name, "forwarded") || iequals(name, "x-real-ip");
@@ -146,7 +154,8 @@ Headers upstream_request_headers(const http::Request& req, const ForwardInfo& in
       }
       continue;
     }
-    if (rewritten(name)) continue;
+    if (rewritten(name) || identity_field(name)) continue;
+    if (info.drop_authorization && iequals(name, "authorization")) continue;
     out.emplace_back(std::string(name), std::string(value));
   }
   std::string_view peer = req.remote_address();
@@ -163,6 +172,7 @@ Headers upstream_request_headers(const http::Request& req, const ForwardInfo& in
   fwd += ";proto=http";
   out.emplace_back("Forwarded", std::move(fwd));
   if (!info.request_id.empty()) out.emplace_back("X-Request-Id", std::string(info.request_id));
+  if (info.identity) out.insert(out.end(), info.identity->begin(), info.identity->end());
   if (info.upgrade) {
     out.emplace_back("Connection", "Upgrade");
     out.emplace_back("Upgrade", std::string(req.header("Upgrade")));

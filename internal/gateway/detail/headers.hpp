@@ -4,7 +4,8 @@
 // Proxy-*) stop here both ways; forwarding fields (X-Forwarded-For/-Proto/-Host, Forwarded) are
 // appended to, and kept from the peer only when it is a trusted proxy; fields the gateway or its
 // client write themselves (Host unless preserved, Content-Length, trace context, the request
-// deadline, the request id) are dropped from what the client sent.
+// deadline, the request id) are dropped from what the client sent, and so is every X-User-* field:
+// the identity headers are the gateway's to set, from a verified token only (edge_auth.hpp).
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,9 +37,14 @@ bool hop_by_hop(std::string_view name, const std::vector<std::string>& tokens);
 struct ForwardInfo {
   bool trusted_peer = false;
   bool preserve_host = false;
-  bool upgrade = false;         // a websocket tunnel: Upgrade and Connection: Upgrade are sent
-  std::string_view request_id;  // sent as X-Request-Id
+  bool upgrade = false;               // a websocket tunnel: Upgrade and Connection: Upgrade are sent
+  std::string_view request_id;        // sent as X-Request-Id
+  const Headers* identity = nullptr;  // X-User-* of the verified token, appended
+  bool drop_authorization = false;    // auth_forward_token: false
 };
+
+// X-User-Id, X-User-Roles...: never taken from a client.
+bool identity_field(std::string_view name);
 
 // The fields to send upstream for req.
 Headers upstream_request_headers(const http::Request& req, const ForwardInfo& info);

@@ -24,13 +24,22 @@ struct Gateway::Metrics {
                                .help = "Edits of the routes file, applied (ok) or refused (rejected)."},
                               {"result"})),
         generation(r.gauge({.name = "svckit_gateway_route_table_generation",
-                            .help = "The route table in force (1 at start, +1 per applied edit)."})) {}
+                            .help = "The route table in force (1 at start, +1 per applied edit)."})),
+        auth(r.counter_vec({.name = "svckit_gateway_auth_total",
+                            .help = "Token checks on auth: jwt routes by route and outcome (ok, anonymous, missing, "
+                                    "invalid, forbidden, keys_unavailable)."},
+                           {"route", "outcome"})),
+        auth_cache(r.counter_vec({.name = "svckit_gateway_auth_cache_total",
+                                  .help = "Verified-token cache lookups: hit (no signature checked) or miss."},
+                                 {"result"})) {}
   metrics::CounterVec& requests;
   metrics::HistogramVec& duration;
   metrics::HistogramVec& upstream;
   metrics::CounterVec& tries;
   metrics::CounterVec& reloads;
   metrics::Gauge generation;
+  metrics::CounterVec& auth;
+  metrics::CounterVec& auth_cache;
 };
 
 }  // namespace svckit::gateway
