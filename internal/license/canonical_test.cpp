@@ -11,7 +11,7 @@ Value must_parse(std::string_view text) {
   return v ? *v : Value{};
 }
 
-TEST(Canonical, StableUnderMemberOrderAndWhitespace) {
+TEST(LicenseCanonical, StableUnderMemberOrderAndWhitespace) {
   std::string a = canonical(must_parse(R"({"b":1,"a":{"y":[1,2,{"q":true,"p":null}],"x":"s"}})"));
   std::string b = canonical(
       must_parse("{ \"a\" : { \"x\" : \"s\",\n \"y\" : [ 1 , 2 , { \"p\" : null , \"q\" : true } ] } ,\t\"b\" : 1 }"));
@@ -19,7 +19,7 @@ TEST(Canonical, StableUnderMemberOrderAndWhitespace) {
   EXPECT_EQ(a, R"({"a":{"x":"s","y":[1,2,{"p":null,"q":true}]},"b":1})");
 }
 
-TEST(Canonical, StringsHaveOneForm) {
+TEST(LicenseCanonical, StringsHaveOneForm) {
   // An escaped and a literal form of the same string are one canonical text; "/" and non-ASCII stay.
   EXPECT_EQ(canonical(must_parse(R"({"k":"\u00e9\/\u4e2d\n"})")), "{\"k\":\"é/中\\n\"}");
   EXPECT_EQ(canonical(must_parse("{\"k\":\"é/中\\n\"}")), "{\"k\":\"é/中\\n\"}");
@@ -27,7 +27,7 @@ TEST(Canonical, StringsHaveOneForm) {
   EXPECT_EQ(canonical(must_parse(R"({"é":1,"a":2,"Z":3})")), R"({"Z":3,"a":2,"é":1})");
 }
 
-TEST(Canonical, RefusesWhatWouldHaveTwoForms) {
+TEST(LicenseCanonical, RefusesWhatWouldHaveTwoForms) {
   EXPECT_FALSE(parse(R"({"a":1,"a":2})"));  // duplicate member
   EXPECT_FALSE(parse(R"({"a":1.5})"));      // fractions
   EXPECT_FALSE(parse(R"({"a":1e3})"));      // exponents
@@ -37,7 +37,7 @@ TEST(Canonical, RefusesWhatWouldHaveTwoForms) {
   EXPECT_FALSE(parse(""));
 }
 
-TEST(Canonical, Times) {
+TEST(LicenseCanonical, Times) {
   auto t = parse_time("2026-01-31T09:00:00+08:00");
   ASSERT_TRUE(t);
   EXPECT_EQ(format_time(*t), "2026-01-31T01:00:00Z");
@@ -63,7 +63,7 @@ Document sample() {
   return d;
 }
 
-TEST(Canonical, DocumentIsFixedAndRoundTrips) {
+TEST(LicenseCanonical, DocumentIsFixedAndRoundTrips) {
   std::string text = canonical_document(sample());
   EXPECT_EQ(text, R"({"attributes":{"class":"C1","name":"Li Lei"},"authority":"Shanghai PSB","holder":"42",)"
                   R"("id":"5f0c6a1e-0000-4000-8000-000000000001","issued_at":"2026-01-01T08:00:00Z","kid":"k1",)"
@@ -75,7 +75,7 @@ TEST(Canonical, DocumentIsFixedAndRoundTrips) {
   EXPECT_FALSE(parse_document(R"({"extra":1})"));
 }
 
-TEST(Canonical, QrText) {
+TEST(LicenseCanonical, QrText) {
   std::string qr = qr_text("{\"a\":1}", std::string("\x01\xff", 2));
   EXPECT_EQ(qr, "SVCL1.eyJhIjoxfQ.Af8");
   auto parts = parse_qr(qr);

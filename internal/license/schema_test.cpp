@@ -18,11 +18,11 @@ std::map<std::string, std::string> check(std::string_view attributes, std::strin
   return s->check(*v);
 }
 
-TEST(Schema, AcceptsAConformingObject) {
+TEST(LicenseSchema, AcceptsAConformingObject) {
   EXPECT_TRUE(check(R"({"name":"李雷","class":"C1","seats":5,"donor":true})").empty());
 }
 
-TEST(Schema, NamesEveryProblem) {
+TEST(LicenseSchema, NamesEveryProblem) {
   auto e = check(R"({"class":"Z9","seats":0,"donor":"yes","colour":"red"})");
   EXPECT_EQ(e.size(), 5u);
   EXPECT_EQ(e["attributes.name"], "is required");
@@ -32,7 +32,7 @@ TEST(Schema, NamesEveryProblem) {
   EXPECT_EQ(e["attributes.colour"], "is not an attribute of this licence type");
 }
 
-TEST(Schema, LengthsCountCharactersNotBytes) {
+TEST(LicenseSchema, LengthsCountCharactersNotBytes) {
   EXPECT_TRUE(check(R"({"name":"中华人民共","class":"A1"})").empty());  // 5 characters, 15 bytes
   EXPECT_EQ(check(R"({"name":"abcdef","class":"A1"})")["attributes.name"], "must be at most 5 characters");
   EXPECT_EQ(check(R"({"name":"","class":"A1"})")["attributes.name"], "must be at least 1 characters");
@@ -41,11 +41,11 @@ TEST(Schema, LengthsCountCharactersNotBytes) {
   EXPECT_EQ(check(R"([1])").begin()->second, "must be a JSON object");
 }
 
-TEST(Schema, AdditionalPropertiesAllowedByDefault) {
+TEST(LicenseSchema, AdditionalPropertiesAllowedByDefault) {
   EXPECT_TRUE(check(R"({"x":{"nested":[1]}})", R"({"type":"object","properties":{"y":{"type":"string"}}})").empty());
 }
 
-TEST(Schema, RefusesWhatItDoesNotUnderstand) {
+TEST(LicenseSchema, RefusesWhatItDoesNotUnderstand) {
   EXPECT_FALSE(AttributeSchema::compile(R"({"type":"array"})"));
   EXPECT_FALSE(AttributeSchema::compile(R"({"type":"object","patternProperties":{}})"));
   EXPECT_FALSE(AttributeSchema::compile(R"({"properties":{"a":{"type":"number"}}})"));

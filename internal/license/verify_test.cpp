@@ -68,7 +68,7 @@ LicenceRow stored(const Issued& i, const Document& d) {
 
 const Seconds kDuring = *parse_time("2027-06-01T00:00:00Z");
 
-TEST(Verify, SignVerifyRoundTrip) {
+TEST(LicenseVerify, SignVerifyRoundTrip) {
   KeyRing keys = ring();
   Document d = sample(keys.signing().kid());
   Issued i = issue(keys, d);
@@ -78,7 +78,7 @@ TEST(Verify, SignVerifyRoundTrip) {
   EXPECT_EQ(judge(p, stored(i, d), kDuring).status, "valid");
 }
 
-TEST(Verify, OneFlippedByteIsForged) {
+TEST(LicenseVerify, OneFlippedByteIsForged) {
   KeyRing keys = ring();
   Document d = sample(keys.signing().kid());
   Issued i = issue(keys, d);
@@ -97,7 +97,7 @@ TEST(Verify, OneFlippedByteIsForged) {
   EXPECT_EQ(v->status, "forged");
 }
 
-TEST(Verify, UnknownKidAndOtherKeysAreForged) {
+TEST(LicenseVerify, UnknownKidAndOtherKeysAreForged) {
   KeyRing keys = ring();
   KeyRing other = ring();
   Document d = sample(other.signing().kid());
@@ -113,7 +113,7 @@ TEST(Verify, UnknownKidAndOtherKeysAreForged) {
   EXPECT_EQ(v->status, "forged");
 }
 
-TEST(Verify, RetiredKeysStillVerify) {
+TEST(LicenseVerify, RetiredKeysStillVerify) {
   auto old = auth::Key::generate(auth::Algorithm::kEdDSA);
   auto now = auth::Key::generate(auth::Algorithm::kEdDSA);
   auth::KeySet retired;
@@ -127,7 +127,7 @@ TEST(Verify, RetiredKeysStillVerify) {
   EXPECT_EQ(keys->jwks().find("\"d\""), std::string::npos);  // public halves only
 }
 
-TEST(Verify, StoredStateDecides) {
+TEST(LicenseVerify, StoredStateDecides) {
   KeyRing keys = ring();
   Document d = sample(keys.signing().kid());
   Issued i = issue(keys, d);
@@ -146,7 +146,7 @@ TEST(Verify, StoredStateDecides) {
   EXPECT_NE(v.reason.find("fraud"), std::string::npos);
 }
 
-TEST(Verify, LicenceJsonWithSignatureIsPresentedToo) {
+TEST(LicenseVerify, LicenceJsonWithSignatureIsPresentedToo) {
   KeyRing keys = ring();
   Document d = sample(keys.signing().kid());
   Issued i = issue(keys, d);
@@ -175,7 +175,7 @@ TEST(Verify, LicenceJsonWithSignatureIsPresentedToo) {
   EXPECT_TRUE(check_signature(keys, *q));
 }
 
-TEST(Keys, GeneratedOnceWithMode0600) {
+TEST(LicenseKeys, GeneratedOnceWithMode0600) {
   auto dir = std::filesystem::temp_directory_path() / ("license-keys-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::string file = (dir / "sub" / "signing.jwk").string();
