@@ -178,7 +178,8 @@ class Handlers {
     w.begin_object().key("types").begin_array();
     for (const auto& t : *rows) {
       w.begin_object().key("code").string(t.code).key("name").string(t.name);
-      w.key("schema").raw(canonical(*parse(t.schema)));
+      auto schema = parse(t.schema, "schema");  // PostgreSQL's jsonb text has spaces: shown canonical
+      w.key("schema").raw(schema ? canonical(*schema) : std::string("{}"));
       w.end_object();
     }
     w.end_array().end_object();
