@@ -12,7 +12,7 @@ CTEST_FLAGS ?= -j $(JOBS)
 # libFuzzer targets with CMake; make fuzz builds and runs them with scripts/fuzz.sh.
 FUZZ_SECONDS ?= 60
 
-.PHONY: lint fmt-check run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth fuzz deps fmt clean
+.PHONY: lint fmt-check run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license fuzz deps fmt clean
 
 deps:
 	@bash scripts/deps.sh build test
@@ -48,7 +48,7 @@ lint:
 	cmake --preset test $(CMAKE_FLAGS) >/dev/null
 	bash scripts/tidy.sh
 
-bench: bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth
+bench: bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license
 
 bench-http: build-release
 	@bash scripts/deps.sh bench
@@ -68,6 +68,12 @@ bench-auth:
 	cmake --preset bench >/dev/null
 	cmake --build build/bench -j $(JOBS) --target svckit_auth_bench
 	bash bench/auth/run.sh build/bench/pkg/svckit/auth/svckit_auth_bench
+
+bench-license:
+	@bash scripts/deps.sh build bench
+	cmake --preset bench >/dev/null
+	cmake --build build/bench -j $(JOBS) --target license_bench
+	taskset -c 1 build/bench/bench/license/license_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 
 bench-json:
 	@bash scripts/deps.sh build bench
