@@ -6,7 +6,7 @@ Checks README.md, CONTRIBUTING.md, docs/*.md and every other tracked README.md:
   the repository, and its anchor (or a bare #anchor) to a heading of the target (GitHub's slugs);
 - each file path quoted as code (`pkg/svckit/db/database.hpp`, `scripts/pg.sh`, `tests/`) exists,
   taken from the repository's root, the document's folder, `pkg/` (include paths: `svckit/...`) or
-  `pkg/svckit/` (a module's files: `http/detail/read_poller.hpp`). Paths into build output (`build/`),
+  `pkg/svckit/` (a module's files: `http/detail/read_poller.hpp`). Paths into build output (`build/`) and runtime data (`data/`),
   absolute paths, URLs' paths, templates (`<env>`, `*`) are not files and are skipped.
 usage: scripts/doc_links.py SOURCE_DIR
 """
@@ -85,7 +85,7 @@ for doc in documents():
             span = m.group(1).rstrip(".,:;")
             if not re.fullmatch(r"[\w.\-/]+/(?:[\w.\-]+\." + FILE_EXT + r"|[\w.\-]*/?)", span):
                 continue
-            if span.startswith(("/", "build/", "http", "127.")) or "//" in span or span.startswith(".."):
+            if span.startswith(("/", "build/", "data/", "http", "127.")) or "//" in span or span.startswith(".."):
                 continue
             if span.startswith(THIRD_PARTY):
                 continue  # another package's header

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Starts the platform on embedded defaults from an optimised build: every service of the reference
-# platform (hello, user-svc, chat-svc), with SQLite under data/, the file registry in data/registry/
-# (each service registers itself once ready), the configs/ folder, JSON logs on stdout.
+# Starts the platform on embedded defaults from an optimised build: the gateway in front (the one URL a
+# user needs), behind it identity (auth-svc), licences (license-svc), the user centre (user-svc) and
+# hello; chat-svc on its own gRPC port. SQLite under data/, the file registry in data/registry/ (each
+# service registers itself once ready), the configs/ folder, JSON logs on stdout. The first run writes
+# the identity service's sealing key and a bootstrap file with a demo admin and clerk (random
+# passwords) under data/identity/.
 # SVCKIT_REGISTRY=etcd (make run REGISTRY=etcd) puts the registry in an etcd this script starts on
 # 127.0.0.1:2379 with its data in data/etcd/ instead.
 # Each service runs under a supervisor: one that dies is restarted with a growing pause (1 s, 2 s,
@@ -76,28 +79,59 @@ start() {  # name http_port(- for none) admin_port binary args...
   shift 4
   if [ "$http" = - ]; then
     supervise "$name" "$bin" --set admin.port="$admin" "$@" &
-    printf 'svckit: %-9s %-26s admin http://127.0.0.1:%s\n' "$name" "(gRPC only)" "$admin"
+    printf 'svckit: %-11s %-26s admin http://127.0.0.1:%s\n' "$name" "(gRPC only)" "$admin"
   else
     supervise "$name" "$bin" --set http.port="$http" --set admin.port="$admin" "$@" &
-    printf 'svckit: %-9s http://127.0.0.1:%s   admin http://127.0.0.1:%s\n' "$name" "$http" "$admin"
+    printf 'svckit: %-11s http://127.0.0.1:%s   admin http://127.0.0.1:%s\n' "$name" "$http" "$admin"
   fi
   pids+=($!)
 }
+# Secrets the platform needs, made once: identity's sealing key, and the first accounts (an admin and a
+# clerk with random passwords) that identity applies at its first start.
+secrets="$data/identity"
+mkdir -p "$secrets"
+chmod 700 "$secrets"
+if [ ! -s "$secrets/sealing.key" ]; then
+  (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$secrets/sealing.key")
+fi
+if [ ! -s "$secrets/bootstrap.json" ]; then
+  pw() { od -An -tx1 -N12 /dev/urandom | tr -d ' \n'; }
+  (umask 077; cat >"$secrets/bootstrap.json" <<JSON
+{"accounts": [
+  {"email": "admin@gov.example", "password": "admin-$(pw)", "name": "Platform Admin", "roles": ["admin"]},
+  {"email": "clerk@gov.example", "password": "clerk-$(pw)", "name": "Licence Clerk", "roles": ["clerk"],
+   "authority": "Demo Market Supervision Bureau"}
+]}
+JSON
+  )
+fi
+gateway_url="http://127.0.0.1:$base"
+# Tokens name the gateway as their issuer: identity signs with it, the gateway and license-svc expect it.
+issuer=(--set "identity.issuer=$gateway_url")
+expect=(--set "auth.issuer=$gateway_url")
 echo "svckit: starting the platform (env ${SVCKIT_ENV:-dev}, configs/, $data/ for SQLite and the registry, JSON logs; Ctrl-C stops it)"
-start hello "$base" $((base + 1)) "$build/cmd/hello/hello" "${registry[@]}" "$@"
-start user-svc $((base + 2)) $((base + 3)) "$build/cmd/user-svc/user-svc" --set "db.sqlite.path=$data/user.db" \
+start gateway "$base" $((base + 1)) "$build/cmd/gateway/gateway" --set "gateway_auth.issuer=$gateway_url" \
   "${registry[@]}" "$@"
-start chat-svc - $((base + 5)) "$build/cmd/chat-svc/chat-svc" --set grpc.port="$grpc_port" "${registry[@]}" "$@"
-echo "svckit: chat-svc  gRPC 127.0.0.1:$grpc_port (api/chat/v1/chat.proto: svckit.chat.v1.ChatService/BidirectionalChat)"
+start hello $((base + 2)) $((base + 3)) "$build/cmd/hello/hello" "${registry[@]}" "$@"
+start user-svc $((base + 4)) $((base + 5)) "$build/cmd/user-svc/user-svc" --set "db.sqlite.path=$data/user.db" \
+  "${registry[@]}" "$@"
+start auth-svc $((base + 6)) $((base + 7)) "$build/cmd/auth-svc/auth-svc" --set "db.sqlite.path=$data/identity.db" \
+  --set "identity.sealing_key_file=$secrets/sealing.key" --set "identity.bootstrap_file=$secrets/bootstrap.json" \
+  "${issuer[@]}" "${registry[@]}" "$@"
+start license-svc $((base + 8)) $((base + 9)) "$build/cmd/license-svc/license-svc" \
+  --set "db.sqlite.path=$data/license.db" --set "license.signing_key_file=$data/license-signing-key.jwk" \
+  "${expect[@]}" "${registry[@]}" "$@"
+start chat-svc - $((base + 10)) "$build/cmd/chat-svc/chat-svc" --set grpc.port="$grpc_port" "${registry[@]}" "$@"
+echo "svckit: chat-svc    gRPC 127.0.0.1:$grpc_port (api/chat/v1/chat.proto: svckit.chat.v1.ChatService/BidirectionalChat)"
 cat <<TXT
-svckit: try
-  curl http://127.0.0.1:$base/hello
-  curl -X POST http://127.0.0.1:$((base + 2))/v1/users -H 'Content-Type: application/json' -d '{"email":"ann@example.com","name":"Ann"}'
-  curl http://127.0.0.1:$((base + 2))/v1/users            # the OpenAPI document: http://127.0.0.1:$((base + 2))/openapi.yaml
-  curl http://127.0.0.1:$((base + 3))/readyz              # admin: /metrics /healthz /readyz /debug/config /debug/traces
-  curl http://127.0.0.1:$((base + 1))/debug/registry      # every registered service and its instances
+svckit: the platform is at $gateway_url   (the demo admin and clerk: $secrets/bootstrap.json)
+svckit: try it: the citizen and clerk journey in README.md ("Try it"), e.g.
+  curl $gateway_url/hello
+  curl -X POST $gateway_url/v1/auth/register -H 'Content-Type: application/json' \\
+       -d '{"email":"ann@example.com","password":"correct-horse-battery","name":"Ann"}'
+  curl $gateway_url/.well-known/openid-configuration
+  curl http://127.0.0.1:$((base + 1))/debug/routes          # the gateway's admin port: /metrics /readyz /debug/*
   scripts/chat_client.py 127.0.0.1:$grpc_port ann general   # chat: type lines; run a second one as bob
 TXT
-# The supervisors return only when the platform stops.
 wait "${pids[@]}" || true
 stop

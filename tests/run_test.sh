@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # make run's platform as a process manager runs it (scripts/run.sh on the test build, its own ports and
-# data folder): every service comes up; one killed with SIGKILL is restarted and logged while the
-# others keep serving; Ctrl-C (SIGINT to the script's process group) stops every service gracefully
-# and leaves no process behind.
+# data folder): every service comes up behind the gateway; the citizen and clerk journey goes through
+# the gateway alone (tests/platform/journey_test.py), and the README's "Try it" block works as printed;
+# one service killed with SIGKILL is restarted and logged while the others keep serving; Ctrl-C
+# (SIGINT to the script's process group) stops every service gracefully and leaves no process behind.
 set -euo pipefail
 build=$1 src=$2
 tmp=$(mktemp -d)
 # Below the kernel's ephemeral range (32768 and up), where the other tests' port-0 listeners and
-# client sockets land, and free now for all eleven ports the platform takes.
+# client sockets land, and free now for all twelve ports the platform takes.
 base=$(/usr/bin/python3 - "$$" <<'PY'
 import socket, sys
 pid = int(sys.argv[1])
@@ -15,7 +16,7 @@ for k in range(600):
     base = 20000 + ((pid + k * 7) % 600) * 20
     socks = []
     try:
-        for port in range(base, base + 11):
+        for port in range(base, base + 12):
             s = socket.socket()
             s.bind(("0.0.0.0", port))
             socks.append(s)
@@ -32,9 +33,7 @@ run_pid=
 cleanup() {
   rc=$?
   if [ -n "$run_pid" ] && kill -0 "$run_pid" 2>/dev/null; then kill -TERM -- "-$run_pid" 2>/dev/null || true; sleep 2; fi
-  pkill -KILL -f -- "--set admin.port=$((base + 1))( |$)" 2>/dev/null || true
-  pkill -KILL -f -- "--set admin.port=$((base + 3))( |$)" 2>/dev/null || true
-  pkill -KILL -f -- "--set admin.port=$((base + 5))( |$)" 2>/dev/null || true
+  for a in 1 3 5 7 9 10; do pkill -KILL -f -- "--set admin.port=$((base + a))( |$)" 2>/dev/null || true; done
   [ $rc -eq 0 ] || { echo "--- run.sh output"; cat "$tmp/out" 2>/dev/null; }
   rm -rf "$tmp"
 }
@@ -48,46 +47,62 @@ wait_ok() {  # url seconds
 
 # Its own process group with SIGINT at its default, as a terminal's foreground job has it (a shell
 # starts background jobs with SIGINT ignored), so that a SIGINT to the group is a Ctrl-C.
-SVCKIT_PORT_BASE=$base SVCKIT_GRPC_PORT=$((base + 10)) SVCKIT_RUN_DATA=$tmp/data /usr/bin/python3 -c '
+SVCKIT_PORT_BASE=$base SVCKIT_GRPC_PORT=$((base + 11)) SVCKIT_RUN_DATA=$tmp/data /usr/bin/python3 -c '
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.setsid()
 os.execvp("bash", ["bash"] + sys.argv[1:])' "$src/scripts/run.sh" "$build" >"$tmp/out" 2>&1 &
 run_pid=$!
-wait_ok "http://127.0.0.1:$((base + 1))/readyz" 30
-wait_ok "http://127.0.0.1:$((base + 3))/readyz" 30
-wait_ok "http://127.0.0.1:$((base + 5))/healthz" 30
+for a in 1 3 5 7 9; do wait_ok "http://127.0.0.1:$((base + a))/readyz" 30; done
+wait_ok "http://127.0.0.1:$((base + 10))/healthz" 30
 curl -sf "http://127.0.0.1:$base/hello" >/dev/null
-grep -q "svckit: try" "$tmp/out"
+grep -q "svckit: the platform is at http://127.0.0.1:$base " "$tmp/out"
+
+# The journey through the gateway alone, and one trace across the services it crossed.
+/usr/bin/python3 "$src/tests/platform/journey_test.py" "http://127.0.0.1:$base" "$tmp/data/identity/bootstrap.json" \
+  "http://127.0.0.1:$((base + 1))" "http://127.0.0.1:$((base + 7))" "http://127.0.0.1:$((base + 5))" | tee "$tmp/journey"
+trace=$(sed -n 's/.*trace \([0-9a-f]\{32\}\) in.*/\1/p' "$tmp/journey")
+[ "$(grep -c "\"trace_id\":\"$trace\"" "$tmp/out")" -ge 3 ] || { echo "trace $trace is not in three services' log lines"; exit 1; }
+
+# The README's "Try it" block, as printed (its port and data folder moved to this test's).
+/usr/bin/python3 - "$src/README.md" "$base" "$tmp/data" >"$tmp/try.sh" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+block = text.split("<!-- try-it -->", 2)[1]
+code = re.search(r"```bash\n(.*?)```", block, re.S).group(1)
+print(code.replace("127.0.0.1:8080", "127.0.0.1:" + sys.argv[2]).replace("data/identity/", sys.argv[3] + "/identity/"))
+PY
+(cd "$tmp" && bash -euo pipefail "$tmp/try.sh" >"$tmp/try.out" 2>&1) || { echo "README try-it failed:"; cat "$tmp/try.out"; exit 1; }
+grep -q '"status":"valid"' "$tmp/try.out" || { echo "README try-it: no valid verification"; cat "$tmp/try.out"; exit 1; }
 
 # SIGKILL hello: restarted (and said so); user-svc answers all along.
-hello_pid=$(pgrep -f -- "cmd/hello/hello --set http.port=$base ")
+hello_pid=$(pgrep -f -- "cmd/hello/hello --set http.port=$((base + 2)) ")
 kill -KILL "$hello_pid"
 down=0
 for _ in $(seq 50); do
-  ok "http://127.0.0.1:$((base + 3))/healthz" || down=$((down + 1))
-  ok "http://127.0.0.1:$base/hello" && [ "$(pgrep -f -- "cmd/hello/hello --set http.port=$base ")" != "$hello_pid" ] && break
+  ok "http://127.0.0.1:$((base + 5))/healthz" || down=$((down + 1))
+  ok "http://127.0.0.1:$((base + 2))/hello" && [ "$(pgrep -f -- "cmd/hello/hello --set http.port=$((base + 2)) ")" != "$hello_pid" ] && break
   sleep 0.1
 done
-wait_ok "http://127.0.0.1:$base/hello" 10
+wait_ok "http://127.0.0.1:$((base + 2))/hello" 10
+wait_ok "http://127.0.0.1:$base/hello" 10  # and through the gateway again
 [ "$down" -eq 0 ] || { echo "user-svc stopped answering while hello was down ($down misses)"; exit 1; }
 grep -q "svckit: hello exited with status 137; restarting it in 1s" "$tmp/out" \
   || { echo "no restart line"; exit 1; }
-new_pid=$(pgrep -f -- "cmd/hello/hello --set http.port=$base ")
+new_pid=$(pgrep -f -- "cmd/hello/hello --set http.port=$((base + 2)) ")
 [ "$new_pid" != "$hello_pid" ] || { echo "hello was not restarted"; exit 1; }
 
 # Ctrl-C: the whole group gets SIGINT; every service stops gracefully, nothing is left.
 kill -INT -- "-$run_pid"
 for _ in $(seq 150); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$run_pid" 2>/dev/null; then echo "run.sh still running 15 s after SIGINT"; exit 1; fi
-if pgrep -f -- "--set admin.port=$((base + 1)) " >/dev/null || pgrep -f -- "--set admin.port=$((base + 3)) " >/dev/null ||
-  pgrep -f -- "--set admin.port=$((base + 5)) " >/dev/null; then
-  echo "a service outlived run.sh"; exit 1
-fi
-for name in hello user-svc chat-svc; do
+for a in 1 3 5 7 9 10; do
+  if pgrep -f -- "--set admin.port=$((base + a)) " >/dev/null; then echo "a service outlived run.sh"; exit 1; fi
+done
+for name in gateway hello user-svc auth-svc license-svc chat-svc; do
   grep -q "\"msg\":\"service stopped\".*\"service\":\"$name\"" "$tmp/out" || { echo "$name did not stop gracefully"; exit 1; }
 done
 if grep -q "restarting it" <(grep -v "hello exited with status 137" "$tmp/out"); then
   echo "a service was restarted during the stop"; exit 1
 fi
-echo "run: services up, hello restarted after SIGKILL with user-svc serving throughout, graceful stop on SIGINT"
+echo "run: platform up behind the gateway, journey and README try-it ok, hello restarted after SIGKILL with user-svc serving throughout, graceful stop on SIGINT"

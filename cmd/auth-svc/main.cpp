@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
   app.readiness().add("signing_keys", [id, &app](const Context& ctx) -> Task<Status> {
     co_return co_await id->start(ctx, app.runtime());
   });
+  // Not ready until the first accounts exist: the bootstrap needs the user centre.
+  app.readiness().add("bootstrap", [id]() { return id->bootstrap_state(); });
   app.on_stop([id]() -> Task<void> { co_await id->stop(); });
   return app.run();
 }

@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
                       {{"file", settings.signing_key_file}, {"kid", keys->signing().kid()}});
   auto auth = app.settings<svckit::auth::VerifierSettings>("auth");
   if (!auth.jwks_file.empty()) auth.jwks_file = app.config().resolve(auth.jwks_file);
-  auto verifier = svckit::auth::make_verifier(app.runtime(), auth, app.logger());
+  auto verifier = svckit::auth::make_verifier(app.runtime(), auth, app.logger(), app.discovery());
   if (!verifier) return refuse("auth: " + verifier.error().to_string());
   auto db = app.database();
   if (!db) return refuse(db.error().to_string());

@@ -175,12 +175,18 @@ Task<Status> Identity::start(const Context& ctx, Runtime& runtime) {
 Task<void> Identity::background(Context ctx) {
   auto self = shared_from_this();  // the loop keeps what it uses alive
   bool bootstrapped = settings_.bootstrap_file.empty();
+  bootstrapped_ = bootstrapped;
   std::chrono::milliseconds pause(200);
   while (!ctx.done()) {
     if (!bootstrapped) {
       Status st = co_await apply_bootstrap(ctx);
       if (ctx.done()) break;
       bootstrapped = st.ok();
+      bootstrapped_ = bootstrapped;
+      {
+        std::lock_guard lock(bootstrap_mu_);
+        bootstrap_error_ = st;
+      }
       if (!st.ok()) logger_.warn("bootstrap not applied yet; retrying", {{"error", st}});
     }
     Status slept = co_await sleep_for(ctx, bootstrapped ? settings_.key_reload : pause);
@@ -194,6 +200,14 @@ Task<void> Identity::background(Context ctx) {
   }
   running_ = false;
   ended_.notify();
+}
+
+Status Identity::bootstrap_state() const {
+  if (settings_.bootstrap_file.empty() || bootstrapped_.load()) return Status();
+  std::lock_guard lock(bootstrap_mu_);
+  return Status(Code::kUnavailable, "BOOTSTRAP_PENDING",
+                "the bootstrap file is not applied yet" +
+                    (bootstrap_error_.ok() ? std::string() : ": " + std::string(bootstrap_error_.message())));
 }
 
 Task<void> Identity::stop() {

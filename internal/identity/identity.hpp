@@ -5,6 +5,7 @@
 // credentials. mount() registers the HTTP API (docs/identity.md, api/identity/v1/openapi.yaml).
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,9 @@ class Identity : public std::enable_shared_from_this<Identity> {
   Task<Status> start(const Context& ctx, Runtime& runtime);
   // Loads the keys if none are loaded yet (a request that needs them before start() has run).
   Task<Status> ensure_keys(const Context& ctx);
+  // OK once the bootstrap file (if any) has been applied: until then the first admin cannot log in,
+  // and the service is not ready.
+  Status bootstrap_state() const;
   Task<void> stop();
 
   // Coroutine parameters are references (the caller's named values): GCC 12 mishandles temporaries
@@ -113,6 +117,9 @@ class Identity : public std::enable_shared_from_this<Identity> {
   std::shared_ptr<auth::Verifier> verifier_;
   Context bg_ctx_ = Context().with_cancel();
   std::atomic<bool> started_{false};
+  std::atomic<bool> bootstrapped_{false};
+  mutable std::mutex bootstrap_mu_;
+  Status bootstrap_error_;
   std::atomic<bool> running_{false};
   Notifier ended_;
 };

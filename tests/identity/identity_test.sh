@@ -39,6 +39,9 @@ start_auth() {
     --set identity.login_ip_rate=1000 --set identity.issuer=https://id.test "$@" >"$tmp/auth.out" 2>"$tmp/auth.err" &
   auth_pid=$!
   wait_service "$tmp/auth.err" auth-svc
+  # Ready: keys loaded and the bootstrap applied (it needs the user centre).
+  for _ in $(seq 100); do curl -sf -o /dev/null "$admin_url/readyz" && return 0; sleep 0.1; done
+  echo "auth-svc never became ready"; curl -s "$admin_url/readyz"; return 1
 }
 stop_auth() { kill -TERM "$auth_pid"; wait "$auth_pid"; auth_pid=; }
 stop_users() { kill -TERM "$users_pid"; wait "$users_pid"; users_pid=; }

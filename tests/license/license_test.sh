@@ -27,7 +27,7 @@ $PY "$src/tests/license/tokens.py" init "$tmp"
 start() {
   : >"$tmp/err"
   "$bin" --config-dir "$src/configs" --set http.port=0 --set http.host=127.0.0.1 --set admin.port=0 \
-    --set log.level=warn --set auth.jwks_file="$tmp/jwks.json" --set auth.issuer=https://id.test \
+    --set log.level=warn --set auth.jwks_url= --set auth.jwks_file="$tmp/jwks.json" --set auth.issuer=https://id.test \
     --set auth.audiences=license --set license.signing_key_file="$tmp/keys/signing.jwk" "$@" \
     >"$tmp/out" 2>"$tmp/err" &
   pid=$!

@@ -180,7 +180,8 @@ Task<Status> JwksClient::fetch_once(Context ctx) {
   co_return st;
 }
 
-Result<std::shared_ptr<Verifier>> make_verifier(Runtime& rt, const VerifierSettings& s, log::Logger logger) {
+Result<std::shared_ptr<Verifier>> make_verifier(Runtime& rt, const VerifierSettings& s, log::Logger logger,
+                                                std::shared_ptr<discovery::Discovery> discovery) {
   auto options = s.verifier_options();
   if (!options) return std::unexpected(options.error());
   if (s.jwks_url.empty() == s.jwks_file.empty())
@@ -191,11 +192,15 @@ Result<std::shared_ptr<Verifier>> make_verifier(Runtime& rt, const VerifierSetti
     if (!file) return std::unexpected(file.error());
     source = std::move(*file);
   } else {
+    http::ClientOptions co;
+    co.observe = false;
+    co.discovery = std::move(discovery);
     auto jwks = JwksClient::create(rt, {.url = s.jwks_url,
                                         .cache_min = s.jwks_cache_min,
                                         .cache_max = s.jwks_cache_max,
                                         .min_refresh = s.jwks_min_refresh,
                                         .timeout = s.jwks_timeout,
+                                        .client = std::move(co),
                                         .logger = std::move(logger)});
     rt.spawn([](std::shared_ptr<JwksClient> c) -> Task<void> {
       Task<Status> starting = c->start(Context());

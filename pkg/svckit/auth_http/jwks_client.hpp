@@ -93,8 +93,10 @@ class JwksClient final : public KeySource, public std::enable_shared_from_this<J
 
 // A verifier from settings: a JwksClient (started in the background: until its first set arrives,
 // verification answers UNAVAILABLE KEYS_UNAVAILABLE) or the JWKS file (read now: call it at
-// start-up). INVALID_ARGUMENT for settings that do not make one.
+// start-up). INVALID_ARGUMENT for settings that do not make one. A jwks_url of discovery:///service/path
+// needs `discovery` (an App's: app.discovery()).
 Result<std::shared_ptr<Verifier>> make_verifier(Runtime& rt, const VerifierSettings& settings,
-                                                log::Logger logger = log::global());
+                                                log::Logger logger = log::global(),
+                                                std::shared_ptr<discovery::Discovery> discovery = nullptr);
 
 }  // namespace svckit::auth
