@@ -6,6 +6,9 @@
 
 #include "chat.hpp"
 #include "svckit/app/app.hpp"
+#include "svckit/auth/settings.hpp"
+#include "svckit/auth_grpc/call_check.hpp"
+#include "svckit/auth_http/jwks_client.hpp"
 #include "svckit/grpc/grpc.hpp"
 
 namespace {
@@ -16,6 +19,7 @@ struct ChatSettings {
   std::string slow_consumer = "drop_oldest";
   svckit::config::ByteSize max_content = svckit::config::ByteSize(4096);
   std::string default_room = "general";
+  bool require_token = false;
   static void describe(svckit::config::Binder<ChatSettings>& b) {
     b.field("rooms", &ChatSettings::rooms)
         .check([](const std::vector<std::string>& v) { return !v.empty(); }, "must name at least one room");
@@ -27,6 +31,8 @@ struct ChatSettings {
         .doc(
             "where a message without a room goes (joined on the first one): clients of the bare contract "
             "(user_id, content, timestamp) chat there; empty: a room is required");
+    b.field("require_token", &ChatSettings::require_token)
+        .doc("refuse streams without a bearer token (the auth section must name the identity service's keys)");
     b.validate([](const ChatSettings& c) -> svckit::Status {
       if (!c.default_room.empty() && std::find(c.rooms.begin(), c.rooms.end(), c.default_room) == c.rooms.end())
         return svckit::Status(svckit::Code::kInvalidArgument,
@@ -42,8 +48,10 @@ int main(int argc, char** argv) {
   svckit::app::App app({.name = "chat-svc", .version = "1.0.0", .http = false});
   app.define<svckit::grpc::ServerSettings>("grpc");
   app.define<ChatSettings>("chat");
+  app.define<svckit::auth::VerifierSettings>("auth");
   if (auto exit = app.init(argc, argv)) return *exit;
   auto s = app.settings<ChatSettings>("chat");
+  auto auth = app.settings<svckit::auth::VerifierSettings>("auth");
   auto grpc_settings = app.settings<svckit::grpc::ServerSettings>("grpc");
   svckit::chat::Service chat(app.runtime(),
                              {.rooms = s.rooms,
@@ -54,6 +62,22 @@ int main(int argc, char** argv) {
                              app.logger());
   svckit::grpc::Server server(grpc_settings, app.logger());
   server.add_service(&chat);
+  // With the identity service's keys (auth:), a stream that carries a bearer token is verified and
+  // its user is the token's subject; chat.require_token refuses streams without one.
+  if (auth.configured()) {
+    if (!auth.jwks_file.empty()) auth.jwks_file = app.config().resolve(auth.jwks_file);
+    auto verifier = svckit::auth::make_verifier(app.runtime(), auth, app.logger(), app.discovery());
+    if (!verifier) {
+      std::fprintf(stderr, "chat-svc: refusing to start: auth: %s\n", verifier.error().to_string().c_str());
+      return 2;
+    }
+    server.add_call_check(svckit::auth::grpc_check(
+        *verifier, {.public_methods = {"/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/"},
+                    .optional = !s.require_token}));
+  } else if (s.require_token) {
+    std::fprintf(stderr, "chat-svc: refusing to start: chat.require_token needs auth.jwks_url or auth.jwks_file\n");
+    return 2;
+  }
   // The App starts it, publishes readiness in grpc.health.v1, sheds with the HTTP side's shedder
   // (resilience.shed: one view of the load) and shuts it down after the hook below ended the streams.
   app.serve(server);

@@ -7,6 +7,7 @@
 #include <set>
 #include <shared_mutex>
 
+#include "svckit/auth/principal.hpp"
 #include "svckit/core/notifier.hpp"
 #include "svckit/core/runtime.hpp"
 
@@ -148,10 +149,17 @@ class Session {
   Status handle(const ChatMessage& m) {
     const Options& o = hub_->options;
     auto invalid = [](std::string why) { return Status(Code::kInvalidArgument, std::move(why)); };
-    if (m.user_id().empty()) return invalid("user_id is required");
-    if (m.user_id().size() > o.max_user_id) return invalid("user_id is longer than " + std::to_string(o.max_user_id));
-    if (user_.empty()) user_ = m.user_id();
-    if (m.user_id() != user_) return invalid("user_id changed within a stream");
+    if (token_bound_) {
+      // The verified token says who this is; a client may omit user_id but not claim another.
+      if (!m.user_id().empty() && m.user_id() != user_)
+        return Status(Code::kPermissionDenied, "USER_MISMATCH",
+                      "user_id '" + m.user_id() + "' is not the token's subject '" + user_ + "'");
+    } else {
+      if (m.user_id().empty()) return invalid("user_id is required");
+      if (m.user_id().size() > o.max_user_id) return invalid("user_id is longer than " + std::to_string(o.max_user_id));
+      if (user_.empty()) user_ = m.user_id();
+      if (m.user_id() != user_) return invalid("user_id changed within a stream");
+    }
     const bool defaulted = m.room().empty() && !o.default_room.empty() && m.kind() == ChatMessage::KIND_MESSAGE;
     if (m.room().empty() && !defaulted) return invalid("room is required");
     const std::string& room = defaulted ? o.default_room : m.room();
@@ -214,6 +222,7 @@ class Session {
 
   std::shared_ptr<Hub> hub_;
   std::string user_;
+  bool token_bound_ = false;
   std::set<std::string> joined_;
   std::mutex mu_;  // the queue and the end
   std::deque<ChatMessage> queue_;
@@ -226,6 +235,11 @@ class Session {
 
  public:
   void attach(grpc::Stream<ChatMessage, ChatMessage>& stream) { stream_ = &stream; }
+  // The stream's caller was authenticated (a verified bearer token): its subject is the user.
+  void bind_user(std::string subject) {
+    user_ = std::move(subject);
+    token_bound_ = true;
+  }
 };
 
 namespace {
@@ -237,6 +251,7 @@ namespace {
 Task<Status> run_session(std::shared_ptr<Hub> hub, grpc::Stream<ChatMessage, ChatMessage>& stream) {
   auto session = std::make_shared<Session>(hub);
   session->attach(stream);
+  if (const auth::Principal* who = auth::principal_of(stream.context())) session->bind_user(who->subject);
   hub->add(session.get());  // from now on close_all reaches it
   Loop::current()->spawn(session->send_loop(stream));
   for (;;) {

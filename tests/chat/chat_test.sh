@@ -22,13 +22,19 @@ protoc -I "$src/tests/chat" --python_out="$tmp/stubs" --grpc_out="$tmp/stubs" \
   "$src/tests/chat/reflection.proto"
 
 rooms=general,random,room0,room1,room2,room3,room4,room5,room6,room7,room8,room9
+# Tokens as identity makes them, from a key made here (tests/license/tokens.py): its JWKS is the
+# service's key source.
+$PY "$src/tests/license/tokens.py" init "$tmp"
 "$bin" --config-dir "$src/configs" --set http.port=0 --set http.host=127.0.0.1 --set admin.port=0 \
-  --set grpc.port=0 --set grpc.host=127.0.0.1 --set log.level=warn --set chat.rooms=$rooms >"$tmp/out" 2>"$tmp/err" &
+  --set grpc.port=0 --set grpc.host=127.0.0.1 --set log.level=warn --set chat.rooms=$rooms \
+  --set auth.jwks_url= --set auth.jwks_file="$tmp/jwks.json" --set auth.issuer=https://id.test \
+  --set auth.audiences=license >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 wait_service "$tmp/err" chat-svc
 target=$(sed -n 's/^chat-svc: grpc \([^ ]*\).*/\1/p' "$tmp/err")
 
 $PY "$src/tests/chat/chat_test.py" "$tmp/stubs" "$target" "$admin_url"
+$PY "$src/tests/chat/token_test.py" "$tmp/stubs" "$target" "$tmp" "$src"
 # A client of the seed's bare contract (no room, no JOIN), stubs from that contract alone.
 mkdir -p "$tmp/seed"
 protoc -I "$src/tests/chat/seed" --python_out="$tmp/seed" --grpc_out="$tmp/seed" \

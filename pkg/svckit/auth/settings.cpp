@@ -37,8 +37,8 @@ void VerifierSettings::describe(config::Binder<VerifierSettings>& b) {
       .doc("at most one JWKS fetch per this interval for unknown kids and after failures");
   b.field("jwks_timeout", &VerifierSettings::jwks_timeout).range(100ms, 1min).doc("one JWKS fetch");
   b.validate([](const VerifierSettings& s) {
-    if (s.jwks_url.empty() == s.jwks_file.empty())
-      return Status(Code::kInvalidArgument, "exactly one of jwks_url and jwks_file must be set");
+    if (!s.jwks_url.empty() && !s.jwks_file.empty())
+      return Status(Code::kInvalidArgument, "set one of jwks_url and jwks_file, not both");
     if (s.jwks_cache_min > s.jwks_cache_max)
       return Status(Code::kInvalidArgument, "jwks_cache_min must not exceed jwks_cache_max");
     return Status();

@@ -46,6 +46,9 @@ struct VerifierSettings {
   std::chrono::milliseconds jwks_timeout{std::chrono::seconds(5)};
 
   static void describe(config::Binder<VerifierSettings>& b);
+  // A key source is named (jwks_url or jwks_file): a service for which verification is optional
+  // builds a verifier only then; make_verifier refuses settings without one.
+  bool configured() const noexcept { return !jwks_url.empty() || !jwks_file.empty(); }
   // The verifier's options (INVALID_ARGUMENT for an algorithm name svckit does not verify).
   Result<VerifierOptions> verifier_options() const;
 };

@@ -185,7 +185,7 @@ Result<std::shared_ptr<Verifier>> make_verifier(Runtime& rt, const VerifierSetti
   auto options = s.verifier_options();
   if (!options) return std::unexpected(options.error());
   if (s.jwks_url.empty() == s.jwks_file.empty())
-    return make_error(Code::kInvalidArgument, "auth: exactly one of jwks_url and jwks_file must be set");
+    return make_error(Code::kInvalidArgument, "exactly one of jwks_url and jwks_file must be set");
   std::shared_ptr<KeySource> source;
   if (!s.jwks_file.empty()) {
     auto file = FileKeys::open(s.jwks_file, s.jwks_min_refresh);
