@@ -12,7 +12,7 @@ CTEST_FLAGS ?= -j $(JOBS)
 # libFuzzer targets with CMake; make fuzz builds and runs them with scripts/fuzz.sh.
 FUZZ_SECONDS ?= 60
 
-.PHONY: lint fmt-check run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license fuzz deps fmt clean
+.PHONY: lint fmt-check run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license bench-gateway fuzz deps fmt clean
 
 deps:
 	@bash scripts/deps.sh build test
@@ -48,13 +48,20 @@ lint:
 	cmake --preset test $(CMAKE_FLAGS) >/dev/null
 	bash scripts/tidy.sh
 
-bench: bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license
+bench: bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license bench-gateway
 
 bench-http: build-release
 	@bash scripts/deps.sh bench
 	bash bench/http/run.sh build/release
 	bash bench/http/allocs.sh build/release
 	bash bench/http/instr.sh build/release/cmd/hello/hello
+
+# svckit's gateway against nginx as a reverse proxy, one upstream, same run (docs/benchmarks.md).
+bench-gateway:
+	@bash scripts/deps.sh build bench
+	cmake --preset release $(CMAKE_FLAGS) >/dev/null
+	cmake --build --preset release -j $(JOBS) --target gateway
+	bash bench/gateway/run.sh build/release
 
 bench-discovery:
 	@bash scripts/deps.sh build bench

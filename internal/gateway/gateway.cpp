@@ -7,26 +7,36 @@
 #include <set>
 #include <sstream>
 
+#include "canary.hpp"
 #include "detail/headers.hpp"
 #include "detail/metrics.hpp"
+#include "mirror.hpp"
 #include "svckit/json/json.hpp"
 
 namespace svckit::gateway {
 
 namespace {
 
-// Static upstreams (registered under "gateway.<route>") beside the service registry's names.
+// Names the gateway registers itself: static upstreams ("gateway.<route>"), static mirror and canary
+// lists ("gateway-mirror.<route>", "gateway-canary.<route>") and the sides of a version split
+// ("gateway-canary.<route>", "gateway-stable.<route>").
+bool gateway_owned(std::string_view service) {
+  return service.starts_with("gateway.") || service.starts_with("gateway-mirror.") ||
+         service.starts_with("gateway-canary.") || service.starts_with("gateway-stable.");
+}
+
+// The gateway's own names beside the service registry's.
 class UpstreamDiscovery final : public discovery::Discovery {
  public:
   UpstreamDiscovery(std::shared_ptr<discovery::StaticRegistry> statics, std::shared_ptr<discovery::Discovery> registry)
       : statics_(std::move(statics)), registry_(std::move(registry)) {}
 
   Task<Result<std::vector<discovery::Instance>>> instances(const Context& ctx, std::string service) override {
-    if (service.starts_with("gateway.") || !registry_) co_return co_await statics_->instances(ctx, std::move(service));
+    if (gateway_owned(service) || !registry_) co_return co_await statics_->instances(ctx, std::move(service));
     co_return co_await registry_->instances(ctx, std::move(service));
   }
   std::unique_ptr<discovery::Watch> watch(std::string service, discovery::WatchFn fn) override {
-    if (service.starts_with("gateway.") || !registry_) return statics_->watch(std::move(service), std::move(fn));
+    if (gateway_owned(service) || !registry_) return statics_->watch(std::move(service), std::move(fn));
     return registry_->watch(std::move(service), std::move(fn));
   }
   Task<Result<std::vector<std::string>>> services(const Context& ctx) override {
@@ -69,6 +79,7 @@ Gateway::Gateway(Runtime& rt, GatewayOptions options)
   co.user_agent.clear();      // the client's User-Agent goes through as sent
   co.propagate_deadline = true;
   client_ = std::make_unique<http::Client>(rt_, std::move(co));
+  mirrors_ = std::make_unique<Mirrors>(rt_, *client_, metrics_->mirror);
   if (options_.auth) {
     EdgeAuthOptions ao{.cache_size = options_.settings.auth_cache_size,
                        .cache_ttl = options_.settings.auth_cache_ttl,
@@ -145,8 +156,10 @@ Status Gateway::reload() {
 }
 
 Status Gateway::install(const RoutesFile& file, bool first) {
+  prepare_splits(file);
   auto built = RouteTable::build(file, states_, generation_.load() + 1, auth_ ? &auth_->algorithms() : nullptr);
   if (!built) return built.error();
+  follow_splits(**built);
   std::shared_ptr<const RouteTable> table = retain_static_upstreams(std::move(*built));
   {
     std::lock_guard lock(table_mu_);
@@ -167,18 +180,21 @@ std::shared_ptr<const RouteTable> Gateway::retain_static_upstreams(std::shared_p
   std::vector<std::string> services;
   {
     std::lock_guard lock(static_refs_->mu);
-    for (const auto& r : table->routes()) {
-      if (r.static_instances.empty()) continue;
-      services.push_back(r.service);
-      ++static_refs_->count[r.service];
+    auto retain = [&](const std::string& service, const std::vector<discovery::Instance>& instances) {
+      services.push_back(service);
+      ++static_refs_->count[service];
       std::set<std::string, std::less<>> ids;
-      const auto have = statics_->snapshot(r.service);
-      for (const auto& inst : r.static_instances) {
+      const auto have = statics_->snapshot(service);
+      for (const auto& inst : instances) {
         ids.insert(inst.id);
         if (std::find(have.begin(), have.end(), inst) == have.end()) static_cast<void>(statics_->add(inst));
       }
       for (const auto& h : have)
-        if (!ids.contains(h.id)) statics_->remove(r.service, h.id);
+        if (!ids.contains(h.id)) statics_->remove(service, h.id);
+    };
+    for (const auto& r : table->routes()) {
+      if (!r.static_instances.empty()) retain(r.service, r.static_instances);
+      for (const auto& [service, instances] : r.role_statics) retain(service, instances);
     }
   }
   auto release = [refs = static_refs_, statics = statics_, services, table](const RouteTable*) mutable {
@@ -247,6 +263,20 @@ std::string Gateway::describe() const {
       w.key("rate_limit").number(c.rate_limit);
       w.key("max_body").integer(c.max_body);
       w.key("auth").string(c.auth);
+      if (!c.mirror.empty()) {
+        w.key("mirror").begin_array();
+        for (const auto& u : c.mirror) w.string(u);
+        w.end_array();
+        w.key("mirror_percent").number(c.mirror_percent);
+      }
+      if (!c.canary_version.empty() || !c.canary_upstream.empty()) {
+        if (!c.canary_version.empty()) w.key("canary_version").string(c.canary_version);
+        w.key("canary_upstream").begin_array();
+        for (const auto& u : c.canary_upstream) w.string(u);
+        w.end_array();
+        w.key("canary_weight").number(c.canary_weight);
+        if (r.split) w.key("canary_instances").integer(r.split->canary_instances());
+      }
       if (c.auth == "jwt") {
         w.key("auth_roles").begin_array();
         for (const auto& role : c.auth_roles) w.string(role);
@@ -269,6 +299,16 @@ std::string Gateway::describe() const {
       w.key("rate_limited").integer(k.rate_limited.load());
       w.key("upstream_failures").integer(k.upstream_failures.load());
       w.key("auth_refused").integer(k.auth_refused.load());
+      if (!r.mirror_base.empty()) {
+        w.key("mirrored").integer(k.mirrored.load());
+        w.key("mirror_failed").integer(k.mirror_failed.load());
+        w.key("mirror_dropped").integer(k.mirror_dropped.load());
+        w.key("mirror_in_flight").integer(k.mirror_in_flight.load());
+      }
+      if (!c.canary_version.empty() || !c.canary_upstream.empty()) {
+        w.key("stable").integer(k.stable.load());
+        w.key("canary").integer(k.canary.load());
+      }
       w.end_object();
       w.end_object();
     }

@@ -4,8 +4,9 @@
 // hop-by-hop headers removed, forwarding headers appended, websocket upgrades tunnelled, retries,
 // rate limits, breakers and timeouts per route, and the gateway's own errors in svckit's JSON error
 // format; routes with `auth: jwt` verify bearer tokens at the edge and forward the identity
-// (edge_auth.hpp). The routes file is watched: a valid edit replaces the table atomically (requests in flight
-// finish on the table they started with); an invalid one is refused, logged and counted, and the
+// (edge_auth.hpp); a share of a route's requests may be copied to a shadow upstream (mirror.hpp) and
+// a share sent to a canary set (canary.hpp). The routes file is watched: a valid edit replaces the table atomically
+// (requests in flight finish on the table they started with); an invalid one is refused, logged and counted, and the
 // table in force stays.
 #include <atomic>
 #include <map>
@@ -29,7 +30,9 @@ namespace svckit::gateway {
 
 namespace detail {
 class TrustedProxies;
-}
+using Headers = std::vector<std::pair<std::string, std::string>>;
+}  // namespace detail
+class Mirrors;
 
 struct GatewayOptions {
   GatewaySettings settings;
@@ -89,6 +92,17 @@ class Gateway {
   Task<void> tunnel(Call& call, const http::ClientResponse& answer);
   void respond_error(Call& call, const Status& st, int http_status);
   void finish(Call& call);
+  // Mirroring (mirror.cpp): decides whether this request is copied and sends the copy, now (a body
+  // read whole, or none) or when the body gathered with gather_mirror ends.
+  void begin_mirror(Call& call, const detail::Headers& headers, const std::string& target);
+  void gather_mirror(Call& call, std::string_view piece);  // an empty piece: the body's end
+  // Canary (canary.cpp): the URL base this request's tries go to (and the side, counted at finish).
+  std::string choose_side(Call& call);
+  // The stable side, after the canary side had no instance: its base; empty when there is no fallback.
+  std::string fall_back_to_stable(Call& call);
+  // Routes with canary_version: their splits follow the table (before build: made; after: followed).
+  void prepare_splits(const RoutesFile& file);
+  void follow_splits(const RouteTable& table);
 
   Runtime& rt_;
   GatewayOptions options_;
@@ -102,6 +116,7 @@ class Gateway {
   std::shared_ptr<discovery::Discovery> upstreams_;  // statics_ + options_.discovery
   std::unique_ptr<http::Client> client_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<Mirrors> mirrors_;  // before client_ goes: it waits for the copies out
   std::unique_ptr<EdgeAuth> auth_;
   Status auth_error_;  // why options.auth made no verifier
   StateStore states_;

@@ -6,9 +6,12 @@
 #include <cmath>
 #include <random>
 
+#include "canary.hpp"
+#include "detail/call.hpp"
 #include "detail/headers.hpp"
 #include "detail/metrics.hpp"
 #include "gateway.hpp"
+#include "mirror.hpp"
 #include "svckit/core/strings.hpp"
 #include "svckit/http/stream.hpp"
 
@@ -63,38 +66,6 @@ std::string join(const std::vector<std::string>& v) {
 enum class Failure { kConnect, kTimeout, kBroken };
 
 }  // namespace
-
-struct Gateway::Call {
-  Call(http::Request& q, http::Response& s) : req(q), res(s), stream(*q.stream()) {}
-  http::Request& req;
-  http::Response& res;
-  http::Stream& stream;
-  std::shared_ptr<const RouteTable> table;  // the table this request started with, whatever reloads come
-  RouteMatch match;
-  const CompiledRoute* route = nullptr;
-  Clock::time_point start = Clock::now();
-  Clock::time_point try_start;
-  Context ctx;  // the request's, narrowed by the route's timeout
-  int attempt = 0;
-  int tries = 0;
-  bool may_retry = false;
-  std::string upstream;  // host:port of the last try
-  std::string avoid;     // the instance the last try failed on
-  bool head_sent = false, discard = false, body_started = false, upgrade = false;
-  // The body's first bytes, read before any upstream is contacted: a body that ends within them is
-  // verified whole (framing and limit) before anything is sent, and can be sent again on a retry.
-  std::string prefetched;
-  bool prefetched_all = false;
-  std::size_t replay = 0;  // how much of `prefetched` this try has sent
-  Duration retry_wait{0};
-  Status source_error;
-  std::uint64_t bytes_in = 0, bytes_out = 0;
-  int status = 0;
-  double upstream_ms = 0;
-  detail::Headers cors;
-  std::shared_ptr<const Identity> identity;  // auth: jwt routes, once the token is verified
-  std::string error;
-};
 
 Task<void> Gateway::handle(http::Request& req, http::Response& res) {
   Call c(req, res);
@@ -249,7 +220,9 @@ Task<void> Gateway::proxy(Call& c) {
     }
     c.bytes_in = c.prefetched.size();
   }
-  const std::string url = r.url_base + RouteTable::upstream_target(c.match, req);
+  const std::string target = RouteTable::upstream_target(c.match, req);
+  begin_mirror(c, headers, target);
+  std::string url = choose_side(c) + target;
   const bool has_body = c.stream.has_body();
   c.ctx = req.ctx.with_timeout(cfg.timeout);
   c.may_retry = cfg.retries > 0 && !c.upgrade && (idempotent(req.method()) || cfg.retry_non_idempotent);
@@ -274,7 +247,7 @@ Task<void> Gateway::proxy(Call& c) {
     if (has_body) {
       up.body_length = c.stream.content_length();
       c.replay = 0;
-      up.body_source = [&c, max = cfg.max_body]() -> Task<Result<std::string_view>> {
+      up.body_source = [this, &c, max = cfg.max_body]() -> Task<Result<std::string_view>> {
         if (c.replay < c.prefetched.size()) {
           std::string_view first = std::string_view(c.prefetched).substr(c.replay);
           c.replay = c.prefetched.size();
@@ -293,6 +266,7 @@ Task<void> Gateway::proxy(Call& c) {
                                .with_http_status(413);
           co_return std::unexpected(c.source_error);
         }
+        gather_mirror(c, *piece);  // the copy's body, up to mirror_max_body; the end sends it
         co_return piece;
       };
     }
@@ -355,6 +329,14 @@ Task<void> Gateway::proxy(Call& c) {
     }
 
     const Status& err = res.error();
+    if (err.reason() == "NO_INSTANCE" && !c.body_started) {  // a canary with no instance: the stable side
+      if (std::string stable = fall_back_to_stable(c); !stable.empty()) {
+        if (ticket) r.breaker->done(*ticket, Status());
+        url = stable + target;
+        --c.attempt;
+        continue;
+      }
+    }
     c.upstream = std::string(err.metadata_value("address"));
     metrics_->tries.with({cfg.name, std::string(code_name(err.code()))}).inc();
     const bool client_side = !c.source_error.ok() || req.ctx.err().reason() == "CLIENT_CLOSED";
@@ -472,6 +454,12 @@ void Gateway::finish(Call& c) {
   metrics_->duration.with({route}).observe(total);
   if (c.route) {
     RouteCounters& k = c.route->state->counters;
+    if (c.mirror) mirrors_->release(*c.route);  // a copy whose body never ended is not sent
+    if (c.side != Call::Side::kNone) {
+      const bool canary = c.side == Call::Side::kCanary;
+      (canary ? k.canary : k.stable).fetch_add(1, std::memory_order_relaxed);
+      metrics_->canary.with({route, canary ? "canary" : "stable"}).inc();
+    }
     if (status >= 500)
       k.errors_5xx.fetch_add(1, std::memory_order_relaxed);
     else if (status >= 400)

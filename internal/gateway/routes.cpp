@@ -52,17 +52,49 @@ std::set<std::string, std::less<>> template_params(std::string_view path) {
   return out;
 }
 
+// An upstream list: one discovery:///service, or http://host:port URLs (no path).
+Status check_upstream_list(std::string_view key, const std::vector<std::string>& list) {
+  const std::string k(key);
+  for (const auto& u : list) {
+    auto url = http::parse_url(u);
+    if (!url) return Status(Code::kInvalidArgument, k + ": " + std::string(url.error().message()));
+    if (!url->service.empty() && list.size() > 1)
+      return Status(Code::kInvalidArgument, k + ": a discovery:/// upstream stands alone");
+    if (url->target != "/")
+      return Status(Code::kInvalidArgument, k + ": \"" + u + "\" has a path; use rewrite for upstream paths");
+  }
+  return Status();
+}
+
 Status check_upstream(const RouteConfig& r) {
   if (r.upstream.empty())
     return Status(Code::kInvalidArgument, "upstream: required: discovery:///service or http:// URLs");
-  for (const auto& u : r.upstream) {
-    auto url = http::parse_url(u);
-    if (!url) return Status(Code::kInvalidArgument, "upstream: " + std::string(url.error().message()));
-    if (!url->service.empty() && r.upstream.size() > 1)
-      return Status(Code::kInvalidArgument, "upstream: a discovery:/// upstream stands alone");
-    if (url->target != "/")
-      return Status(Code::kInvalidArgument, "upstream: \"" + u + "\" has a path; use rewrite for upstream paths");
+  return check_upstream_list("upstream", r.upstream);
+}
+
+Status check_mirror_canary(const RouteConfig& r) {
+  if (Status st = check_upstream_list("mirror", r.mirror); !st.ok()) return st;
+  if (r.mirror.empty() && r.mirror_percent > 0) return Status(Code::kInvalidArgument, "mirror_percent: needs mirror");
+  if (r.mirror_timeout > r.timeout) return Status(Code::kInvalidArgument, "mirror_timeout: must not exceed timeout");
+  if (Status st = check_upstream_list("canary_upstream", r.canary_upstream); !st.ok()) return st;
+  if (!r.canary_version.empty()) {
+    if (!r.canary_upstream.empty())
+      return Status(Code::kInvalidArgument, "canary_version and canary_upstream: choose one");
+    if (r.upstream.size() != 1 || !r.upstream.front().starts_with("discovery:///"))
+      return Status(Code::kInvalidArgument,
+                    "canary_version: needs a discovery:/// upstream (static upstreams: canary_upstream)");
   }
+  const bool canary = !r.canary_version.empty() || !r.canary_upstream.empty();
+  if (!canary && r.canary_weight > 0)
+    return Status(Code::kInvalidArgument, "canary_weight: needs canary_version or canary_upstream");
+  if (!canary && !r.canary_header.empty())
+    return Status(Code::kInvalidArgument, "canary_header: needs canary_version or canary_upstream");
+  if (!r.canary_header.empty() && !valid_token(r.canary_header))
+    return Status(Code::kInvalidArgument, "canary_header: invalid header name \"" + r.canary_header + "\"");
+  const std::string& key = r.canary_key;
+  if (key != "user" && key != "client_ip" && key != "random" &&
+      !(key.starts_with("header:") && valid_token(key.substr(7))))
+    return Status(Code::kInvalidArgument, "canary_key: user, client_ip, header:NAME or random");
   return Status();
 }
 
@@ -122,9 +154,7 @@ Status check_route(const RouteConfig& r) {
   if (r.retry_max_backoff < r.retry_backoff)
     return Status(Code::kInvalidArgument, "retry_max_backoff: must not be below retry_backoff");
   if (Status st = check_auth(r); !st.ok()) return st;
-  if (!r.mirror.empty())
-    if (auto u = http::parse_url(r.mirror); !u)
-      return Status(Code::kInvalidArgument, "mirror: " + std::string(u.error().message()));
+  if (Status st = check_mirror_canary(r); !st.ok()) return st;
   return check_upstream(r);
 }
 
@@ -172,10 +202,16 @@ void RouteConfig::describe(config::Binder<RouteConfig>& b) {
   b.field("auth_algorithms", &RouteConfig::auth_algorithms).doc("a subset of gateway_auth.algorithms");
   b.field("auth_optional", &RouteConfig::auth_optional).doc("requests without a token pass, without identity");
   b.field("auth_forward_token", &RouteConfig::auth_forward_token).doc("send Authorization upstream");
-  b.field("mirror", &RouteConfig::mirror);
-  b.field("mirror_percent", &RouteConfig::mirror_percent).range(0.0, 100.0);
-  b.field("canary_version", &RouteConfig::canary_version);
-  b.field("canary_weight", &RouteConfig::canary_weight).range(0.0, 100.0);
+  b.field("mirror", &RouteConfig::mirror).doc("shadow upstream: discovery:///service or http:// URLs");
+  b.field("mirror_percent", &RouteConfig::mirror_percent).range(0.0, 100.0).doc("share of requests copied");
+  b.bytes("mirror_max_body", &RouteConfig::mirror_max_body).range(0, 64ull << 20).doc("larger bodies: no copy");
+  b.field("mirror_timeout", &RouteConfig::mirror_timeout).range(0ms, 24h).doc("0: try_timeout, else timeout");
+  b.field("mirror_max_in_flight", &RouteConfig::mirror_max_in_flight).range(1, 100000);
+  b.field("canary_upstream", &RouteConfig::canary_upstream).doc("the canary set: same syntax as upstream");
+  b.field("canary_version", &RouteConfig::canary_version).doc("discovery:/// upstreams: the canary's version");
+  b.field("canary_weight", &RouteConfig::canary_weight).range(0.0, 100.0).doc("share of keys to the canary");
+  b.field("canary_header", &RouteConfig::canary_header).doc("value always or never overrides the split");
+  b.field("canary_key", &RouteConfig::canary_key).doc("user, client_ip, header:NAME or random");
   b.validate(check_route);
 }
 

@@ -82,11 +82,19 @@ struct RouteConfig {
   bool auth_optional = false;                // no token passes (no identity); a token sent must be valid
   bool auth_forward_token = true;            // the Authorization header goes upstream too
 
-  // ---- later parts: parsed and validated, not enforced (docs/gateway.md) ----
-  std::string mirror;  // a shadow upstream URL
-  double mirror_percent = 0;
-  std::string canary_version;
-  double canary_weight = 0;
+  // ---- mirroring (mirror.hpp): a sampled copy of each request, its answer discarded ----
+  std::vector<std::string> mirror;              // the shadow upstream: same syntax as upstream; empty: none
+  double mirror_percent = 0;                    // share of requests copied, by request id (0..100)
+  std::uint64_t mirror_max_body = 1ull << 20;   // larger bodies are not copied (they are buffered for it)
+  std::chrono::milliseconds mirror_timeout{0};  // 0: try_timeout, else timeout
+  int mirror_max_in_flight = 64;                // per route and gateway; over it copies are dropped
+
+  // ---- canary split (canary.hpp) ----
+  std::vector<std::string> canary_upstream;  // the canary set as its own upstream (same syntax as upstream)
+  std::string canary_version;                // or: the instances of a discovery:/// upstream of this version
+  double canary_weight = 0;                  // share of keys sent to the canary (0..100)
+  std::string canary_header;                 // a header whose value `always` / `never` overrides the split
+  std::string canary_key = "user";           // user (verified subject, else client IP), client_ip, header:NAME, random
 
   static void describe(config::Binder<RouteConfig>& b);
 };

@@ -168,11 +168,26 @@ TEST(GatewayRoutes, RulesAcrossFieldsAndTheHooksOfLaterParts) {
     ASSERT_FALSE(refused.has_value());
     EXPECT_NE(refused.error().message().find("ES256 is not in gateway_auth.algorithms"), std::string::npos);
   }
-  // Mirroring and canary are parsed and validated (not enforced yet).
+  // Mirroring and canary keys.
   EXPECT_EQ(check("routes: [{name: a, path: /a, mirror: 'http://shadow:1', mirror_percent: 5, canary_version: v2, "
-                  "canary_weight: 5, upstream: ['http://h:1']}]"),
+                  "canary_weight: 5, canary_header: X-Canary, upstream: ['discovery:///orders']}]"),
+            "ok");
+  EXPECT_EQ(check("routes: [{name: a, path: /a, canary_upstream: ['http://h:2', 'http://h:3'], canary_weight: 5, "
+                  "canary_key: 'header:X-Session', upstream: ['http://h:1']}]"),
             "ok");
   EXPECT_NE(check("routes: [{name: a, path: /a, mirror_percent: 500, upstream: ['http://h:1']}]").find("outside"),
+            std::string::npos);
+  EXPECT_NE(check("routes: [{name: a, path: /a, mirror_percent: 5, upstream: ['http://h:1']}]").find("needs mirror"),
+            std::string::npos);
+  EXPECT_NE(check("routes: [{name: a, path: /a, mirror: 'http://s:1/x', upstream: ['http://h:1']}]").find("has a path"),
+            std::string::npos);
+  EXPECT_NE(check("routes: [{name: a, path: /a, canary_version: v2, upstream: ['http://h:1']}]").find("discovery"),
+            std::string::npos);
+  EXPECT_NE(check("routes: [{name: a, path: /a, canary_weight: 5, upstream: ['http://h:1']}]").find("canary_weight"),
+            std::string::npos);
+  EXPECT_NE(check("routes: [{name: a, path: /a, canary_upstream: ['http://h:2'], canary_key: ip, "
+                  "upstream: ['http://h:1']}]")
+                .find("canary_key"),
             std::string::npos);
 }
 

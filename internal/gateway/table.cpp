@@ -51,6 +51,25 @@ std::pair<std::string, int> host_port(const std::string& s) {
   return {s.substr(0, colon), port};
 }
 
+// The discovery name an upstream list is called through: a discovery:/// upstream's own service, or
+// `static_name` under which the gateway registers the http:// URLs (ids `id_prefix`-N, into `out`).
+Result<std::string> upstream_service(const std::vector<std::string>& list, std::string static_name,
+                                     const std::string& id_prefix, std::vector<discovery::Instance>& out) {
+  auto first = http::parse_url(list.front());
+  if (!first) return std::unexpected(first.error());
+  if (!first->service.empty()) return first->service;
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    auto u = http::parse_url(list[k]);
+    if (!u) return std::unexpected(u.error());
+    discovery::Instance inst;
+    inst.id = id_prefix + "-" + std::to_string(k);
+    inst.name = static_name;
+    inst.endpoints = {"http://" + u->host + ":" + std::to_string(u->port)};
+    out.push_back(std::move(inst));
+  }
+  return static_name;
+}
+
 }  // namespace
 
 KeyedLimiter::KeyedLimiter(double rate, double burst, std::size_t max_keys)
@@ -149,23 +168,19 @@ Result<std::shared_ptr<const RouteTable>> RouteTable::build(const RoutesFile& fi
       c.method_mask |= 1u << static_cast<unsigned>(http::parse_method(m));
     }
     for (const auto& [k, v] : r.headers) c.headers.emplace_back(k, v);
-    auto first = http::parse_url(r.upstream.front());
-    if (!first) return std::unexpected(first.error());
-    if (!first->service.empty()) {
-      c.service = first->service;
-    } else {
-      c.service = "gateway." + r.name;
-      for (std::size_t k = 0; k < r.upstream.size(); ++k) {
-        auto u = http::parse_url(r.upstream[k]);
-        if (!u) return std::unexpected(u.error());
-        discovery::Instance inst;
-        inst.id = r.name + "-" + std::to_string(k);
-        inst.name = c.service;
-        inst.endpoints = {"http://" + u->host + ":" + std::to_string(u->port)};
-        c.static_instances.push_back(std::move(inst));
-      }
-    }
+    auto service = upstream_service(r.upstream, "gateway." + r.name, r.name, c.static_instances);
+    if (!service) return std::unexpected(service.error());
+    c.service = std::move(*service);
     c.url_base = "discovery:///" + c.service;
+    for (auto [list, role] : {std::pair{&r.mirror, "mirror"}, std::pair{&r.canary_upstream, "canary"}}) {
+      if (list->empty()) continue;
+      std::vector<discovery::Instance> instances;
+      auto name =
+          upstream_service(*list, std::string("gateway-") + role + "." + r.name, r.name + "-" + role, instances);
+      if (!name) return std::unexpected(name.error());
+      if (!instances.empty()) c.role_statics.emplace_back(*name, std::move(instances));
+      (std::string_view(role) == "mirror" ? c.mirror_base : c.canary_base) = "discovery:///" + *name;
+    }
     for (const auto& o : r.retry_on) {
       if (o == "connect-failure")
         c.retry_connect = true;
@@ -197,6 +212,7 @@ Result<std::shared_ptr<const RouteTable>> RouteTable::build(const RoutesFile& fi
     c.keyed = c.state->keyed;
     c.breaker = c.state->breaker;
     c.budget = c.state->budget;
+    if (!r.canary_version.empty()) c.split = c.state->split;
     table->routes_.push_back(std::move(c));
   }
   std::stable_sort(table->routes_.begin(), table->routes_.end(),

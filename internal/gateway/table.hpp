@@ -43,7 +43,15 @@ class KeyedLimiter {
 struct RouteCounters {
   std::atomic<std::uint64_t> requests{0}, errors_4xx{0}, errors_5xx{0}, retries{0}, rate_limited{0},
       upstream_failures{0}, in_flight{0}, auth_refused{0};
+  // Mirroring: copies answered by the mirror (any status), failed (no answer in time), dropped (over
+  // mirror_max_in_flight, or a body over mirror_max_body), and copies out now.
+  std::atomic<std::uint64_t> mirrored{0}, mirror_failed{0}, mirror_dropped{0};
+  std::atomic<std::int64_t> mirror_in_flight{0};
+  // Canary split: requests sent to each side.
+  std::atomic<std::uint64_t> stable{0}, canary{0};
 };
+
+class VersionSplit;  // canary.hpp
 
 // What a route keeps across reloads. Policy objects are rebuilt when their keys change.
 struct RouteState {
@@ -55,6 +63,9 @@ struct RouteState {
   std::shared_ptr<KeyedLimiter> keyed;           // client_ip / header:NAME / user
   std::shared_ptr<resilience::CircuitBreaker> breaker;
   std::shared_ptr<resilience::RetryBudget> budget;
+  // canary_version routes: the upstream's instances split by version, set by the gateway while it
+  // builds a table; one per route name for the gateway's life.
+  std::shared_ptr<VersionSplit> split;
 };
 
 class StateStore {
@@ -79,6 +90,11 @@ struct CompiledRoute {
   std::string service;                                // the discovery name calls go to
   std::string url_base;                               // "discovery:///" + service
   std::vector<discovery::Instance> static_instances;  // static upstreams, registered under `service`
+  // Static mirror and canary_upstream lists, registered like static_instances under their own names.
+  std::vector<std::pair<std::string, std::vector<discovery::Instance>>> role_statics;
+  std::string mirror_base;              // "discovery:///..." of the mirror; empty: no mirroring
+  std::string canary_base;              // canary_upstream: "discovery:///..." of the canary set; empty: none
+  std::shared_ptr<VersionSplit> split;  // canary_version: the split (canary.hpp)
   std::vector<int> retry_statuses;
   bool retry_connect = false, retry_timeout = false, retry_reset = false;
   std::vector<auth::Algorithm> auth_algorithms;  // auth: jwt: what a token may be signed with here

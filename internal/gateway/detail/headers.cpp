@@ -41,7 +41,7 @@ bool rewritten(std::string_view name) {
   static constexpr std::string_view kOwn[] = {"host",         "content-length", "expect",      "x-request-timeout-ms",
                                               "x-request-id", "traceparent",    "b3",          "uber-trace-id",
                                               "baggage",      "x-b3-traceid",   "x-b3-spanid", "x-b3-parentspanid",
-                                              "x-b3-sampled", "x-b3-flags"};
+                                              "x-b3-sampled", "x-b3-flags",     "x-mirror"};
   for (auto k : kOwn)
     if (iequals(name, k)) return true;
   return false;

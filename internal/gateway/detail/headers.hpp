@@ -4,8 +4,8 @@
 // Proxy-*) stop here both ways; forwarding fields (X-Forwarded-For/-Proto/-Host, Forwarded) are
 // appended to, and kept from the peer only when it is a trusted proxy; fields the gateway or its
 // client write themselves (Host unless preserved, Content-Length, trace context, the request
-// deadline, the request id) are dropped from what the client sent, and so is every X-User-* field:
-// the identity headers are the gateway's to set, from a verified token only (edge_auth.hpp).
+// deadline, the request id, the mirror marker X-Mirror) are dropped from what the client sent, and so is every X-User-*
+// field: the identity headers are the gateway's to set, from a verified token only (edge_auth.hpp).
 #include <string>
 #include <string_view>
 #include <utility>

@@ -31,7 +31,14 @@ struct Gateway::Metrics {
                            {"route", "outcome"})),
         auth_cache(r.counter_vec({.name = "svckit_gateway_auth_cache_total",
                                   .help = "Verified-token cache lookups: hit (no signature checked) or miss."},
-                                 {"result"})) {}
+                                 {"result"})),
+        mirror(r.counter_vec({.name = "svckit_gateway_mirror_total",
+                              .help = "Mirrored copies by route and outcome (mirrored: answered, failed, "
+                                      "dropped_in_flight, dropped_body)."},
+                             {"route", "outcome"})),
+        canary(r.counter_vec({.name = "svckit_gateway_canary_requests_total",
+                              .help = "Requests of routes with a canary by side (stable, canary)."},
+                             {"route", "side"})) {}
   metrics::CounterVec& requests;
   metrics::HistogramVec& duration;
   metrics::HistogramVec& upstream;
@@ -40,6 +47,8 @@ struct Gateway::Metrics {
   metrics::Gauge generation;
   metrics::CounterVec& auth;
   metrics::CounterVec& auth_cache;
+  metrics::CounterVec& mirror;
+  metrics::CounterVec& canary;
 };
 
 }  // namespace svckit::gateway
