@@ -104,6 +104,8 @@ Result<std::optional<auth::VerifierSettings>> bind_edge_auth(const config::Snaps
   if (!errors.empty()) return std::unexpected(config::detail::join_errors(errors));
   auto bound = config::bind<auth::VerifierSettings>(snap, section);
   if (!bound) return std::unexpected(bound.error());
+  if (!bound->configured())
+    return make_error(Code::kInvalidArgument, std::string(section) + ": set jwks_url or jwks_file (where the keys are)");
   return std::optional<auth::VerifierSettings>(std::move(*bound));
 }
 
