@@ -48,7 +48,7 @@ lint:
 	cmake --preset test $(CMAKE_FLAGS) >/dev/null
 	bash scripts/tidy.sh
 
-bench: bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license bench-gateway
+bench: bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license bench-identity bench-platform bench-gateway
 
 bench-http: build-release
 	@bash scripts/deps.sh bench
@@ -81,6 +81,18 @@ bench-license:
 	cmake --preset bench >/dev/null
 	cmake --build build/bench -j $(JOBS) --target license_bench
 	taskset -c 1 build/bench/bench/license/license_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+	taskset -c 1 openssl speed -seconds 3 ed25519 2>/dev/null | grep -i ed25519
+
+bench-identity:
+	@bash scripts/deps.sh build bench
+	cmake --preset bench >/dev/null
+	cmake --build build/bench -j $(JOBS) --target identity_bench
+	taskset -c 1 build/bench/bench/identity/identity_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+
+# The identity and licence services at the request level on SQLite and PostgreSQL (bench/platform/run.sh).
+bench-platform: build-release
+	@bash scripts/deps.sh test
+	bash bench/platform/run.sh build/release
 
 bench-json:
 	@bash scripts/deps.sh build bench
