@@ -105,7 +105,8 @@ Result<std::optional<auth::VerifierSettings>> bind_edge_auth(const config::Snaps
   auto bound = config::bind<auth::VerifierSettings>(snap, section);
   if (!bound) return std::unexpected(bound.error());
   if (!bound->configured())
-    return make_error(Code::kInvalidArgument, std::string(section) + ": set jwks_url or jwks_file (where the keys are)");
+    return make_error(Code::kInvalidArgument,
+                      std::string(section) + ": set jwks_url or jwks_file (where the keys are)");
   return std::optional<auth::VerifierSettings>(std::move(*bound));
 }
 
