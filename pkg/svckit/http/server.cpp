@@ -183,6 +183,21 @@ void Server::close_idle(LoopState& ls, bool all) {
   }
 }
 
+// Connections the kernel completed but the loop had not accepted yet: closing the listener would
+// reset them, requests already written on them included. They are taken in and served like the
+// others in a drain (their first response says Connection: close).
+void Server::take_backlog(LoopState& ls) {
+  std::error_code ec;
+  ls.acceptor->non_blocking(true, ec);
+  for (;;) {
+    tcp::socket sock(ls.loop->io());
+    ls.acceptor->accept(sock, ec);
+    if (ec) break;  // would_block: the backlog is empty
+    counters_->accepted.fetch_add(1, std::memory_order_relaxed);
+    ls.loop->spawn(serve(std::make_unique<Conn>(*this, ls, std::move(sock))));
+  }
+}
+
 Task<void> Server::drain() {
   if (!started_) co_return;
   // Set before draining_: a connection that sees the drain also sees when its grace ends.
@@ -196,7 +211,10 @@ Task<void> Server::drain() {
       LoopState* p = ls.get();
       p->loop->post([this, p, all] {
         std::error_code ec;
-        if (p->acceptor) p->acceptor->close(ec);
+        if (p->acceptor && p->acceptor->is_open()) {
+          take_backlog(*p);
+          p->acceptor->close(ec);
+        }
         close_idle(*p, all);
       });
     }

@@ -90,6 +90,7 @@ class Server {
   Task<void> sweep_loop(LoopState& ls);
   Task<void> serve(std::unique_ptr<Conn> conn);
   void close_idle(LoopState& ls, bool all);
+  void take_backlog(LoopState& ls);
   static void cancel_io(Conn& c);
 
   Runtime& rt_;
