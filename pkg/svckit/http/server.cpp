@@ -125,7 +125,13 @@ Task<void> Server::accept_loop(LoopState& ls) {
       static_cast<void>(co_await sleep_for(stop_ctx_, std::chrono::milliseconds(10)));
       continue;
     }
-    if (draining_) break;
+    if (draining_) {
+      // Accepted as the drain began: served like every other connection of the drain (its answer
+      // says Connection: close) rather than closed with a request perhaps already written on it.
+      counters_->accepted.fetch_add(1, std::memory_order_relaxed);
+      ls.loop->spawn(serve(std::make_unique<Conn>(*this, ls, std::move(sock))));
+      break;
+    }
     if (active_.load(std::memory_order_relaxed) >= options_.max_connections) {
       counters_->rejected.fetch_add(1, std::memory_order_relaxed);
       static constexpr std::string_view kBusy =
