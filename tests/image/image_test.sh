@@ -99,32 +99,52 @@ mkdir -p "$data/identity" "$data/registry"
 ]}
 JSON
   # The licence signing key as deploy/k8s/secrets.sh makes it: an Ed25519 private JWK.
+  mkdir -p "$tmp/license-secret"
   b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
   openssl genpkey -algorithm ed25519 -out "$tmp/ed25519.pem"
   d=$(openssl pkey -in "$tmp/ed25519.pem" -outform DER | tail -c 32 | b64url)
   x=$(openssl pkey -in "$tmp/ed25519.pem" -pubout -outform DER | tail -c 32 | b64url)
-  printf '{"kty":"OKP","crv":"Ed25519","x":"%s","d":"%s"}\n' "$x" "$d" >"$data/license-signing-key.jwk"
+  printf '{"kty":"OKP","crv":"Ed25519","x":"%s","d":"%s"}\n' "$x" "$d" >"$tmp/license-secret/signing-key.jwk"
 )
 chown -R "$uid:$uid" "$data"
 chmod 700 "$data" "$data/identity"
+# license-svc's key as deploy/k8s/base/license-svc.yaml hands it over: a Secret volume (read-only, group
+# readable under fsGroup 65532), copied with mode 0600 by the init container's `install` from the
+# license-svc image into the keys volume that license-svc reads (/app/keys, read-only there).
+chown -R "0:$uid" "$tmp/license-secret"
+chmod 750 "$tmp/license-secret"
+chmod 440 "$tmp/license-secret/signing-key.jwk"
+mkdir -p "$tmp/keys"
+chown "$uid:$uid" "$tmp/keys"
+"${P[@]}" run --rm --network none --read-only --user "$uid:$uid" --cap-drop ALL --health-interval disable \
+  -v "$tmp/license-secret:/var/run/secrets/svckit/license:ro" -v "$tmp/keys:/app/keys" \
+  --entrypoint /usr/bin/install "ghcr.io/svckit/license-svc:$tag" \
+  -m 0600 /var/run/secrets/svckit/license/signing-key.jwk /app/keys/signing-key.jwk 2>>"$tmp/podman.err" \
+  || fail "license-svc's init container (install) did not copy the signing key"
+[ "$(stat -c '%a %u' "$tmp/keys/signing-key.jwk")" = "600 $uid" ] || fail "signing key copied as $(stat -c '%a %u' "$tmp/keys/signing-key.jwk")"
 
 gw="http://127.0.0.1:$base"
 common=(--network host --read-only --tmpfs /tmp:rw,size=16m,mode=1777 -v "$data:/app/data"
   --user "$uid:$uid" --cap-drop ALL --security-opt no-new-privileges
   --health-interval disable)   # podman's healthcheck timers need systemd (its complaints: podman.err); run by hand below
 registry=(--set discovery.backend=file --set discovery.file.dir=data/registry)
-run() {  # service http_port admin_port args...
-  local s=$1 http=$2 admin=$3 n="svckit-$1-$$"
+run() {  # service http_port admin_port [podman options --] args...
+  local s=$1 http=$2 admin=$3 n="svckit-$1-$$" opts=()
   shift 3
+  if [[ " $* " == *" -- "* ]]; then
+    while [ "$1" != -- ]; do opts+=("$1"); shift; done
+    shift
+  fi
   names+=("$n")
-  "${P[@]}" run -d --name "$n" "${common[@]}" -e SVCKIT_HTTP_PORT="$http" -e SVCKIT_ADMIN_PORT="$admin" \
+  "${P[@]}" run -d --name "$n" "${common[@]}" "${opts[@]}" -e SVCKIT_HTTP_PORT="$http" -e SVCKIT_ADMIN_PORT="$admin" \
     "ghcr.io/svckit/$s:$tag" "${registry[@]}" "$@" >/dev/null 2>>"$tmp/podman.err"
 }
 run gateway $base $((base + 1)) --set "gateway_auth.issuer=$gw"
 run hello $((base + 2)) $((base + 3))
 run user-svc $((base + 4)) $((base + 5))
 run auth-svc $((base + 6)) $((base + 7)) --set identity.bootstrap_file=data/identity/bootstrap.json --set "identity.issuer=$gw"
-run license-svc $((base + 8)) $((base + 9)) --set "auth.issuer=$gw"
+run license-svc $((base + 8)) $((base + 9)) -v "$tmp/keys:/app/keys:ro" -- \
+  --set "auth.issuer=$gw" --set license.signing_key_file=/app/keys/signing-key.jwk
 names+=("svckit-chat-svc-$$")
 "${P[@]}" run -d --name "svckit-chat-svc-$$" "${common[@]}" -e SVCKIT_GRPC_PORT=$((base + 11)) \
   -e SVCKIT_ADMIN_PORT=$((base + 10)) "ghcr.io/svckit/chat-svc:$tag" "${registry[@]}" >/dev/null 2>>"$tmp/podman.err"
