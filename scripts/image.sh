@@ -57,6 +57,8 @@ for svc in "${services[@]}"; do
   cp "$work/healthcheck" "$root/app/bin/healthcheck"
   printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:%s:%s:nonroot:/app:/sbin/nologin\n' $uid $uid >"$root/etc/passwd"
   printf 'root:x:0:\nnonroot:x:%s:\n' $uid >"$root/etc/group"
+  # Host names from /etc/hosts first, then DNS (without the file, glibc asks DNS first and may stop there).
+  printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$root/etc/nsswitch.conf"
   if [ -s /etc/ssl/certs/ca-certificates.crt ]; then   # TLS to PostgreSQL, an OTLP collector, JWKS over https
     mkdir -p "$root/etc/ssl/certs"
     cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"

@@ -125,7 +125,7 @@ chown "$uid:$uid" "$tmp/keys"
 
 gw="http://127.0.0.1:$base"
 common=(--network host --read-only --tmpfs /tmp:rw,size=16m,mode=1777 -v "$data:/app/data"
-  --user "$uid:$uid" --cap-drop ALL --security-opt no-new-privileges
+  --cap-drop ALL --security-opt no-new-privileges   # no --user: the image's own user is the one checked
   --health-interval disable)   # podman's healthcheck timers need systemd (its complaints: podman.err); run by hand below
 registry=(--set discovery.backend=file --set discovery.file.dir=data/registry)
 run() {  # service http_port admin_port [podman options --] args...
@@ -149,8 +149,16 @@ names+=("svckit-chat-svc-$$")
 "${P[@]}" run -d --name "svckit-chat-svc-$$" "${common[@]}" -e SVCKIT_GRPC_PORT=$((base + 11)) \
   -e SVCKIT_ADMIN_PORT=$((base + 10)) "ghcr.io/svckit/chat-svc:$tag" "${registry[@]}" >/dev/null 2>>"$tmp/podman.err"
 
-wait_ok() {  # url seconds
-  for _ in $(seq $(($2 * 10))); do curl -sf -m 1 -o /dev/null "$1" && return 0; sleep 0.1; done
+wait_ok() {  # url seconds; a container that exited meanwhile fails at once
+  local i exited
+  for i in $(seq $(($2 * 10))); do
+    curl -sf -m 1 -o /dev/null "$1" && return 0
+    if [ $((i % 10)) = 0 ]; then
+      exited=$("${P[@]}" ps -a --filter status=exited --format '{{.Names}}' | grep -- "-$$\$" || true)
+      [ -z "$exited" ] || fail "exited: $exited"
+    fi
+    sleep 0.1
+  done
   fail "no answer from $1 within $2 s"
 }
 for a in 1 3 5 7 9 10; do
