@@ -124,7 +124,7 @@ chown "$uid:$uid" "$tmp/keys"
 [ "$(stat -c '%a %u' "$tmp/keys/signing-key.jwk")" = "600 $uid" ] || fail "signing key copied as $(stat -c '%a %u' "$tmp/keys/signing-key.jwk")"
 
 gw="http://127.0.0.1:$base"
-common=(--network host --read-only --tmpfs /tmp:rw,size=16m,mode=1777 -v "$data:/app/data"
+common=(--network host --read-only --tmpfs "/tmp:rw,size=16m,mode=1777" -v "$data:/app/data"
   --cap-drop ALL --security-opt no-new-privileges   # no --user: the image's own user is the one checked
   --health-interval disable)   # podman's healthcheck timers need systemd (its complaints: podman.err); run by hand below
 registry=(--set discovery.backend=file --set discovery.file.dir=data/registry)
@@ -139,7 +139,7 @@ run() {  # service http_port admin_port [podman options --] args...
   "${P[@]}" run -d --name "$n" "${common[@]}" "${opts[@]}" -e SVCKIT_HTTP_PORT="$http" -e SVCKIT_ADMIN_PORT="$admin" \
     "ghcr.io/svckit/$s:$tag" "${registry[@]}" "$@" >/dev/null 2>>"$tmp/podman.err"
 }
-run gateway $base $((base + 1)) --set "gateway_auth.issuer=$gw"
+run gateway "$base" $((base + 1)) --set "gateway_auth.issuer=$gw"
 run hello $((base + 2)) $((base + 3))
 run user-svc $((base + 4)) $((base + 5))
 run auth-svc $((base + 6)) $((base + 7)) --set identity.bootstrap_file=data/identity/bootstrap.json --set "identity.issuer=$gw"
