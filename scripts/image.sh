@@ -97,7 +97,10 @@ for svc in "${services[@]}"; do
     echo 'HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 CMD ["/app/bin/healthcheck"]'
     echo 'ENTRYPOINT ["/app/bin/service"]'
   } >"$ctx/Containerfile"
+  old=$(buildah images -q "$repo/$svc:$tag" 2>/dev/null || true)
   buildah bud -q --format docker -t "$repo/$svc:$tag" "$ctx" >/dev/null
+  # The image this tag named before, now nameless: removed (kept while a container uses it).
+  if [ -n "$old" ] && [ "$old" != "$(buildah images -q "$repo/$svc:$tag")" ]; then buildah rmi "$old" >/dev/null 2>&1 || true; fi
   size=$(du -sk --apparent-size "$root" | cut -f1)
   awk -v n="$repo/$svc:$tag" -v k="$size" -v b="$(stat -c %s "$root/app/bin/service")" \
     -v l="$(find "$root" -name '*.so*' | wc -l)" \
