@@ -4,7 +4,8 @@
 # (read-only root filesystem, /tmp a tmpfs, one data volume, uid 65532, every capability dropped) with
 # host networking on free ports. Checked: the image configuration (user, working directory, HEALTHCHECK,
 # no shell), /healthz and /readyz of each service and the HEALTHCHECK run by podman, the citizen and
-# clerk journey through the gateway container (tests/platform/journey_test.py), the process's uid on
+# clerk journey through the gateway container (tests/platform/journey_test.py), license-svc's signing
+# key copied by its Deployment's init container command (install) from the image, the process's uid on
 # the host and its read-only root, and a graceful stop on SIGTERM (podman stop): exit status 0 within
 # the timeout and "service stopped" in the log. The containers and images it made are removed.
 # Needs root (uid 65532 on the host is the check) and a machine where podman can start a container (not
