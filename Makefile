@@ -1,6 +1,7 @@
 # svckit: two commands on a fresh Debian 12 machine.
 #   make run   - install missing packages, build optimised binaries, start the platform
 #   make test  - install missing packages, build (warnings are errors), run every test
+# make image  - the release binaries, then one container image per service (buildah, offline)
 # Extra: make test-asan (ASan+UBSan), make test-tsan (TSan), make lint (clang-tidy), make bench,
 # make fuzz (FUZZ_SECONDS=60), make fmt.
 SHELL := /bin/bash
@@ -12,7 +13,7 @@ CTEST_FLAGS ?= -j $(JOBS)
 # libFuzzer targets with CMake; make fuzz builds and runs them with scripts/fuzz.sh.
 FUZZ_SECONDS ?= 60
 
-.PHONY: lint fmt-check run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license bench-gateway fuzz deps fmt clean
+.PHONY: image lint fmt-check run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license bench-gateway fuzz deps fmt clean
 
 deps:
 	@bash scripts/deps.sh build test
@@ -21,6 +22,15 @@ build-release:
 	@bash scripts/deps.sh build
 	cmake --preset release $(CMAKE_FLAGS) >/dev/null
 	cmake --build --preset release -j $(JOBS)
+
+# One image per service, FROM scratch, built offline with buildah: ghcr.io/svckit/<service>:<version>,
+# the names deploy/k8s uses (scripts/image.sh; docs/operations.md#images). IMAGE_TAG, IMAGE_REPO rename.
+SERVICES := gateway auth-svc license-svc user-svc hello chat-svc
+image:
+	@bash scripts/deps.sh build image
+	cmake --preset release $(CMAKE_FLAGS) >/dev/null
+	cmake --build --preset release -j $(JOBS) --target $(SERVICES)
+	bash scripts/image.sh build/release $(SERVICES)
 
 # REGISTRY=etcd: the services register in an etcd that scripts/run.sh starts (default: file).
 REGISTRY ?= file

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one list of Debian packages svckit needs. Idempotent: installs only what is missing and runs
 # `apt-get update` only when something is. Groups: build, test (make test), bench (make bench), fuzz (make fuzz),
-# etcd (make run REGISTRY=etcd), lint (make lint).
-# usage: scripts/deps.sh [build|test|bench|fuzz|lint|etcd|all]...   (default: build test)
+# etcd (make run REGISTRY=etcd), lint (make lint), image (make image).
+# usage: scripts/deps.sh [build|test|bench|fuzz|lint|etcd|image|all]...   (default: build test)
 set -euo pipefail
 
 build_pkgs=(
@@ -26,6 +26,7 @@ test_pkgs=(
   python3-jwt python3-cryptography      # PyJWT: a JWT library nobody here wrote (auth interop)
   golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev  # bench-grpc's Go peer
   python3-jmespath                      # deploy/alloy's JSON stage expressions, evaluated by tests/deploy
+  buildah podman runc openssl           # the images built and run (tests/image); the licence key made
 )
 bench_pkgs=(
   libbenchmark-dev
@@ -45,6 +46,8 @@ fuzz_pkgs=(
 
 etcd_pkgs=(etcd-server etcd-client curl)
 
+image_pkgs=(buildah podman runc)   # make image: OCI images built offline (scripts/image.sh)
+
 lint_pkgs=(
   clang-tidy-16  # 16: clang-tidy 14 cannot parse libstdc++ 12's std::source_location and std::variant
 )
@@ -63,8 +66,9 @@ for g in "${groups[@]}"; do
     fuzz) want+=("${fuzz_pkgs[@]}") ;;
     etcd) want+=("${etcd_pkgs[@]}") ;;
     lint) want+=("${build_pkgs[@]}" "${lint_pkgs[@]}") ;;
-    all) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${fuzz_pkgs[@]}" "${lint_pkgs[@]}") ;;
-    *) echo "deps.sh: unknown group '$g' (build|test|bench|fuzz|lint|etcd|all)" >&2; exit 2 ;;
+    image) want+=("${build_pkgs[@]}" "${image_pkgs[@]}") ;;
+    all) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${fuzz_pkgs[@]}" "${lint_pkgs[@]}" "${image_pkgs[@]}") ;;
+    *) echo "deps.sh: unknown group '$g' (build|test|bench|fuzz|lint|etcd|image|all)" >&2; exit 2 ;;
   esac
 done
 
