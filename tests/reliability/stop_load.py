@@ -25,12 +25,17 @@ stop_sent = [None]
 done = threading.Event()
 
 
+partial = threading.local()
+
+
 def read_response(s, buf):
     """Reads one response; returns (status, close, rest) or None on EOF/reset before it completed."""
+    partial.data = buf
     while b"\r\n\r\n" not in buf:
         chunk = s.recv(65536)
         if not chunk:
             return None
+        partial.data = buf + chunk
         buf += chunk
     head, _, rest = buf.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
@@ -81,7 +86,7 @@ def client():
                     # A connection opened after SIGTERM and reset before its first answer was in the
                     # listener's queue as it closed: the server never accepted it (counted, reported).
                     stats["reset_new" if fresh and answered == 0 else "lost"] += 1
-                    if os.environ.get("STOP_LOAD_DEBUG"): print(f"lost ({how}): fresh={fresh} answered={answered} at +{time.time() - (stop_sent[0] or time.time()):.4f}", file=sys.stderr)
+                    if os.environ.get("STOP_LOAD_DEBUG"): print(f"lost {target}{path} ({how}): fresh={fresh} answered={answered} partial={getattr(partial, 'data', b'')[:120]!r} at +{time.time() - (stop_sent[0] or time.time()):.4f}", file=sys.stderr)
                 break
             status, close, buf = r
             answered += 1

@@ -170,7 +170,8 @@ Task<Status> Server::Conn::ConnStream::write_head(const Response& res, std::opti
     }
   }
   if (!f.raw) {
-    if (!keep || (!length && !f.out_chunked && !f.no_body_out))
+    f.announced_close = !keep || (!length && !f.out_chunked && !f.no_body_out);
+    if (f.announced_close)
       out += "Connection: close\r\n";
     else if (h.version_minor == 0)
       out += "Connection: keep-alive\r\n";
@@ -237,7 +238,10 @@ Task<Status> Server::Conn::ConnStream::finish() {
 
 bool Server::Conn::ConnStream::after_response() {
   const bool complete = f.finished && !f.broken && !f.raw && (f.out_chunked || f.no_body_out || out_left == 0);
-  const bool keep = complete && f.body_done && c.head.keep_alive && !c.res.close && !c.srv.draining_;
+  // A head that promised keep-alive (written before a drain began) is kept to: the client may already
+  // be writing its next request, which the drain answers with Connection: close. Closing here would
+  // leave that request unanswered.
+  const bool keep = complete && f.body_done && c.head.keep_alive && !c.res.close && !f.announced_close;
   c.big_body = {};
   c.start = c.next_start;
   if (c.start >= c.end) c.start = c.end = 0;
