@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
+#include "svckit/core/notifier.hpp"
 #include "svckit/http/client.hpp"
 #include "svckit/http/server.hpp"
 #include "svckit/testing/raw_http_client.hpp"
@@ -63,6 +66,14 @@ class StreamTest : public ::testing::Test {
     });
     router_.get("/ws", testkit::upgrade_echo("echo"));
     router_.get("/after", [](Request&, Response& res) { res.text(200, "after"); });
+    // Writes its head (4 bytes long), then its body when the test says.
+    router_.get("/slow", [this](Request& req, Response& res) -> Task<void> {
+      res.status = 200;
+      if (!(co_await req.stream()->write_head(res, std::uint64_t{4})).ok()) co_return;
+      co_await finish_body_.wait();
+      if (!(co_await req.stream()->write("done")).ok()) co_return;
+      static_cast<void>(co_await req.stream()->finish());
+    });
     ServerOptions o;
     o.host = "127.0.0.1";
     o.port = 0;
@@ -77,6 +88,7 @@ class StreamTest : public ::testing::Test {
 
   Runtime rt_{{.workers = 1}};
   Router router_;
+  Notifier finish_body_;
   std::unique_ptr<Server> server_;
   std::uint16_t port_ = 0;
 };
@@ -171,6 +183,31 @@ TEST_F(StreamTest, StreamedResponsesKeepTheirFraming) {
   EXPECT_TRUE(c3.closed());
   std::string all = c3.read_until([](const std::string&) { return false; }, 100ms);
   EXPECT_NE(all.find("\r\n\r\npiece0;piece1;piece2;"), std::string::npos) << all;
+}
+
+// A streamed head written before a drain began promised keep-alive: the client's next request on
+// that connection is answered (with Connection: close), not met by a silent close after the body.
+TEST_F(StreamTest, AHeadThatPromisedKeepAliveBeforeADrainGetsTheNextRequestAnswered) {
+  RawClient c(port_);
+  c.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::string head = c.read_until([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; });
+  ASSERT_EQ(head.find("Connection: close"), std::string::npos) << head;  // keep-alive, as promised
+  std::thread drainer([this] { rt_.block_on(server_->drain()); });
+  struct JoinAtExit {
+    std::thread& t;
+    ~JoinAtExit() { t.join(); }
+  } join_at_exit{drainer};
+  std::this_thread::sleep_for(50ms);  // the drain has begun
+  finish_body_.notify();
+  auto first = c.response();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->body, "done");
+  EXPECT_EQ(first->headers["connection"], "");
+  c.send("GET /after HTTP/1.1\r\nHost: t\r\n\r\n");  // sent on the promise
+  auto r = c.response();
+  ASSERT_TRUE(r) << "the request sent on a keep-alive promise was not answered";
+  EXPECT_EQ(r->body, "after");
+  EXPECT_EQ(r->headers["connection"], "close");
 }
 
 TEST_F(StreamTest, AfterA101TheConnectionCarriesRawBytesBothWays) {
