@@ -9,6 +9,20 @@
 
 #include "commands.hpp"
 
+namespace svckit::cli {
+
+int version() {
+  std::string tdir = templates_dir();
+  std::string sanitize = SVCKIT_SANITIZE;
+  std::printf("svckit %s (revision %s at configure)\n", SVCKIT_VERSION, SVCKIT_REVISION);
+  std::printf("build: %s, g++ %s, __cplusplus %ldL%s\n", SVCKIT_BUILD_TYPE, __VERSION__, static_cast<long>(__cplusplus),
+              sanitize.empty() ? "" : (", sanitizer " + sanitize).c_str());
+  std::printf("templates: %s\n", tdir.empty() ? "(not found)" : tdir.c_str());
+  return 0;
+}
+
+}  // namespace svckit::cli
+
 namespace {
 
 int usage() {

@@ -1,5 +1,4 @@
-// svckit new: a service from templates/service/ (render.hpp says the template language), and
-// svckit version.
+// svckit new: a service from templates/service/ (render.hpp says the template language).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -167,14 +166,6 @@ int new_service(const Args& args) {
       "docs: README.md in the service; svckit's docs/getting-started.md\n",
       name.c_str(), files.size(), db.c_str(), grpc ? ", gRPC" : "", target.c_str(), prefix_text.c_str(), name.c_str(),
       db == "postgres" ? " --set db.postgres.dsn='host=... dbname=... user=...'" : "");
-  return 0;
-}
-
-int version() {
-  std::string tdir = templates_dir();
-  std::printf("svckit %s\n", SVCKIT_VERSION);
-  std::printf("build: %s, g++ %s, C++ %ld\n", SVCKIT_BUILD_TYPE, __VERSION__, static_cast<long>(__cplusplus));
-  std::printf("templates: %s\n", tdir.empty() ? "(not found)" : tdir.c_str());
   return 0;
 }
 

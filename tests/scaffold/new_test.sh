@@ -77,6 +77,24 @@ if "$svckit" new other --db mysql 2>/dev/null; then fail "--db mysql accepted"; 
 "$svckit" new demo --force >/dev/null  # --force writes the templates' files again
 if tail -1 demo/cmd/demo/main.cpp | grep -q "// mine"; then fail "--force did not rewrite main.cpp"; fi
 
+# Their manifests render, validate against the Kubernetes schemas and pass the platform's policy
+# (tests/deploy's tools; skipped where kubectl with kustomize v5 or node is missing).
+if command -v kubectl >/dev/null && command -v node >/dev/null &&
+  npm_dir=$(bash "$src/tests/deploy/npm_tools.sh" 2>/dev/null); then
+  for svc in demo chatty; do
+    for env in dev prod; do
+      kubectl kustomize --load-restrictor LoadRestrictionsNone "$svc/deploy/k8s/overlays/$env" >"$tmp/k8s.yaml" ||
+        fail "kustomize $svc/$env"
+      NODE_PATH="$npm_dir/node_modules" node "$src/tests/deploy/k8s_validate.js" "$tmp/k8s.yaml" >/dev/null ||
+        fail "schema: $svc/$env"
+      /usr/bin/python3 "$src/tests/deploy/policy.py" "$tmp/k8s.yaml" >/dev/null || fail "policy: $svc/$env"
+    done
+  done
+  echo "scaffold test: deploy/k8s of demo and chatty render, validate and pass the policy (dev, prod)"
+else
+  echo "scaffold test: kubectl or node missing: manifests not checked"
+fi
+
 # 2. Build both and run their tests.
 build_service() {  # name
   cmake -S "$1" -B "$1/build" -G Ninja -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
