@@ -150,6 +150,43 @@ wait $pid
 pid=
 grep -q '"msg":"service stopped"' "$tmp/demo.log"
 
+# chatty's gRPC API beside its HTTP one, called by Python grpcio with stubs from its own .proto.
+cd "$tmp/work/chatty"
+chatty_db=(--set db.driver=sqlite)
+[ -n "${dsn:-}" ] && chatty_db=(--set "db.postgres.dsn=$dsn")
+./build/chatty --set http.port=0 --set admin.port=0 --set grpc.port=0 --set grpc.host=127.0.0.1 \
+  --set log.async=false "${chatty_db[@]}" >"$tmp/chatty.log" 2>"$tmp/chatty-err.log" &
+pid=$!
+wait_service "$tmp/chatty-err.log" chatty
+target=$(sed -n 's/^chatty: grpc \([^ ]*\).*/\1/p' "$tmp/chatty-err.log")
+[ -n "$target" ] || fail "chatty printed no gRPC address"
+mkdir -p "$tmp/stubs"
+protoc -I api --python_out="$tmp/stubs" --grpc_out="$tmp/stubs" \
+  --plugin=protoc-gen-grpc="$(command -v grpc_python_plugin)" api/chatty/v1/chatty.proto
+/usr/bin/python3 - "$tmp/stubs" "$target" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import grpc
+from chatty.v1 import chatty_pb2 as pb, chatty_pb2_grpc as rpc
+stub = rpc.ChattyStub(grpc.insecure_channel(sys.argv[2]))
+made = stub.CreateItem(pb.CreateItemRequest(name="over grpc", description="d"), timeout=5, wait_for_ready=True)
+got = stub.GetItem(pb.GetItemRequest(id=made.id), timeout=2)
+assert (got.id, got.name, got.description) == (made.id, "over grpc", "d"), got
+for call, code in ((lambda: stub.GetItem(pb.GetItemRequest(id=made.id + 1000), timeout=2), grpc.StatusCode.NOT_FOUND),
+                   (lambda: stub.CreateItem(pb.CreateItemRequest(name=" "), timeout=2), grpc.StatusCode.INVALID_ARGUMENT)):
+    try:
+        call()
+        sys.exit("expected %s" % code)
+    except grpc.RpcError as e:
+        assert e.code() == code, (e.code(), e.details())
+PY
+expect "chatty http" "$(curl -s "$svc_url/v1/items")" '"name":"over grpc"'
+kill -TERM $pid
+wait $pid
+pid=
+echo "scaffold test: chatty answers over gRPC (create, get, NOT_FOUND, INVALID_ARGUMENT) and HTTP"
+cd "$tmp/work/demo"
+
 # 4. The companion commands on the generated service.
 out=$("$svckit" config check --env prod .)
 expect "config check" "$out" "demo.greeting = Hello from demo"
