@@ -34,7 +34,8 @@ int usage() {
       "                        load DIR's configs/ (default .) as a service does; print each key, its value\n"
       "                        and source (secrets redacted); exit 2 on errors\n"
       "  migrate up|status [--dir DIR] [--config-dir DIR] [--env ENV] [--set key=value]...\n"
-      "                        apply or list migrations (DIR default: migrations/ or internal/*/migrations)\n"
+      "                        apply or list migrations (DIR default: db.migrations, else migrations/ or\n"
+      "                        internal/*/migrations)\n"
       "  version               svckit's version and build\n",
       stderr);
   return 2;

@@ -200,5 +200,6 @@ set -e
 [ $rc -eq 2 ] || fail "config check of a typo: exit $rc, expected 2"
 grep -q "http.prot: unknown key (.*configs/prod/typo.yaml:2)" "$tmp/check.log"
 rm configs/prod/typo.yaml
-expect "migrate status" "$("$svckit" migrate status)" "0001 items"
+# The database demo ran on (configs/services/demo.yaml: data/demo.db), its migrations found.
+expect "migrate status" "$("$svckit" migrate status)" "0001 items                          applied 20"
 echo "scaffold test: ok"
