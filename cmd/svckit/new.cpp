@@ -103,8 +103,13 @@ int new_service(const Args& args) {
     return 1;
   }
 
+  // The prefix this svckit is installed in, for find_package (a placeholder for a build tree's binary).
+  fs::path prefix = fs::path(tdir).parent_path().parent_path().parent_path();
+  std::string prefix_text = fs::exists(prefix / "lib" / "cmake" / "svckit", ec) ? prefix.string() : "<svckit's prefix>";
+
   Vars vars = service_vars(name);
   vars.values["db"] = db;
+  vars.values["svckit_prefix"] = prefix_text;
   vars.values["svckit_version"] = SVCKIT_VERSION;
   vars.flags.insert(db);
   if (grpc) vars.flags.insert("grpc");
@@ -152,9 +157,6 @@ int new_service(const Args& args) {
     if (f.executable) fs::permissions(out, fs::perms::owner_exec | fs::perms::group_exec, fs::perm_options::add, ec);
     std::printf("  created %s\n", out.c_str());
   }
-  // The prefix this svckit is installed in, for find_package.
-  fs::path prefix = fs::path(tdir).parent_path().parent_path().parent_path();
-  std::string prefix_text = fs::exists(prefix / "lib" / "cmake" / "svckit", ec) ? prefix.string() : "<svckit's prefix>";
   std::printf(
       "\n%s: %zu files (%s%s).\nNext:\n"
       "  cd %s\n"
