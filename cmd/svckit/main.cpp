@@ -25,7 +25,7 @@ int version() {
 
 namespace {
 
-int usage() {
+int usage(FILE* to = stderr) {
   std::fputs(
       "usage: svckit COMMAND ...\n"
       "  new NAME [--grpc] [--db sqlite|postgres] [--dir DIR] [--force]\n"
@@ -37,8 +37,8 @@ int usage() {
       "                        apply or list migrations (DIR default: db.migrations, else migrations/ or\n"
       "                        internal/*/migrations)\n"
       "  version               svckit's version and build\n",
-      stderr);
-  return 2;
+      to);
+  return to == stdout ? 0 : 2;
 }
 
 }  // namespace
@@ -46,6 +46,7 @@ int usage() {
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   std::string cmd = argv[1];
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") return usage(stdout);
   svckit::cli::Args rest(argv + 2, argv + argc);
   if (cmd == "new") return svckit::cli::new_service(rest);
   if (cmd == "version" || cmd == "--version") return svckit::cli::version();
