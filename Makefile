@@ -145,10 +145,10 @@ fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
 fmt:
-	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+	git ls-files '*.cpp' '*.hpp' ':!:templates/*' | xargs clang-format -i
 # The check make test runs too (format.clang_format): every tracked C++ file as clang-format writes it.
 fmt-check:
-	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
+	git ls-files '*.cpp' '*.hpp' ':!:templates/*' | xargs clang-format --dry-run -Werror
 
 clean:
 	rm -rf build

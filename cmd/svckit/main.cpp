@@ -1,91 +1,58 @@
-// svckit: the command-line tool: database migrations.
-//   svckit migrate up     --dir internal/user/migrations [--set db.driver=postgres --set db.postgres.dsn=...]
-//   svckit migrate status --dir internal/user/migrations
-// The database comes from the same layered config as the services (configs/, SVCKIT_* env, --set);
-// --dir is the service's migrations folder (its sqlite/ or postgres/ subfolder is used when present).
+// svckit: the command-line tool.
+//   svckit new NAME [--grpc] [--db sqlite|postgres] [--dir DIR] [--force]   a new service from templates
+//   svckit config check [--env ENV] [--set key=value]... [DIR]             a service's configuration
+//   svckit migrate up|status [--dir DIR] [--config-dir DIR] [--set ...]    database migrations
+//   svckit version                                                         version and build
+// docs/getting-started.md walks through them.
 #include <cstdio>
-#include <filesystem>
 #include <string>
-#include <vector>
 
-#include "svckit/config/config.hpp"
-#include "svckit/db/migrate.hpp"
-#include "svckit/db/settings.hpp"
+#include "commands.hpp"
+
+namespace svckit::cli {
+
+int version() {
+  std::string tdir = templates_dir();
+  std::string sanitize = SVCKIT_SANITIZE;
+  std::printf("svckit %s (revision %s at configure)\n", SVCKIT_VERSION, SVCKIT_REVISION);
+  std::printf("build: %s, g++ %s, __cplusplus %ldL%s\n", SVCKIT_BUILD_TYPE, __VERSION__, static_cast<long>(__cplusplus),
+              sanitize.empty() ? "" : (", sanitizer " + sanitize).c_str());
+  std::printf("templates: %s\n", tdir.empty() ? "(not found)" : tdir.c_str());
+  return 0;
+}
+
+}  // namespace svckit::cli
 
 namespace {
 
-int usage() {
+int usage(FILE* to = stderr) {
   std::fputs(
-      "usage: svckit migrate up|status --dir DIR [--config-dir DIR] [--env ENV] [--set key=value]...\n"
-      "  up      apply pending migrations (in one transaction, under a lock)\n"
-      "  status  list applied, pending and changed migrations\n",
-      stderr);
-  return 2;
+      "usage: svckit COMMAND ...\n"
+      "  new NAME [--grpc] [--db sqlite|postgres] [--dir DIR] [--force]\n"
+      "                        create DIR/NAME (default ./NAME): a service that builds against svckit\n"
+      "  config check [--env ENV] [--set key=value]... [DIR]\n"
+      "                        load DIR's configs/ (default .) as a service does; print each key, its value\n"
+      "                        and source (secrets redacted); exit 2 on errors\n"
+      "  migrate up|status [--dir DIR] [--config-dir DIR] [--env ENV] [--set key=value]...\n"
+      "                        apply or list migrations (DIR default: db.migrations, else migrations/ or\n"
+      "                        internal/*/migrations)\n"
+      "  version               svckit's version and build\n",
+      to);
+  return to == stdout ? 0 : 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3 || std::string(argv[1]) != "migrate") return usage();
-  std::string action = argv[2];
-  if (action != "up" && action != "status") return usage();
-  std::string dir;
-  std::vector<const char*> rest = {"svckit"};
-  for (int i = 3; i < argc; ++i) {
-    if (std::string(argv[i]) == "--dir" && i + 1 < argc)
-      dir = argv[++i];
-    else
-      rest.push_back(argv[i]);
-  }
-  if (dir.empty()) return usage();
-  auto cl = svckit::config::parse_command_line(static_cast<int>(rest.size()), rest.data());
-  if (!cl) {
-    std::fprintf(stderr, "svckit: %s\n", std::string(cl.error().message()).c_str());
-    return 2;
-  }
-  svckit::log::Logger logger({.sink = svckit::log::StreamSink::stderr_sink()});
-  svckit::config::Config cfg(cl->options);
-  cfg.define<svckit::db::DbSettings>("db");
-  if (auto st = cfg.load(); !st.ok()) {
-    std::fprintf(stderr, "svckit: %s\n", std::string(st.message()).c_str());
-    return 2;
-  }
-  auto settings = *cfg.get<svckit::db::DbSettings>("db");
-  if (std::filesystem::is_directory(dir + "/" + settings.driver)) dir += "/" + settings.driver;
-  auto migrations = svckit::db::load_migrations(dir);
-  if (!migrations) {
-    std::fprintf(stderr, "svckit: %s\n", migrations.error().to_string().c_str());
-    return 2;
-  }
-  svckit::Runtime rt({.workers = 1});
-  auto db = svckit::db::open_database(rt, settings);
-  if (!db) {
-    std::fprintf(stderr, "svckit: %s\n", db.error().to_string().c_str());
-    return 1;
-  }
-  svckit::Context ctx = svckit::Context().with_timeout(std::chrono::minutes(10));
-  int rc = 0;
-  if (action == "up") {
-    auto applied = rt.block_on(svckit::db::migrate_up(ctx, **db, *migrations, logger));
-    if (!applied) {
-      std::fprintf(stderr, "svckit: migrate up failed: %s\n", applied.error().to_string().c_str());
-      rc = 1;
-    } else {
-      std::printf("applied %d migration(s) from %s on %s\n", *applied, dir.c_str(), settings.driver.c_str());
-    }
-  } else {
-    auto status = rt.block_on(svckit::db::migration_status(ctx, **db, *migrations));
-    if (!status) {
-      std::fprintf(stderr, "svckit: migrate status failed: %s\n", status.error().to_string().c_str());
-      rc = 1;
-    } else {
-      for (auto& m : *status)
-        std::printf("%04d %-30s %s\n", m.version, m.name.c_str(),
-                    m.changed   ? "CHANGED since applied"
-                    : m.applied ? ("applied " + m.applied_at).c_str()
-                                : "pending");
-    }
-  }
-  (*db)->close();
-  return rc;
+  if (argc < 2) return usage();
+  std::string cmd = argv[1];
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") return usage(stdout);
+  svckit::cli::Args rest(argv + 2, argv + argc);
+  if (cmd == "new") return svckit::cli::new_service(rest);
+  if (cmd == "version" || cmd == "--version") return svckit::cli::version();
+  if (cmd == "config" && !rest.empty() && rest[0] == "check")
+    return svckit::cli::config_check(svckit::cli::Args(rest.begin() + 1, rest.end()));
+  if (cmd == "migrate" && !rest.empty() && (rest[0] == "up" || rest[0] == "status"))
+    return svckit::cli::migrate(rest[0], svckit::cli::Args(rest.begin() + 1, rest.end()));
+  return usage();
 }

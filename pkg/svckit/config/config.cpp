@@ -445,9 +445,11 @@ Status Config::watch() {
   // Watch folders, not files: editors that save by writing a temp file and renaming it over the
   // original replace the inode a file watch would be attached to.
   constexpr std::uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE;
-  for (auto& d : {fs::path(dir_), fs::path(dir_) / env_}) {
+  // The service's own file (services/<service>.yaml) is read on every reload, so its folder is watched too.
+  for (auto& d : {fs::path(dir_), fs::path(dir_) / env_, fs::path(dir_) / "services"}) {
     std::error_code ec;
     if (dir_.empty()) break;
+    if (options_.service.empty() && d.filename() == "services") continue;
     if (fs::is_directory(d, ec)) ::inotify_add_watch(ino, d.c_str(), kMask);
   }
   impl_->stop_fd = ::eventfd(0, EFD_CLOEXEC);

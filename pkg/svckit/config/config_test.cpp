@@ -425,6 +425,24 @@ TEST_F(ConfigTest, HotReloadAppliesGoodEditsAndKeepsOldOnBadOnes) {
   EXPECT_EQ(other_calls, 0);  // nothing under http changed
 }
 
+TEST_F(ConfigTest, HotReloadWatchesTheServicesOwnFile) {
+  std::filesystem::create_directories(dir_ / "services");
+  write("services/users.yaml", "db:\n  port: 1000\n");
+  auto o = opts();
+  o.service = "users";
+  Config cfg(o);
+  cfg.define<DbConfig>("db");
+  ASSERT_TRUE(cfg.load().ok());
+  ASSERT_TRUE(cfg.watch().ok());
+  write_by_rename("services/users.yaml", "db:\n  port: 2000\n");
+  for (int i = 0; i < 400 && cfg.get<DbConfig>("db")->port != 2000; ++i) std::this_thread::sleep_for(25ms);
+  EXPECT_EQ(cfg.get<DbConfig>("db")->port, 2000);
+  write_by_rename("services/users.yaml", "db:\n  port: 70000\n");  // invalid: refused, the old value kept
+  for (int i = 0; i < 400 && cfg.reload_failures() == 0; ++i) std::this_thread::sleep_for(25ms);
+  EXPECT_EQ(cfg.reload_failures(), 1u);
+  EXPECT_EQ(cfg.get<DbConfig>("db")->port, 2000);
+}
+
 TEST_F(ConfigTest, SubscriptionMayOutliveTheConfig) {
   Config::Subscription sub;
   {
