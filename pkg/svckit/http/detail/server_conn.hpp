@@ -199,8 +199,8 @@ struct Server::Conn {
       bool finished = false;
       bool raw = false;
       bool raw_cancelled = false;
-      bool body_handed = false;   // a body the server read whole was returned by read()
-      bool crlf_pending = false;  // the CRLF after the last chunk written goes out with the next bytes
+      bool body_handed = false;      // a body the server read whole was returned by read()
+      bool crlf_pending = false;     // the CRLF after the last chunk written goes out with the next bytes
       bool announced_close = false;  // the head written said Connection: close
     } f;
     std::uint64_t in_left = 0;   // Content-Length bytes not yet read
