@@ -14,3 +14,28 @@ wait_service() {
 }
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# free_port_block N: the first port of N consecutive ports free now, below the kernel's ephemeral range
+# (32768 and up, where other tests' port-0 listeners and client sockets land); spread by this
+# shell's pid so that tests running at once start their search in different places.
+free_port_block() {
+  /usr/bin/python3 - "$$" "$1" <<'PY'
+import socket, sys
+pid, n = int(sys.argv[1]), int(sys.argv[2])
+for k in range(600):
+    base = 20000 + ((pid + k * 7) % 600) * 20
+    socks = []
+    try:
+        for port in range(base, base + n):
+            s = socket.socket()
+            s.bind(("0.0.0.0", port))
+            socks.append(s)
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            s.close()
+PY
+}

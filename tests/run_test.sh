@@ -9,26 +9,8 @@ build=$1 src=$2
 tmp=$(mktemp -d)
 # Below the kernel's ephemeral range (32768 and up), where the other tests' port-0 listeners and
 # client sockets land, and free now for all twelve ports the platform takes.
-base=$(/usr/bin/python3 - "$$" <<'PY'
-import socket, sys
-pid = int(sys.argv[1])
-for k in range(600):
-    base = 20000 + ((pid + k * 7) % 600) * 20
-    socks = []
-    try:
-        for port in range(base, base + 12):
-            s = socket.socket()
-            s.bind(("0.0.0.0", port))
-            socks.append(s)
-        print(base)
-        break
-    except OSError:
-        pass
-    finally:
-        for s in socks:
-            s.close()
-PY
-)
+. "$src/tests/lib.sh"
+base=$(free_port_block 12)
 run_pid=
 cleanup() {
   rc=$?

@@ -49,26 +49,8 @@ if ! "${P[@]}" run --rm --network none --read-only --rootfs "$tmp/probe" /bin/tr
 fi
 
 # Twelve free ports below the ephemeral range (as tests/run_test.sh picks them).
-base=$(/usr/bin/python3 - "$$" <<'PY'
-import socket, sys
-pid = int(sys.argv[1])
-for k in range(600):
-    base = 20000 + ((pid + k * 13) % 600) * 20
-    socks = []
-    try:
-        for port in range(base, base + 12):
-            s = socket.socket()
-            s.bind(("0.0.0.0", port))
-            socks.append(s)
-        print(base)
-        break
-    except OSError:
-        pass
-    finally:
-        for s in socks:
-            s.close()
-PY
-)
+. "$src/tests/lib.sh"
+base=$(free_port_block 12)
 
 started=$SECONDS
 IMAGE_TAG=$tag bash "$src/scripts/image.sh" "$build" "${services[@]}" | tee "$tmp/sizes"
