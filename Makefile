@@ -3,7 +3,7 @@
 #   make test  - install missing packages, build (warnings are errors), run every test
 # make image  - the release binaries, then one container image per service (buildah, offline)
 # Extra: make test-asan (ASan+UBSan), make test-tsan (TSan), make lint (clang-tidy), make bench,
-# make fuzz (FUZZ_SECONDS=60), make fmt.
+# make fuzz (FUZZ_SECONDS=60), make coverage (-O0 build, per-module table, HTML, 90 % gate on pkg/), make fmt.
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
@@ -13,7 +13,7 @@ CTEST_FLAGS ?= -j $(JOBS)
 # libFuzzer targets with CMake; make fuzz builds and runs them with scripts/fuzz.sh.
 FUZZ_SECONDS ?= 60
 
-.PHONY: image lint fmt-check run test test-asan test-tsan build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license bench-gateway fuzz deps fmt clean
+.PHONY: image lint fmt-check run test test-asan test-tsan coverage build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license bench-gateway fuzz deps fmt clean
 
 deps:
 	@bash scripts/deps.sh build test
@@ -51,6 +51,18 @@ test-tsan: deps
 	cmake --preset tsan $(CMAKE_FLAGS) >/dev/null
 	cmake --build --preset tsan -j $(JOBS)
 	ctest --preset tsan $(CTEST_FLAGS)
+
+# An unoptimised (-O0, the Debug build users step through) instrumented build, its unit, integration
+# and install tests, then scripts/coverage.sh: line and branch coverage per module, an HTML report in
+# build/coverage/coverage-report/, and exit 2 when lines of pkg/ fall under PKG_FLOOR (90) or lines of
+# internal/ under INTERNAL_FLOOR (80).
+coverage:
+	@bash scripts/deps.sh coverage
+	cmake --preset coverage $(CMAKE_FLAGS) >/dev/null
+	cmake --build --preset coverage -j $(JOBS)
+	find build/coverage -name '*.gcda' -delete
+	ctest --preset coverage $(CTEST_FLAGS)
+	bash scripts/coverage.sh build/coverage
 
 # clang-tidy with .clang-tidy over the library sources, on build/test's compile database (CI runs it
 # after make test; about 4 minutes on 2 cores). scripts/tidy.sh --changed lints only what changed.

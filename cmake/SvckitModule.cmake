@@ -15,6 +15,9 @@ function(svckit_module name)
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_compile_features(svckit_${name} PUBLIC cxx_std_23)
   target_link_libraries(svckit_${name} PUBLIC ${M_PUBLIC_DEPS} PRIVATE ${M_PRIVATE_DEPS})
+  if(SVCKIT_INSTRUMENT_LINK_OPTIONS)
+    target_link_options(svckit_${name} INTERFACE ${SVCKIT_INSTRUMENT_LINK_OPTIONS})
+  endif()
   install(TARGETS svckit_${name} EXPORT svckitTargets
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
   install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/svckit/${name}

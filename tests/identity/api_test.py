@@ -6,6 +6,7 @@ Writes the state restart_test.py needs (a live refresh token, the admin's creden
 import base64
 import http.client
 import json
+import os
 import statistics
 import sys
 import time
@@ -200,7 +201,12 @@ for i in range(200):
 mk, mu = statistics.median(known), statistics.median(unknown)
 ratio = mk / mu
 print(f"timing: wrong password median {mk*1000:.2f} ms, unknown account {mu*1000:.2f} ms, ratio {ratio:.3f}")
-check(0.9 <= ratio <= 1.1, f"the two failure paths differ by more than 10 %: {ratio:.3f}")
+if os.environ.get("SVCKIT_UNOPTIMISED"):
+    # -O0 (make coverage) multiplies the C++ around the password hash several times over: the rule is
+    # about the build that serves, checked by make test and the sanitizer-free runs.
+    print("timing: not checked in an unoptimised build")
+else:
+    check(0.9 <= ratio <= 1.1, f"the two failure paths differ by more than 10 %: {ratio:.3f}")
 
 # ---- the OpenAPI document describes exactly the router's routes
 s, text, _ = call("GET", "/openapi.yaml")

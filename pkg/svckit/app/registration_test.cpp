@@ -114,7 +114,8 @@ TEST_F(RegistrationTest, RegistersOnlyOnceReadyAndDeregistersFirstAtStop) {
   EXPECT_EQ(seen.version, "2.1.0");
   EXPECT_EQ(seen.endpoint("http"), "127.0.0.1:" + std::to_string(app->http_port()));
   EXPECT_EQ(seen.metadata["admin"], "http://127.0.0.1:" + std::to_string(app->admin_port()));
-  EXPECT_TRUE(app->registered());
+  // The registry has the instance a moment before the App marks itself registered.
+  EXPECT_TRUE(eventually([&] { return app->registered(); }));
 
   auto debug = get("http://127.0.0.1:" + std::to_string(app->admin_port()) + "/debug/registry");
   ASSERT_TRUE(debug) << debug.error().to_string();

@@ -1,5 +1,7 @@
 #include "svckit/core/runtime.hpp"
 
+#include <pthread.h>
+
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
@@ -78,8 +80,27 @@ void Loop::spawn(Task<void> task) {
   asio::post(*io_, [handle] { run_detached(Task<void>(handle)); });
 }
 
+namespace {
+// Half of this thread's stack: see detail::transfer in task.hpp.
+const char* half_stack_mark() {
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return nullptr;
+  void* low = nullptr;
+  std::size_t size = 0;
+  int rc = pthread_attr_getstack(&attr, &low, &size);
+  pthread_attr_destroy(&attr);
+  return rc == 0 ? static_cast<const char*>(low) + size / 2 : nullptr;
+}
+}  // namespace
+
+std::coroutine_handle<> detail::bounce_through_loop(std::coroutine_handle<> h) noexcept {
+  asio::post(t_current_loop->io(), [h] { h.resume(); });
+  return std::noop_coroutine();
+}
+
 void Loop::run() {
   t_current_loop = this;
+  detail::t_stack_guard = half_stack_mark();
   for (;;) {
     try {
       io_->run();
@@ -89,6 +110,7 @@ void Loop::run() {
       report_unhandled(std::current_exception());
     }
   }
+  detail::t_stack_guard = nullptr;
   t_current_loop = nullptr;
 }
 

@@ -3,6 +3,12 @@
 // `co_await`s. A Task is lazy (it starts when awaited or spawned), owns its frame, and resumes its
 // awaiter by symmetric transfer, so deep await chains do not grow the stack. Exceptions thrown inside
 // propagate to the awaiter. Start one on a loop with Runtime::spawn or Runtime::block_on.
+//
+// Symmetric transfer is a tail call only when the compiler makes it one: at -O0 (a Debug build) and
+// under the sanitizers each transfer nests a call, and a 100,000-deep chain would overflow the stack.
+// So a transfer made on a loop thread whose stack is more than half used goes through the loop's queue
+// instead (the stack unwinds to the loop, which resumes the coroutine afresh). In an optimised build the
+// stack never gets that deep and the guard is one thread-local compare.
 #include <coroutine>
 #include <cstddef>
 #include <exception>
@@ -23,6 +29,18 @@ namespace detail {
 void* frame_alloc(std::size_t size);
 void frame_free(void* frame, std::size_t size) noexcept;
 
+// Below this address the calling loop thread's stack is more than half used; null on threads that
+// are not loops (nothing to bounce through there), set by the loop when it starts.
+inline thread_local const char* t_stack_guard = nullptr;
+// Posts h to the current loop and returns noop_coroutine(); runtime.cpp.
+std::coroutine_handle<> bounce_through_loop(std::coroutine_handle<> h) noexcept;
+inline std::coroutine_handle<> transfer(std::coroutine_handle<> h) noexcept {
+  if (static_cast<const char*>(__builtin_frame_address(0)) < t_stack_guard) [[unlikely]] {
+    return bounce_through_loop(h);
+  }
+  return h;
+}
+
 struct TaskPromiseBase {
   static void* operator new(std::size_t size) { return frame_alloc(size); }
   static void operator delete(void* frame, std::size_t size) noexcept { frame_free(frame, size); }
@@ -35,7 +53,7 @@ struct TaskPromiseBase {
     bool await_ready() const noexcept { return false; }
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
-      return h.promise().continuation;
+      return transfer(h.promise().continuation);
     }
     void await_resume() const noexcept {}
   };
@@ -97,7 +115,7 @@ class [[nodiscard]] Task {
       bool await_ready() const noexcept { return !handle || handle.done(); }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
         handle.promise().continuation = awaiting;
-        return handle;
+        return detail::transfer(handle);
       }
       T await_resume() { return handle.promise().take(); }
     };
