@@ -300,7 +300,6 @@ ParseResult parse_request_head(const char* data, std::size_t len, const ParserLi
   ParseResult fr = parse_fields(line_end + 2, data + end - 2, limits.max_headers, 400, 431, head, scan, error,
                                 [&](std::string_view name, std::string_view value) {
                                   if (iequals(name, "host")) {
-                                    if (!valid_host(value)) return fail(error, 400, "invalid Host");
                                     ++hosts;
                                     host_at = head.header_count - 1;
                                   } else if (iequals(name, "expect")) {
@@ -320,6 +319,7 @@ ParseResult parse_request_head(const char* data, std::size_t len, const ParserLi
   if (scan.has_te && head.version_minor == 0) return fail(error, 400, "Transfer-Encoding in an HTTP/1.0 request");
   if (head.version_minor >= 1 && hosts != 1) return fail(error, 400, hosts ? "repeated Host" : "missing Host");
   if (hosts > 1) return fail(error, 400, "repeated Host");
+  if (hosts && !valid_host(head.headers[host_at].value)) return fail(error, 400, "invalid Host");
   if (!authority.empty()) {
     if (hosts)
       head.headers[host_at].value = authority;
