@@ -1,5 +1,6 @@
 // Request-head parsing: a short API request (curl-like) and a browser-sized one (a dozen fields,
-// cookies), each parsed whole from one buffer as the server does on the keep-alive hot path.
+// cookies), each parsed whole from one buffer as the server does on the keep-alive hot path. Linked
+// into svckit_http_bench with router_bench.cpp, which holds the main().
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -44,4 +45,3 @@ void BM_ParseBrowserRequest(benchmark::State& state) {
 
 BENCHMARK(BM_ParseShortRequest);
 BENCHMARK(BM_ParseBrowserRequest);
-BENCHMARK_MAIN();
