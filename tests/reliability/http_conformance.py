@@ -392,6 +392,43 @@ def c_chunk_size_overflow(port):
                               body=b"1ffffffffffffffff0000000001\r\nhello\r\n0\r\n\r\n"), statuses=(400, 413))
 
 
+def c_chunk_data_too_long(port):
+    return rejected(port, req(method="POST", headers=["Transfer-Encoding: chunked"], body=b"5\r\nhelloXX\r\n0\r\n\r\n"))
+
+
+def c_body_too_large(port):
+    # More than both servers take (svckit's route: 4 MiB, nginx: client_max_body_size 1m): refused with
+    # 413 and closed, without waiting for a body that is never sent.
+    c = Client(port)
+    try:
+        c.send(req(method="POST", headers=["Content-Length: 100000000"]) + b"x" * 1000)
+        rs = c.responses(["POST"])
+        closed = c.closed(1.0)
+        # Closing is the server's choice (§15.5.14: it MAY); announcing it is enough (nginx lingers,
+        # reading and discarding what follows, as 9112 §9.6 advises before a full close).
+        announced = bool(rs) and "close" in rs[0].conn_tokens()
+        ok = len(rs) == 1 and rs[0].status == 413 and (closed or announced)
+        return ok, summary(rs, None, closed) + (", close sent" if announced else "")
+    finally:
+        c.close()
+
+
+def c_bare_lf(port):
+    # A recipient MAY take a lone LF as a line end: refusing and accepting both conform, as long as the
+    # second request is then read from where the first one ended.
+    data = b"GET /rfc HTTP/1.1\nHost: a.example\n\n" + req(host="second.example")
+    rs, closed, c = exchange(port, data, ["GET", "GET"], wait_close=1.0)
+    ok = (len(rs) == 1 and rs[0].status == 400 and closed) or (
+        len(rs) == 2 and "a.example" in body_of(rs[0]) and "second.example" in body_of(rs[1]))
+    return ok and not c.buf, summary(rs, c, closed)
+
+
+def c_higher_minor(port):
+    rs, closed, c = exchange(port, req(version="HTTP/1.2") + req(host="second.example"), ["GET", "GET"])
+    ok = len(rs) == 2 and all(r.status == 200 and r.version == "HTTP/1.1" for r in rs) and not closed
+    return ok, summary(rs, c, closed)
+
+
 def c_trailers(port):
     data = req(method="POST", headers=["Transfer-Encoding: chunked"],
                body=b"5\r\nhello\r\n0\r\nX-Checksum: 5\r\nX-Other: t\r\n\r\n")
@@ -587,7 +624,11 @@ CASES = [
     ("rfc9112_7.1.1_chunk_extensions_ignored", "9112 §7.1.1", c_chunk_ext),
     ("rfc9112_7.1_invalid_chunk_size_is_400", "9112 §7.1", c_chunk_size_invalid),
     ("rfc9112_7.1_chunk_size_overflow_is_rejected", "9112 §7.1", c_chunk_size_overflow),
+    ("rfc9112_7.1_chunk_data_longer_than_size_is_400", "9112 §7.1", c_chunk_data_too_long),
     ("rfc9112_7.1.2_trailers_accepted", "9112 §7.1.2", c_trailers),
+    ("rfc9110_15.5.14_content_too_large_is_413", "9110 §15.5.14", c_body_too_large),
+    ("rfc9112_2.2_bare_lf_line_end_refused_or_accepted", "9112 §2.2", c_bare_lf),
+    ("rfc9110_2.5_higher_minor_version_served_as_1_1", "9110 §2.5, §6.2", c_higher_minor),
     ("rfc9112_9.3_http11_persistent_by_default", "9112 §9.3", c_persistent_default),
     ("rfc9112_9.3_http10_without_keepalive_closes", "9112 §9.3", c_http10_closes),
     ("rfc9112_9.3_http10_keepalive_persists", "9112 §9.3", c_http10_keepalive),
@@ -608,7 +649,7 @@ CASES = [
     ("rfc9110_6.6.1_date_in_2xx_and_4xx", "9110 §6.6.1", c_date),
 ]
 
-# What kind of statement each case checks: MUST (the default), SHOULD, or "rule" (a grammar or a
+# What kind of statement each case checks: MUST (the default), SHOULD, MAY, or "rule" (a grammar or a
 # definition the RFC states without a requirement keyword, such as "the method is case-sensitive").
 LEVEL = {
     "rfc9112_2.2_leading_crlf_before_request_line_ignored": "SHOULD",
@@ -624,6 +665,10 @@ LEVEL = {
     "rfc9110_5.6.2_invalid_field_name_rejected_or_ignored": "rule",
     "rfc9112_6.1_unknown_transfer_coding_is_501": "SHOULD",
     "rfc9112_7.1_invalid_chunk_size_is_400": "rule",
+    "rfc9112_7.1_chunk_data_longer_than_size_is_400": "rule",
+    "rfc9110_15.5.14_content_too_large_is_413": "rule",
+    "rfc9112_2.2_bare_lf_line_end_refused_or_accepted": "MAY",
+    "rfc9110_2.5_higher_minor_version_served_as_1_1": "SHOULD",
     "rfc9112_9.3_http11_persistent_by_default": "rule",
     "rfc9112_9.3_http10_without_keepalive_closes": "rule",
     "rfc9112_9.3_http10_keepalive_persists": "rule",
