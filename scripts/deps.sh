@@ -27,6 +27,7 @@ test_pkgs=(
   golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev  # bench-grpc's Go peer
   python3-jmespath                      # deploy/alloy's JSON stage expressions, evaluated by tests/deploy
   buildah podman runc openssl           # the images built and run (tests/image); the licence key made
+  nginx                                 # the reference the HTTP/1.1 conformance cases compare with
 )
 bench_pkgs=(
   libbenchmark-dev

@@ -1,5 +1,6 @@
-// A small svckit HTTP server for the real-client tests (tests/http/clients_test.sh): prints its port,
-// then serves until SIGTERM.
+// A small svckit HTTP server for the real-client tests (tests/http/clients_test.sh) and the RFC 9112/9110
+// conformance scenario (tests/reliability/http_conformance.sh, which serves the same routes from nginx):
+// prints its port, then serves until SIGTERM.
 #include <cstdio>
 
 #include "svckit/core/runtime.hpp"
@@ -24,6 +25,27 @@ int main() {
   router.get("/params/:a/*rest", [](http::Request& req, http::Response& res) {
     res.text(200, std::string(req.param("a")) + "|" + std::string(req.param("rest")));
   });
+  // What the conformance cases look at: the method, the Host the server settled on and the path.
+  auto describe = [](http::Request& req, http::Response& res) {
+    res.set_header("X-Body-Length", std::to_string(req.body().size()));
+    res.text(200, std::string(req.method_text()) + " " + std::string(req.header("Host")) + " " +
+                      std::string(req.path()) + "\n");
+  };
+  router.get("/rfc", describe);
+  router.post("/rfc", describe);
+  router.put("/rfc", describe);
+  router.del("/rfc", describe);
+  router.handle(http::Method::kOptions, "/rfc", describe);
+  // Conditional GET: a 304 and a 204 whose handlers set a body that the server must not send.
+  router.get("/cache", [](http::Request& req, http::Response& res) {
+    res.set_header("ETag", "\"v1\"");
+    auto inm = req.header("If-None-Match");
+    if (inm == "*" || inm == "\"v1\"")
+      res.text(304, "a 304 has no content");
+    else
+      res.text(200, "cached\n");
+  });
+  router.get("/nocontent", [](http::Request&, http::Response& res) { res.text(204, "a 204 has no content"); });
   http::ServerOptions o;
   o.host = "127.0.0.1";
   o.port = 0;

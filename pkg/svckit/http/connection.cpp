@@ -369,9 +369,18 @@ Task<void> Server::Conn::handle() {
   }
 }
 
-// 404, 405 or a redirect: the response the fallback chain's writer sends.
+// 404, 405 or a redirect: the response the fallback chain's writer sends. The targets no route can
+// match (the parser admits them for OPTIONS and CONNECT only) get their RFC 9110 answers here.
 void Server::Conn::handle_unrouted() {
-  if (match.status == 405) {
+  if (head.method == Method::kConnect) [[unlikely]] {
+    // §9.3.6: tunnelling is a proxy's job; this server implements CONNECT for no target (§15.6.2).
+    res.error(Status(Code::kUnimplemented, "METHOD_NOT_IMPLEMENTED", "CONNECT is not supported: this is not a proxy")
+                  .with_http_status(501));
+  } else if (head.target == "*") [[unlikely]] {
+    // §9.3.7: OPTIONS * asks about the server as a whole; the methods any route accepts.
+    res.status = 200;
+    res.set_header("Allow", srv.router_.allowed_methods());
+  } else if (match.status == 405) {
     res.error(Status(Code::kUnimplemented, "METHOD_NOT_ALLOWED",
                      std::string(head.method_text) + " is not allowed on " + std::string(head.path))
                   .with_http_status(405));

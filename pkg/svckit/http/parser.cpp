@@ -35,6 +35,23 @@ constexpr auto kTargetChar = [] {
   return t;
 }();
 
+// Host and authority bytes (RFC 3986 host [":" port]): unreserved, pct-encoded, sub-delims, ':' and the
+// brackets of an IP literal. No '/', '?', '#' or '@' (userinfo: RFC 9110 §4.2.4), nothing invisible.
+constexpr auto kHostChar = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (char c : std::string_view("-._~%!$&'()*+,;=:[]")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
+bool valid_host(std::string_view s) noexcept {
+  for (char c : s)
+    if (!kHostChar[static_cast<unsigned char>(c)]) return false;
+  return true;
+}
+
 std::string_view trim_ows(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -57,6 +74,45 @@ ParseResult fail(ParseError& e, int status, const char* reason) {
   e.status = status;
   e.reason = reason;
   return ParseResult::kError;
+}
+
+// The request-target forms other than origin-form (RFC 9112 §3.2.2–§3.2.4). absolute-form routes by
+// its path and leaves its authority in `authority` (it replaces Host); authority-form is CONNECT's
+// only form; asterisk-form is OPTIONS's only.
+ParseResult parse_other_target(RequestHead& head, std::string_view& authority, ParseError& error) {
+  std::string_view t = head.target;
+  if (head.method == Method::kConnect) {
+    auto colon = t.rfind(':');
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == t.size() || !valid_host(t) ||
+        t.find_first_not_of("0123456789", colon + 1) != std::string_view::npos)
+      return fail(error, 400, "CONNECT needs an authority-form target (host:port)");
+    head.path = t;
+    head.query = {};
+    return ParseResult::kComplete;
+  }
+  if (t == "*") {
+    if (head.method != Method::kOptions) return fail(error, 400, "asterisk-form target is for OPTIONS only");
+    return ParseResult::kComplete;
+  }
+  // scheme "://" authority path-abempty [ "?" query ]
+  auto sep = t.find("://");
+  if (sep == std::string_view::npos || sep == 0) return fail(error, 400, "malformed request target");
+  for (std::size_t i = 0; i < sep; ++i) {
+    char c = t[i];
+    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!alpha && (i == 0 || !((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.')))
+      return fail(error, 400, "malformed request target");
+  }
+  std::string_view rest = t.substr(sep + 3);
+  auto path_at = rest.find_first_of("/?");
+  authority = rest.substr(0, path_at);
+  if (authority.empty() || !valid_host(authority)) return fail(error, 400, "malformed request target");
+  std::string_view path_query = path_at == std::string_view::npos ? std::string_view() : rest.substr(path_at);
+  auto q = path_query.find('?');
+  head.path = path_query.substr(0, q);
+  if (head.path.empty()) head.path = "/";
+  head.query = q == std::string_view::npos ? std::string_view() : path_query.substr(q + 1);
+  return ParseResult::kComplete;
 }
 
 }  // namespace
@@ -231,22 +287,26 @@ ParseResult parse_request_head(const char* data, std::size_t len, const ParserLi
   auto q = head.target.find('?');
   head.path = head.target.substr(0, q);
   head.query = q == std::string_view::npos ? std::string_view() : head.target.substr(q + 1);
-  if (head.target.front() != '/' && head.target != "*" && head.method != Method::kConnect &&
-      head.target.find("://") == std::string_view::npos)
-    return fail(error, 400, "malformed request target");
+  std::string_view authority;  // absolute-form's, which replaces Host (RFC 9112 §3.2.2)
+  if (head.target.front() != '/' || head.method == Method::kConnect) [[unlikely]] {
+    if (parse_other_target(head, authority, error) == ParseResult::kError) return ParseResult::kError;
+  }
 
   // ---- header fields ----
   head.expect_continue = false;
   FramingScan scan;
   int hosts = 0;
+  std::size_t host_at = 0;
   ParseResult fr = parse_fields(line_end + 2, data + end - 2, limits.max_headers, 400, 431, head, scan, error,
                                 [&](std::string_view name, std::string_view value) {
                                   if (iequals(name, "host")) {
                                     ++hosts;
+                                    host_at = head.header_count - 1;
                                   } else if (iequals(name, "expect")) {
                                     if (!iequals(value, "100-continue"))
                                       return fail(error, 417, "unsupported expectation");
-                                    head.expect_continue = true;
+                                    // RFC 9110 §10.1.1: an HTTP/1.0 client cannot read a 100.
+                                    head.expect_continue = head.version_minor >= 1;
                                   }
                                   return ParseResult::kComplete;
                                 });
@@ -259,6 +319,13 @@ ParseResult parse_request_head(const char* data, std::size_t len, const ParserLi
   if (scan.has_te && head.version_minor == 0) return fail(error, 400, "Transfer-Encoding in an HTTP/1.0 request");
   if (head.version_minor >= 1 && hosts != 1) return fail(error, 400, hosts ? "repeated Host" : "missing Host");
   if (hosts > 1) return fail(error, 400, "repeated Host");
+  if (hosts && !valid_host(head.headers[host_at].value)) return fail(error, 400, "invalid Host");
+  if (!authority.empty()) {
+    if (hosts)
+      head.headers[host_at].value = authority;
+    else if (head.header_count < kMaxHeaderSlots)  // HTTP/1.0 without Host: handlers still see one
+      head.headers[head.header_count++] = Header{"Host", authority};
+  }
   if (head.has_content_length && head.content_length > limits.max_body)
     return fail(error, 413, "request body too large");
   head.keep_alive = head.version_minor >= 1 ? !scan.conn_close : (scan.conn_keep_alive && !scan.conn_close);

@@ -57,10 +57,10 @@ struct HeaderFields {
 struct RequestHead : HeaderFields {
   std::string_view method_text;
   Method method = Method::kOther;
-  std::string_view target;  // as sent: "/path?query"
-  std::string_view path;
-  std::string_view query;  // without '?'
-  int version_minor = 1;   // HTTP/1.<minor>
+  std::string_view target;  // as sent: "/path?query", "http://host/path?query", "host:443" (CONNECT), "*"
+  std::string_view path;    // absolute-form: its path ("/" if none); CONNECT: the authority; OPTIONS *: "*"
+  std::string_view query;   // without '?'
+  int version_minor = 1;    // HTTP/1.<minor>
   bool expect_continue = false;
 };
 

@@ -91,6 +91,72 @@ struct Case {
   int status;
 };
 
+// RFC 9110 §10.1.1: a server MUST ignore 100-continue in an HTTP/1.0 request.
+TEST(ParserTest, ExpectContinueIgnoredInHttp10) {
+  auto p = parse("PUT /f HTTP/1.0\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n");
+  ASSERT_EQ(p.result, ParseResult::kComplete);
+  EXPECT_FALSE(p.head.expect_continue);
+}
+
+// RFC 9112 §3.2.2: absolute-form routes by its path, and its authority replaces Host.
+TEST(ParserTest, AbsoluteFormReplacesHost) {
+  std::string raw = "GET http://abs.example:8080/v1/x?q=1 HTTP/1.1\r\nHost: other.example\r\n\r\n";
+  auto p = parse(raw);
+  ASSERT_EQ(p.result, ParseResult::kComplete);
+  EXPECT_EQ(p.head.path, "/v1/x");
+  EXPECT_EQ(p.head.query, "q=1");
+  EXPECT_EQ(p.head.header("Host"), "abs.example:8080");
+  EXPECT_EQ(p.head.header_count, 1u);
+
+  std::string bare = "OPTIONS https://abs.example HTTP/1.1\r\nHost: abs.example\r\n\r\n";
+  auto b = parse(bare);
+  ASSERT_EQ(b.result, ParseResult::kComplete);
+  EXPECT_EQ(b.head.path, "/");
+  EXPECT_EQ(b.head.query, "");
+
+  std::string http10 = "GET http://abs.example/x HTTP/1.0\r\n\r\n";  // Host optional: one is supplied
+  auto h = parse(http10);
+  ASSERT_EQ(h.result, ParseResult::kComplete);
+  EXPECT_EQ(h.head.header("Host"), "abs.example");
+}
+
+// RFC 9112 §3.2.3, §3.2.4: authority-form is CONNECT's only form, asterisk-form OPTIONS's only.
+TEST(ParserTest, TargetFormsBoundToTheirMethods) {
+  std::string connect = "CONNECT abs.example:443 HTTP/1.1\r\nHost: abs.example:443\r\n\r\n";
+  auto c = parse(connect);
+  ASSERT_EQ(c.result, ParseResult::kComplete);
+  EXPECT_EQ(c.head.method, Method::kConnect);
+  EXPECT_EQ(c.head.path, "abs.example:443");
+  std::string options = "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n";
+  auto o = parse(options);
+  ASSERT_EQ(o.result, ParseResult::kComplete);
+  EXPECT_EQ(o.head.target, "*");
+
+  const Case cases[] = {
+      {"CONNECT origin-form", "CONNECT /x HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+      {"CONNECT without port", "CONNECT abs.example HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+      {"CONNECT bad port", "CONNECT abs.example:4x3 HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+      {"authority-form for GET", "GET abs.example:80 HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+      {"asterisk for GET", "GET * HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+      {"absolute-form without authority", "GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+      {"absolute-form with userinfo", "GET http://u@abs.example/ HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+      {"absolute-form bad scheme", "GET 1http://abs.example/ HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+      {"absolute-form still needs Host in 1.1", "GET http://abs.example/ HTTP/1.1\r\n\r\n", 400},
+  };
+  for (auto& k : cases) EXPECT_EQ(status_of(k.raw), k.status) << k.name;
+}
+
+// RFC 9112 §3.2: a Host field with an invalid value is answered 400.
+TEST(ParserTest, InvalidHostValueIs400) {
+  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: a.example/evil\r\n\r\n"), 400);
+  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: a b\r\n\r\n"), 400);
+  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: user@a.example\r\n\r\n"), 400);
+  EXPECT_EQ(status_of("GET / HTTP/1.0\r\nHost: a?b\r\n\r\n"), 400);
+  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n"), 0);
+  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: xn--bcher-kva.example:80\r\n\r\n"), 0);
+  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost:\r\n\r\n"), 0);  // empty: a target URI without authority
+}
+
 TEST(ParserTest, LimitsAndSmugglingDefences) {
   ParserLimits small;
   small.max_request_line = 64;

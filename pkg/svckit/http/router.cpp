@@ -161,7 +161,9 @@ void Router::freeze() {
   };
   std::vector<Middleware> global;
   fold(global_, global, default_body_limit_);
+  bool accepted[kMethods] = {};
   for (auto& r : routes_) {
+    accepted[static_cast<std::size_t>(r.method)] = true;
     std::uint64_t limit = default_body_limit_;
     r.chain.middleware.clear();
     fold(global_, r.chain.middleware, limit);
@@ -170,6 +172,12 @@ void Router::freeze() {
     if (r.timeout.count() > 0) r.chain.middleware.emplace_back(Timeout{r.timeout});
     r.chain.handler = r.handler;
     r.chain.sync = r.sync;
+  }
+  accepted[static_cast<std::size_t>(Method::kHead)] |= accepted[static_cast<std::size_t>(Method::kGet)];
+  for (std::size_t i = 0; i < kMethods; ++i) {
+    if (!accepted[i]) continue;
+    if (!allowed_methods_.empty()) allowed_methods_ += ", ";
+    allowed_methods_ += method_name(static_cast<Method>(i));
   }
   fallback_.middleware = std::move(global);
   fallback_.sync = [](Request&, Response&) {};  // the server wrote the 404/405/redirect already

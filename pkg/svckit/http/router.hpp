@@ -207,6 +207,9 @@ class Router {
   const std::deque<Route>& routes() const noexcept { return routes_; }
   // The body limit of requests that match no route (a global BodyLimit middleware), 0 if none.
   std::uint64_t default_body_limit() const noexcept { return default_body_limit_; }
+  // Every method some route accepts ("GET, HEAD, POST"), set by freeze(): the server's Allow for
+  // OPTIONS * (RFC 9110 §9.3.7).
+  const std::string& allowed_methods() const noexcept { return allowed_methods_; }
 
  private:
   struct Node;
@@ -219,6 +222,7 @@ class Router {
   std::vector<Middleware> global_;
   Chain fallback_;
   std::uint64_t default_body_limit_ = 0;
+  std::string allowed_methods_;
   bool frozen_ = false;
 };
 

@@ -125,6 +125,53 @@ TEST_F(ServerTest, ExpectContinue) {
   EXPECT_TRUE(d.closed());
 }
 
+// RFC 9110 §10.1.1: an HTTP/1.0 client cannot read a 100 (Continue); the server waits for the body.
+TEST_F(ServerTest, ExpectContinueIgnoredForHttp10) {
+  start();
+  RawClient c(port_);
+  c.send("POST /echo HTTP/1.0\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  auto early = c.read_until([](const std::string& b) { return !b.empty(); }, 200ms);
+  EXPECT_EQ(early, "");
+  c.send("body");
+  auto r = c.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "body");
+}
+
+// RFC 9112 §3.2.2: an absolute-form target routes by its path; the handler sees its authority as Host.
+TEST_F(ServerTest, AbsoluteFormRoutesByPath) {
+  router_.get("/host", [](Request& req, Response& res) { res.text(200, req.header("Host")); });
+  start();
+  RawClient c(port_);
+  c.send("GET http://abs.example:8080/host?x=1 HTTP/1.1\r\nHost: other.example\r\n\r\n");
+  auto r = c.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "abs.example:8080");
+}
+
+// RFC 9110 §9.3.7: OPTIONS * is about the server: 200 with the methods its routes accept. §9.3.6: not
+// being a proxy, it implements CONNECT for no target: 501, and the connection stays a plain one.
+TEST_F(ServerTest, OptionsAsteriskAndConnect) {
+  start();
+  RawClient c(port_);
+  c.send("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r = c.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->headers["allow"], "GET, HEAD, POST, PUT");
+  EXPECT_EQ(r->headers["content-length"], "0");
+  c.send("CONNECT abs.example:443 HTTP/1.1\r\nHost: abs.example:443\r\n\r\n");
+  auto connect = c.response();
+  ASSERT_TRUE(connect);
+  EXPECT_EQ(connect->status, 501);
+  c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto after = c.response();
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200);
+}
+
 // Each case: raw request, expected status; the connection must be closed afterwards.
 TEST_F(ServerTest, LimitsAndSmugglingAnswerAndClose) {
   ServerOptions o;
