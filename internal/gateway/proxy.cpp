@@ -451,7 +451,10 @@ void Gateway::finish(Call& c) {
   char code[8];
   auto r = std::to_chars(code, code + sizeof code, status);
   metrics_->requests.with({route, std::string_view(code, r.ptr)}).inc();
-  metrics_->duration.with({route}).observe(total);
+  if (const trace::SpanContext* span = c.req.sampled_span())  // the route's latency keeps it as an exemplar
+    metrics_->duration.with({route}).observe(total, {span->trace_id.bytes, span->span_id.bytes});
+  else
+    metrics_->duration.with({route}).observe(total);
   if (c.route) {
     RouteCounters& k = c.route->state->counters;
     if (c.mirror) mirrors_->release(*c.route);  // a copy whose body never ended is not sent

@@ -284,6 +284,33 @@ TEST_F(GrpcTest, CallerClientAndServerSpansFormOneTrace) {
   EXPECT_EQ(reply.span_id(), servers[0].context.span_id.hex());
 }
 
+// A sampled call's server span is the exemplar of its handling-time bucket (OpenMetrics only); an
+// unsampled caller's trace never is.
+TEST_F(GrpcTest, SampledCallsLeaveExemplarsOnTheirHandlingTimeBucket) {
+  trace::SpanContext unsampled{.trace_id = trace::TraceId::random(), .span_id = trace::SpanId::random()};
+  PingRequest req;
+  PingReply reply;
+  auto quiet = client_context(trace::with_span(Context(), unsampled));
+  ASSERT_TRUE(stub_->Ping(quiet.get(), req, &reply).ok());
+  auto caller = tracer_->start_span("caller", trace::SpanKind::kInternal, std::nullopt);
+  auto traced = client_context(trace::with_span(Context(), caller.context()));
+  ASSERT_TRUE(stub_->Ping(traced.get(), req, &reply).ok());
+  caller.end();
+  auto servers = spans(trace::SpanKind::kServer);
+  ASSERT_EQ(servers.size(), 1u);
+  std::string om = registry_.render(metrics::Format::kOpenMetrics);
+  const std::string exemplar =
+      " # {trace_id=\"" + caller.context().trace_id.hex() + "\",span_id=\"" + servers[0].context.span_id.hex() + "\"} ";
+  auto at = om.find(exemplar);
+  ASSERT_NE(at, std::string::npos) << om;
+  const std::string bucket = "grpc_server_handling_seconds_bucket{grpc_service=\"svckit.test.v1.Ping\"";
+  EXPECT_EQ(om.substr(om.rfind('\n', at) + 1, bucket.size()), bucket);
+  EXPECT_EQ(om.find(unsampled.trace_id.hex()), std::string::npos) << om;
+  EXPECT_EQ(om.find(" # {"), at);  // the only exemplar
+  EXPECT_EQ(om.find(" # {", at + 1), std::string::npos) << om;
+  EXPECT_EQ(registry_.render().find(" # {"), std::string::npos);  // none in the Prometheus text
+}
+
 TEST_F(GrpcTest, ClientSpanRecordsTheErrorCode) {
   PingRequest req;
   req.set_fail_code(static_cast<int>(::grpc::StatusCode::UNAVAILABLE));

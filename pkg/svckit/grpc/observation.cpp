@@ -263,7 +263,10 @@ void CallObservation::finish(const ::grpc::Status& sent) {
     m_->handled_ok.inc();
   else
     m_->server->metrics.handled.with({m_->service, m_->method, m_->type, code_name(code)}).inc();
-  m_->seconds.observe(seconds);
+  if (span_.recording())  // sampled: the call's latency bucket keeps its ids as an exemplar
+    m_->seconds.observe(seconds, {span_.context().trace_id.bytes, span_.context().span_id.bytes});
+  else
+    m_->seconds.observe(seconds);
   m_->in_flight.dec();
   // The peer is looked up (an allocation in grpc++) only for calls that failed, where it helps.
   std::string peer = st.ok() ? std::string() : call_->peer();

@@ -171,7 +171,11 @@ Task<Result<ClientResponse>> Client::send(const Context& ctx, ClientRequest requ
   std::string status = res ? std::to_string(res->status) : std::string(code_name(res.error().code()));
   ClientMetrics& m = client_metrics();
   m.requests.with({host, method, status}).inc();
-  m.duration.with({host, method}).observe(std::chrono::duration<double>(Clock::now() - start).count());
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (span.recording())  // sampled: the call's latency bucket keeps the client span as its exemplar
+    m.duration.with({host, method}).observe(seconds, {span.context().trace_id.bytes, span.context().span_id.bytes});
+  else
+    m.duration.with({host, method}).observe(seconds);
   if (span.recording()) {
     if (res) {
       span.set_attribute("http.response.status_code", std::int64_t{res->status});

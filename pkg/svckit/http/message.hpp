@@ -16,6 +16,7 @@
 #include "svckit/core/status.hpp"
 #include "svckit/http/parser.hpp"
 #include "svckit/json/json.hpp"
+#include "svckit/trace/context.hpp"
 
 namespace svckit::http {
 
@@ -79,7 +80,17 @@ class Request {
   // server; null for a Request a test builds by hand.
   Stream* stream() const noexcept { return stream_; }
 
+  // The request's server span when it is sampled (set by the tracing middleware), else null: the
+  // metrics middleware keeps its ids as the exemplar of the request's latency.
+  const trace::SpanContext* sampled_span() const noexcept { return sampled_ ? &sampled_span_ : nullptr; }
+
   // ---- for the server and middleware ----
+  void set_sampled_span(const trace::SpanContext& span) noexcept {
+    sampled_span_.trace_id = span.trace_id;
+    sampled_span_.span_id = span.span_id;
+    sampled_span_.sampled = true;
+    sampled_ = true;
+  }
   void set_head(const RequestHead* head) noexcept { head_ = head; }
   void set_body(std::string_view body) noexcept { body_ = body; }
   void set_route(std::string_view route) noexcept { route_ = route; }
@@ -97,6 +108,7 @@ class Request {
   }
   void reset() noexcept {
     param_count_ = 0;
+    sampled_ = false;
     route_ = {};
     body_ = {};
     client_ip_.clear();
@@ -109,6 +121,8 @@ class Request {
   std::string_view remote_address_;
   std::string client_ip_;
   Stream* stream_ = nullptr;
+  trace::SpanContext sampled_span_;  // ids only: trace_state stays empty
+  bool sampled_ = false;
   Param params_[kMaxParams];
   std::size_t param_count_ = 0;
 };

@@ -152,7 +152,11 @@ Middleware metrics(metrics::Registry& registry) {
                    .first;
         }
         it->second.first.inc();
-        it->second.second.observe(std::chrono::duration<double>(Clock::now() - start).count());
+        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        if (const trace::SpanContext* span = req.sampled_span())
+          it->second.second.observe(seconds, {span->trace_id.bytes, span->span_id.bytes});
+        else
+          it->second.second.observe(seconds);
       }
     } done{*m, req, res, start};
     co_await next(req, res);
@@ -196,6 +200,7 @@ Middleware tracing(TracingOptions options) {
     }
     Context outer = req.ctx;
     req.ctx = trace::with_span(outer, span.context());
+    if (span.recording()) req.set_sampled_span(span.context());
     if (auto b = req.header("baggage"); !b.empty()) req.ctx = trace::with_baggage(req.ctx, trace::parse_baggage(b));
     struct Finish {  // also when an exception escapes
       trace::Span& span;

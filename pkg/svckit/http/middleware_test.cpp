@@ -254,6 +254,41 @@ TEST_F(MiddlewareTest, MetricsCountEveryRequestByRouteTemplate) {
   EXPECT_TRUE(om.body.ends_with("# EOF\n"));
 }
 
+// The metrics middleware outside tracing: a sampled request's latency bucket shows its span's ids in
+// OpenMetrics (and nothing changes in the Prometheus text); an unsampled request's never does.
+TEST_F(MiddlewareTest, SampledRequestsLeaveExemplarsOnTheirLatencyBucket) {
+  metrics::Registry registry;
+  auto ring = std::make_shared<trace::RingBufferProcessor>(16);
+  auto tracer = std::make_shared<trace::Tracer>(
+      trace::TracerOptions{.resource = trace::Resource::detect("test-svc"), .processors = {ring}});
+  router_.use(middleware::metrics(registry));
+  router_.use(middleware::tracing({.tracer = tracer}));
+  router_.get("/users/:id", [](Request&, Response& res) { res.text(200, "user"); });
+  router_.get("/other", [](Request&, Response& res) { res.text(200, "other"); });
+  router_.get("/metrics", metrics_handler(registry));
+  start();
+  const std::string unsampled = "4bf92f3577b34da6a3ce929d0e0e4736", sampled = "0af7651916cd43dd8448eb211c80319c";
+  call(get("/users/1", {{"traceparent", "00-" + unsampled + "-00f067aa0ba902b7-00"}}));
+  call(get("/other", {{"traceparent", "00-" + unsampled + "-00f067aa0ba902b7-00"}}));
+  call(get("/users/2", {{"traceparent", "00-" + sampled + "-b7ad6b7169203331-01"}}));
+  auto spans = ring->recent();
+  ASSERT_EQ(spans.size(), 1u);  // the sampled request's server span (its parent is the caller's)
+  const std::string span_id = spans[0].context.span_id.hex();
+
+  auto om = call(get("/metrics", {{"Accept", "application/openmetrics-text;version=1.0.0"}})).body;
+  auto text = call(get("/metrics")).body;
+  EXPECT_EQ(text.find(sampled), std::string::npos) << text;
+  EXPECT_EQ(text.find(" # {"), std::string::npos) << text;
+  EXPECT_EQ(om.find(unsampled), std::string::npos) << om;
+  std::size_t first = om.find(" # {trace_id=\"" + sampled + "\",span_id=\"" + span_id + "\"} ");
+  ASSERT_NE(first, std::string::npos) << om;
+  // On a /users/:id bucket line, once; and the unsampled routes have none.
+  std::size_t line = om.rfind('\n', first) + 1;
+  const std::string bucket = "svckit_http_server_request_duration_seconds_bucket{method=\"GET\",route=\"/users/:id\"";
+  EXPECT_EQ(om.substr(line, bucket.size()), bucket);
+  EXPECT_EQ(om.find("trace_id=", om.find('\n', first)), std::string::npos) << om;
+}
+
 }  // namespace
 }  // namespace svckit::http
 

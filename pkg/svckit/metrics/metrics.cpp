@@ -131,6 +131,37 @@ void append_sample(std::string& out, std::string_view name, std::string_view suf
   out += '\n';
 }
 
+void append_hex(std::string& out, const std::uint8_t* bytes, std::size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < n; ++i) {
+    out += kDigits[bytes[i] >> 4];
+    out += kDigits[bytes[i] & 0xf];
+  }
+}
+
+// OpenMetrics: ` # {trace_id="...",span_id="..."} value timestamp`, before the bucket sample's newline.
+void append_exemplar(std::string& out, const detail::ExemplarData& ex) {
+  out.pop_back();
+  out += " # {trace_id=\"";
+  append_hex(out, ex.trace_id, sizeof ex.trace_id);
+  out += "\",span_id=\"";
+  append_hex(out, ex.span_id, sizeof ex.span_id);
+  out += "\"} ";
+  detail::append_value(out, ex.value);
+  out += ' ';
+  // Seconds with millisecond precision: what Prometheus keeps of an exemplar's timestamp.
+  const std::int64_t ms = ex.time_ns / 1000000;
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, ms / 1000);
+  out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+  const int frac = static_cast<int>(ms % 1000);
+  out += '.';
+  out += static_cast<char>('0' + frac / 100);
+  out += static_cast<char>('0' + frac / 10 % 10);
+  out += static_cast<char>('0' + frac % 10);
+  out += '\n';
+}
+
 }  // namespace
 
 Format negotiate(std::string_view accept) noexcept {
@@ -252,6 +283,7 @@ const Family::Series& Family::series(std::span<const std::string_view> values) {
     std::uint32_t cells = type_ == Type::kHistogram ? static_cast<std::uint32_t>(bounds_.size() + 2) : 1;
     s->cell = detail::allocate(cells);
     if (type_ == Type::kGauge) s->base = std::make_unique<std::atomic<double>>(0.0);
+    if (type_ == Type::kHistogram) s->exemplars = std::make_unique<detail::Exemplars>(bounds_.size() + 1);
     return s;
   };
   bool overflowed = false;
@@ -299,11 +331,16 @@ void Family::render(std::string& out, Format f, const detail::Snapshot& snap,
         append_sample(out, name_, "", s->labels, "", s->base->load(std::memory_order_relaxed) + snap.sum(s->cell));
         break;
       case Type::kHistogram: {
-        const auto& le = le_text_[f == Format::kOpenMetrics ? 1 : 0];
+        const bool om = f == Format::kOpenMetrics;
+        const auto& le = le_text_[om ? 1 : 0];
         double cumulative = 0;
+        detail::ExemplarData ex;
         for (std::size_t i = 0; i <= bounds_.size(); ++i) {
-          cumulative += snap.sum(s->cell + static_cast<detail::CellId>(i));
+          const double in_bucket = snap.sum(s->cell + static_cast<detail::CellId>(i));
+          cumulative += in_bucket;
           append_sample(out, name_, "_bucket", s->labels, le[i], cumulative);
+          // in_bucket > 0: a scrape racing the exemplar's own observation shows neither.
+          if (om && in_bucket > 0 && s->exemplars && s->exemplars->read(i, ex)) append_exemplar(out, ex);
         }
         append_sample(out, name_, "_count", s->labels, "", cumulative);
         append_sample(out, name_, "_sum", s->labels, "",

@@ -16,6 +16,10 @@
 // Names follow Prometheus conventions: base units, counters end in `_total`. A family refuses more than
 // `max_series` label sets: further ones fold into one series whose labels all read "overflow", and
 // svckit_metrics_overflow_total{metric} counts the refusals.
+//
+// A histogram observation made under a sampled span can carry the span's ids (observe(v, ids)): each
+// bucket keeps the latest such one as its exemplar, shown only in the OpenMetrics format as
+// `# {trace_id="...",span_id="..."} value timestamp` after the bucket's sample.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -31,6 +35,7 @@
 #include <vector>
 
 #include "svckit/metrics/cells.hpp"
+#include "svckit/metrics/exemplars.hpp"
 
 namespace svckit {
 class Runtime;
@@ -76,6 +81,12 @@ class Gauge {
   std::atomic<double>* base_ = nullptr;
 };
 
+// The sampled span an observation was made under (W3C trace id and span id bytes).
+struct TraceIds {
+  std::span<const std::uint8_t, 16> trace_id;
+  std::span<const std::uint8_t, 8> span_id;
+};
+
 class Histogram {
  public:
   Histogram() = default;
@@ -88,13 +99,26 @@ class Histogram {
     detail::add(first_ + static_cast<detail::CellId>(i), 1.0);
     detail::add(first_ + static_cast<detail::CellId>(n + 1), v);
   }
+  // The same, and the span's ids become the bucket's exemplar (the latest wins). For observations of
+  // a sampled span only: the plain observe above stays the cheap path for everything else.
+  void observe(double v, const TraceIds& ids) const noexcept {
+    std::size_t i = 0;
+    const std::size_t n = bounds_->size();
+    const double* b = bounds_->data();
+    while (i < n && v > b[i]) ++i;
+    detail::add(first_ + static_cast<detail::CellId>(i), 1.0);
+    detail::add(first_ + static_cast<detail::CellId>(n + 1), v);
+    if (exemplars_) exemplars_->record(i, v, ids.trace_id.data(), ids.span_id.data());
+  }
   std::uint64_t count() const;
   double sum() const;
-  Histogram(const std::vector<double>* bounds, detail::CellId first) : bounds_(bounds), first_(first) {}
+  Histogram(const std::vector<double>* bounds, detail::CellId first, detail::Exemplars* exemplars = nullptr)
+      : bounds_(bounds), first_(first), exemplars_(exemplars) {}
 
  private:
   const std::vector<double>* bounds_ = nullptr;
   detail::CellId first_ = 0;  // cells: one per bound, +Inf, then the sum
+  detail::Exemplars* exemplars_ = nullptr;
 };
 
 // Prometheus' defaults, for latencies in seconds.
@@ -124,7 +148,8 @@ class Family {
   struct Series {
     std::string labels;  // rendered `a="x",b="y"` (escaped), empty without labels
     detail::CellId cell;
-    std::unique_ptr<std::atomic<double>> base;  // gauges
+    std::unique_ptr<std::atomic<double>> base;     // gauges
+    std::unique_ptr<detail::Exemplars> exemplars;  // histograms
   };
   Family(Registry& registry, Type type, Options options, std::vector<std::string> label_names);
   const Series& series(std::span<const std::string_view> values);
@@ -164,7 +189,7 @@ class Vec : public Family {
     else if constexpr (std::is_same_v<Handle, Gauge>)
       return Gauge(s.cell, s.base.get());
     else
-      return Histogram(&bounds_, s.cell);
+      return Histogram(&bounds_, s.cell, s.exemplars.get());
   }
 };
 using CounterVec = Vec<Counter>;

@@ -3,6 +3,8 @@
 // rendering 10,000 series ≤ 5 ms.
 #include <benchmark/benchmark.h>
 
+#include <array>
+
 #include "svckit/metrics/metrics.hpp"
 
 namespace {
@@ -42,6 +44,20 @@ void BM_HistogramObserve(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_HistogramObserve)->ThreadRange(1, 2);
+
+// An observation under a sampled span: the bucket's exemplar slot is shared by the threads.
+void BM_HistogramObserveExemplar(benchmark::State& state) {
+  static Registry r;
+  static Histogram h = r.histogram({.name = "b_exemplar_seconds", .help = "x"});
+  std::array<std::uint8_t, 16> trace{1, 2, 3};
+  std::array<std::uint8_t, 8> span{4, 5, 6};
+  double v = 0.0001;
+  for (auto _ : state) {
+    h.observe(v, {trace, span});
+    v = v > 20 ? 0.0001 : v * 1.7;
+  }
+}
+BENCHMARK(BM_HistogramObserveExemplar)->ThreadRange(1, 2);
 
 void BM_GaugeIncDec(benchmark::State& state) {
   static Registry r;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -99,6 +100,125 @@ TEST(Metrics, ExactPrometheusAndOpenMetricsText) {
             "# TYPE t_up gauge\n"
             "t_up 1\n"
             "# EOF\n");
+}
+
+struct Ids {
+  std::array<std::uint8_t, 16> trace{};
+  std::array<std::uint8_t, 8> span{};
+  explicit Ids(std::uint8_t seed) {
+    for (std::size_t i = 0; i < trace.size(); ++i) trace[i] = static_cast<std::uint8_t>(seed + i);
+    for (std::size_t i = 0; i < span.size(); ++i) span[i] = static_cast<std::uint8_t>(seed * 3 + i);
+  }
+  TraceIds ids() const { return {trace, span}; }
+};
+
+std::string hex(std::span<const std::uint8_t> bytes) {
+  std::string out;
+  char buf[3];
+  for (auto b : bytes) {
+    std::snprintf(buf, sizeof buf, "%02x", b);
+    out += buf;
+  }
+  return out;
+}
+
+// The ` # {...} value timestamp` after a bucket line, or "" when it has none.
+std::string exemplar_of(const std::string& text, const std::string& bucket_line_prefix) {
+  auto pos = text.find(bucket_line_prefix);
+  if (pos == std::string::npos) return "<no such line>";
+  auto end = text.find('\n', pos);
+  std::string line = text.substr(pos, end - pos);
+  auto hash = line.find(" # ");
+  return hash == std::string::npos ? "" : line.substr(hash + 3);
+}
+
+TEST(Exemplars, OnlyInOpenMetricsAndThePrometheusTextIsUnchanged) {
+  // Two registries with the same observations, one of them under sampled spans.
+  Registry plain, sampled;
+  auto buckets = std::vector<double>{0.1, 1};
+  Histogram hp = plain.histogram_vec({.name = "t_seconds", .help = "x", .buckets = buckets}, {"op"}).with({"a"});
+  Histogram hs = sampled.histogram_vec({.name = "t_seconds", .help = "x", .buckets = buckets}, {"op"}).with({"a"});
+  Ids one(1), two(2);
+  double before = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (double v : {0.05, 0.5, 5.0}) hp.observe(v);
+  hs.observe(0.05, one.ids());
+  hs.observe(0.5);  // no span: no exemplar for le="1"
+  hs.observe(5.0, two.ids());
+  double after = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+
+  EXPECT_EQ(sampled.render(Format::kPrometheus), plain.render(Format::kPrometheus));
+  std::string om = sampled.render(Format::kOpenMetrics);
+  std::string ex = exemplar_of(om, "t_seconds_bucket{op=\"a\",le=\"0.1\"} 1");
+  std::string want = "{trace_id=\"" + hex(one.trace) + "\",span_id=\"" + hex(one.span) + "\"} 0.05 ";
+  ASSERT_EQ(ex.substr(0, want.size()), want) << om;
+  double ts = std::stod(ex.substr(want.size()));
+  EXPECT_GE(ts, before - 0.001);
+  EXPECT_LE(ts, after + 0.001);
+  EXPECT_EQ(exemplar_of(om, "t_seconds_bucket{op=\"a\",le=\"1.0\"} 2"), "") << om;
+  EXPECT_EQ(exemplar_of(om, "t_seconds_bucket{op=\"a\",le=\"+Inf\"} 3").substr(0, 75),
+            "{trace_id=\"" + hex(two.trace) + "\",span_id=\"" + hex(two.span) + "\"} 5 ")
+      << om;
+  // Everything but the exemplars is the plain registry's OpenMetrics text.
+  std::string stripped;
+  for (std::size_t pos = 0; pos < om.size();) {
+    auto end = om.find('\n', pos);
+    std::string line = om.substr(pos, end - pos);
+    if (auto h = line.find(" # "); h != std::string::npos) line.resize(h);
+    stripped += line + "\n";
+    pos = end + 1;
+  }
+  EXPECT_EQ(stripped, plain.render(Format::kOpenMetrics));
+}
+
+TEST(Exemplars, OneSlotPerBucketTheLatestWins) {
+  Registry r;
+  Histogram h = r.histogram({.name = "t_latest_seconds", .help = "x", .buckets = {1}});
+  for (std::uint8_t i = 1; i <= 50; ++i) h.observe(0.01 * i, Ids(i).ids());
+  h.observe(0.9);  // unsampled: counted, the exemplar stays
+  std::string om = r.render(Format::kOpenMetrics);
+  std::string ex = exemplar_of(om, "t_latest_seconds_bucket{le=\"1.0\"} 51");
+  EXPECT_EQ(ex.substr(0, ex.rfind(' ')),
+            "{trace_id=\"" + hex(Ids(50).trace) + "\",span_id=\"" + hex(Ids(50).span) + "\"} 0.5")
+      << om;
+  // One exemplar per bucket line, whatever the number of observations.
+  std::size_t n = 0;
+  for (std::size_t pos = 0; (pos = om.find("# {", pos)) != std::string::npos; ++pos) ++n;
+  EXPECT_EQ(n, 1u) << om;
+}
+
+TEST(ExemplarsConcurrency, ReadsAreNeverTornWhileThreadsWrite) {
+  Registry r;
+  Histogram h = r.histogram({.name = "t_torn_seconds", .help = "x", .buckets = {1000}});
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 3; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+        // Every id byte and the value come from the same seed: a torn read mixes seeds.
+        auto seed = static_cast<std::uint8_t>(t * 80 + i % 80);
+        Ids ids(seed);
+        h.observe(seed, ids.ids());
+        // Sampled requests come apart: writers that never pause would starve the reader.
+        if (i % 4 == 0) std::this_thread::yield();
+      }
+    });
+  }
+  // Reads for 300 ms, counting those that found an exemplar (the writers start at their own pace).
+  int seen = 0;
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+  while (std::chrono::steady_clock::now() < until) {
+    std::string om = r.render(Format::kOpenMetrics);
+    std::string ex = exemplar_of(om, "t_torn_seconds_bucket{le=\"1000.0\"}");
+    if (ex.empty()) continue;
+    auto value = static_cast<std::uint8_t>(std::stoi(ex.substr(ex.find("} ") + 2)));
+    Ids want(value);
+    ASSERT_EQ(ex.substr(0, ex.find("} ") + 1),
+              "{trace_id=\"" + hex(want.trace) + "\",span_id=\"" + hex(want.span) + "\"}");
+    ++seen;
+  }
+  stop = true;
+  for (auto& w : writers) w.join();
+  EXPECT_GT(seen, 0);
 }
 
 TEST(Metrics, NegotiatesTheFormatFromAccept) {
@@ -210,7 +330,10 @@ void populate(Registry& r) {
   auto& lat =
       r.histogram_vec({.name = "svckit_http_server_request_duration_seconds", .help = "Latency."}, {"method", "route"});
   lat.with({"GET", "/users/:id"}).observe(0.003);
-  lat.with({"GET", "/users/:id"}).observe(0.7);
+  static const std::array<std::uint8_t, 16> trace = {0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
+                                                     0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36};
+  static const std::array<std::uint8_t, 8> span = {0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7};
+  lat.with({"GET", "/users/:id"}).observe(0.7, {trace, span});
   r.gauge({.name = "svckit_http_server_requests_in_flight", .help = "In flight \"now\"."}).set(2);
   r.gauge_fn("svckit_test_answer", "Computed at scrape time.", [] { return 42.0; });
   auto& weird = r.counter_vec({.name = "svckit_test_escapes_total", .help = "Back\\slash and\nnewline."}, {"v"});
@@ -236,11 +359,13 @@ TEST(MetricsInterop, PythonOpenMetricsParserAcceptsOurOutput) {
   std::string path = write_temp(r.render(Format::kOpenMetrics));
   // The strict parser raises on any deviation from OpenMetrics 1.0; print what it understood.
   std::string script =
-      "import sys\n"
+      "import sys, time\n"
       "from prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n"
       "for f in p(open(sys.argv[1]).read()):\n"
       "  for s in f.samples:\n"
-      "    print(f.type, s.name, sorted(s.labels.items()), s.value)\n";
+      "    print(f.type, s.name, sorted(s.labels.items()), s.value)\n"
+      "    if s.exemplar: print('exemplar', sorted(s.exemplar.labels.items()), s.exemplar.value, "
+      "abs(float(s.exemplar.timestamp) - time.time()) < 60)\n";
   std::string spath = write_temp(script);
   int status = -1;
   std::string out = run("/usr/bin/python3 " + spath + " " + path + " 2>&1", &status);
@@ -257,6 +382,12 @@ TEST(MetricsInterop, PythonOpenMetricsParserAcceptsOurOutput) {
       << out;
   EXPECT_NE(out.find("('v', 'quote\" backslash\\\\ newline\\n utf8 \xc3\xa9')"), std::string::npos) << out;
   EXPECT_NE(out.find("gauge svckit_test_answer [] 42"), std::string::npos) << out;
+  // The exemplar is read back on the bucket the observation fell in, and on no other.
+  EXPECT_NE(out.find("('route', '/users/:id')] 2\nexemplar [('span_id', '00f067aa0ba902b7'), "
+                     "('trace_id', '4bf92f3577b34da6a3ce929d0e0e4736')] 0.7 True\n"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("exemplar"), out.rfind("exemplar")) << out;
 }
 
 }  // namespace
