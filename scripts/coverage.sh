@@ -16,7 +16,8 @@ gcovr --root "$src" "$build" -j "$(nproc)" \
   --exclude '.*_test\.cpp$' --exclude '.*_bench\.cpp$' --exclude '.*_fuzz\.cpp$' --exclude '.*/pkg/svckit/testing/.*' \
   --exclude-directories '.*_test\.dir$' --exclude-directories '.*/tests/.*' --exclude-directories '.*/bench/.*' \
   --exclude-throw-branches --exclude-unreachable-branches --gcov-ignore-parse-errors \
-  --json-summary "$out/summary.json" --html --html-title "svckit coverage" -o "$out/index.html" >/dev/null
+  --json-summary "$out/summary.json" --html --html-title "svckit coverage" -o "$out/index.html" \
+  >"$out/gcovr.log" 2>&1 || { cat "$out/gcovr.log"; exit 1; }
 rc=0
 /usr/bin/python3 - "$out/summary.json" "${PKG_FLOOR:-90}" "${INTERNAL_FLOOR:-80}" <<'PY' || rc=$?
 import json, sys

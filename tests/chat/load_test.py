@@ -1,7 +1,7 @@
 # 1,000 concurrent chat streams (grpc.aio): 10 rooms of 100 members, every member sends 2 messages.
 # Checks that every member receives every message of its room exactly once, in id order (no loss),
 # and that the server's resident memory stays bounded. usage: load_test.py STUBS_DIR TARGET ADMIN_URL
-import asyncio, os, sys, time, urllib.request
+import asyncio, os, sys, time, traceback, urllib.request
 stubs, target, admin = sys.argv[1:4]
 sys.path.insert(0, stubs)
 import grpc
@@ -85,4 +85,16 @@ async def main():
     sys.stdout.flush()
     os._exit(0 if ok else 1)
 
-asyncio.run(main())
+async def guarded():
+    # A failure (a stream reset, a timeout) must end the process too, for the same reason as above:
+    # asyncio.run's teardown would hang and the test would only end at ctest's timeout.
+    try:
+        await main()
+    except BaseException:
+        traceback.print_exc()
+        print("load test: FAILED")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+
+asyncio.run(guarded())
