@@ -65,6 +65,20 @@ std::string join(const std::vector<std::string>& v) {
 
 enum class Failure { kConnect, kTimeout, kBroken };
 
+// The route's series of this status: the last status's handle when it is this one (the usual case),
+// else looked up and kept in its place.
+metrics::Counter by_status(std::atomic<std::uint64_t>& last, metrics::CounterVec& vec, std::string_view route,
+                           int status) {
+  const std::uint64_t key = static_cast<std::uint64_t>(static_cast<std::uint32_t>(status) + 1) << 32;
+  const std::uint64_t seen = last.load(std::memory_order_relaxed);
+  if ((seen & ~std::uint64_t{0xffffffff}) == key) return metrics::Counter(static_cast<std::uint32_t>(seen));
+  char code[8];
+  auto r = std::to_chars(code, code + sizeof code, status);
+  metrics::Counter counter = vec.with({route, std::string_view(code, r.ptr)});
+  last.store(key | counter.cell(), std::memory_order_relaxed);
+  return counter;
+}
+
 }  // namespace
 
 Task<void> Gateway::handle(http::Request& req, http::Response& res) {
@@ -195,7 +209,8 @@ Task<void> Gateway::proxy(Call& c) {
                                  .request_id = request_id,
                                  .identity = c.identity ? &c.identity->headers : nullptr,
                                  .drop_authorization = !cfg.auth_forward_token && cfg.auth == "jwt"};
-  const detail::Headers headers = detail::upstream_request_headers(req, info);
+  c.wire.reserve(512);
+  detail::upstream_request_headers(req, info, c.wire);
   if (c.stream.has_body()) {
     constexpr std::size_t kPrefetch = 64 * 1024;
     while (c.prefetched.size() < kPrefetch) {
@@ -221,8 +236,12 @@ Task<void> Gateway::proxy(Call& c) {
     c.bytes_in = c.prefetched.size();
   }
   const std::string target = RouteTable::upstream_target(c.match, req);
-  begin_mirror(c, headers, target);
-  std::string url = choose_side(c) + target;
+  begin_mirror(c, c.wire, target);
+  const std::string_view base = choose_side(c);
+  std::string url;
+  url.reserve(base.size() + target.size());
+  url += base;
+  url += target;
   const bool has_body = c.stream.has_body();
   c.ctx = req.ctx.with_timeout(cfg.timeout);
   c.may_retry = cfg.retries > 0 && !c.upgrade && (idempotent(req.method()) || cfg.retry_non_idempotent);
@@ -242,7 +261,7 @@ Task<void> Gateway::proxy(Call& c) {
     http::ClientRequest up;
     up.method = req.method();
     up.url = url;
-    up.headers = headers;
+    up.wire_headers = c.wire;
     up.avoid_instance = c.avoid;
     if (has_body) {
       up.body_length = c.stream.content_length();
@@ -273,7 +292,7 @@ Task<void> Gateway::proxy(Call& c) {
     up.on_head = [this, &c](const http::ClientResponse& head) -> Task<Status> {
       const RouteConfig& rc = c.route->cfg;
       c.upstream_ms = std::chrono::duration<double, std::milli>(Clock::now() - c.try_start).count();
-      metrics_->upstream.with({rc.name}).observe(c.upstream_ms / 1000.0);
+      c.route->state->series.upstream.observe(c.upstream_ms / 1000.0);
       c.upstream = head.address;
       const auto& statuses = c.route->retry_statuses;
       if (c.may_retry && c.attempt < rc.retries && !c.body_started &&
@@ -308,7 +327,7 @@ Task<void> Gateway::proxy(Call& c) {
 
     if (res) {
       if (ticket) r.breaker->done(*ticket, res->status >= 500 ? Status(Code::kUnavailable, "upstream 5xx") : Status());
-      metrics_->tries.with({cfg.name, std::to_string(res->status)}).inc();
+      by_status(r.state->series.tries, metrics_->tries, cfg.name, res->status).inc();
       c.upstream = res->address;
       if (c.discard) {
         k.retries.fetch_add(1, std::memory_order_relaxed);
@@ -448,10 +467,16 @@ void Gateway::finish(Call& c) {
   const int status = c.status ? c.status : c.res.status;
   const std::string_view route = c.route ? std::string_view(c.route->cfg.name) : std::string_view("unmatched");
   const double total = std::chrono::duration<double>(Clock::now() - c.start).count();
-  char code[8];
-  auto r = std::to_chars(code, code + sizeof code, status);
-  metrics_->requests.with({route, std::string_view(code, r.ptr)}).inc();
-  metrics_->duration.with({route}).observe(total);
+  if (c.route) {
+    RouteSeries& series = c.route->state->series;
+    by_status(series.requests, metrics_->requests, route, status).inc();
+    series.duration.observe(total);
+  } else {
+    char code[8];
+    auto r = std::to_chars(code, code + sizeof code, status);
+    metrics_->requests.with({route, std::string_view(code, r.ptr)}).inc();
+    metrics_->duration.with({route}).observe(total);
+  }
   if (c.route) {
     RouteCounters& k = c.route->state->counters;
     if (c.mirror) mirrors_->release(*c.route);  // a copy whose body never ended is not sent

@@ -36,6 +36,7 @@ struct Gateway::Call {
   std::uint64_t bytes_in = 0, bytes_out = 0;
   int status = 0;
   double upstream_ms = 0;
+  std::string wire;  // the fields sent upstream, in wire form (http::ClientRequest::wire_headers)
   detail::Headers cors;
   std::shared_ptr<const Identity> identity;  // auth: jwt routes, once the token is verified
   std::string error;

@@ -46,8 +46,12 @@ struct ForwardInfo {
 // X-User-Id, X-User-Roles...: never taken from a client.
 bool identity_field(std::string_view name);
 
-// The fields to send upstream for req.
-Headers upstream_request_headers(const http::Request& req, const ForwardInfo& info);
+// The fields to send upstream for req, appended to `out` in wire form ("Name: value\r\n" each: the
+// client's ClientRequest::wire_headers), with no string per field.
+void upstream_request_headers(const http::Request& req, const ForwardInfo& info, std::string& out);
+
+// Wire-form fields as pairs (a mirrored copy's, which outlives the request).
+Headers parse_wire_headers(std::string_view wire);
 
 // The upstream response's fields the client gets (framing and hop-by-hop removed; Date and Server
 // are the gateway's own). For a 101 the Upgrade field is kept.

@@ -63,6 +63,9 @@ struct LoopBalancer {
   std::vector<discovery::Instance> raw;  // the registry's set, version-filtered
   discovery::OutlierDetector outliers;
   std::uint64_t outlier_epoch = ~std::uint64_t{0};
+  // Instance id → its http endpoint parsed, for the set in `raw` (cleared when the set changes): a
+  // call does not parse its instance's address again.
+  std::map<std::string, Url, std::less<>> endpoints;
 };
 
 struct Client::Impl {
