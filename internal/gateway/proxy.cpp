@@ -65,18 +65,23 @@ std::string join(const std::vector<std::string>& v) {
 
 enum class Failure { kConnect, kTimeout, kBroken };
 
-// The route's series of this status: the last status's handle when it is this one (the usual case),
-// else looked up and kept in its place.
+// The route's series for the label value `value` (numbered `key`): the last one's handle when it is
+// this one (the usual case), else looked up and kept in its place.
+metrics::Counter route_series(std::atomic<std::uint64_t>& last, metrics::CounterVec& vec, std::string_view route,
+                              std::uint32_t key, std::string_view value) {
+  const std::uint64_t tag = static_cast<std::uint64_t>(key + 1) << 32;
+  const std::uint64_t seen = last.load(std::memory_order_relaxed);
+  if ((seen & ~std::uint64_t{0xffffffff}) == tag) return metrics::Counter(static_cast<std::uint32_t>(seen));
+  metrics::Counter counter = vec.with({route, value});
+  last.store(tag | counter.cell(), std::memory_order_relaxed);
+  return counter;
+}
+
 metrics::Counter by_status(std::atomic<std::uint64_t>& last, metrics::CounterVec& vec, std::string_view route,
                            int status) {
-  const std::uint64_t key = static_cast<std::uint64_t>(static_cast<std::uint32_t>(status) + 1) << 32;
-  const std::uint64_t seen = last.load(std::memory_order_relaxed);
-  if ((seen & ~std::uint64_t{0xffffffff}) == key) return metrics::Counter(static_cast<std::uint32_t>(seen));
   char code[8];
   auto r = std::to_chars(code, code + sizeof code, status);
-  metrics::Counter counter = vec.with({route, std::string_view(code, r.ptr)});
-  last.store(key | counter.cell(), std::memory_order_relaxed);
-  return counter;
+  return route_series(last, vec, route, static_cast<std::uint32_t>(status), std::string_view(code, r.ptr));
 }
 
 }  // namespace
@@ -114,8 +119,10 @@ Task<bool> Gateway::authenticate(Call& c) {
   }
   Task<AuthDecision> checking = auth_->authenticate(c.req.ctx, c.req.header("Authorization"), r.cfg, r.auth_algorithms);
   AuthDecision d = co_await std::move(checking);
-  metrics_->auth.with({r.cfg.name, outcome_name(d.outcome)}).inc();
-  if (d.looked_up) metrics_->auth_cache.with({d.cache_hit ? "hit" : "miss"}).inc();
+  route_series(r.state->series.auth, metrics_->auth, r.cfg.name, static_cast<std::uint32_t>(d.outcome),
+               outcome_name(d.outcome))
+      .inc();
+  if (d.looked_up) (d.cache_hit ? metrics_->auth_cache_hit : metrics_->auth_cache_miss).inc();
   if (d.outcome == AuthOutcome::kOk || d.outcome == AuthOutcome::kAnonymous) {
     c.identity = std::move(d.identity);
     co_return true;
@@ -195,12 +202,8 @@ Task<void> Gateway::proxy(Call& c) {
     co_return;
   }
 
-  c.upgrade =
-      cfg.websocket && req.method() == http::Method::kGet && contains_token(req.header("Upgrade"), "websocket") && [&] {
-        for (const auto& t : detail::connection_tokens(req))
-          if (t == "upgrade") return true;
-        return false;
-      }();
+  c.upgrade = cfg.websocket && req.method() == http::Method::kGet &&
+              contains_token(req.header("Upgrade"), "websocket") && detail::connection_tokens(req).contains("upgrade");
   std::string_view request_id = c.res.header("X-Request-Id");
   if (request_id.empty()) request_id = req.header("X-Request-Id");
   const detail::ForwardInfo info{.trusted_peer = trusted_->contains(req.remote_address()),
@@ -209,7 +212,6 @@ Task<void> Gateway::proxy(Call& c) {
                                  .request_id = request_id,
                                  .identity = c.identity ? &c.identity->headers : nullptr,
                                  .drop_authorization = !cfg.auth_forward_token && cfg.auth == "jwt"};
-  c.wire.reserve(512);
   detail::upstream_request_headers(req, info, c.wire);
   if (c.stream.has_body()) {
     constexpr std::size_t kPrefetch = 64 * 1024;
@@ -237,11 +239,8 @@ Task<void> Gateway::proxy(Call& c) {
   }
   const std::string target = RouteTable::upstream_target(c.match, req);
   begin_mirror(c, c.wire, target);
-  const std::string_view base = choose_side(c);
-  std::string url;
-  url.reserve(base.size() + target.size());
-  url += base;
-  url += target;
+  std::string_view base = choose_side(c);  // the route's or the call's: both outlive the tries
+  std::string stable;                      // the stable side's base after a canary had no instance
   const bool has_body = c.stream.has_body();
   c.ctx = req.ctx.with_timeout(cfg.timeout);
   c.may_retry = cfg.retries > 0 && !c.upgrade && (idempotent(req.method()) || cfg.retry_non_idempotent);
@@ -260,7 +259,9 @@ Task<void> Gateway::proxy(Call& c) {
     }
     http::ClientRequest up;
     up.method = req.method();
-    up.url = url;
+    up.url.reserve(base.size() + target.size());
+    up.url += base;
+    up.url += target;
     up.wire_headers = c.wire;
     up.avoid_instance = c.avoid;
     if (has_body) {
@@ -349,9 +350,9 @@ Task<void> Gateway::proxy(Call& c) {
 
     const Status& err = res.error();
     if (err.reason() == "NO_INSTANCE" && !c.body_started) {  // a canary with no instance: the stable side
-      if (std::string stable = fall_back_to_stable(c); !stable.empty()) {
+      if (stable = fall_back_to_stable(c); !stable.empty()) {
         if (ticket) r.breaker->done(*ticket, Status());
-        url = stable + target;
+        base = stable;
         --c.attempt;
         continue;
       }

@@ -57,11 +57,11 @@ class VersionSplit;  // canary.hpp
 // What a route keeps across reloads. Policy objects are rebuilt when their keys change.
 // Handles of a route's metric series (label route = its name), so that a request looks no labels up:
 // set by the gateway before the first table with the route is installed, never changed after. By
-// status (requests, tries): the last status's handle, (status + 1) << 32 | its cell.
+// status (requests, tries) or outcome (auth): the last one's handle, (key + 1) << 32 | its cell.
 struct RouteSeries {
   bool ready = false;  // the gateway's reload path only
   metrics::Histogram duration, upstream;
-  std::atomic<std::uint64_t> requests{0}, tries{0};
+  std::atomic<std::uint64_t> requests{0}, tries{0}, auth{0};  // auth: by outcome
 };
 
 struct RouteState {

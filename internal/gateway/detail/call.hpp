@@ -10,7 +10,10 @@
 namespace svckit::gateway {
 
 struct Gateway::Call {
-  Call(http::Request& q, http::Response& s) : req(q), res(s), stream(*q.stream()) {}
+  Call(http::Request& q, http::Response& s) : req(q), res(s), stream(*q.stream()), wire(detail::take_buffer()) {}
+  ~Call() { detail::give_back_buffer(std::move(wire)); }
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
   http::Request& req;
   http::Response& res;
   http::Stream& stream;

@@ -18,24 +18,6 @@ std::optional<std::uint32_t> ipv4(std::string_view s) {
   return ntohl(a.s_addr);
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-void add_tokens(std::string_view value, std::vector<std::string>& out) {
-  while (!value.empty()) {
-    auto comma = value.find(',');
-    std::string_view t = value.substr(0, comma);
-    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
-    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-    if (!t.empty()) out.push_back(lower(t));
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-}
-
 // Fields the gateway (or its HTTP client) writes itself, dropped from what the client sent.
 bool rewritten(std::string_view name) {
   static constexpr std::string_view kOwn[] = {"host",         "content-length", "expect",      "x-request-timeout-ms",
@@ -119,28 +101,53 @@ bool TrustedProxies::contains(std::string_view address) const {
   return false;
 }
 
-std::vector<std::string> connection_tokens(const http::Request& req) {
-  std::vector<std::string> out;
+void ConnectionTokens::add_field(std::string_view value) {
+  if (count_ < fields_.size())
+    fields_[count_++] = value;
+  else
+    more_.push_back(value);
+}
+
+bool ConnectionTokens::contains(std::string_view name) const noexcept {
+  auto listed = [&](std::string_view value) {
+    while (!value.empty()) {
+      auto comma = value.find(',');
+      std::string_view t = value.substr(0, comma);
+      while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+      while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+      if (!t.empty() && iequals(t, name)) return true;
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+    return false;
+  };
+  for (std::size_t i = 0; i < count_; ++i)
+    if (listed(fields_[i])) return true;
+  for (auto v : more_)
+    if (listed(v)) return true;
+  return false;
+}
+
+ConnectionTokens connection_tokens(const http::Request& req) {
+  ConnectionTokens out;
   for (auto it = req.headers_begin(); it != req.headers_end(); ++it)
-    if (iequals(it->name, "connection")) add_tokens(it->value, out);
+    if (iequals(it->name, "connection")) out.add_field(it->value);
   return out;
 }
 
-std::vector<std::string> connection_tokens(const Headers& headers) {
-  std::vector<std::string> out;
+ConnectionTokens connection_tokens(const Headers& headers) {
+  ConnectionTokens out;
   for (const auto& [k, v] : headers)
-    if (iequals(k, "connection")) add_tokens(v, out);
+    if (iequals(k, "connection")) out.add_field(v);
   return out;
 }
 
-bool hop_by_hop(std::string_view name, const std::vector<std::string>& tokens) {
+bool hop_by_hop(std::string_view name, const ConnectionTokens& tokens) {
   if (iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "te") || iequals(name, "trailer") ||
       iequals(name, "transfer-encoding") || iequals(name, "upgrade"))
     return true;
   if (name.size() >= 6 && iequals(name.substr(0, 6), "proxy-")) return true;
-  for (const auto& t : tokens)
-    if (iequals(name, t)) return true;
-  return false;
+  return tokens.contains(name);
 }
 
 void upstream_request_headers(const http::Request& req, const ForwardInfo& info, std::string& out) {
@@ -201,6 +208,28 @@ void upstream_request_headers(const http::Request& req, const ForwardInfo& info,
     append_field(out, "Connection", "Upgrade");
     append_field(out, "Upgrade", req.header("Upgrade"));
   }
+}
+
+namespace {
+thread_local std::vector<std::string> t_buffers;
+}  // namespace
+
+std::string take_buffer() {
+  if (t_buffers.empty()) {
+    std::string fresh;
+    fresh.reserve(512);
+    return fresh;
+  }
+  std::string b = std::move(t_buffers.back());
+  t_buffers.pop_back();
+  return b;
+}
+
+void give_back_buffer(std::string&& buffer) {
+  constexpr std::size_t kKept = 256, kLargest = 16 * 1024;  // a huge one is not kept
+  if (t_buffers.size() >= kKept || buffer.capacity() > kLargest) return;
+  buffer.clear();
+  t_buffers.push_back(std::move(buffer));
 }
 
 Headers parse_wire_headers(std::string_view wire) {

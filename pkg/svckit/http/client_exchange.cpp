@@ -43,6 +43,28 @@ Result<asio::ip::address> resolve_host(const std::string& host) {
 
 }  // namespace
 
+namespace {
+
+// Request heads are written into buffers kept per thread from call to call: no allocation per call
+// for the head (a call with its body in the head may grow one; a very large one is not kept).
+thread_local std::vector<std::string> t_head_buffers;
+
+}  // namespace
+
+std::string take_head_buffer() {
+  if (t_head_buffers.empty()) return std::string();
+  std::string b = std::move(t_head_buffers.back());
+  t_head_buffers.pop_back();
+  return b;
+}
+
+void give_back_head_buffer(std::string&& buffer) {
+  constexpr std::size_t kKept = 256, kLargest = 64 * 1024;
+  if (t_head_buffers.size() >= kKept || buffer.capacity() > kLargest) return;
+  buffer.clear();
+  t_head_buffers.push_back(std::move(buffer));
+}
+
 Task<Result<ClientResponse>> Client::send_untraced(const Context& ctx, ClientRequest request, Result<Url> url) {
   Loop* loop = Loop::current();
   if (!loop) throw std::logic_error("http::Client::send awaited outside a svckit loop");
@@ -93,7 +115,12 @@ Client::Exchange::Exchange(Impl& i, Loop& l, const ClientRequest& r, const Url& 
       call(c),
       key(u.host + ":" + std::to_string(u.port)),
       pool(i.pools[l.index()][key]),
-      streaming(static_cast<bool>(r.body_stream) || static_cast<bool>(r.body_source)) {}
+      streaming(static_cast<bool>(r.body_stream) || static_cast<bool>(r.body_source)),
+      bytes(take_head_buffer()) {}
+
+Client::Exchange::~Exchange() {
+  give_back_head_buffer(std::move(bytes));
+}
 
 Status Client::Exchange::ended(std::string_view reason, std::string_view what) const {
   Status st = call.err();
