@@ -4,7 +4,9 @@
 # shim bench/http/alloc_count.c. One upstream (nginx returning a fixed 15-byte body, run natively);
 # the gateway with one route to it, one worker, wrk -t1 -c64 with keep-alive. Each figure comes from
 # two runs of different lengths: the difference of their totals over the difference of their request
-# counts is one request's cost, start-up and shut-down cancelled out. Modes:
+# counts is one request's cost, start-up and shut-down cancelled out (work that follows the clock
+# rather than the requests would not cancel: the routes file is looked at once an hour here, not
+# every second). Modes:
 #   plain    app.middleware=false: the gateway's proxy path alone (its per-route metrics, client span
 #            and trace context included: they have no switch)
 #   default  the App's default middleware set as well (server metrics, a span, the request id)
@@ -14,7 +16,7 @@
 # loopback TCP stack), which is the same order for both proxies: a ratio of user-space instructions
 # is a proxy for the ratio of CPU per request, not the ratio itself.
 # usage: bench/gateway/instr.sh [BUILD_DIR]      (default build/test)
-#   knobs: SHORT (2), LONG (6) seconds of load; MODES ("plain default jwt"); NGINX=0 skips the peer
+#   knobs: SHORT (2), LONG (6) seconds of load; MODES ("plain default jwt"); PEER=0 skips the nginx peer
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build/test}
@@ -81,15 +83,17 @@ run_gw() {
   local port
   port=$(free_port)
   local cmd=("$gw" --config-dir configs --set http.host=127.0.0.1 --set http.port="$port" --set admin.port=0
-    --set app.workers=1 --set log.level=warn --set gateway.routes_file="$routes" "$@")
+    --set app.workers=1 --set log.level=warn --set gateway.routes_file="$routes" --set gateway.reload_interval=1h "$@")
   if [ "$kind" = instr ]; then
+    rm -f "$work/cg.out"
     valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "${cmd[@]}" >"$work/gw.log" 2>&1 &
   else
+    rm -f "$work/count"
     ALLOC_COUNT_OUT=$work/count LD_PRELOAD=$work/alloc_count.so "${cmd[@]}" >"$work/gw.log" 2>&1 &
   fi
   local pid=$! hdr=()
   [ -n "$auth" ] && hdr=(-H "Authorization: Bearer $auth")
-  for _ in $(seq 400); do curl -sf -o /dev/null "${hdr[@]}" "http://127.0.0.1:$port/hello" && break; sleep 0.05; done
+  for _ in $(seq 1200); do curl -sf -o /dev/null "${hdr[@]}" "http://127.0.0.1:$port/hello" && break; sleep 0.05; done
   curl -sf -o /dev/null "${hdr[@]}" "http://127.0.0.1:$port/hello" || { echo "gateway did not answer 200" >&2; tail -5 "$work/gw.log" >&2; exit 1; }
   local out n
   out=$(wrk -t1 -c64 -d"${secs}s" "${hdr[@]}" "http://127.0.0.1:$port/hello")
@@ -103,7 +107,7 @@ run_nginx() {  # $1 seconds → "requests instructions"
   valgrind --tool=callgrind --callgrind-out-file="$work/cg-nginx.out" \
     nginx -p "$work/px" -c "$work/px/nginx.conf" -e "$work/px/logs/error.log" >"$work/nginx.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 400); do curl -sf -o /dev/null "http://127.0.0.1:$px_port/hello" && break; sleep 0.05; done
+  for _ in $(seq 1200); do curl -sf -o /dev/null "http://127.0.0.1:$px_port/hello" && break; sleep 0.05; done
   local n
   n=$(wrk -t1 -c64 -d"${1}s" "http://127.0.0.1:$px_port/hello" | awk '/requests in/{print $1}')
   kill -QUIT "$pid"; wait "$pid" || true
@@ -117,7 +121,7 @@ per_request() {  # "n1 a1 [b1]" "n2 a2 [b2]" → a/request [b/request]
 
 token=$(cat "$work/token")
 nginx_ipr=0
-if [ "${NGINX:-1}" = 1 ]; then
+if [ "${PEER:-1}" = 1 ]; then
   read -r n1 i1 < <(run_nginx "${SHORT:-2}")
   read -r n2 i2 < <(run_nginx "${LONG:-6}")
   nginx_ipr=$(per_request "$n1 $i1" "$n2 $i2")
