@@ -78,12 +78,14 @@ bench-http: build-release
 	bash bench/http/allocs.sh build/release
 	bash bench/http/instr.sh build/release/cmd/hello/hello
 
-# svckit's gateway against nginx as a reverse proxy, one upstream, same run (docs/benchmarks.md).
+# svckit's gateway against nginx as a reverse proxy, one upstream, same run; then instructions and
+# allocations per proxied request (docs/benchmarks.md).
 bench-gateway:
 	@bash scripts/deps.sh build bench
 	cmake --preset release $(CMAKE_FLAGS) >/dev/null
 	cmake --build --preset release -j $(JOBS) --target gateway
 	bash bench/gateway/run.sh build/release
+	bash bench/gateway/instr.sh build/release
 
 bench-discovery:
 	@bash scripts/deps.sh build bench

@@ -38,6 +38,7 @@ bench_pkgs=(
   golang-github-golang-protobuf-1-5-dev  # gRPC-Go's github.com/golang/protobuf: Debian's 1.3 otherwise
   etcd-server curl                       # bench-discovery's etcd (started and probed by the benchmark)
   openssl                                # bench-auth's peer figures (openssl speed)
+  python3-jwt python3-cryptography       # bench/gateway/instr.sh signs its bearer token with PyJWT
 )
 
 fuzz_pkgs=(

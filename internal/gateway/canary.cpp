@@ -152,7 +152,7 @@ void Gateway::follow_splits(const RouteTable& table) {
     if (auto st = states_.find(r.cfg.name); st && st->split && !split_routes.contains(r.cfg.name)) st->split->stop();
 }
 
-std::string Gateway::choose_side(Call& c) {
+std::string_view Gateway::choose_side(Call& c) {
   const CompiledRoute& r = *c.route;
   const RouteConfig& cfg = r.cfg;
   if (!has_canary(cfg)) return r.url_base;

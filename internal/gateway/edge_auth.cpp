@@ -323,13 +323,14 @@ Task<AuthDecision> EdgeAuth::authenticate(Context ctx, std::string_view authoriz
     co_return d;
   }
   std::string_view token = auth::bearer_token(authorization);
-  Result<std::shared_ptr<const Identity>> id =
-      make_error(Status(Code::kUnauthenticated, std::string(auth::reason::kMalformedToken),
-                        "the Authorization header is not a bearer token"));
+  Result<std::shared_ptr<const Identity>> id;
   bool hit = false;
   if (!token.empty()) {
     Task<Result<std::shared_ptr<const Identity>>> verifying = verify(ctx, token, allowed, &hit);
     id = co_await std::move(verifying);
+  } else {  // the error built only when it is the answer
+    id = make_error(Status(Code::kUnauthenticated, std::string(auth::reason::kMalformedToken),
+                           "the Authorization header is not a bearer token"));
   }
   if (!id) {
     if (id.error().code() == Code::kUnavailable) {

@@ -160,6 +160,13 @@ Status Gateway::install(const RoutesFile& file, bool first) {
   auto built = RouteTable::build(file, states_, generation_.load() + 1, auth_ ? &auth_->algorithms() : nullptr);
   if (!built) return built.error();
   follow_splits(**built);
+  for (const auto& r : (*built)->routes()) {  // before any request can see the route
+    RouteSeries& series = r.state->series;
+    if (series.ready) continue;
+    series.duration = metrics_->duration.with({r.cfg.name});
+    series.upstream = metrics_->upstream.with({r.cfg.name});
+    series.ready = true;
+  }
   std::shared_ptr<const RouteTable> table = retain_static_upstreams(std::move(*built));
   {
     std::lock_guard lock(table_mu_);

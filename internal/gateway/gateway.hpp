@@ -94,10 +94,10 @@ class Gateway {
   void finish(Call& call);
   // Mirroring (mirror.cpp): decides whether this request is copied and sends the copy, now (a body
   // read whole, or none) or when the body gathered with gather_mirror ends.
-  void begin_mirror(Call& call, const detail::Headers& headers, const std::string& target);
+  void begin_mirror(Call& call, std::string_view wire_headers, const std::string& target);
   void gather_mirror(Call& call, std::string_view piece);  // an empty piece: the body's end
   // Canary (canary.cpp): the URL base this request's tries go to (and the side, counted at finish).
-  std::string choose_side(Call& call);
+  std::string_view choose_side(Call& call);  // a view of the route's or the call's strings
   // The stable side, after the canary side had no instance: its base; empty when there is no fallback.
   std::string fall_back_to_stable(Call& call);
   // Routes with canary_version: their splits follow the table (before build: made; after: followed).

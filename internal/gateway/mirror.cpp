@@ -113,7 +113,7 @@ Duration mirror_timeout(const RouteConfig& cfg) {
 
 }  // namespace
 
-void Gateway::begin_mirror(Call& c, const detail::Headers& headers, const std::string& target) {
+void Gateway::begin_mirror(Call& c, std::string_view wire_headers, const std::string& target) {
   const CompiledRoute& r = *c.route;
   const RouteConfig& cfg = r.cfg;
   std::string_view request_id = c.res.header("X-Request-Id");
@@ -130,7 +130,7 @@ void Gateway::begin_mirror(Call& c, const detail::Headers& headers, const std::s
   c.mirror = true;
   c.mirror_copy.method = c.req.method();
   c.mirror_copy.url = r.mirror_base + target;
-  c.mirror_copy.headers = mirror_headers(headers, c.req.header("Host"));
+  c.mirror_copy.headers = mirror_headers(detail::parse_wire_headers(wire_headers), c.req.header("Host"));
   c.mirror_copy.body = c.prefetched;
   if (c.stream.has_body() && !c.prefetched_all) {
     c.mirror_gathering = true;  // sent when the rest of the body has come (gather_mirror)

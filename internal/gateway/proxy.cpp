@@ -65,6 +65,25 @@ std::string join(const std::vector<std::string>& v) {
 
 enum class Failure { kConnect, kTimeout, kBroken };
 
+// The route's series for the label value `value` (numbered `key`): the last one's handle when it is
+// this one (the usual case), else looked up and kept in its place.
+metrics::Counter route_series(std::atomic<std::uint64_t>& last, metrics::CounterVec& vec, std::string_view route,
+                              std::uint32_t key, std::string_view value) {
+  const std::uint64_t tag = static_cast<std::uint64_t>(key + 1) << 32;
+  const std::uint64_t seen = last.load(std::memory_order_relaxed);
+  if ((seen & ~std::uint64_t{0xffffffff}) == tag) return metrics::Counter(static_cast<std::uint32_t>(seen));
+  metrics::Counter counter = vec.with({route, value});
+  last.store(tag | counter.cell(), std::memory_order_relaxed);
+  return counter;
+}
+
+metrics::Counter by_status(std::atomic<std::uint64_t>& last, metrics::CounterVec& vec, std::string_view route,
+                           int status) {
+  char code[8];
+  auto r = std::to_chars(code, code + sizeof code, status);
+  return route_series(last, vec, route, static_cast<std::uint32_t>(status), std::string_view(code, r.ptr));
+}
+
 }  // namespace
 
 Task<void> Gateway::handle(http::Request& req, http::Response& res) {
@@ -100,8 +119,10 @@ Task<bool> Gateway::authenticate(Call& c) {
   }
   Task<AuthDecision> checking = auth_->authenticate(c.req.ctx, c.req.header("Authorization"), r.cfg, r.auth_algorithms);
   AuthDecision d = co_await std::move(checking);
-  metrics_->auth.with({r.cfg.name, outcome_name(d.outcome)}).inc();
-  if (d.looked_up) metrics_->auth_cache.with({d.cache_hit ? "hit" : "miss"}).inc();
+  route_series(r.state->series.auth, metrics_->auth, r.cfg.name, static_cast<std::uint32_t>(d.outcome),
+               outcome_name(d.outcome))
+      .inc();
+  if (d.looked_up) (d.cache_hit ? metrics_->auth_cache_hit : metrics_->auth_cache_miss).inc();
   if (d.outcome == AuthOutcome::kOk || d.outcome == AuthOutcome::kAnonymous) {
     c.identity = std::move(d.identity);
     co_return true;
@@ -181,12 +202,8 @@ Task<void> Gateway::proxy(Call& c) {
     co_return;
   }
 
-  c.upgrade =
-      cfg.websocket && req.method() == http::Method::kGet && contains_token(req.header("Upgrade"), "websocket") && [&] {
-        for (const auto& t : detail::connection_tokens(req))
-          if (t == "upgrade") return true;
-        return false;
-      }();
+  c.upgrade = cfg.websocket && req.method() == http::Method::kGet &&
+              contains_token(req.header("Upgrade"), "websocket") && detail::connection_tokens(req).contains("upgrade");
   std::string_view request_id = c.res.header("X-Request-Id");
   if (request_id.empty()) request_id = req.header("X-Request-Id");
   const detail::ForwardInfo info{.trusted_peer = trusted_->contains(req.remote_address()),
@@ -195,7 +212,7 @@ Task<void> Gateway::proxy(Call& c) {
                                  .request_id = request_id,
                                  .identity = c.identity ? &c.identity->headers : nullptr,
                                  .drop_authorization = !cfg.auth_forward_token && cfg.auth == "jwt"};
-  const detail::Headers headers = detail::upstream_request_headers(req, info);
+  detail::upstream_request_headers(req, info, c.wire);
   if (c.stream.has_body()) {
     constexpr std::size_t kPrefetch = 64 * 1024;
     while (c.prefetched.size() < kPrefetch) {
@@ -221,8 +238,9 @@ Task<void> Gateway::proxy(Call& c) {
     c.bytes_in = c.prefetched.size();
   }
   const std::string target = RouteTable::upstream_target(c.match, req);
-  begin_mirror(c, headers, target);
-  std::string url = choose_side(c) + target;
+  begin_mirror(c, c.wire, target);
+  std::string_view base = choose_side(c);  // the route's or the call's: both outlive the tries
+  std::string stable;                      // the stable side's base after a canary had no instance
   const bool has_body = c.stream.has_body();
   c.ctx = req.ctx.with_timeout(cfg.timeout);
   c.may_retry = cfg.retries > 0 && !c.upgrade && (idempotent(req.method()) || cfg.retry_non_idempotent);
@@ -241,8 +259,10 @@ Task<void> Gateway::proxy(Call& c) {
     }
     http::ClientRequest up;
     up.method = req.method();
-    up.url = url;
-    up.headers = headers;
+    up.url.reserve(base.size() + target.size());
+    up.url += base;
+    up.url += target;
+    up.wire_headers = c.wire;
     up.avoid_instance = c.avoid;
     if (has_body) {
       up.body_length = c.stream.content_length();
@@ -273,7 +293,7 @@ Task<void> Gateway::proxy(Call& c) {
     up.on_head = [this, &c](const http::ClientResponse& head) -> Task<Status> {
       const RouteConfig& rc = c.route->cfg;
       c.upstream_ms = std::chrono::duration<double, std::milli>(Clock::now() - c.try_start).count();
-      metrics_->upstream.with({rc.name}).observe(c.upstream_ms / 1000.0);
+      c.route->state->series.upstream.observe(c.upstream_ms / 1000.0);
       c.upstream = head.address;
       const auto& statuses = c.route->retry_statuses;
       if (c.may_retry && c.attempt < rc.retries && !c.body_started &&
@@ -308,7 +328,7 @@ Task<void> Gateway::proxy(Call& c) {
 
     if (res) {
       if (ticket) r.breaker->done(*ticket, res->status >= 500 ? Status(Code::kUnavailable, "upstream 5xx") : Status());
-      metrics_->tries.with({cfg.name, std::to_string(res->status)}).inc();
+      by_status(r.state->series.tries, metrics_->tries, cfg.name, res->status).inc();
       c.upstream = res->address;
       if (c.discard) {
         k.retries.fetch_add(1, std::memory_order_relaxed);
@@ -330,9 +350,9 @@ Task<void> Gateway::proxy(Call& c) {
 
     const Status& err = res.error();
     if (err.reason() == "NO_INSTANCE" && !c.body_started) {  // a canary with no instance: the stable side
-      if (std::string stable = fall_back_to_stable(c); !stable.empty()) {
+      if (stable = fall_back_to_stable(c); !stable.empty()) {
         if (ticket) r.breaker->done(*ticket, Status());
-        url = stable + target;
+        base = stable;
         --c.attempt;
         continue;
       }
@@ -448,13 +468,24 @@ void Gateway::finish(Call& c) {
   const int status = c.status ? c.status : c.res.status;
   const std::string_view route = c.route ? std::string_view(c.route->cfg.name) : std::string_view("unmatched");
   const double total = std::chrono::duration<double>(Clock::now() - c.start).count();
-  char code[8];
-  auto r = std::to_chars(code, code + sizeof code, status);
-  metrics_->requests.with({route, std::string_view(code, r.ptr)}).inc();
-  if (const trace::SpanContext* span = c.req.sampled_span())  // the route's latency keeps it as an exemplar
-    metrics_->duration.with({route}).observe(total, {span->trace_id.bytes, span->span_id.bytes});
-  else
-    metrics_->duration.with({route}).observe(total);
+  // A sampled request's latency keeps its span as the bucket's exemplar.
+  const trace::SpanContext* sampled = c.req.sampled_span();
+  if (c.route) {
+    RouteSeries& series = c.route->state->series;
+    by_status(series.requests, metrics_->requests, route, status).inc();
+    if (sampled)
+      series.duration.observe(total, {sampled->trace_id.bytes, sampled->span_id.bytes});
+    else
+      series.duration.observe(total);
+  } else {
+    char code[8];
+    auto r = std::to_chars(code, code + sizeof code, status);
+    metrics_->requests.with({route, std::string_view(code, r.ptr)}).inc();
+    if (sampled)
+      metrics_->duration.with({route}).observe(total, {sampled->trace_id.bytes, sampled->span_id.bytes});
+    else
+      metrics_->duration.with({route}).observe(total);
+  }
   if (c.route) {
     RouteCounters& k = c.route->state->counters;
     if (c.mirror) mirrors_->release(*c.route);  // a copy whose body never ended is not sent

@@ -331,8 +331,24 @@ std::string RouteTable::upstream_target(const RouteMatch& m, const http::Request
   return out;
 }
 
+namespace {
+
+bool dot_segment(std::string_view path) {  // a segment "." or ".."
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  for (;;) {
+    auto slash = path.find('/');
+    std::string_view seg = path.substr(0, slash);
+    if (seg == "." || seg == "..") return true;
+    if (slash == std::string_view::npos) return false;
+    path.remove_prefix(slash + 1);
+  }
+}
+
+}  // namespace
+
 bool unsafe_path(std::string_view path) {
   // Segments "." or "..", also percent-encoded (%2e, either case), and encoded slashes.
+  if (path.find_first_of("%\\") == std::string_view::npos) return dot_segment(path);  // nothing to decode
   std::string decoded;
   decoded.reserve(path.size());
   for (std::size_t i = 0; i < path.size(); ++i) {
@@ -348,9 +364,7 @@ bool unsafe_path(std::string_view path) {
     if (path[i] == '\\') return true;
     decoded += path[i];
   }
-  for (auto seg : split_path(decoded))
-    if (seg == "." || seg == "..") return true;
-  return false;
+  return dot_segment(decoded);
 }
 
 }  // namespace svckit::gateway

@@ -17,6 +17,7 @@
 #include "svckit/auth/key.hpp"
 #include "svckit/discovery/instance.hpp"
 #include "svckit/http/message.hpp"
+#include "svckit/metrics/metrics.hpp"
 #include "svckit/resilience/breaker.hpp"
 #include "svckit/resilience/limiter.hpp"
 #include "svckit/resilience/retry.hpp"
@@ -54,8 +55,18 @@ struct RouteCounters {
 class VersionSplit;  // canary.hpp
 
 // What a route keeps across reloads. Policy objects are rebuilt when their keys change.
+// Handles of a route's metric series (label route = its name), so that a request looks no labels up:
+// set by the gateway before the first table with the route is installed, never changed after. By
+// status (requests, tries) or outcome (auth): the last one's handle, (key + 1) << 32 | its cell.
+struct RouteSeries {
+  bool ready = false;  // the gateway's reload path only
+  metrics::Histogram duration, upstream;
+  std::atomic<std::uint64_t> requests{0}, tries{0}, auth{0};  // auth: by outcome
+};
+
 struct RouteState {
   RouteCounters counters;
+  RouteSeries series;
   // Policy, swapped only while a table is being built (under StateStore's lock) and read through the
   // table's own shared_ptr copies, so a request never sees a half-built one.
   std::string policy_key;                        // the policy keys' values, to tell whether a reload changed them

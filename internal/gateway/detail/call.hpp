@@ -10,7 +10,10 @@
 namespace svckit::gateway {
 
 struct Gateway::Call {
-  Call(http::Request& q, http::Response& s) : req(q), res(s), stream(*q.stream()) {}
+  Call(http::Request& q, http::Response& s) : req(q), res(s), stream(*q.stream()), wire(detail::take_buffer()) {}
+  ~Call() { detail::give_back_buffer(std::move(wire)); }
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
   http::Request& req;
   http::Response& res;
   http::Stream& stream;
@@ -36,6 +39,7 @@ struct Gateway::Call {
   std::uint64_t bytes_in = 0, bytes_out = 0;
   int status = 0;
   double upstream_ms = 0;
+  std::string wire;  // the fields sent upstream, in wire form (http::ClientRequest::wire_headers)
   detail::Headers cors;
   std::shared_ptr<const Identity> identity;  // auth: jwt routes, once the token is verified
   std::string error;

@@ -18,24 +18,6 @@ std::optional<std::uint32_t> ipv4(std::string_view s) {
   return ntohl(a.s_addr);
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-void add_tokens(std::string_view value, std::vector<std::string>& out) {
-  while (!value.empty()) {
-    auto comma = value.find(',');
-    std::string_view t = value.substr(0, comma);
-    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
-    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-    if (!t.empty()) out.push_back(lower(t));
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-}
-
 // Fields the gateway (or its HTTP client) writes itself, dropped from what the client sent.
 bool rewritten(std::string_view name) {
   static constexpr std::string_view kOwn[] = {"host",         "content-length", "expect",      "x-request-timeout-ms",
@@ -61,16 +43,32 @@ bool forwarding(std::string_view name) {
 }
 
 // A Forwarded node: IPv6 quoted and bracketed (RFC 7239 §6).
-std::string forwarded_node(std::string_view address) {
-  if (address.find(':') != std::string_view::npos) return "\"[" + std::string(address) + "]\"";
-  return std::string(address);
+void append_forwarded_node(std::string& out, std::string_view address) {
+  if (address.find(':') == std::string_view::npos) {
+    out += address;
+    return;
+  }
+  out += "\"[";
+  out += address;
+  out += "]\"";
 }
 
-std::string forwarded_value(std::string_view v) {  // a token, or a quoted string
+void append_forwarded_value(std::string& out, std::string_view v) {  // a token, or a quoted string
   for (char c : v)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ':'))
-      return "\"" + std::string(v) + "\"";
-  return std::string(v);
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ':')) {
+      out += '"';
+      out += v;
+      out += '"';
+      return;
+    }
+  out += v;
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
 }
 
 }  // namespace
@@ -103,79 +101,146 @@ bool TrustedProxies::contains(std::string_view address) const {
   return false;
 }
 
-std::vector<std::string> connection_tokens(const http::Request& req) {
-  std::vector<std::string> out;
+void ConnectionTokens::add_field(std::string_view value) {
+  if (count_ < fields_.size())
+    fields_[count_++] = value;
+  else
+    more_.push_back(value);
+}
+
+bool ConnectionTokens::contains(std::string_view name) const noexcept {
+  auto listed = [&](std::string_view value) {
+    while (!value.empty()) {
+      auto comma = value.find(',');
+      std::string_view t = value.substr(0, comma);
+      while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+      while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+      if (!t.empty() && iequals(t, name)) return true;
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+    return false;
+  };
+  for (std::size_t i = 0; i < count_; ++i)
+    if (listed(fields_[i])) return true;
+  for (auto v : more_)
+    if (listed(v)) return true;
+  return false;
+}
+
+ConnectionTokens connection_tokens(const http::Request& req) {
+  ConnectionTokens out;
   for (auto it = req.headers_begin(); it != req.headers_end(); ++it)
-    if (iequals(it->name, "connection")) add_tokens(it->value, out);
+    if (iequals(it->name, "connection")) out.add_field(it->value);
   return out;
 }
 
-std::vector<std::string> connection_tokens(const Headers& headers) {
-  std::vector<std::string> out;
+ConnectionTokens connection_tokens(const Headers& headers) {
+  ConnectionTokens out;
   for (const auto& [k, v] : headers)
-    if (iequals(k, "connection")) add_tokens(v, out);
+    if (iequals(k, "connection")) out.add_field(v);
   return out;
 }
 
-bool hop_by_hop(std::string_view name, const std::vector<std::string>& tokens) {
+bool hop_by_hop(std::string_view name, const ConnectionTokens& tokens) {
   if (iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "te") || iequals(name, "trailer") ||
       iequals(name, "transfer-encoding") || iequals(name, "upgrade"))
     return true;
   if (name.size() >= 6 && iequals(name.substr(0, 6), "proxy-")) return true;
-  for (const auto& t : tokens)
-    if (iequals(name, t)) return true;
-  return false;
+  return tokens.contains(name);
 }
 
-Headers upstream_request_headers(const http::Request& req, const ForwardInfo& info) {
-  Headers out;
-  out.reserve(static_cast<std::size_t>(req.headers_end() - req.headers_begin()) + 6);
+void upstream_request_headers(const http::Request& req, const ForwardInfo& info, std::string& out) {
   const auto tokens = connection_tokens(req);
-  std::string xff, xfp, xfh, fwd;
+  // Trusted peers' forwarding fields: the chains are joined (views while there is one value each).
+  std::string_view xfp, xfh;
+  std::string xff, fwd;
   for (auto it = req.headers_begin(); it != req.headers_end(); ++it) {
     std::string_view name = it->name, value = it->value;
     if (hop_by_hop(name, tokens)) continue;
     if (forwarding(name)) {
       if (!info.trusted_peer) continue;  // an untrusted peer's claims are dropped
-      std::string* into = iequals(name, "x-forwarded-for")     ? &xff
-                          : iequals(name, "x-forwarded-proto") ? &xfp
-                          : iequals(name, "x-forwarded-host")  ? &xfh
-                          : iequals(name, "forwarded")         ? &fwd
-                                                               : nullptr;
-      if (!into) {
-        out.emplace_back(std::string(name), std::string(value));  // X-Real-IP from a trusted proxy
-        continue;
-      }
-      if (into == &xfp || into == &xfh) {
-        if (into->empty()) *into = std::string(value);  // the first proxy's view of the original
+      if (iequals(name, "x-forwarded-proto")) {
+        if (xfp.empty()) xfp = value;  // the first proxy's view of the original
+      } else if (iequals(name, "x-forwarded-host")) {
+        if (xfh.empty()) xfh = value;
+      } else if (iequals(name, "x-forwarded-for") || iequals(name, "forwarded")) {
+        std::string& into = iequals(name, "forwarded") ? fwd : xff;
+        if (!into.empty()) into += ", ";
+        into += value;
       } else {
-        if (!into->empty()) *into += ", ";
-        *into += value;
+        append_field(out, name, value);  // X-Real-IP from a trusted proxy
       }
       continue;
     }
     if (rewritten(name) || identity_field(name)) continue;
     if (info.drop_authorization && iequals(name, "authorization")) continue;
-    out.emplace_back(std::string(name), std::string(value));
+    append_field(out, name, value);
   }
   std::string_view peer = req.remote_address();
   std::string_view host = req.header("Host");
-  if (info.preserve_host && !host.empty()) out.emplace_back("Host", std::string(host));
-  if (!xff.empty()) xff += ", ";
-  xff += peer;
-  out.emplace_back("X-Forwarded-For", std::move(xff));
-  out.emplace_back("X-Forwarded-Proto", xfp.empty() ? std::string("http") : xfp);
-  if (!xfh.empty() || !host.empty()) out.emplace_back("X-Forwarded-Host", xfh.empty() ? std::string(host) : xfh);
-  if (!fwd.empty()) fwd += ", ";
-  fwd += "for=" + forwarded_node(peer);
-  if (!host.empty()) fwd += ";host=" + forwarded_value(host);
-  fwd += ";proto=http";
-  out.emplace_back("Forwarded", std::move(fwd));
-  if (!info.request_id.empty()) out.emplace_back("X-Request-Id", std::string(info.request_id));
-  if (info.identity) out.insert(out.end(), info.identity->begin(), info.identity->end());
+  if (info.preserve_host && !host.empty()) append_field(out, "Host", host);
+  out += "X-Forwarded-For: ";
+  if (!xff.empty()) {
+    out += xff;
+    out += ", ";
+  }
+  out += peer;
+  out += "\r\n";
+  append_field(out, "X-Forwarded-Proto", xfp.empty() ? std::string_view("http") : xfp);
+  if (!xfh.empty() || !host.empty()) append_field(out, "X-Forwarded-Host", xfh.empty() ? host : xfh);
+  out += "Forwarded: ";
+  if (!fwd.empty()) {
+    out += fwd;
+    out += ", ";
+  }
+  out += "for=";
+  append_forwarded_node(out, peer);
+  if (!host.empty()) {
+    out += ";host=";
+    append_forwarded_value(out, host);
+  }
+  out += ";proto=http\r\n";
+  if (!info.request_id.empty()) append_field(out, "X-Request-Id", info.request_id);
+  if (info.identity)
+    for (const auto& [k, v] : *info.identity) append_field(out, k, v);
   if (info.upgrade) {
-    out.emplace_back("Connection", "Upgrade");
-    out.emplace_back("Upgrade", std::string(req.header("Upgrade")));
+    append_field(out, "Connection", "Upgrade");
+    append_field(out, "Upgrade", req.header("Upgrade"));
+  }
+}
+
+namespace {
+thread_local std::vector<std::string> t_buffers;
+}  // namespace
+
+std::string take_buffer() {
+  if (t_buffers.empty()) {
+    std::string fresh;
+    fresh.reserve(512);
+    return fresh;
+  }
+  std::string b = std::move(t_buffers.back());
+  t_buffers.pop_back();
+  return b;
+}
+
+void give_back_buffer(std::string&& buffer) {
+  constexpr std::size_t kKept = 256, kLargest = 16 * 1024;  // a huge one is not kept
+  if (t_buffers.size() >= kKept || buffer.capacity() > kLargest) return;
+  buffer.clear();
+  t_buffers.push_back(std::move(buffer));
+}
+
+Headers parse_wire_headers(std::string_view wire) {
+  Headers out;
+  while (!wire.empty()) {
+    auto eol = wire.find("\r\n");
+    std::string_view line = wire.substr(0, eol);
+    if (auto colon = line.find(": "); colon != std::string_view::npos)
+      out.emplace_back(std::string(line.substr(0, colon)), std::string(line.substr(colon + 2)));
+    if (eol == std::string_view::npos) break;
+    wire.remove_prefix(eol + 2);
   }
   return out;
 }

@@ -6,6 +6,7 @@
 // client write themselves (Host unless preserved, Content-Length, trace context, the request
 // deadline, the request id, the mirror marker X-Mirror) are dropped from what the client sent, and so is every X-User-*
 // field: the identity headers are the gateway's to set, from a verified token only (edge_auth.hpp).
+#include <array>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,10 +30,21 @@ class TrustedProxies {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> cidrs_;  // network, mask
 };
 
-// The tokens of every Connection field (lower case).
-std::vector<std::string> connection_tokens(const http::Request& req);
-std::vector<std::string> connection_tokens(const Headers& headers);
-bool hop_by_hop(std::string_view name, const std::vector<std::string>& tokens);
+// The field names a message's Connection fields list, kept as views of those fields' values (no
+// copy: a message's fields outlive it) and compared case-insensitively.
+class ConnectionTokens {
+ public:
+  void add_field(std::string_view value);  // one Connection field's value
+  bool contains(std::string_view name) const noexcept;
+
+ private:
+  std::array<std::string_view, 4> fields_;
+  std::size_t count_ = 0;
+  std::vector<std::string_view> more_;  // beyond four Connection fields
+};
+ConnectionTokens connection_tokens(const http::Request& req);
+ConnectionTokens connection_tokens(const Headers& headers);
+bool hop_by_hop(std::string_view name, const ConnectionTokens& tokens);
 
 struct ForwardInfo {
   bool trusted_peer = false;
@@ -46,8 +58,17 @@ struct ForwardInfo {
 // X-User-Id, X-User-Roles...: never taken from a client.
 bool identity_field(std::string_view name);
 
-// The fields to send upstream for req.
-Headers upstream_request_headers(const http::Request& req, const ForwardInfo& info);
+// The fields to send upstream for req, appended to `out` in wire form ("Name: value\r\n" each: the
+// client's ClientRequest::wire_headers), with no string per field.
+void upstream_request_headers(const http::Request& req, const ForwardInfo& info, std::string& out);
+
+// An empty string with room for a request's fields, reused from an earlier request of this thread,
+// and its return when the request ends: no allocation per request for the forwarded fields.
+std::string take_buffer();
+void give_back_buffer(std::string&& buffer);
+
+// Wire-form fields as pairs (a mirrored copy's, which outlives the request).
+Headers parse_wire_headers(std::string_view wire);
 
 // The upstream response's fields the client gets (framing and hop-by-hop removed; Date and Server
 // are the gateway's own). For a 101 the Upgrade field is kept.

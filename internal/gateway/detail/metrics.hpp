@@ -38,7 +38,9 @@ struct Gateway::Metrics {
                              {"route", "outcome"})),
         canary(r.counter_vec({.name = "svckit_gateway_canary_requests_total",
                               .help = "Requests of routes with a canary by side (stable, canary)."},
-                             {"route", "side"})) {}
+                             {"route", "side"})),
+        auth_cache_hit(auth_cache.with({"hit"})),
+        auth_cache_miss(auth_cache.with({"miss"})) {}
   metrics::CounterVec& requests;
   metrics::HistogramVec& duration;
   metrics::HistogramVec& upstream;
@@ -49,6 +51,7 @@ struct Gateway::Metrics {
   metrics::CounterVec& auth_cache;
   metrics::CounterVec& mirror;
   metrics::CounterVec& canary;
+  metrics::Counter auth_cache_hit, auth_cache_miss;
 };
 
 }  // namespace svckit::gateway

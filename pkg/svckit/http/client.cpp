@@ -127,23 +127,63 @@ ClientMetrics& client_metrics() {
   return m;
 }
 
+// The series of the label sets this thread used last: a call reuses its host's handles instead of a
+// labelled lookup (a key built, hashed and looked up under a lock) per call.
+struct ClientSeries {
+  std::string host;
+  Method method;
+  std::string status;
+  metrics::Counter requests;
+  metrics::Histogram duration;
+};
+
+ClientSeries& client_series(std::string_view host, Method method, std::string_view status) {
+  thread_local std::vector<ClientSeries> recent;
+  thread_local std::size_t next = 0;
+  for (auto& s : recent)
+    if (s.method == method && s.host == host && s.status == status) return s;
+  constexpr std::size_t kKept = 32;
+  ClientMetrics& m = client_metrics();
+  std::string_view name = method_name(method);
+  ClientSeries fresh{std::string(host), method, std::string(status), m.requests.with({host, name, status}),
+                     m.duration.with({host, name})};
+  if (recent.size() < kKept) return recent.emplace_back(std::move(fresh));
+  ClientSeries& slot = recent[next++ % kKept];
+  slot = std::move(fresh);
+  return slot;
+}
+
+// host:port of a URL, the label of its calls.
+std::string_view host_label(const Result<Url>& url, std::string& buf) {
+  if (!url) return "invalid";
+  buf = url->host;
+  buf += ':';
+  char port[8];
+  auto r = std::to_chars(port, port + sizeof port, url->port);
+  buf.append(port, r.ptr);
+  return buf;
+}
+
 }  // namespace
 
 // Observability around every call: a client span (child of the caller's span) whose context travels
-// in the propagation headers, baggage, and RED metrics per upstream host; none for a probe's call.
+// in the propagation headers (written with the request head: Exchange::encode), baggage, and RED
+// metrics per upstream host; none for a probe's call.
 Task<Result<ClientResponse>> Client::send(const Context& ctx, ClientRequest request) {
-  if (!impl_->options.observe || is_probe(ctx)) co_return co_await send_untraced(ctx, std::move(request));
+  Result<Url> url = parse_url(request.url);
+  if (!impl_->options.observe || is_probe(ctx)) {
+    Task<Result<ClientResponse>> plain = send_untraced(ctx, std::move(request), std::move(url));
+    co_return co_await std::move(plain);
+  }
   auto start = Clock::now();
   std::shared_ptr<trace::Tracer> tracer = trace::Tracer::global();
-  auto url = parse_url(request.url);
-  std::string host = url ? url->host + ":" + std::to_string(url->port) : std::string("invalid");
-  std::string_view method = method_name(request.method);
+  const Method method = request.method;
   Context call = ctx;
   trace::Span span;
   if (tracer) {
-    span = tracer->start(ctx, method, trace::SpanKind::kClient);
+    span = tracer->start(ctx, method_name(method), trace::SpanKind::kClient);
     if (span.recording()) {
-      span.set_attribute("http.request.method", method);
+      span.set_attribute("http.request.method", method_name(method));
       span.set_attribute("url.full", request.url);
       if (url) {
         span.set_attribute("server.address", url->host);
@@ -152,30 +192,22 @@ Task<Result<ClientResponse>> Client::send(const Context& ctx, ClientRequest requ
     }
     call = trace::with_span(ctx, span.context());
   }
-  bool caller_set_trace = false;  // headers the caller wrote themselves win
-  for (auto& [k, v] : request.headers)
-    caller_set_trace = caller_set_trace || iequals(k, "traceparent") || iequals(k, "b3") ||
-                       iequals(k, "uber-trace-id") || iequals(k, "X-B3-TraceId");
-  if (auto sc = trace::span_from(call); sc && !caller_set_trace) {
-    static const std::vector<trace::Format> kDefault{trace::Format::kW3C};
-    trace::inject(
-        *sc,
-        [&](std::string_view k, std::string_view v) { request.headers.emplace_back(std::string(k), std::string(v)); },
-        tracer ? tracer->propagation() : kDefault);
-  }
-  if (const trace::Baggage* b = trace::baggage_from(ctx); b && !b->empty())
-    request.headers.emplace_back("baggage", trace::format_baggage(*b));
+  std::string host_buf;
+  const std::string_view host = host_label(url, host_buf);
 
-  Result<ClientResponse> res = co_await send_untraced(call, std::move(request));
+  Task<Result<ClientResponse>> sending = send_untraced(call, std::move(request), std::move(url));
+  Result<ClientResponse> res = co_await std::move(sending);
 
-  std::string status = res ? std::to_string(res->status) : std::string(code_name(res.error().code()));
-  ClientMetrics& m = client_metrics();
-  m.requests.with({host, method, status}).inc();
+  char code[8];
+  std::string_view status = code_name(res ? Code::kOk : res.error().code());
+  if (res) status = std::string_view(code, std::to_chars(code, code + sizeof code, res->status).ptr);
+  ClientSeries& series = client_series(host, method, status);
+  series.requests.inc();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (span.recording())  // sampled: the call's latency bucket keeps the client span as its exemplar
-    m.duration.with({host, method}).observe(seconds, {span.context().trace_id.bytes, span.context().span_id.bytes});
+    series.duration.observe(seconds, {span.context().trace_id.bytes, span.context().span_id.bytes});
   else
-    m.duration.with({host, method}).observe(seconds);
+    series.duration.observe(seconds);
   if (span.recording()) {
     if (res) {
       span.set_attribute("http.response.status_code", std::int64_t{res->status});

@@ -98,6 +98,11 @@ struct ClientRequest {
   Method method = Method::kGet;
   std::string url;  // http://host[:port]/path?query, or discovery:///service/path?query (https is not supported yet)
   std::vector<std::pair<std::string, std::string>> headers;
+  // More fields, already in wire form ("Name: value\r\n" each), sent as they are after `headers`:
+  // how a proxy forwards the fields it received without a string pair per field. Not owned: they
+  // must outlive the call. Host and User-Agent among them are seen (the client then adds none of its
+  // own); they must not carry trace context, Content-Length or Transfer-Encoding.
+  std::string_view wire_headers;
   std::string body;
   // Set instead of `body` to stream a request body of unknown length (sent chunked): return the next
   // piece, or nullopt at the end.
@@ -201,7 +206,8 @@ class Client {
   std::size_t idle_connections() const noexcept;
 
  private:
-  Task<Result<ClientResponse>> send_untraced(const Context& ctx, ClientRequest request);
+  // `url` is request.url parsed (once per call).
+  Task<Result<ClientResponse>> send_untraced(const Context& ctx, ClientRequest request, Result<Url> url);
   Task<Result<ClientResponse>> exchange(const Context& call, const ClientRequest& request, const Url& url,
                                         const Context& caller, bool& reached);
   Task<Result<ClientResponse>> send_discovered(const Context& call, const ClientRequest& request, const Url& url,

@@ -21,6 +21,7 @@ void refresh(LoopBalancer& lb) {
         lb.view->policy.version.empty() ? lb.view->set : discovery::filter(lb.view->set, lb.view->policy.version, {});
     lb.seen = lb.view->generation.load(std::memory_order_relaxed);
     lb.outliers.retain(lb.raw);
+    lb.endpoints.clear();
     changed = true;
   }
   std::uint64_t epoch = lb.outliers.epoch();
@@ -121,9 +122,14 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
     // Copied: `picked` and its endpoints go with the next update of the set (an ejection after the
     // try refreshes it).
     const std::string address = hostport ? std::string(*hostport) : std::string();
-    auto target = hostport ? parse_url("http://" + std::string(*hostport))
-                           : Result<Url>(make_error(Code::kUnavailable,
-                                                    "instance " + id + " of " + url.service + " has no http endpoint"));
+    auto known = (*lb)->endpoints.find(id);
+    const bool parsed = known != (*lb)->endpoints.end();
+    Result<Url> target = parsed ? Result<Url>(known->second)
+                         : hostport
+                             ? parse_url("http://" + address)
+                             : Result<Url>(make_error(Code::kUnavailable, "instance " + id + " of " + url.service +
+                                                                              " has no http endpoint"));
+    if (!parsed && target) (*lb)->endpoints.emplace(id, *target);
     if (!target) {
       (*lb)->balancer->report(id, Duration::zero(), false);  // the pick counted it in flight
       last = target.error();

@@ -11,6 +11,7 @@
 
 #include "svckit/core/detail/io_await.hpp"
 #include "svckit/core/strings.hpp"
+#include "svckit/trace/tracer.hpp"
 
 namespace svckit::http {
 
@@ -42,12 +43,33 @@ Result<asio::ip::address> resolve_host(const std::string& host) {
 
 }  // namespace
 
-Task<Result<ClientResponse>> Client::send_untraced(const Context& ctx, ClientRequest request) {
+namespace {
+
+// Request heads are written into buffers kept per thread from call to call: no allocation per call
+// for the head (a call with its body in the head may grow one; a very large one is not kept).
+thread_local std::vector<std::string> t_head_buffers;
+
+}  // namespace
+
+std::string take_head_buffer() {
+  if (t_head_buffers.empty()) return std::string();
+  std::string b = std::move(t_head_buffers.back());
+  t_head_buffers.pop_back();
+  return b;
+}
+
+void give_back_head_buffer(std::string&& buffer) {
+  constexpr std::size_t kKept = 256, kLargest = 64 * 1024;
+  if (t_head_buffers.size() >= kKept || buffer.capacity() > kLargest) return;
+  buffer.clear();
+  t_head_buffers.push_back(std::move(buffer));
+}
+
+Task<Result<ClientResponse>> Client::send_untraced(const Context& ctx, ClientRequest request, Result<Url> url) {
   Loop* loop = Loop::current();
   if (!loop) throw std::logic_error("http::Client::send awaited outside a svckit loop");
   Impl& impl = *impl_;
   impl.requests.fetch_add(1, std::memory_order_relaxed);
-  auto url = parse_url(request.url);
   if (!url) co_return std::unexpected(url.error());
   if (auto st = ctx.err(); !st.ok()) co_return std::unexpected(st);
 
@@ -93,7 +115,12 @@ Client::Exchange::Exchange(Impl& i, Loop& l, const ClientRequest& r, const Url& 
       call(c),
       key(u.host + ":" + std::to_string(u.port)),
       pool(i.pools[l.index()][key]),
-      streaming(static_cast<bool>(r.body_stream) || static_cast<bool>(r.body_source)) {}
+      streaming(static_cast<bool>(r.body_stream) || static_cast<bool>(r.body_source)),
+      bytes(take_head_buffer()) {}
+
+Client::Exchange::~Exchange() {
+  give_back_head_buffer(std::move(bytes));
+}
 
 Status Client::Exchange::ended(std::string_view reason, std::string_view what) const {
   Status st = call.err();
@@ -103,45 +130,104 @@ Status Client::Exchange::ended(std::string_view reason, std::string_view what) c
 
 // ---- encode --------------------------------------------------------------------------------------
 
+namespace {
+
+// Whether the wire-form fields name `name` (at the start of one of their lines).
+bool wire_has(std::string_view wire, std::string_view name) {
+  while (wire.size() > name.size()) {
+    if (wire[name.size()] == ':' && iequals(wire.substr(0, name.size()), name)) return true;
+    auto eol = wire.find('\n');
+    if (eol == std::string_view::npos) break;
+    wire.remove_prefix(eol + 1);
+  }
+  return false;
+}
+
+void append_decimal(std::string& out, std::uint64_t v) {
+  char digits[24];
+  auto r = std::to_chars(digits, digits + sizeof digits, v);
+  out.append(digits, r.ptr);
+}
+
+}  // namespace
+
+// Written piece by piece into one buffer: no string per field. Trace context and baggage are written
+// here for observed calls (Client::send made the span), unless the caller set trace fields itself.
 void Client::Exchange::encode(const Context& caller) {
   std::string& head = bytes;
-  head.reserve(256 + request.body.size());
+  head.reserve(512 + request.wire_headers.size() + (streaming ? 0 : request.body.size()));
   head += method_name(request.method);
   head += ' ';
   head += url.target;
   head += " HTTP/1.1\r\n";
-  bool has_ua = false, has_host = false;
+  bool has_ua = false, has_host = false, caller_set_trace = false;
   for (auto& [k, v] : request.headers) {
-    if (iequals(k, "host")) has_host = true;
+    has_host = has_host || iequals(k, "host");
+    has_ua = has_ua || iequals(k, "user-agent");
+    caller_set_trace = caller_set_trace || iequals(k, "traceparent") || iequals(k, "b3") ||
+                       iequals(k, "uber-trace-id") || iequals(k, "X-B3-TraceId");
+  }
+  if (!request.wire_headers.empty()) {
+    has_host = has_host || wire_has(request.wire_headers, "host");
+    has_ua = has_ua || wire_has(request.wire_headers, "user-agent");
   }
   if (!has_host) {  // a proxy forwards the client's Host instead
     head += "Host: ";
     head += url.host;
-    if (url.port != 80) head += ":" + std::to_string(url.port);
+    if (url.port != 80) {
+      head += ':';
+      append_decimal(head, url.port);
+    }
     head += "\r\n";
   }
   for (auto& [k, v] : request.headers) {
-    if (iequals(k, "user-agent")) has_ua = true;
-    head += k + ": " + v + "\r\n";
+    head += k;
+    head += ": ";
+    head += v;
+    head += "\r\n";
   }
-  if (!has_ua && !opt.user_agent.empty()) head += "User-Agent: " + opt.user_agent + "\r\n";
+  head += request.wire_headers;
+  if (!has_ua && !opt.user_agent.empty()) {
+    head += "User-Agent: ";
+    head += opt.user_agent;
+    head += "\r\n";
+  }
   for (auto& [k, v] : caller.all_metadata()) {
     head += k;
     head += ": ";
     head += v;
     head += "\r\n";
   }
+  if (opt.observe && !is_probe(caller)) {
+    if (auto sc = trace::span_from(caller); sc && !caller_set_trace) {
+      static const std::vector<trace::Format> kDefault{trace::Format::kW3C};
+      const trace::Tracer* tracer = trace::Tracer::current();
+      trace::append_header_lines(head, *sc, tracer ? tracer->propagation() : kDefault);
+    }
+    if (const trace::Baggage* b = trace::baggage_from(caller); b && !b->empty()) {
+      head += "baggage: ";
+      head += trace::format_baggage(*b);
+      head += "\r\n";
+    }
+  }
   if (opt.propagate_deadline) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(call.remaining()).count();
-    head += "X-Request-Timeout-Ms: " + std::to_string(left > 0 ? left : 0) + "\r\n";
+    head += "X-Request-Timeout-Ms: ";
+    append_decimal(head, static_cast<std::uint64_t>(left > 0 ? left : 0));
+    head += "\r\n";
   }
-  if (request.body_source && request.body_length)
-    head += "Content-Length: " + std::to_string(*request.body_length) + "\r\n";
-  else if (streaming)
+  if (request.body_source && request.body_length) {
+    head += "Content-Length: ";
+    append_decimal(head, *request.body_length);
+    head += "\r\n";
+  } else if (streaming) {
     head += "Transfer-Encoding: chunked\r\n";
-  else if (!request.body.empty() || request.method == Method::kPost || request.method == Method::kPut ||
-           request.method == Method::kPatch)
-    head += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
+  } else if (!request.body.empty() || request.method == Method::kPost || request.method == Method::kPut ||
+             request.method == Method::kPatch) {
+    head += "Content-Length: ";
+    append_decimal(head, request.body.size());
+    head += "\r\n";
+  }
   head += "\r\n";
   if (!streaming) head += request.body;
 }
@@ -401,6 +487,7 @@ Task<Result<ClientResponse>> Client::Exchange::read(bool& retry) {
   ClientResponse res;
   res.status = c.head.status;
   res.address = key;
+  res.headers.reserve(c.head.header_count);
   for (std::size_t i = 0; i < c.head.header_count; ++i)
     res.headers.emplace_back(std::string(c.head.headers[i].name), std::string(c.head.headers[i].value));
   if (c.head.has_content_length) res.content_length = c.head.content_length;

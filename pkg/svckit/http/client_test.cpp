@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "svckit/http/server.hpp"
+#include "svckit/trace/tracer.hpp"
 
 using namespace std::chrono_literals;
 
@@ -71,6 +72,38 @@ TEST_F(ClientTest, GetReusesTheConnection) {
   EXPECT_EQ(client.stats().connections_opened, 1u);
   EXPECT_EQ(client.stats().connections_reused, 2u);
   EXPECT_EQ(client.idle_connections(), 1u);
+}
+
+// Fields in wire form go out as they are, after the pairs; a Host or User-Agent among them stands in
+// for the client's own, and trace context is still written once.
+TEST_F(ClientTest, WireHeadersAreSentAsTheyAreAndReplaceHostAndUserAgent) {
+  Client client(rt_);
+  const std::string wire = "host: proxied.example\r\nX-Forwarded-For: 10.0.0.1, 10.0.0.2\r\nuser-agent: curl/8\r\n";
+  auto task = [&](bool with_wire) -> Task<std::string> {
+    ClientRequest req;
+    req.url = base_ + "/headers";
+    req.headers.emplace_back("X-Pair", "1");
+    if (with_wire) req.wire_headers = wire;
+    trace::SpanContext sc{.trace_id = trace::TraceId::random(), .span_id = trace::SpanId::random(), .sampled = true};
+    Context ctx = trace::with_span(Context(), sc);
+    auto r = co_await client.send(ctx, std::move(req));
+    co_return r ? r->body : r.error().to_string();
+  };
+  std::string with = rt_.block_on(task(true));
+  EXPECT_NE(with.find("X-Pair=1\nhost=proxied.example\nX-Forwarded-For=10.0.0.1, 10.0.0.2\nuser-agent=curl/8\n"),
+            std::string::npos)
+      << with;
+  auto count = [](const std::string& text, std::string_view what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count(with, "Host="), 0u) << with;  // the wire's host, not the client's
+  EXPECT_EQ(count(with, "User-Agent="), 0u) << with;
+  EXPECT_EQ(count(with, "traceparent="), 1u) << with;
+  std::string without = rt_.block_on(task(false));
+  EXPECT_EQ(count(without, "Host=127.0.0.1:"), 1u) << without;
+  EXPECT_EQ(count(without, "User-Agent=svckit"), 1u) << without;
 }
 
 TEST_F(ClientTest, PostAndChunkedUploadAndStreamingDownload) {

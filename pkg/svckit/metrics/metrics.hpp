@@ -60,6 +60,8 @@ class Counter {
   }
   double value() const;
   explicit Counter(detail::CellId cell) : cell_(cell) {}
+  // The handle as one integer (Counter(cell()) is the same series): for caches that keep it atomically.
+  detail::CellId cell() const noexcept { return cell_; }
 
  private:
   detail::CellId cell_ = 0;

@@ -412,4 +412,45 @@ void inject(const SpanContext& sc, const HeaderSetter& set, const std::vector<Fo
   }
 }
 
+void append_header_lines(std::string& out, const SpanContext& sc, const std::vector<Format>& formats) {
+  if (!sc.valid()) return;
+  char ids[32 + 1 + 16];
+  char* const end = sc.span_id.hex_to(sc.trace_id.hex_to(ids) + 1);
+  ids[32] = '-';
+  const std::string_view trace(ids, 32), span(ids + 33, 16), both(ids, static_cast<std::size_t>(end - ids));
+  for (Format f : formats) {
+    switch (f) {
+      case Format::kW3C:
+        out += "traceparent: 00-";
+        out += both;
+        out += sc.sampled ? "-01\r\n" : "-00\r\n";
+        if (!sc.trace_state.empty()) {
+          out += "tracestate: ";
+          out += sc.trace_state;
+          out += "\r\n";
+        }
+        break;
+      case Format::kB3:
+        out += "b3: ";
+        out += both;
+        out += sc.sampled ? "-1\r\n" : "-0\r\n";
+        break;
+      case Format::kB3Multi:
+        out += "X-B3-TraceId: ";
+        out += trace;
+        out += "\r\nX-B3-SpanId: ";
+        out += span;
+        out += sc.sampled ? "\r\nX-B3-Sampled: 1\r\n" : "\r\nX-B3-Sampled: 0\r\n";
+        break;
+      case Format::kJaeger:
+        out += "uber-trace-id: ";
+        out += trace;
+        out += ':';
+        out += span;
+        out += sc.sampled ? ":0:1\r\n" : ":0:0\r\n";
+        break;
+    }
+  }
+}
+
 }  // namespace svckit::trace

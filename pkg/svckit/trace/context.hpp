@@ -57,6 +57,9 @@ using HeaderSetter = std::function<void(std::string_view name, std::string_view 
 // Tries the formats in order; the first that yields a valid context wins.
 std::optional<SpanContext> extract(const HeaderGetter& get, const std::vector<Format>& formats);
 void inject(const SpanContext& sc, const HeaderSetter& set, const std::vector<Format>& formats);
+// The same fields appended to `out` as HTTP/1.1 header lines ("name: value\r\n"), for a client
+// writing its request head: no callback and no string per field.
+void append_header_lines(std::string& out, const SpanContext& sc, const std::vector<Format>& formats);
 
 // Individual formats (exposed for tests and for custom carriers).
 std::optional<SpanContext> parse_traceparent(std::string_view traceparent, std::string_view tracestate = {});

@@ -151,6 +151,29 @@ TEST(Propagation, InjectThenExtractEveryFormatAndFallBackInOrder) {
   EXPECT_EQ(got->trace_id.hex(), kTrace);
 }
 
+// The header lines a client writes carry exactly the fields inject sets, in its order.
+TEST(Propagation, HeaderLinesMatchInjectForEveryFormat) {
+  SpanContext sc;
+  sc.trace_id = TraceId::random();
+  sc.span_id = SpanId::random();
+  sc.trace_state = "vendor=1";
+  for (bool sampled : {true, false}) {
+    sc.sampled = sampled;
+    const std::vector<Format> all{Format::kW3C, Format::kB3, Format::kB3Multi, Format::kJaeger};
+    std::string expected;
+    inject(
+        sc,
+        [&](std::string_view k, std::string_view v) { expected += std::string(k) + ": " + std::string(v) + "\r\n"; },
+        all);
+    std::string lines = "Host: x\r\n";  // appended to, never replaced
+    append_header_lines(lines, sc, all);
+    EXPECT_EQ(lines, "Host: x\r\n" + expected);
+  }
+  std::string none;
+  append_header_lines(none, SpanContext{}, {Format::kW3C});
+  EXPECT_EQ(none, "");
+}
+
 TEST(Baggage, ParsesPercentDecodesSkipsInvalidAndRoundTrips) {
   auto b = parse_baggage("userId=alice, serverNode = DF%2028 ;p=1, bad key=x, isProduction=false,noeq");
   ASSERT_EQ(b.size(), 3u);

@@ -63,6 +63,9 @@ struct LoopBalancer {
   std::vector<discovery::Instance> raw;  // the registry's set, version-filtered
   discovery::OutlierDetector outliers;
   std::uint64_t outlier_epoch = ~std::uint64_t{0};
+  // Instance id → its http endpoint parsed, for the set in `raw` (cleared when the set changes): a
+  // call does not parse its instance's address again.
+  std::map<std::string, Url, std::less<>> endpoints;
 };
 
 struct Client::Impl {
@@ -83,9 +86,16 @@ struct Client::Impl {
   }
 };
 
+// An empty buffer for a request head, reused from an earlier call on this thread, and its return.
+std::string take_head_buffer();
+void give_back_head_buffer(std::string&& buffer);
+
 // One call's exchange with one upstream (host:port), on the calling loop, tries included.
 struct Client::Exchange {
   Exchange(Impl& i, Loop& l, const ClientRequest& r, const Url& u, const Context& c);
+  ~Exchange();
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
 
   // The request's bytes: head, and the body unless it is streamed.
   void encode(const Context& caller);
