@@ -13,7 +13,7 @@ CTEST_FLAGS ?= -j $(JOBS)
 # libFuzzer targets with CMake; make fuzz builds and runs them with scripts/fuzz.sh.
 FUZZ_SECONDS ?= 60
 
-.PHONY: image lint fmt-check run test test-asan test-tsan coverage build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license bench-gateway fuzz deps fmt clean
+.PHONY: image lint fmt-check run test test-asan test-tsan coverage soak build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license bench-gateway fuzz deps fmt clean
 
 deps:
 	@bash scripts/deps.sh build test
@@ -63,6 +63,13 @@ coverage:
 	find build/coverage -name '*.gcda' -delete
 	ctest --preset coverage $(CTEST_FLAGS)
 	bash scripts/coverage.sh build/coverage
+
+# The soak of docs/reliability.md: user-svc (release build) at half its capacity, mixed reads and
+# writes, SOAK_SECONDS (1800) on SQLite then on PostgreSQL; make test runs a 90 s form of each.
+SOAK_SECONDS ?= 1800
+soak: build-release
+	@bash scripts/deps.sh test
+	bash tests/reliability/soak.sh build/release $(CURDIR) $(SOAK_SECONDS)
 
 # clang-tidy with .clang-tidy over the library sources, on build/test's compile database (CI runs it
 # after make test; about 4 minutes on 2 cores). scripts/tidy.sh --changed lints only what changed.
