@@ -21,7 +21,6 @@ namespace svckit::license {
 struct Settings {
   std::string signing_key_file = "data/license-signing-key.jwk";
   std::string verification_keys_file;
-  std::string openapi = "api/license/v1/openapi.yaml";
   std::string cursor_secret;
   std::uint64_t max_body = 64 * 1024;
   int default_page = 20;

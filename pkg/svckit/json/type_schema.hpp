@@ -63,9 +63,12 @@ void make_nullable(SchemaObject& schema);
 
 class SchemaSet;
 
-// TypeSchema<M>::write(schema, set): the keywords of M's schema. Specialised beside each Codec.
+// TypeSchema<M>::write(schema, set): the keywords of M's schema. Specialised beside each Codec; a
+// type with a Codec and no TypeSchema has the empty schema (any value).
 template <class M, class = void>
-struct TypeSchema;
+struct TypeSchema {
+  static void write(SchemaObject&, SchemaSet&) {}
+};
 
 // The definitions of the described structs that schemas refer to, each once, by name (the struct's
 // unqualified name, or its static json_name when it has one; a second struct of the same name gets
