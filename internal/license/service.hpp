@@ -1,5 +1,5 @@
 #pragma once
-// The electronic licence service (api/license/v1/openapi.yaml, docs/license.md): clerks issue signed
+// The electronic licence service (docs/license.md; its OpenAPI document at /openapi.json): clerks issue signed
 // licences of the types in a catalogue, holders read their own, anyone verifies one (its QR text or
 // its JSON) without logging in, clerks and admins revoke, admins read the append-only audit log.
 // Tokens are verified here with auth_http's authenticate (roles citizen, clerk, admin; a clerk's

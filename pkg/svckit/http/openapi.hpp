@@ -6,6 +6,19 @@
 // .doc() is listed all the same, with empty schemas, so the document names every served path.
 //
 // ```cpp
+//   struct CreateUser {
+//     std::string email, name;
+//     static void json_schema(json::Schema<CreateUser>& s) {
+//       s.field("email", &CreateUser::email).required().email();
+//       s.field("name", &CreateUser::name).required().length(1, 100);
+//     }
+//   };
+//   struct User {
+//     std::int64_t id = 0;
+//     static void json_schema(json::Schema<User>& s) { s.field("id", &User::id); }
+//   };
+//   Task<void> create_user(http::Request& req, http::Response& res);
+//   http::Router r;
 //   r.post("/v1/users", create_user)
 //       .doc(http::RouteDoc()
 //                .summary("Create a user")

@@ -5,6 +5,10 @@
 // (svckit/http/openapi.hpp) are built from it. Included through svckit/json/json.hpp.
 //
 // ```cpp
+//   struct CreateUser {
+//     std::string email;
+//     static void json_schema(json::Schema<CreateUser>& s) { s.field("email", &CreateUser::email).required().email(); }
+//   };
 //   json::SchemaSet set;                                  // definitions under #/components/schemas/
 //   json::SchemaObject body = set.schema<CreateUser>();   // {"$ref":"#/components/schemas/CreateUser"}
 //   for (const auto& [name, schema] : set.definitions()) { /* "CreateUser": {"type":"object",...} */ }
