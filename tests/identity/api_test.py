@@ -211,6 +211,8 @@ for f in openapi_check.run(base, admin, [
     ], schema_dir=openapi_schema_dir):
     check(False, f)
 
+s, live, _ = login("ann@example.com", "tangerine-velvet-42")
+json.dump({"refresh_token": live["refresh_token"], "access_token": live["access_token"], "ann_id": ann_id}, open(state_path, "w"))
 if failures:
     print("identity api failures:\n  " + "\n  ".join(failures))
     sys.exit(1)
