@@ -154,7 +154,7 @@ s, _, _ = call("POST", "/v1/auth/register", raw=b"{" + b" " * (2 << 20) + b"}", 
 check(s == 413, f"an oversize body: {s}")
 
 # ---- each service's OpenAPI document under one path
-for name in ("identity", "licenses", "users"):
+for name in ("identity", "licenses", "users", "hello"):
     s, got, _ = call("GET", f"/openapi/{name}.json")
     check(s == 200 and isinstance(got, dict) and got.get("openapi") == "3.1.0" and got.get("paths"),
           f"/openapi/{name}.json: {s}")
