@@ -16,7 +16,8 @@ test_pkgs=(
   libgtest-dev libgmock-dev nlohmann-json3-dev
   curl python3 golang-go clang-format
   prometheus python3-prometheus-client  # promtool and a real Prometheus; a strict OpenMetrics parser
-  python3-yaml                          # the OpenAPI-vs-router check
+  python3-yaml                          # YAML the tests read (configs, manifests)
+  python3-jsonschema                    # tests/openapi/check.py: Draft 2020-12, independent of svckit
   protobuf-compiler python3-protobuf    # the OTLP schema check (scripts/otlp_validate.sh; npm fetches the .proto files)
   postgresql-15 postgresql-client-15    # a real PostgreSQL the db and user-svc tests start themselves
   python3-grpcio                        # a gRPC client nobody here wrote (chat-svc interop)

@@ -67,13 +67,13 @@ for svc in "${services[@]}"; do
   # What each service reads relative to its root (/app: the configuration folder's parent).
   files=() ports="8080/tcp 8081/tcp"
   case "$svc" in
-    auth-svc) files=(internal/identity/migrations internal/identity/data api/identity/v1) ;;
+    auth-svc) files=(internal/identity/migrations internal/identity/data) ;;
     license-svc)
-      files=(internal/license/migrations api/license/v1)
+      files=(internal/license/migrations)
       # deploy/k8s/base/license-svc.yaml's init container copies the signing key with mode 0600 by `install`.
       add_program "$root" "$(command -v install)" /usr/bin/install
       ;;
-    user-svc) files=(internal/user/migrations api/user/v1) ;;
+    user-svc) files=(internal/user/migrations) ;;
     chat-svc) ports="9090/tcp 8081/tcp" ;;
     gateway | hello) ;;
     *) echo "image: unknown service $svc" >&2; exit 2 ;;

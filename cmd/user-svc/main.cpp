@@ -1,22 +1,17 @@
 // user-svc: the platform's user centre. SQLite by default (db.driver: sqlite, a file under data/),
 // PostgreSQL with db.driver: postgres. The App opens the database, applies the migrations in
 // db.migrations (db.migrate_on_start), makes readiness follow it and closes it at stop; the OpenAPI
-// document is served at GET /openapi.yaml.
-#include <fstream>
-#include <sstream>
-
+// document, generated from the routes, is served at GET /openapi.json.
 #include "service.hpp"
 #include "svckit/app/app.hpp"
 #include "svckit/db/settings.hpp"
-#include "svckit/http/message.hpp"
+#include "svckit/http/openapi.hpp"
 
 namespace {
 
 struct UserSvcSettings {
-  std::string openapi = "api/user/v1/openapi.yaml";
   std::string cursor_secret;
   static void describe(svckit::config::Binder<UserSvcSettings>& b) {
-    b.field("openapi", &UserSvcSettings::openapi).non_empty().doc("the document served at /openapi.yaml");
     b.field("cursor_secret", &UserSvcSettings::cursor_secret)
         .secret()
         .doc("signs page cursors (HMAC-SHA256; cursor_secret_file for a secret file); empty: checked, not signed");
@@ -31,23 +26,13 @@ int main(int argc, char** argv) {
   app.define<UserSvcSettings>("user");
   if (auto exit = app.init(argc, argv)) return *exit;
   auto settings = app.settings<UserSvcSettings>("user");
-  // Files named in the configuration are found from the service's root, wherever it is started from.
-  std::ifstream in(app.config().resolve(settings.openapi));
-  if (!in) {
-    std::fprintf(stderr, "user-svc: refusing to start: cannot read %s (user.openapi)\n", settings.openapi.c_str());
-    return 2;
-  }
-  std::stringstream doc;
-  doc << in.rdbuf();
   auto db = app.database();
   if (!db) {
     std::fprintf(stderr, "user-svc: refusing to start: %s\n", db.error().to_string().c_str());
     return 2;
   }
   svckit::user::mount(app.router(), *db, app.logger(), {.cursor_secret = settings.cursor_secret});
-  app.router().get("/openapi.yaml", [body = doc.str()](svckit::http::Request&, svckit::http::Response& res) {
-    res.text(200, body);
-    res.set_header("Content-Type", "application/yaml");  // after text(), which sets text/plain
-  });
+  svckit::http::serve_openapi(app.router(),
+                              {.title = "user-svc", .version = "1.0.0", .description = "The platform's user centre."});
   return app.run();
 }

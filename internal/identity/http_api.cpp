@@ -1,9 +1,10 @@
-// The identity service's HTTP API (api/identity/v1/openapi.yaml).
+// The identity service's HTTP API, described for its generated OpenAPI document (/openapi.json).
 #include <charconv>
 
 #include "identity.hpp"
 #include "svckit/auth_http/middleware.hpp"
 #include "svckit/http/message.hpp"
+#include "svckit/http/openapi.hpp"
 #include "svckit/json/json.hpp"
 
 namespace svckit::identity {
@@ -73,6 +74,92 @@ struct AuditEntry {
   }
 };
 
+struct AuditPage {
+  std::vector<AuditEntry> entries;
+  static void json_schema(json::Schema<AuditPage>& s) { s.field("entries", &AuditPage::entries).required(); }
+};
+
+// The audit query, for the document (the handler reads `before` itself: a bad value lists from the top).
+struct AuditQuery {
+  std::int64_t before = 0;
+  static void json_schema(json::Schema<AuditQuery>& s) {
+    s.field("before", &AuditQuery::before).describe("entries with a smaller id (the next page)");
+  }
+};
+
+struct TokensOut {
+  std::string access_token;
+  std::string token_type = "Bearer";
+  std::int64_t expires_in = 0;
+  std::string refresh_token;
+  std::int64_t refresh_expires_in = 0;
+  std::int64_t user_id = 0;
+  std::vector<std::string> roles;
+  static void json_schema(json::Schema<TokensOut>& s) {
+    s.field("access_token", &TokensOut::access_token).required().describe("a JWT (typ at+jwt)");
+    s.field("token_type", &TokensOut::token_type).required().one_of({"Bearer"});
+    s.field("expires_in", &TokensOut::expires_in).required().describe("seconds");
+    s.field("refresh_token", &TokensOut::refresh_token).required().describe("opaque, rotated on every use");
+    s.field("refresh_expires_in", &TokensOut::refresh_expires_in).required().describe("seconds");
+    s.field("user_id", &TokensOut::user_id).required();
+    s.field("roles", &TokensOut::roles).required();
+  }
+};
+
+struct AccountOut {
+  std::int64_t user_id = 0;
+  std::string email;
+  std::vector<std::string> roles;
+  std::optional<std::string> authority;
+  static void json_schema(json::Schema<AccountOut>& s) {
+    s.field("user_id", &AccountOut::user_id).required();
+    s.field("email", &AccountOut::email).required();
+    s.field("roles", &AccountOut::roles).required();
+    s.field("authority", &AccountOut::authority).omit_empty();
+  }
+};
+
+struct MeOut {
+  std::string user_id;
+  std::vector<std::string> roles;
+  std::optional<std::string> authority;
+  std::optional<json::Raw> profile;
+  static void json_schema(json::Schema<MeOut>& s) {
+    s.field("user_id", &MeOut::user_id).required();
+    s.field("roles", &MeOut::roles).required();
+    s.field("authority", &MeOut::authority).omit_empty();
+    s.field("profile", &MeOut::profile).omit_empty().describe("the user centre's record, when it answered");
+  }
+};
+
+struct KeyRotatedOut {
+  std::string kid;
+  std::int64_t publish_ahead_s = 0;
+  static void json_schema(json::Schema<KeyRotatedOut>& s) {
+    s.field("kid", &KeyRotatedOut::kid).required();
+    s.field("publish_ahead_s", &KeyRotatedOut::publish_ahead_s).required();
+  }
+};
+
+struct OpenIdConfiguration {
+  std::string issuer, jwks_uri, token_endpoint, registration_endpoint, revocation_endpoint, userinfo_endpoint;
+  std::vector<std::string> grant_types_supported, token_endpoint_auth_methods_supported,
+      id_token_signing_alg_values_supported, claims_supported;
+  static void json_schema(json::Schema<OpenIdConfiguration>& s) {
+    using C = OpenIdConfiguration;
+    s.field("issuer", &C::issuer).required();
+    s.field("jwks_uri", &C::jwks_uri).required();
+    s.field("token_endpoint", &C::token_endpoint).required();
+    s.field("registration_endpoint", &C::registration_endpoint).required();
+    s.field("revocation_endpoint", &C::revocation_endpoint).required();
+    s.field("userinfo_endpoint", &C::userinfo_endpoint).required();
+    s.field("grant_types_supported", &C::grant_types_supported).required();
+    s.field("token_endpoint_auth_methods_supported", &C::token_endpoint_auth_methods_supported).required();
+    s.field("id_token_signing_alg_values_supported", &C::id_token_signing_alg_values_supported).required();
+    s.field("claims_supported", &C::claims_supported).required();
+  }
+};
+
 void answer_error(http::Response& res, const Status& st) {
   if (st.code() == Code::kUnavailable) res.set_header("Retry-After", "1");
   if (st.code() == Code::kResourceExhausted) {
@@ -95,34 +182,18 @@ bool body_too_large(http::Request& req, http::Response& res) {
 }
 
 void answer_tokens(http::Response& res, const TokenPair& t) {
-  std::string out;
-  json::Writer w(out);
-  w.begin_object()
-      .key("access_token")
-      .string(t.access_token)
-      .key("token_type")
-      .string("Bearer")
-      .key("expires_in")
-      .integer(t.expires_in.count())
-      .key("refresh_token")
-      .string(t.refresh_token)
-      .key("refresh_expires_in")
-      .integer(t.refresh_expires_in.count())
-      .key("user_id")
-      .integer(t.user_id)
-      .key("roles")
-      .value(t.roles)
-      .end_object();
+  TokensOut out{.access_token = t.access_token,
+                .expires_in = t.expires_in.count(),
+                .refresh_token = t.refresh_token,
+                .refresh_expires_in = t.refresh_expires_in.count(),
+                .user_id = t.user_id,
+                .roles = t.roles};
   res.json(200, out);
   res.set_header("Cache-Control", "no-store");  // RFC 6749 §5.1
 }
 
 void answer_account(http::Response& res, int code, const Credentials& c) {
-  std::string out;
-  json::Writer w(out);
-  w.begin_object().key("user_id").integer(c.user_id).key("email").string(c.login).key("roles").value(c.role_list());
-  if (c.authority) w.key("authority").string(*c.authority);
-  w.end_object();
+  AccountOut out{.user_id = c.user_id, .email = c.login, .roles = c.role_list(), .authority = c.authority};
   res.json(code, out);
 }
 
@@ -135,57 +206,89 @@ Actor actor_of(const http::Request& req) {
 
 void mount(http::Router& router, std::shared_ptr<Identity> id) {
   auto api = router.group("/v1/auth");
-  api.post("/register", [id](http::Request& req, http::Response& res) -> Task<void> {
-    if (body_too_large(req, res)) co_return;
-    auto in = http::bind_json<RegisterBody>(req);
-    if (!in) co_return answer_error(res, in.error());
-    auto made = co_await id->register_account(req.ctx, in->email, in->password, in->name);
-    if (!made) co_return answer_error(res, made.error());
-    res.set_header("Location", "/v1/users/" + std::to_string(made->user_id));
-    answer_account(res, 201, *made);
-  });
-  api.post("/login", [id](http::Request& req, http::Response& res) -> Task<void> {
-    if (body_too_large(req, res)) co_return;
-    auto in = http::bind_json<LoginBody>(req);
-    if (!in) co_return answer_error(res, in.error());
-    const std::string client(req.client_ip());
-    auto tokens = co_await id->login(req.ctx, in->email, in->password, client);
-    if (!tokens) co_return answer_error(res, tokens.error());
-    answer_tokens(res, *tokens);
-  });
-  api.post("/refresh", [id](http::Request& req, http::Response& res) -> Task<void> {
-    if (body_too_large(req, res)) co_return;
-    auto in = http::bind_json<RefreshBody>(req);
-    if (!in) co_return answer_error(res, in.error());
-    auto tokens = co_await id->refresh(req.ctx, in->refresh_token);
-    if (!tokens) co_return answer_error(res, tokens.error());
-    answer_tokens(res, *tokens);
-  });
-  api.post("/logout", [id](http::Request& req, http::Response& res) -> Task<void> {
-    if (body_too_large(req, res)) co_return;
-    auto in = http::bind_json<RefreshBody>(req);
-    if (!in) co_return answer_error(res, in.error());
-    Status st = co_await id->logout(req.ctx, in->refresh_token);
-    if (!st.ok()) co_return answer_error(res, st);
-    res.status = 204;
-  });
+  api.post("/register",
+           [id](http::Request& req, http::Response& res) -> Task<void> {
+             if (body_too_large(req, res)) co_return;
+             auto in = http::bind_json<RegisterBody>(req);
+             if (!in) co_return answer_error(res, in.error());
+             auto made = co_await id->register_account(req.ctx, in->email, in->password, in->name);
+             if (!made) co_return answer_error(res, made.error());
+             res.set_header("Location", "/v1/users/" + std::to_string(made->user_id));
+             answer_account(res, 201, *made);
+           })
+      .doc(http::RouteDoc()
+               .summary("Register a citizen account")
+               .tags({"auth"})
+               .body<RegisterBody>()
+               .example("ann", R"({"email":"ann@example.com","password":"correct-horse-battery","name":"Ann"})")
+               .returns<AccountOut>(201, "the account")
+               .errors({409, 413, 429}));
+  api.post("/login",
+           [id](http::Request& req, http::Response& res) -> Task<void> {
+             if (body_too_large(req, res)) co_return;
+             auto in = http::bind_json<LoginBody>(req);
+             if (!in) co_return answer_error(res, in.error());
+             const std::string client(req.client_ip());
+             auto tokens = co_await id->login(req.ctx, in->email, in->password, client);
+             if (!tokens) co_return answer_error(res, tokens.error());
+             answer_tokens(res, *tokens);
+           })
+      .doc(http::RouteDoc()
+               .summary("Log in: an access token and a refresh token")
+               .tags({"auth"})
+               .body<LoginBody>()
+               .example("ann", R"({"email":"ann@example.com","password":"correct-horse-battery"})")
+               .returns<TokensOut>(200, "the tokens")
+               .errors({401, 413, 429}));
+  api.post("/refresh",
+           [id](http::Request& req, http::Response& res) -> Task<void> {
+             if (body_too_large(req, res)) co_return;
+             auto in = http::bind_json<RefreshBody>(req);
+             if (!in) co_return answer_error(res, in.error());
+             auto tokens = co_await id->refresh(req.ctx, in->refresh_token);
+             if (!tokens) co_return answer_error(res, tokens.error());
+             answer_tokens(res, *tokens);
+           })
+      .doc(http::RouteDoc()
+               .summary("A fresh pair of tokens; the refresh token rotates")
+               .tags({"auth"})
+               .body<RefreshBody>()
+               .example("refresh", R"({"refresh_token":"rt_8f2c0d1e"})")
+               .returns<TokensOut>(200, "the tokens")
+               .errors({401, 413}));
+  api.post("/logout",
+           [id](http::Request& req, http::Response& res) -> Task<void> {
+             if (body_too_large(req, res)) co_return;
+             auto in = http::bind_json<RefreshBody>(req);
+             if (!in) co_return answer_error(res, in.error());
+             Status st = co_await id->logout(req.ctx, in->refresh_token);
+             if (!st.ok()) co_return answer_error(res, st);
+             res.status = 204;
+           })
+      .doc(http::RouteDoc()
+               .summary("Log out: revoke a refresh token")
+               .tags({"auth"})
+               .body<RefreshBody>()
+               .example("logout", R"({"refresh_token":"rt_8f2c0d1e"})")
+               .returns_empty(204, "revoked")
+               .errors({413}));
 
   // Signed in: who am I; admin: roles, keys, the audit trail.
   auto signed_in = api.group("");
   signed_in.use(auth::middleware::authenticate(id->verifier(), {.realm = "svckit"}));
-  signed_in.get("/me", [id](http::Request& req, http::Response& res) -> Task<void> {
-    const auth::Principal* p = auth::principal_of(req.ctx);
-    std::string out;
-    json::Writer w(out);
-    w.begin_object().key("user_id").string(p->subject).key("roles").value(p->roles);
-    if (auto a = p->claims.string("authority")) w.key("authority").string(*a);
-    // The profile comes from the user centre, called with this request's deadline and trace.
-    const std::string url = id->settings().users_url + "/v1/users/" + p->subject;
-    auto r = co_await id->client().get(req.ctx, url);
-    if (r && r->status == 200) w.key("profile").raw(r->body);
-    w.end_object();
-    res.json(200, out);
-  });
+  signed_in
+      .get("/me",
+           [id](http::Request& req, http::Response& res) -> Task<void> {
+             const auth::Principal* p = auth::principal_of(req.ctx);
+             MeOut out{.user_id = p->subject, .roles = p->roles};
+             if (auto a = p->claims.string("authority")) out.authority = std::string(*a);
+             // The profile comes from the user centre, called with this request's deadline and trace.
+             const std::string url = id->settings().users_url + "/v1/users/" + p->subject;
+             auto r = co_await id->client().get(req.ctx, url);
+             if (r && r->status == 200) out.profile = json::Raw{r->body};
+             res.json(200, out);
+           })
+      .doc(http::RouteDoc().summary("Who the token's holder is").tags({"auth"}).bearer().returns<MeOut>(200));
   signed_in
       .put("/users/:id/roles",
            [id](http::Request& req, http::Response& res) -> Task<void> {
@@ -202,24 +305,30 @@ void mount(http::Router& router, std::shared_ptr<Identity> id) {
              if (!set) co_return answer_error(res, set.error());
              answer_account(res, 200, *set);
            })
-      .use(auth::middleware::require_role("admin"));
+      .use(auth::middleware::require_role("admin"))
+      .doc(http::RouteDoc()
+               .summary("Set a user's roles (audited)")
+               .tags({"admin"})
+               .bearer({"admin"})
+               .body<RolesBody>()
+               .example("clerk", R"({"roles":["citizen","clerk"],"authority":"Oslo licensing office"})")
+               .returns<AccountOut>(200, "the account")
+               .errors({404, 413}));
   signed_in
       .post("/keys/rotate",
             [id](http::Request& req, http::Response& res) -> Task<void> {
               const Actor actor = actor_of(req);
               auto kid = co_await id->rotate_keys(req.ctx, actor);
               if (!kid) co_return answer_error(res, kid.error());
-              std::string out;
-              json::Writer w(out);
-              w.begin_object()
-                  .key("kid")
-                  .string(*kid)
-                  .key("publish_ahead_s")
-                  .integer(id->settings().key_publish_ahead.count())
-                  .end_object();
+              KeyRotatedOut out{.kid = *kid, .publish_ahead_s = id->settings().key_publish_ahead.count()};
               res.json(201, out);
             })
-      .use(auth::middleware::require_role("admin"));
+      .use(auth::middleware::require_role("admin"))
+      .doc(http::RouteDoc()
+               .summary("Rotate the signing key (published ahead of use)")
+               .tags({"admin"})
+               .bearer({"admin"})
+               .returns<KeyRotatedOut>(201, "the new key's id"));
   signed_in
       .get("/audit",
            [id](http::Request& req, http::Response& res) -> Task<void> {
@@ -232,48 +341,48 @@ void mount(http::Router& router, std::shared_ptr<Identity> id) {
                  "WHERE id < $1 ORDER BY id DESC LIMIT 100",
                  std::move(args));
              if (!rows) co_return answer_error(res, rows.error());
-             std::string out;
-             json::Writer w(out);
-             w.begin_object().key("entries").value(*rows).end_object();
+             AuditPage out{.entries = std::move(*rows)};
              res.json(200, out);
            })
-      .use(auth::middleware::require_role("admin"));
+      .use(auth::middleware::require_role("admin"))
+      .doc(http::RouteDoc()
+               .summary("The audit trail, newest first, 100 at a time")
+               .tags({"admin"})
+               .bearer({"admin"})
+               .query<AuditQuery>()
+               .returns<AuditPage>(200));
 
   // Public: the keys and the discovery document verifiers read.
-  router.get("/.well-known/jwks.json", [id](http::Request& req, http::Response& res) -> Task<void> {
-    if (Status st = co_await id->ensure_keys(req.ctx); !st.ok()) co_return answer_error(res, st);
-    res.json(200, id->keys().jwks());
-    res.set_header("Cache-Control", "public, max-age=300");
-  });
-  router.get("/.well-known/openid-configuration", [id](http::Request&, http::Response& res) {
-    const auto& s = id->settings();
-    std::string out;
-    json::Writer w(out);
-    w.begin_object()
-        .key("issuer")
-        .string(s.issuer)
-        .key("jwks_uri")
-        .string(s.issuer + "/.well-known/jwks.json")
-        .key("token_endpoint")
-        .string(s.issuer + "/v1/auth/login")
-        .key("registration_endpoint")
-        .string(s.issuer + "/v1/auth/register")
-        .key("revocation_endpoint")
-        .string(s.issuer + "/v1/auth/logout")
-        .key("userinfo_endpoint")
-        .string(s.issuer + "/v1/auth/me")
-        .key("grant_types_supported")
-        .value(std::vector<std::string>{"password", "refresh_token"})
-        .key("token_endpoint_auth_methods_supported")
-        .value(std::vector<std::string>{"none"})
-        .key("id_token_signing_alg_values_supported")
-        .value(std::vector<std::string>{s.algorithm})
-        .key("claims_supported")
-        .value(std::vector<std::string>{"sub", "iss", "aud", "exp", "iat", "jti", "roles", "authority", "email"})
-        .end_object();
-    res.json(200, out);
-    res.set_header("Cache-Control", "public, max-age=300");
-  });
+  router
+      .get("/.well-known/jwks.json",
+           [id](http::Request& req, http::Response& res) -> Task<void> {
+             if (Status st = co_await id->ensure_keys(req.ctx); !st.ok()) co_return answer_error(res, st);
+             res.json(200, id->keys().jwks());
+             res.set_header("Cache-Control", "public, max-age=300");
+           })
+      .doc(http::RouteDoc()
+               .summary("The token signing keys (a JWK Set, RFC 7517)")
+               .tags({"discovery"})
+               .returns<json::Raw>(200));
+  router
+      .get("/.well-known/openid-configuration",
+           [id](http::Request&, http::Response& res) {
+             const auto& s = id->settings();
+             OpenIdConfiguration out{
+                 .issuer = s.issuer,
+                 .jwks_uri = s.issuer + "/.well-known/jwks.json",
+                 .token_endpoint = s.issuer + "/v1/auth/login",
+                 .registration_endpoint = s.issuer + "/v1/auth/register",
+                 .revocation_endpoint = s.issuer + "/v1/auth/logout",
+                 .userinfo_endpoint = s.issuer + "/v1/auth/me",
+                 .grant_types_supported = {"password", "refresh_token"},
+                 .token_endpoint_auth_methods_supported = {"none"},
+                 .id_token_signing_alg_values_supported = {s.algorithm},
+                 .claims_supported = {"sub", "iss", "aud", "exp", "iat", "jti", "roles", "authority", "email"}};
+             res.json(200, out);
+             res.set_header("Cache-Control", "public, max-age=300");
+           })
+      .doc(http::RouteDoc().summary("OpenID Connect discovery").tags({"discovery"}).returns<OpenIdConfiguration>(200));
 }
 
 }  // namespace svckit::identity

@@ -2,7 +2,7 @@
 // Unified identity: who someone is (credentials, here) and what they may do (roles), issued as
 // short-lived access tokens (JWT, signed by the KeyRing) and rotating refresh tokens. Profiles belong
 // to the user centre: registration creates the user there (users_url) and keeps only the
-// credentials. mount() registers the HTTP API (docs/identity.md, api/identity/v1/openapi.yaml).
+// credentials. mount() registers the HTTP API (docs/identity.md; its OpenAPI document at /openapi.json).
 #include <atomic>
 #include <memory>
 #include <mutex>

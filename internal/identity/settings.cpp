@@ -50,7 +50,6 @@ void IdentitySettings::describe(config::Binder<IdentitySettings>& b) {
   b.field("users_url", &S::users_url).non_empty().doc("the user centre's base URL (discovery:/// or http://)");
   b.field("bootstrap_file", &S::bootstrap_file)
       .doc("a JSON file of first accounts (admin, clerk) applied once, at the first start that finds it");
-  b.field("openapi", &S::openapi).non_empty().doc("the document served at /openapi.yaml");
 }
 
 }  // namespace svckit::identity

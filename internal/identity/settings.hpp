@@ -43,7 +43,6 @@ struct IdentitySettings {
   // ---- the rest of the platform ----
   std::string users_url = "discovery:///user-svc";  // the user centre, where profiles live
   std::string bootstrap_file;                       // first accounts (admin, clerk), applied once
-  std::string openapi = "api/identity/v1/openapi.yaml";
 
   static void describe(config::Binder<IdentitySettings>& b);
 };

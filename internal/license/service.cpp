@@ -10,6 +10,7 @@
 #include "svckit/auth_http/middleware.hpp"
 #include "svckit/db/value.hpp"
 #include "svckit/http/middleware.hpp"
+#include "svckit/http/openapi.hpp"
 #include "svckit/json/json.hpp"
 #include "verify.hpp"
 
@@ -49,6 +50,103 @@ struct RevokeRequest {
   static void json_schema(json::Schema<RevokeRequest>& s) {
     s.reject_unknown();
     s.field("reason", &RevokeRequest::reason).required().length(1, 500);
+  }
+};
+
+// The shapes of the answers, for the generated document: the handlers write them with json::Writer
+// (store.cpp's write_licence and write_audit), so a change there must be mirrored here.
+struct VerifyRequest {
+  std::string text;
+  static void json_schema(json::Schema<VerifyRequest>& s) {
+    s.field("text", &VerifyRequest::text).required().describe("the QR text of a licence");
+  }
+};
+struct LicenceDoc {
+  std::string id, type, number, holder, authority, valid_from, valid_until;
+  json::Raw attributes;
+  std::string issued_at, kid, signature, qr, status;
+  std::optional<std::string> revoked_at, revocation_reason;
+  static void json_schema(json::Schema<LicenceDoc>& s) {
+    using L = LicenceDoc;
+    s.field("id", &L::id).required();
+    s.field("type", &L::type).required();
+    s.field("number", &L::number).required();
+    s.field("holder", &L::holder).required().describe("the holder's user id");
+    s.field("authority", &L::authority).required().describe("the issuing authority");
+    s.field("valid_from", &L::valid_from).required().format("date-time");
+    s.field("valid_until", &L::valid_until).required().format("date-time");
+    s.field("attributes", &L::attributes).required().describe("a JSON object, as the licence type's schema says");
+    s.field("issued_at", &L::issued_at).required().format("date-time");
+    s.field("kid", &L::kid).required();
+    s.field("signature", &L::signature).required().describe("Ed25519 over the canonical form, base64url");
+    s.field("qr", &L::qr).required().describe("the text a QR code carries; POST /v1/licenses/verify checks it");
+    s.field("status", &L::status).required().one_of({"active", "revoked"});
+    s.field("revoked_at", &L::revoked_at).omit_empty().format("date-time");
+    s.field("revocation_reason", &L::revocation_reason).omit_empty();
+  }
+};
+struct LicencePageDoc {
+  std::vector<LicenceDoc> licenses;
+  std::string next_cursor;
+  static void json_schema(json::Schema<LicencePageDoc>& s) {
+    s.field("licenses", &LicencePageDoc::licenses).required();
+    s.field("next_cursor", &LicencePageDoc::next_cursor).omit_empty();
+  }
+};
+struct VerdictDoc {
+  std::string status, reason;
+  std::optional<LicenceDoc> license;
+  static void json_schema(json::Schema<VerdictDoc>& s) {
+    s.field("status", &VerdictDoc::status).required();
+    s.field("reason", &VerdictDoc::reason).required();
+    s.field("license", &VerdictDoc::license).omit_empty().describe("the stored licence, unless the text is forged");
+  }
+};
+struct AuditEntryDoc {
+  std::int64_t id = 0;
+  std::string at, subject, role, action, license_id, client_ip;
+  std::optional<std::string> forwarded_for;
+  std::string request_id;
+  static void json_schema(json::Schema<AuditEntryDoc>& s) {
+    using A = AuditEntryDoc;
+    s.field("id", &A::id).required();
+    s.field("at", &A::at).required().format("date-time");
+    s.field("subject", &A::subject).required();
+    s.field("role", &A::role).required();
+    s.field("action", &A::action).required();
+    s.field("license_id", &A::license_id).required();
+    s.field("client_ip", &A::client_ip).required();
+    s.field("forwarded_for", &A::forwarded_for).omit_empty();
+    s.field("request_id", &A::request_id).required();
+  }
+};
+struct AuditPageDoc {
+  std::vector<AuditEntryDoc> entries;
+  std::string next_cursor;
+  static void json_schema(json::Schema<AuditPageDoc>& s) {
+    s.field("entries", &AuditPageDoc::entries).required();
+    s.field("next_cursor", &AuditPageDoc::next_cursor).omit_empty();
+  }
+};
+struct LicenceTypeDoc {
+  std::string code, name;
+  json::Raw schema;
+  static void json_schema(json::Schema<LicenceTypeDoc>& s) {
+    s.field("code", &LicenceTypeDoc::code).required();
+    s.field("name", &LicenceTypeDoc::name).required();
+    s.field("schema", &LicenceTypeDoc::schema).required().describe("the attributes' schema");
+  }
+};
+struct TypesDoc {
+  std::vector<LicenceTypeDoc> types;
+  static void json_schema(json::Schema<TypesDoc>& s) { s.field("types", &TypesDoc::types).required(); }
+};
+struct PageQuery {
+  int limit = 0;
+  std::string cursor;
+  static void json_schema(json::Schema<PageQuery>& s) {
+    s.field("limit", &PageQuery::limit).describe("page size, 1..license.max_page");
+    s.field("cursor", &PageQuery::cursor).describe("next_cursor of the previous page");
   }
 };
 
@@ -475,7 +573,6 @@ void Settings::describe(config::Binder<Settings>& b) {
       .doc("the Ed25519 private JWK that signs licences (mode 0600); generated on first start when missing");
   b.field("verification_keys_file", &Settings::verification_keys_file)
       .doc("a JWKS of earlier signing keys' public halves, so that their licences still verify; empty: none");
-  b.field("openapi", &Settings::openapi).non_empty().doc("the document served at /openapi.yaml");
   b.field("cursor_secret", &Settings::cursor_secret)
       .secret()
       .doc("signs page cursors (HMAC-SHA256; cursor_secret_file for a secret file); empty: checked, not signed");
@@ -497,20 +594,72 @@ void mount(http::Router& router, std::shared_ptr<db::Database> db, std::shared_p
            std::shared_ptr<const auth::Verifier> verifier, log::Logger logger, Options options) {
   auto h = std::make_shared<Handlers>(std::move(db), std::move(keys), std::move(logger), options);
   auto authn = auth::middleware::authenticate(verifier, {.realm = "license"});
-  router.get("/v1/license-types", [h](http::Request& req, http::Response& res) { return h->types(req, res); });
+  const std::string idem = "retries with the same key and body answer the first licence again";
+  const std::string if_match = "the licence's ETag: 412 when it changed since";
+  router.get("/v1/license-types", [h](http::Request& req, http::Response& res) { return h->types(req, res); })
+      .doc(http::RouteDoc().summary("The catalogue of licence types").tags({"catalogue"}).returns<TypesDoc>(200));
   auto l = router.group("/v1/licenses");
   l.use(http::middleware::body_limit(options.max_body));
   l.post("", [h](http::Request& req, http::Response& res) { return h->issue(req, res); })
       .use(authn)
-      .use(auth::middleware::require_role("clerk"));
-  l.get("", [h](http::Request& req, http::Response& res) { return h->list(req, res); }).use(authn);
-  l.get("/keys", [h](http::Request& req, http::Response& res) { h->keys(req, res); });
-  l.post("/verify", [h](http::Request& req, http::Response& res) { return h->verify(req, res); });
-  l.get("/:id", [h](http::Request& req, http::Response& res) { return h->get(req, res); }).use(authn);
-  l.post("/:id/revoke", [h](http::Request& req, http::Response& res) { return h->revoke(req, res); }).use(authn);
+      .use(auth::middleware::require_role("clerk"))
+      .doc(http::RouteDoc()
+               .summary("Issue a signed licence")
+               .tags({"licenses"})
+               .bearer({"clerk"})
+               .header("Idempotency-Key", idem)
+               .body<IssueRequest>()
+               .example("driving", R"({"holder":"7","type":"driving_licence","number":"DL-0001",)"
+                                   R"("valid_from":"2026-01-01T00:00:00Z","valid_until":"2036-01-01T00:00:00Z",)"
+                                   R"("attributes":{"name":"Ann","class":"C1"}})")
+               .returns<LicenceDoc>(201, "the licence")
+               .errors({409, 412, 413}));
+  l.get("", [h](http::Request& req, http::Response& res) { return h->list(req, res); })
+      .use(authn)
+      .doc(http::RouteDoc()
+               .summary("The licences the caller may see")
+               .tags({"licenses"})
+               .bearer()
+               .query<PageQuery>()
+               .returns<LicencePageDoc>(200));
+  l.get("/keys", [h](http::Request& req, http::Response& res) {
+     h->keys(req, res);
+   }).doc(http::RouteDoc().summary("The verification keys (a JWK Set)").tags({"verification"}).returns<json::Raw>(200));
+  l.post("/verify", [h](http::Request& req, http::Response& res) { return h->verify(req, res); })
+      .doc(http::RouteDoc()
+               .summary("Verify a licence from its QR text")
+               .tags({"verification"})
+               .body<VerifyRequest>()
+               .example("qr", R"({"text":"SVCKIT-LIC1.eyJpZCI6IjEifQ.c2ln"})")
+               .returns<VerdictDoc>(200, "the verdict"));
+  l.get("/:id", [h](http::Request& req, http::Response& res) { return h->get(req, res); })
+      .use(authn)
+      .doc(http::RouteDoc()
+               .summary("A licence")
+               .tags({"licenses"})
+               .bearer()
+               .returns<LicenceDoc>(200)
+               .errors({403, 404}));
+  l.post("/:id/revoke", [h](http::Request& req, http::Response& res) { return h->revoke(req, res); })
+      .use(authn)
+      .doc(http::RouteDoc()
+               .summary("Revoke a licence")
+               .tags({"licenses"})
+               .bearer({"clerk", "admin"})
+               .header("If-Match", if_match)
+               .body<RevokeRequest>()
+               .example("lost", R"({"reason":"reported lost"})")
+               .returns<LicenceDoc>(200, "the revoked licence")
+               .errors({404, 409, 412}));
   router.get("/v1/audit", [h](http::Request& req, http::Response& res) { return h->audit(req, res); })
       .use(authn)
-      .use(auth::middleware::require_role("admin"));
+      .use(auth::middleware::require_role("admin"))
+      .doc(http::RouteDoc()
+               .summary("The audit log, a page at a time")
+               .tags({"audit"})
+               .bearer({"admin"})
+               .query<PageQuery>()
+               .returns<AuditPageDoc>(200));
 }
 
 }  // namespace svckit::license

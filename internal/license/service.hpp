@@ -1,5 +1,5 @@
 #pragma once
-// The electronic licence service (api/license/v1/openapi.yaml, docs/license.md): clerks issue signed
+// The electronic licence service (docs/license.md; its OpenAPI document at /openapi.json): clerks issue signed
 // licences of the types in a catalogue, holders read their own, anyone verifies one (its QR text or
 // its JSON) without logging in, clerks and admins revoke, admins read the append-only audit log.
 // Tokens are verified here with auth_http's authenticate (roles citizen, clerk, admin; a clerk's
@@ -21,7 +21,6 @@ namespace svckit::license {
 struct Settings {
   std::string signing_key_file = "data/license-signing-key.jwk";
   std::string verification_keys_file;
-  std::string openapi = "api/license/v1/openapi.yaml";
   std::string cursor_secret;
   std::uint64_t max_body = 64 * 1024;
   int default_page = 20;

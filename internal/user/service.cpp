@@ -6,6 +6,7 @@
 #include "svckit/db/repository.hpp"
 #include "svckit/http/message.hpp"
 #include "svckit/http/middleware.hpp"
+#include "svckit/http/openapi.hpp"
 #include "svckit/json/json.hpp"
 
 namespace svckit::user {
@@ -31,7 +32,7 @@ struct CreateUser {
     s.field("email", &CreateUser::email).required().email().length(3, 254);
     s.field("name", &CreateUser::name).required().length(1, 100);
     s.field("external_id", &CreateUser::external_id).length(1, 128);
-    s.field("profile", &CreateUser::profile).check(profile_rule);
+    s.field("profile", &CreateUser::profile).check(profile_rule).describe("any JSON object, at most 16 KiB");
   }
 };
 
@@ -43,7 +44,7 @@ struct PatchUser {
     s.reject_unknown();
     s.field("email", &PatchUser::email).email().length(3, 254);
     s.field("name", &PatchUser::name).length(1, 100);
-    s.field("profile", &PatchUser::profile).check(profile_rule);
+    s.field("profile", &PatchUser::profile).check(profile_rule).describe("any JSON object, at most 16 KiB");
     s.check([](const PatchUser& p) -> std::optional<std::pair<std::string, std::string>> {
       if (!p.email && !p.name && !p.profile)
         return std::pair<std::string, std::string>{"", "set at least one of email, name, profile"};
@@ -60,7 +61,7 @@ struct UpsertUser {
     s.reject_unknown();
     s.field("email", &UpsertUser::email).required().email().length(3, 254);
     s.field("name", &UpsertUser::name).required().length(1, 100);
-    s.field("profile", &UpsertUser::profile).check(profile_rule);
+    s.field("profile", &UpsertUser::profile).check(profile_rule).describe("any JSON object, at most 16 KiB");
   }
 };
 
@@ -90,11 +91,36 @@ struct User {
     s.field("email", &User::email);
     s.field("name", &User::name);
     s.field("external_id", &User::external_id).omit_empty();
-    s.field("profile", &User::profile);
+    s.field("profile", &User::profile).describe("a JSON object");
     s.field("created_at", &User::created_at);
     s.field("updated_at", &User::updated_at);
   }
   static void row_schema(db::RowSchema<User>& s) { s.field("version", &User::version); }
+};
+
+// A page of GET /v1/users.
+struct UserPage {
+  std::vector<User> users;
+  std::string next_cursor;
+  static void json_schema(json::Schema<UserPage>& s) {
+    s.field("users", &UserPage::users).required();
+    s.field("next_cursor", &UserPage::next_cursor)
+        .omit_empty()
+        .describe("the cursor of the next page; absent on the last");
+  }
+};
+
+// GET /v1/users's query, for the document: list() reads it itself, as its limit bound is a setting
+// and profile.<field>=<value> filters have no fixed names.
+struct ListQuery {
+  int limit = 0;
+  std::string cursor;
+  std::string email;
+  static void json_schema(json::Schema<ListQuery>& s) {
+    s.field("limit", &ListQuery::limit).describe("page size, 1..user.max_page (default user.default_page)");
+    s.field("cursor", &ListQuery::cursor).describe("next_cursor of the previous page, with the same filters");
+    s.field("email", &ListQuery::email).describe("only the user with this email");
+  }
 };
 
 db::TableOptions user_table(std::string cursor_secret) {
@@ -311,14 +337,8 @@ class Handlers {
                                         .with_metadata("cursor", "must be a next_cursor value of the same filters"));
       co_return answer_error(res, found.error());
     }
-    std::string body;
-    json::Writer w(body);
-    w.begin_object().key("users").begin_array();
-    for (const auto& u : found->items) w.value(u);
-    w.end_array();
-    if (!found->next_cursor.empty()) w.key("next_cursor").string(found->next_cursor);
-    w.end_object();
-    res.json(200, body);
+    UserPage out{.users = std::move(found->items), .next_cursor = std::move(found->next_cursor)};
+    res.json(200, out);
   }
 
   Task<void> upsert(http::Request& req, http::Response& res) {
@@ -355,12 +375,53 @@ void mount(http::Router& router, std::shared_ptr<db::Database> db, log::Logger l
   auto h = std::make_shared<Handlers>(std::move(db), std::move(logger), options);
   auto users = router.group("/v1/users");
   users.use(http::middleware::body_limit(options.max_body));
-  users.post("", [h](http::Request& req, http::Response& res) { return h->create(req, res); });
-  users.get("", [h](http::Request& req, http::Response& res) { return h->list(req, res); });
-  users.get("/:id", [h](http::Request& req, http::Response& res) { return h->get(req, res); });
-  users.patch("/:id", [h](http::Request& req, http::Response& res) { return h->patch(req, res); });
-  users.del("/:id", [h](http::Request& req, http::Response& res) { return h->remove(req, res); });
-  users.put("/by-external-id/:ext", [h](http::Request& req, http::Response& res) { return h->upsert(req, res); });
+  const std::string if_match = "the user's ETag: refused with 412 when it changed since; * for any version";
+  users.post("", [h](http::Request& req, http::Response& res) { return h->create(req, res); })
+      .doc(http::RouteDoc()
+               .summary("Create a user")
+               .tags({"users"})
+               .body<CreateUser>()
+               .example("ann", R"({"email":"ann@example.com","name":"Ann","profile":{"city":"Oslo"}})")
+               .example("with_external_id", R"({"email":"bob@example.com","name":"Bob","external_id":"crm-42"})")
+               .returns<User>(201, "the user, with its ETag")
+               .errors({409}));
+  users.get("", [h](http::Request& req, http::Response& res) { return h->list(req, res); })
+      .doc(http::RouteDoc()
+               .summary("List users, a page at a time")
+               .description("Keyset pages in id order; one profile.<field>=<value> filter may be added.")
+               .tags({"users"})
+               .query<ListQuery>()
+               .returns<UserPage>(200, "a page of users"));
+  users.get("/:id", [h](http::Request& req, http::Response& res) { return h->get(req, res); })
+      .doc(http::RouteDoc()
+               .summary("Get a user")
+               .tags({"users"})
+               .returns<User>(200, "the user, with its ETag")
+               .errors({400, 404}));
+  users.patch("/:id", [h](http::Request& req, http::Response& res) { return h->patch(req, res); })
+      .doc(http::RouteDoc()
+               .summary("Change a user's email, name or profile")
+               .tags({"users"})
+               .header("If-Match", if_match)
+               .body<PatchUser>()
+               .example("rename", R"({"name":"Ann B."})")
+               .returns<User>(200, "the user, with its new ETag")
+               .errors({404, 409, 412}));
+  users.del("/:id", [h](http::Request& req, http::Response& res) { return h->remove(req, res); })
+      .doc(http::RouteDoc()
+               .summary("Delete a user")
+               .tags({"users"})
+               .header("If-Match", if_match)
+               .returns_empty(204, "deleted")
+               .errors({400, 404, 412}));
+  users.put("/by-external-id/:ext", [h](http::Request& req, http::Response& res) { return h->upsert(req, res); })
+      .doc(http::RouteDoc()
+               .summary("Create or replace the user with this external id")
+               .tags({"users"})
+               .body<UpsertUser>()
+               .example("crm", R"({"email":"carol@example.com","name":"Carol"})")
+               .returns<User>(200, "the user, with its ETag")
+               .errors({409}));
 }
 
 }  // namespace svckit::user

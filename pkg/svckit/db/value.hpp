@@ -29,6 +29,7 @@
 
 #include "svckit/core/status.hpp"
 #include "svckit/json/codec.hpp"
+#include "svckit/json/type_schema.hpp"
 
 namespace svckit::db {
 
@@ -344,6 +345,15 @@ struct Codec<db::Json> {
   }
   static void encode(Writer& w, const db::Json& v) { w.raw(v.text.empty() ? std::string_view("null") : v.text); }
   static bool empty(const db::Json& v) { return v.text.empty() || v.text == "null"; }
+};
+
+template <>
+struct TypeSchema<db::Timestamp> {
+  static void write(SchemaObject& o, SchemaSet&) { o.set("type", "\"string\"").set("format", "\"date-time\""); }
+};
+template <>
+struct TypeSchema<db::Uuid> {
+  static void write(SchemaObject& o, SchemaSet&) { o.set("type", "\"string\"").set("format", "\"uuid\""); }
 };
 
 }  // namespace svckit::json

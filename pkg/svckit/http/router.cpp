@@ -181,6 +181,13 @@ void Router::freeze() {
   }
   fallback_.middleware = std::move(global);
   fallback_.sync = [](Request&, Response&) {};  // the server wrote the 404/405/redirect already
+  for (auto& fn : on_freeze_) fn(*this);
+  on_freeze_.clear();
+}
+
+void Router::on_freeze(std::function<void(const Router&)> fn) {
+  if (frozen_) throw std::logic_error("Router::on_freeze after the server started");
+  on_freeze_.push_back(std::move(fn));
 }
 
 // rest: the path after this node's segment and its '/'. Empty means "ends here" only when `done`.

@@ -70,6 +70,8 @@ struct Chain {
   Task<void> run(Request& req, Response& res) const { return Next(this, 0)(req, res); }
 };
 
+struct RouteDoc;  // svckit/http/openapi.hpp
+
 struct Route {
   Method method;
   std::string pattern;
@@ -78,8 +80,9 @@ struct Route {
   SyncHandler sync;
   std::uint64_t max_body = 0;  // 0: the server's default (set by .body_limit() or a BodyLimit middleware)
   std::chrono::nanoseconds timeout{0};
-  bool stream_body = false;  // the handler reads the body through req.stream() (set by .stream_body())
-  Chain chain;               // global + middleware + timeout + handler, built by Router::freeze()
+  bool stream_body = false;             // the handler reads the body through req.stream() (set by .stream_body())
+  Chain chain;                          // global + middleware + timeout + handler, built by Router::freeze()
+  std::shared_ptr<const RouteDoc> doc;  // what the OpenAPI document says of it (set by .doc())
 };
 
 class RouteBuilder {
@@ -94,6 +97,9 @@ class RouteBuilder {
   // req.stream()->read() (req.body() stays empty), within the route's body limit. For proxies and
   // uploads larger than memory should hold.
   RouteBuilder& stream_body();
+  // The route's request and response types, summary, examples... in the service's OpenAPI document
+  // (svckit/http/openapi.hpp has RouteDoc and the generator).
+  RouteBuilder& doc(RouteDoc d);
 
  private:
   Route& route_;
@@ -201,6 +207,9 @@ class Router {
 
   // Builds every route's chain; the server calls it before serving. Routes added later are refused.
   void freeze();
+  // Runs fn once every route is registered, in freeze() (before serving): for what is built from the
+  // whole route table, such as the OpenAPI document.
+  void on_freeze(std::function<void(const Router&)> fn);
   bool frozen() const noexcept { return frozen_; }
   // The chain that answers 404/405/redirects (global middleware around a writer of the error).
   const Chain& fallback_chain() const noexcept { return fallback_; }
@@ -221,6 +230,7 @@ class Router {
   std::deque<Route> routes_;
   std::vector<Middleware> global_;
   Chain fallback_;
+  std::vector<std::function<void(const Router&)>> on_freeze_;
   std::uint64_t default_body_limit_ = 0;
   std::string allowed_methods_;
   bool frozen_ = false;

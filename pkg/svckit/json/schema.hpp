@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "svckit/json/codec.hpp"
+#include "svckit/json/type_schema.hpp"
 
 namespace svckit::json {
 
@@ -61,6 +62,10 @@ struct FieldSpec {
   // writes columns through it): its C++ type and its address in an object.
   const std::type_info* type = nullptr;
   std::function<void*(void*)> address;
+  // For generated documents (type_schema.hpp): the schema of the member's type (of the value inside
+  // a std::optional; is_null says it is one) and what the rules promise.
+  std::function<void(SchemaObject&, SchemaSet&)> type_schema;
+  FieldFacts facts;
 };
 
 template <class T, class M>
@@ -91,10 +96,13 @@ class FieldRule {
     return *this;
   }
   FieldRule& non_empty() {
+    if (!spec_.facts.min_length || *spec_.facts.min_length < 1) spec_.facts.min_length = 1;
     return check([](const V& v) -> std::string { return v.empty() ? "must not be empty" : ""; });
   }
   // Strings: in characters (code points); arrays and maps: in items.
   FieldRule& length(std::size_t min, std::size_t max) {
+    if (min > 0) spec_.facts.min_length = min;
+    spec_.facts.max_length = max;
     return check([min, max](const V& v) -> std::string {
       std::size_t n = detail::measure(v);
       const char* unit = std::is_convertible_v<const V&, std::string_view> ? " characters" : " items";
@@ -105,6 +113,10 @@ class FieldRule {
   }
   FieldRule& max_items(std::size_t max) { return length(0, max); }
   FieldRule& range(V lo, V hi) {
+    if constexpr (std::is_arithmetic_v<V>) {
+      spec_.facts.minimum = detail::to_text(lo);
+      spec_.facts.maximum = detail::to_text(hi);
+    }
     return check([lo, hi](const V& v) -> std::string {
       if (v < lo || hi < v) return "must be between " + detail::to_text(lo) + " and " + detail::to_text(hi);
       return "";
@@ -112,6 +124,8 @@ class FieldRule {
   }
   FieldRule& one_of(std::initializer_list<V> allowed) {
     std::vector<V> values(allowed);
+    spec_.facts.enum_values.clear();
+    for (const auto& a : values) spec_.facts.enum_values.push_back(encode_value(a));
     return check([values](const V& v) -> std::string {
       for (const auto& a : values)
         if (a == v) return "";
@@ -121,11 +135,37 @@ class FieldRule {
     });
   }
   FieldRule& email() {
+    spec_.facts.format = "email";
     return check(
         [](const V& v) -> std::string { return detail::looks_like_email(v) ? "" : "must be an email address"; });
   }
 
+  // What documents say of the field; decode checks none of these: pair a format or a pattern with
+  // a check() that enforces it.
+  FieldRule& describe(std::string text) {
+    spec_.facts.description = std::move(text);
+    return *this;
+  }
+  FieldRule& format(std::string name) {  // "date-time", "uuid", "uri"...
+    spec_.facts.format = std::move(name);
+    return *this;
+  }
+  FieldRule& pattern(std::string ecma_regex) {
+    spec_.facts.pattern = std::move(ecma_regex);
+    return *this;
+  }
+  FieldRule& example(const V& v) {
+    spec_.facts.examples.push_back(encode_value(v));
+    return *this;
+  }
+
  private:
+  static std::string encode_value(const V& v) {
+    std::string out;
+    Writer w(out);
+    Codec<V>::encode(w, v);
+    return out;
+  }
   FieldSpec& spec_;
   M T::*member_;
 };
@@ -151,6 +191,9 @@ class Schema {
     spec.empty = [member](const void* obj) { return Codec<M>::empty(static_cast<const T*>(obj)->*member); };
     spec.type = &typeid(M);
     spec.address = [member](void* obj) -> void* { return &(static_cast<T*>(obj)->*member); };
+    spec.type_schema = [](SchemaObject& o, SchemaSet& set) {
+      TypeSchema<typename detail::Unwrap<M>::type>::write(o, set);
+    };
     if constexpr (!std::is_same_v<typename detail::Unwrap<M>::type, M>)
       spec.is_null = [member](const void* obj) { return !(static_cast<const T*>(obj)->*member).has_value(); };
     return FieldRule<T, M>(spec, member);
@@ -242,6 +285,7 @@ class Schema {
   }
 
   const std::vector<FieldSpec>& fields() const noexcept { return fields_; }
+  bool rejects_unknown() const noexcept { return reject_unknown_; }
 
  private:
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
@@ -261,6 +305,17 @@ class Schema {
   std::vector<std::function<std::optional<std::pair<std::string, std::string>>(const T&)>> object_rules_;
   bool reject_unknown_ = false;
 };
+
+// The JSON Schema of an object with these fields (type_schema.hpp).
+std::string object_schema(const std::vector<FieldSpec>& fields, bool reject_unknown, SchemaSet& set);
+
+template <class T>
+std::string SchemaSet::ref() {
+  return define(typeid(T), detail::schema_name_hint<T>(), [](SchemaSet& set) {
+    const Schema<T>& s = schema_of<T>();
+    return object_schema(s.fields(), s.rejects_unknown(), set);
+  });
+}
 
 template <class T>
 const Schema<T>& schema_of() {

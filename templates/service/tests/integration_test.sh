@@ -63,7 +63,7 @@ run_on() {  # driver [--set ...]
   expect "bad limit" "$(req GET "$svc/v1/items?limit=1000")" '400'
   expect "delete" "$(req DELETE "$svc/v1/items/$id")" '204'
   expect "gone" "$(req GET "$svc/v1/items/$id")" '404 {"code":"NOT_FOUND","reason":"ITEM_NOT_FOUND"'
-  expect "openapi" "$(req GET "$svc/openapi.yaml")" '200 openapi: 3'
+  expect "openapi" "$(req GET "$svc/openapi.json")" '200 {"openapi":"3.1.0"'
 
   # A live edit: served without a restart.
   local own=$root/configs/services/{{name}}.yaml

@@ -1,15 +1,14 @@
 // {{name}}: HTTP on http.port{{#grpc}}, gRPC on grpc.port{{/grpc}}, /healthz /readyz /metrics on admin.port; the
-// database from db: ({{db}} by default), its migrations applied at start; GET /openapi.yaml.
+// database from db: ({{db}} by default), its migrations applied at start; its OpenAPI document, generated from
+// the routes, at GET /openapi.json.
 // {{name_snake}}.greeting and {{name_snake}}.page_size apply live when their file changes.
-#include <fstream>
-#include <sstream>
 #include <svckit/app/app.hpp>
 #include <svckit/db/settings.hpp>
 {{#grpc}}
 #include <svckit/grpc/grpc.hpp>
 #include <svckit/grpc/service.hpp>
 {{/grpc}}
-#include <svckit/http/message.hpp>
+#include <svckit/http/openapi.hpp>
 
 {{#grpc}}
 #include "{{name}}/grpc_handler.hpp"
@@ -35,15 +34,6 @@ int main(int argc, char** argv) {
     logger.info("{{name_snake}} settings applied");
   });
 
-  // Files named in the configuration are found from the service's root, wherever it is started from.
-  std::ifstream in(app.config().resolve(settings.openapi));
-  if (!in) {
-    std::fprintf(stderr, "{{name}}: refusing to start: cannot read %s (openapi)\n", settings.openapi.c_str());
-    return 2;
-  }
-  std::stringstream doc;
-  doc << in.rdbuf();
-
   auto db = app.database();  // opened, migrated, in readiness, closed at stop
   if (!db) {
     std::fprintf(stderr, "{{name}}: refusing to start: %s\n", db.error().to_string().c_str());
@@ -51,10 +41,7 @@ int main(int argc, char** argv) {
   }
   auto items = std::make_shared<const {{name_snake}}::ItemService>({{name_snake}}::ItemRepository(*db, settings.cursor_secret));
   {{name_snake}}::mount_http(app.router(), items, live);
-  app.router().get("/openapi.yaml", [body = doc.str()](svckit::http::Request&, svckit::http::Response& res) {
-    res.text(200, body);
-    res.set_header("Content-Type", "application/yaml");  // after text(), which sets text/plain
-  });
+  svckit::http::serve_openapi(app.router(), {.title = "{{name}}", .version = "0.1.0"});  // built once, at start
 {{#grpc}}
 
   svckit::grpc::Service grpc_items("{{name_snake}}.v1.{{Name}}");

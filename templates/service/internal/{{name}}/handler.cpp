@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <svckit/http/message.hpp>
+#include <svckit/http/openapi.hpp>
 
 namespace {{name_snake}} {
 
@@ -12,6 +13,16 @@ using svckit::Status;
 using svckit::Task;
 using svckit::http::Request;
 using svckit::http::Response;
+
+// GET /v1/items's query, for the OpenAPI document (list() reads it itself: limit defaults to a live setting).
+struct ListQuery {
+  int limit = 0;
+  std::string cursor;
+  static void json_schema(svckit::json::Schema<ListQuery>& s) {
+    s.field("limit", &ListQuery::limit).range(1, 100).describe("page size ({{name_snake}}.page_size by default)");
+    s.field("cursor", &ListQuery::cursor).describe("next_cursor of the previous page");
+  }
+};
 
 struct Greeting {
   std::string greeting;
@@ -104,12 +115,32 @@ class Handlers {
 void mount_http(svckit::http::Router& router, std::shared_ptr<const ItemService> items,
                 std::shared_ptr<const Live<Settings>> settings) {
   auto h = std::make_shared<Handlers>(std::move(items), std::move(settings));
-  router.post("/v1/items", [h](Request& req, Response& res) { return h->create(req, res); });
-  router.get("/v1/items", [h](Request& req, Response& res) { return h->list(req, res); });
-  router.get("/v1/items/:id", [h](Request& req, Response& res) { return h->get(req, res); });
-  router.put("/v1/items/:id", [h](Request& req, Response& res) { return h->replace(req, res); });
-  router.del("/v1/items/:id", [h](Request& req, Response& res) { return h->remove(req, res); });
-  router.get("/v1/greeting", [h](Request& req, Response& res) { h->greeting(req, res); });
+  // Each route says what it reads and answers: the OpenAPI document at /openapi.json is generated
+  // from these and from the structs' json_schema.
+  using svckit::http::RouteDoc;
+  router.post("/v1/items", [h](Request& req, Response& res) { return h->create(req, res); })
+      .doc(RouteDoc()
+               .summary("Create an item")
+               .tags({"items"})
+               .body<ItemInput>()
+               .example("lamp", R"({"name":"lamp","description":"a desk lamp"})")
+               .returns<Item>(201, "the item, with its ETag"));
+  router.get("/v1/items", [h](Request& req, Response& res) { return h->list(req, res); })
+      .doc(RouteDoc().summary("List items, a page at a time").tags({"items"}).query<ListQuery>().returns<ItemPage>(200));
+  router.get("/v1/items/:id", [h](Request& req, Response& res) { return h->get(req, res); })
+      .doc(RouteDoc().summary("Get an item").tags({"items"}).returns<Item>(200).errors({400, 404}));
+  router.put("/v1/items/:id", [h](Request& req, Response& res) { return h->replace(req, res); })
+      .doc(RouteDoc()
+               .summary("Replace an item")
+               .tags({"items"})
+               .body<ItemInput>()
+               .example("rename", R"({"name":"floor lamp"})")
+               .returns<Item>(200)
+               .errors({404}));
+  router.del("/v1/items/:id", [h](Request& req, Response& res) { return h->remove(req, res); })
+      .doc(RouteDoc().summary("Delete an item").tags({"items"}).returns_empty(204, "deleted").errors({400, 404}));
+  router.get("/v1/greeting", [h](Request& req, Response& res) { h->greeting(req, res); })
+      .doc(RouteDoc().summary("The greeting (a setting applied live)").tags({"greeting"}).returns<Greeting>(200));
 }
 
 }  // namespace {{name_snake}}

@@ -15,12 +15,10 @@ struct Settings {
   std::string greeting = "Hello from {{name}}";
   // Items per page by default; applied live.
   int page_size = 20;
-  std::string openapi = "api/{{name}}/v1/openapi.yaml";
   std::string cursor_secret;
   static void describe(svckit::config::Binder<Settings>& b) {
     b.field("greeting", &Settings::greeting).non_empty().doc("GET /v1/greeting's text; edits apply live");
     b.field("page_size", &Settings::page_size).range(1, 100).doc("items per page by default; edits apply live");
-    b.field("openapi", &Settings::openapi).non_empty().doc("the document served at /openapi.yaml");
     b.field("cursor_secret", &Settings::cursor_secret)
         .secret()
         .doc("signs page cursors (cursor_secret_file for a file); empty: checked, not signed");
