@@ -9,6 +9,7 @@
 
 #include "svckit/app/admin.hpp"
 #include "svckit/app/detail/background.hpp"
+#include "svckit/app/detail/console.hpp"
 #include "svckit/app/otlp_logs.hpp"
 #include "svckit/app/otlp_metrics.hpp"
 #include "svckit/db/migrate.hpp"
@@ -93,6 +94,10 @@ std::optional<int> App::init(int argc, const char* const* argv) {
   app_settings_ = settings<AppSettings>("app");
   admin_settings_ = settings<AdminSettings>("admin");
   if (otlp.logs && log_settings.format != log::Format::kJson) return refuse("otlp.logs needs log.format: json");
+  if (admin_settings_.enabled && !detail::loopback_host(admin_settings_.host) && admin_settings_.token.empty())
+    return refuse("admin.host " + admin_settings_.host +
+                  " is beyond loopback: set admin.token (or admin.token_file) so that /debug/* and the console "
+                  "need a bearer token");
 
   runtime_ = std::make_unique<Runtime>(RuntimeOptions{.workers = static_cast<std::size_t>(app_settings_.workers),
                                                       .shutdown_timeout = app_settings_.shutdown_timeout,
@@ -166,6 +171,7 @@ std::optional<int> App::init(int argc, const char* const* argv) {
     router_->use(http::middleware::recovery(logger_));
   }
   admin_router_ = std::make_unique<http::Router>();
+  if (!detail::loopback_host(admin_settings_.host)) admin_router_->use(detail::bearer_guard(admin_settings_.token));
   mount_admin(*admin_router_, {.registry = registry_,
                                .config = config_.get(),
                                .logger = logger_,
@@ -176,6 +182,13 @@ std::optional<int> App::init(int argc, const char* const* argv) {
                                .traffic = router_.get(),
                                .routes_json = routes_json_});
   mount_registry_debug();
+  if (admin_settings_.console)
+    detail::mount_console(*admin_router_, {.registry = registry_,
+                                           .logger = logger_,
+                                           .service = name,
+                                           .version = options_.version,
+                                           .shedder = shedder_,
+                                           .window = admin_settings_.console_window});
   return std::nullopt;
 }
 
@@ -278,8 +291,8 @@ Status App::start() {
   if (admin_server_) {
     admin_url = "http://" + display_host(admin_settings_.host) + ":" + std::to_string(admin_server_->port());
     std::fprintf(stderr,
-                 "%s: admin %s (/metrics /healthz /readyz /debug/config /debug/traces /debug/log-level /debug/routes "
-                 "/debug/registry)\n",
+                 "%s: admin %s (console at /; /metrics /healthz /readyz /debug/config /debug/traces /debug/log-level "
+                 "/debug/routes /debug/registry)\n",
                  options_.name.c_str(), admin_url.c_str());
   }
   logger_.info("service started", {{"service", options_.name},
