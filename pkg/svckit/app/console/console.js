@@ -87,9 +87,10 @@ function chart(series, classes, width = 160, height = 36) {
   if (max === 0) max = 1;
   series.forEach((points, i) => {
     const coords = [];
+    const skip = HISTORY - points.length;  // the newest point at the right edge
     points.forEach((v, x) => {
       if (v === null) return;
-      const px = (x / (HISTORY - 1)) * width;
+      const px = ((x + skip) / (HISTORY - 1)) * width;
       const py = height - 2 - (v / max) * (height - 4);
       coords.push(px.toFixed(1) + ',' + py.toFixed(1));
     });
