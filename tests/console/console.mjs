@@ -22,8 +22,8 @@ const drawn = await t.until(async () => {
   const points = await row.locator('polyline.line-rate').getAttribute('points');
   const ys = (points || '').split(' ').filter(Boolean).map(p => Number(p.split(',')[1]));
   const rate = Number(await row.locator('td').nth(1).textContent());
-  return ys.length >= 8 && Math.min(...ys) < 30 && rate > 0 ? { points: ys.length, rate } : false;
-}, 30000);
+  return ys.length >= 16 && Math.min(...ys) < 30 && rate > 0 ? { points: ys.length, rate } : false;
+}, 45000);
 t.check(drawn, `RED chart of GET /orders/:id has drawn data (${JSON.stringify(drawn)})`);
 const latency = await page.locator('tr[data-route="http GET /orders/:id"] polyline.line-p99').count();
 t.check(latency === 1, 'a p99 latency line is drawn');

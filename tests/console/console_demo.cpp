@@ -24,12 +24,12 @@ struct DemoSettings {
   static void describe(svckit::config::Binder<DemoSettings>& b) { b.field("api_key", &DemoSettings::api_key); }
 };
 
-// The "inventory" dependency: 2 ms, and UNAVAILABLE for every tenth order id.
+// The "inventory" dependency: 2 ms, and UNAVAILABLE for every twentieth order id.
 Task<Status> reserve(const Context& ctx, const trace::Tracer& tracer, long id) {
   auto span = tracer.start(ctx, "inventory.reserve", trace::SpanKind::kClient);
   span.set_attribute("order.id", static_cast<std::int64_t>(id));
   co_await svckit::sleep_for(ctx, 2ms);
-  if (id % 10 == 0) {
+  if (id % 20 == 0) {
     Status st(Code::kUnavailable, "INVENTORY_DOWN", "inventory did not answer");
     span.record_error(st);
     co_return st;
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   auto tracer = app.tracer();
   auto logger = app.logger();
   auto breaker = svckit::resilience::observed_breaker(
-      {.name = "inventory", .timeout = 1s, .ready_to_trip = [](const svckit::resilience::Counts& c) {
+      {.name = "inventory", .timeout = 500ms, .ready_to_trip = [](const svckit::resilience::Counts& c) {
          return c.consecutive_failures >= 2;
        }});
 

@@ -41,7 +41,7 @@ wait_service "$tmp/err" console-demo
   while [ $SECONDS -lt $end ]; do
     i=$((i + 1))
     curl -s -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
-      "$svc_url/orders/$i" "$svc_url/hello" "$svc_url/orders/$((i + 1000))" "$svc_url/fail" || true
+      "$svc_url/orders/$i" "$svc_url/hello" "$svc_url/orders/$((i + 1001))" "$svc_url/fail" || true
     sleep 0.1
   done
 ) &
