@@ -45,8 +45,9 @@ await page.fill('#min-ms', '0');
 const row = page.locator('tr.trace-row', { hasText: 'GET /orders/:id' }).filter({ hasNotText: 'error' }).first();
 const traceId = await row.getAttribute('data-trace-id');
 const listed = Number(await row.getAttribute('data-span-count'));
-await row.click();
+await page.locator(`tr.trace-row[data-trace-id="${traceId}"]`).click();
 await page.waitForSelector('#waterfall:not(.hidden)');
+t.check(await page.textContent('#wf-id') === traceId, 'the waterfall is of the trace clicked');
 const shown = await page.locator('#wf-rows tr.wf-span').count();
 const fromJson = await page.evaluate(async id => {
   const doc = await (await fetch('/debug/traces?trace_id=' + id)).json();
