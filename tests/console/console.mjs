@@ -77,6 +77,8 @@ t.check(state >= 1, 'with its state');
 t.check(await t.until(async () => (await page.textContent('#refused')).includes('route_limit')),
   "the route limiter's refusals of /hello are counted");
 t.check((await page.textContent('#shedder')).includes('in flight'), 'the shedder shows its live state');
+const limiters = await page.textContent('#limiters');
+t.check(/tokens available/.test(limiters) && /in flight of 500/.test(limiters), 'the token bucket and the bulkhead show their state');
 t.check(await t.until(async () => (await page.textContent('#instances')).includes('registry')), 'instances: the registry is shown');
 await t.screenshot('resilience');
 

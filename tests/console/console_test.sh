@@ -27,7 +27,8 @@ log: {level: info, format: json, output: stdout, async: false}
 http: {host: 127.0.0.1, port: 0}
 admin: {port: 0}
 trace: {recent_spans: 20000}
-resilience: {shed: true, routes: [{method: GET, route: /hello, rate: 5, burst: 5}]}
+resilience: {shed: true, rate_limit: true, rate: 1000, burst: 2000, max_in_flight: 500,
+             routes: [{method: GET, route: /hello, rate: 5, burst: 5}]}
 YAML
 "$bin" --config-dir "$tmp/configs" >"$tmp/out" 2>"$tmp/err" &
 pid=$!

@@ -144,6 +144,8 @@ std::optional<int> App::init(int argc, const char* const* argv) {
   if (auto why = open_registry()) return refuse(*why);
 
   router_ = std::make_unique<http::Router>();
+  std::shared_ptr<resilience::TokenBucket> rate_limit;  // kept for the console's live view
+  std::shared_ptr<resilience::Bulkhead> bulkhead;
   upstreams_ = resilience::Upstreams(settings<resilience::ResilienceSettings>("resilience").upstreams);
   if (app_settings_.middleware) {
     auto http_settings = settings<http::ServerSettings>("http");
@@ -157,12 +159,14 @@ std::optional<int> App::init(int argc, const char* const* argv) {
           std::make_shared<resilience::Shedder>(resilience::ShedderSettings{.cpu_threshold = guard.shed_cpu_threshold});
       router_->use(resilience::middleware::shed(shedder_));
     }
-    if (guard.rate_limit)
-      router_->use(
-          resilience::middleware::rate_limit(std::make_shared<resilience::TokenBucket>(guard.rate, guard.burst)));
-    if (guard.max_in_flight > 0)
-      router_->use(resilience::middleware::concurrency_limit(
-          std::make_shared<resilience::Bulkhead>(static_cast<std::size_t>(guard.max_in_flight))));
+    if (guard.rate_limit) {
+      rate_limit = std::make_shared<resilience::TokenBucket>(guard.rate, guard.burst);
+      router_->use(resilience::middleware::rate_limit(rate_limit));
+    }
+    if (guard.max_in_flight > 0) {
+      bulkhead = std::make_shared<resilience::Bulkhead>(static_cast<std::size_t>(guard.max_in_flight));
+      router_->use(resilience::middleware::concurrency_limit(bulkhead));
+    }
     if (!guard.routes.empty()) router_->use(resilience::route_limits(guard.routes));
     router_->use(http::middleware::tracing());
     router_->use(http::middleware::request_id());
@@ -188,6 +192,8 @@ std::optional<int> App::init(int argc, const char* const* argv) {
                                            .service = name,
                                            .version = options_.version,
                                            .shedder = shedder_,
+                                           .rate_limit = rate_limit,
+                                           .bulkhead = bulkhead,
                                            .window = admin_settings_.console_window});
   return std::nullopt;
 }

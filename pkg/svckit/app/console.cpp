@@ -7,6 +7,7 @@
 
 #include "svckit/app/detail/console_state.hpp"
 #include "svckit/json/json.hpp"
+#include "svckit/resilience/limiter.hpp"
 #include "svckit/resilience/shedder.hpp"
 
 namespace svckit::app::detail {
@@ -193,6 +194,32 @@ struct ConsoleState {
             .number(s.value)
             .end_object();
     }
+    w.end_array();
+    w.key("limiters").begin_array();
+    if (parts.rate_limit)
+      w.begin_object()
+          .key("name")
+          .string("resilience.rate_limit")
+          .key("kind")
+          .string("token bucket")
+          .key("rate")
+          .number(parts.rate_limit->rate())
+          .key("burst")
+          .number(parts.rate_limit->burst())
+          .key("available")
+          .number(parts.rate_limit->available())
+          .end_object();
+    if (parts.bulkhead)
+      w.begin_object()
+          .key("name")
+          .string("resilience.max_in_flight")
+          .key("kind")
+          .string("bulkhead")
+          .key("in_flight")
+          .integer(parts.bulkhead->in_flight())
+          .key("limit")
+          .integer(parts.bulkhead->max())
+          .end_object();
     w.end_array();
     w.key("shedder");
     if (parts.shedder) {

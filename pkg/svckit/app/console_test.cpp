@@ -275,6 +275,26 @@ TEST_F(ConsoleTest, EndpointCountsKnownTrafficPerRoute) {
   EXPECT_TRUE(r.skip() && r.finish()) << b;
 }
 
+TEST_F(ConsoleTest, EndpointShowsTheLimitersLiveState) {
+  ASSERT_FALSE(init({"resilience.rate_limit=true", "resilience.rate=0.001", "resilience.burst=10",
+                     "resilience.max_in_flight=7", "resilience.shed=true"})
+                   .first);
+  app_->router().get("/ok", [](http::Request&, http::Response& res) { res.text(200, "ok"); });
+  ASSERT_TRUE(app_->start().ok());
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(call(http::Method::kGet, "/ok", {}, {}, true).status, 200);
+  auto b = call(http::Method::kGet, "/debug/console").body;
+  auto bucket = b.substr(b.find("\"kind\":\"token bucket\""));
+  // 10 tokens, 4 taken, next to none refilled at 0.001/s.
+  double available = std::stod(json_field(bucket, "available"));
+  EXPECT_GE(available, 6);
+  EXPECT_LT(available, 6.1);
+  EXPECT_EQ(json_field(bucket, "burst"), "10");
+  auto bulkhead = b.substr(b.find("\"kind\":\"bulkhead\""));
+  EXPECT_EQ(json_field(bulkhead, "limit"), "7");
+  EXPECT_EQ(json_field(bulkhead, "in_flight"), "0");
+  EXPECT_NE(b.find("\"shedder\":{\"cpu\":"), std::string::npos) << b;
+}
+
 TEST_F(ConsoleTest, LogLevelNeedsPutOrPostAndTheCsrfToken) {
   ASSERT_FALSE(init({}).first);
   ASSERT_TRUE(app_->start().ok());

@@ -165,6 +165,15 @@ function renderResilience(data) {
   for (const br of res.breakers || [])
     b.append(el('tr', {}, el('td', {}, br.name), el('td', { class: 'state-' + br.state }, br.state)));
   if (!b.children.length) b.append(el('tr', {}, el('td', { colspan: 2, class: 'empty' }, 'no circuit breaker yet')));
+  const l = $('limiters');
+  l.replaceChildren();
+  for (const x of res.limiters || []) {
+    const st = x.kind === 'bulkhead' ? `${x.in_flight} in flight of ${x.limit}`
+      : `${num(x.available, 1)} of ${num(x.burst, 0)} tokens available, refilled at ${num(x.rate, 1)}/s`;
+    l.append(el('tr', {}, el('td', {}, x.name), el('td', {}, x.kind), el('td', {}, st)));
+  }
+  if (!l.children.length)
+    l.append(el('tr', {}, el('td', { colspan: 3, class: 'empty' }, 'no service-wide limiter (resilience.rate_limit, max_in_flight)')));
   const r = $('refused');
   r.replaceChildren();
   for (const x of res.refused || []) r.append(el('tr', {}, el('td', {}, x.by), el('td', { class: 'num' }, num(x.count, 0))));

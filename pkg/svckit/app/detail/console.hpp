@@ -14,7 +14,9 @@
 
 namespace svckit::resilience {
 class Shedder;
-}
+class TokenBucket;
+class Bulkhead;
+}  // namespace svckit::resilience
 
 namespace svckit::app::detail {
 
@@ -30,7 +32,10 @@ struct ConsoleParts {
   std::string service;
   std::string version;
   std::shared_ptr<resilience::Shedder> shedder;  // may be null
-  std::chrono::milliseconds window{10000};       // RED figures cover this much (or what polling gave)
+  // The traffic port's own limiters (resilience.rate_limit, resilience.max_in_flight); may be null.
+  std::shared_ptr<resilience::TokenBucket> rate_limit;
+  std::shared_ptr<resilience::Bulkhead> bulkhead;
+  std::chrono::milliseconds window{10000};  // RED figures cover this much (or what polling gave)
 };
 
 // GET / and /console/*file (the page), GET /debug/console (its JSON).
