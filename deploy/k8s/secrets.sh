@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates the dev overlay's Secrets in the cluster kubectl points at, with random values, once: the
 # identity sealing key, a bootstrap file with a demo admin and clerk, licence-signing key (Ed25519 JWK),
-# the user centre's cursor secret, and a PostgreSQL password per service plus the admin's. Values are
+# the user centre's cursor secret, a PostgreSQL password per service plus the admin's, and the admin
+# ports' bearer token. Values are
 # written under deploy/k8s/overlays/dev/secrets/ (gitignored, mode 0600) so that a re-run reuses
 # them; nothing is committed. staging and prod take theirs from the secret store (ExternalSecrets).
 # usage: deploy/k8s/secrets.sh [NAMESPACE]        (default svckit-dev)
@@ -28,6 +29,7 @@ if [ ! -s "$dir/signing-key.jwk" ]; then
   rm -f "$dir/ed25519.pem"
 fi
 [ -s "$dir/cursor.secret" ] || rand 32 >"$dir/cursor.secret"
+[ -s "$dir/admin-token" ] || rand 32 >"$dir/admin-token"
 for s in postgres-admin auth-svc-db license-svc-db user-svc-db; do [ -s "$dir/$s" ] || rand 24 >"$dir/$s"; done
 
 kubectl get namespace "$ns" >/dev/null 2>&1 || kubectl create namespace "$ns"
@@ -36,5 +38,6 @@ apply auth-svc-sealing-key --from-file=sealing.key="$dir/sealing.key"
 apply auth-svc-bootstrap --from-file=bootstrap.json="$dir/bootstrap.json"
 apply license-svc-signing-key --from-file=signing-key.jwk="$dir/signing-key.jwk"
 apply user-svc-cursor-secret --from-file=cursor.secret="$dir/cursor.secret"
+apply svckit-admin-token --from-file=token="$dir/admin-token"
 for s in postgres-admin auth-svc-db license-svc-db user-svc-db; do apply "$s" --from-file=password="$dir/$s"; done
 echo "secrets: created in $ns (values in $dir; the demo accounts' passwords in bootstrap.json)"

@@ -42,7 +42,7 @@ for env in ("dev", "staging", "prod"):
     assert kinds("Ingress") == {"gateway"}, env
     assert "default-deny" in kinds("NetworkPolicy"), env
     assert (kinds("StatefulSet") == {"postgres", "etcd"}) == (env == "dev"), (env, kinds("StatefulSet"))
-    assert (len(kinds("ExternalSecret")) == 7) == (env != "dev"), env
+    assert (len(kinds("ExternalSecret")) == 8) == (env != "dev"), env
     for o in os_:
         if o["kind"] != "Deployment":
             continue
@@ -59,8 +59,13 @@ for env in ("dev", "staging", "prod"):
         assert c["readinessProbe"]["httpGet"]["path"] == "/readyz" and c["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert pod["terminationGracePeriodSeconds"] >= 2 + 25, "grace < preStop + app.shutdown_timeout"
         assert c["lifecycle"]["preStop"]["sleep"]["seconds"] == 2
+        # The admin port listens beyond loopback, so it must have its bearer token (App refuses to start otherwise).
+        token = next(v for v in pod["volumes"] if v["name"] == "admin-token")
+        assert token["secret"]["secretName"] == "svckit-admin-token", o["metadata"]["name"]
+        assert any(m["name"] == "admin-token" and m["mountPath"] == "/var/run/secrets/svckit/admin" for m in c["volumeMounts"])
     platform = yaml.safe_load(next(o for o in os_ if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("svckit-env"))["data"]["platform.yaml"])
     assert platform["app"]["shutdown_timeout"] == "25s" and platform["discovery"]["backend"] == "dns", env
+    assert platform["admin"]["host"] == "0.0.0.0" and platform["admin"]["token_file"] == "/var/run/secrets/svckit/admin/token", env
 print("overlay contents: ok")
 PY
 # The ConfigMaps are the repository's files, not copies.

@@ -1,5 +1,6 @@
 #include "svckit/app/admin.hpp"
 
+#include "svckit/app/detail/console.hpp"
 #include "svckit/http/middleware.hpp"
 #include "svckit/json/json.hpp"
 #include "svckit/json/reader.hpp"
@@ -96,7 +97,14 @@ void mount_admin(http::Router& router, AdminParts p) {
   }
   router.get("/debug/log-level",
              [logger = p.logger](http::Request&, http::Response& res) { write_level(res, logger); });
-  router.put("/debug/log-level", [logger = p.logger](http::Request& req, http::Response& res) {
+  std::string csrf = p.csrf_token.empty() ? detail::random_token() : p.csrf_token;
+  router.get("/debug/csrf", [csrf](http::Request&, http::Response& res) {
+    std::string body;
+    json::Writer(body).begin_object().key("token").string(csrf).end_object();
+    res.set_header("Cache-Control", "no-store");
+    res.json(200, body);
+  });
+  auto set_level = [logger = p.logger](http::Request& req, http::Response& res) {
     auto text = level_from_body(req.body());
     if (!text) return res.error(text.error());
     auto level = log::parse_level(*text);
@@ -110,7 +118,9 @@ void mount_admin(http::Router& router, AdminParts p) {
     logger.warn("log level changed",
                 {{"from", log::level_name(before)}, {"to", log::level_name(*level)}, {"by", req.client_ip()}});
     write_level(res, logger);
-  });
+  };
+  router.put("/debug/log-level", set_level).use(detail::csrf_guard(csrf));
+  router.post("/debug/log-level", set_level).use(detail::csrf_guard(csrf));
 }
 
 }  // namespace svckit::app

@@ -6,9 +6,12 @@
 //   GET /readyz            readiness: 200 or 503 with every check's result as JSON
 //   GET /debug/config      the effective configuration with its sources, secrets redacted
 //   GET /debug/traces      recent spans as OTLP/JSON (?trace_id= filters)
-//   GET|PUT /debug/log-level  {"level":"debug"}
+//   GET /debug/log-level   {"level":"info"}
+//   PUT|POST /debug/log-level  {"level":"debug"}, with X-CSRF-Token (below)
+//   GET /debug/csrf        {"token":"..."}: the per-process token that state-changing calls carry
 //   GET /debug/routes      the traffic router's routes: [{"method":"GET","path":"/v1/users/:id"}]
 //   GET /debug/registry    this instance's registration and the registry's services (App, registration.cpp)
+//   GET /debug/console     the console's live state; GET / and /console/* the console (docs/admin.md)
 #include <functional>
 #include <memory>
 
@@ -32,6 +35,8 @@ struct AdminParts {
   const http::Router* traffic = nullptr;  // for /debug/routes
   // When it holds a function, /debug/routes answers its JSON instead (App::describe_routes).
   std::shared_ptr<std::function<std::string()>> routes_json;
+  // What state-changing calls must send as X-CSRF-Token; empty: a fresh random one.
+  std::string csrf_token;
 };
 
 void mount_admin(http::Router& router, AdminParts parts);

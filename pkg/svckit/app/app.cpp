@@ -9,6 +9,7 @@
 
 #include "svckit/app/admin.hpp"
 #include "svckit/app/detail/background.hpp"
+#include "svckit/app/detail/console.hpp"
 #include "svckit/app/otlp_logs.hpp"
 #include "svckit/app/otlp_metrics.hpp"
 #include "svckit/db/migrate.hpp"
@@ -93,6 +94,10 @@ std::optional<int> App::init(int argc, const char* const* argv) {
   app_settings_ = settings<AppSettings>("app");
   admin_settings_ = settings<AdminSettings>("admin");
   if (otlp.logs && log_settings.format != log::Format::kJson) return refuse("otlp.logs needs log.format: json");
+  if (admin_settings_.enabled && !detail::loopback_host(admin_settings_.host) && admin_settings_.token.empty())
+    return refuse("admin.host " + admin_settings_.host +
+                  " is beyond loopback: set admin.token (or admin.token_file) so that /debug/* and the console "
+                  "need a bearer token");
 
   runtime_ = std::make_unique<Runtime>(RuntimeOptions{.workers = static_cast<std::size_t>(app_settings_.workers),
                                                       .shutdown_timeout = app_settings_.shutdown_timeout,
@@ -139,6 +144,8 @@ std::optional<int> App::init(int argc, const char* const* argv) {
   if (auto why = open_registry()) return refuse(*why);
 
   router_ = std::make_unique<http::Router>();
+  std::shared_ptr<resilience::TokenBucket> rate_limit;  // kept for the console's live view
+  std::shared_ptr<resilience::Bulkhead> bulkhead;
   upstreams_ = resilience::Upstreams(settings<resilience::ResilienceSettings>("resilience").upstreams);
   if (app_settings_.middleware) {
     auto http_settings = settings<http::ServerSettings>("http");
@@ -152,12 +159,14 @@ std::optional<int> App::init(int argc, const char* const* argv) {
           std::make_shared<resilience::Shedder>(resilience::ShedderSettings{.cpu_threshold = guard.shed_cpu_threshold});
       router_->use(resilience::middleware::shed(shedder_));
     }
-    if (guard.rate_limit)
-      router_->use(
-          resilience::middleware::rate_limit(std::make_shared<resilience::TokenBucket>(guard.rate, guard.burst)));
-    if (guard.max_in_flight > 0)
-      router_->use(resilience::middleware::concurrency_limit(
-          std::make_shared<resilience::Bulkhead>(static_cast<std::size_t>(guard.max_in_flight))));
+    if (guard.rate_limit) {
+      rate_limit = std::make_shared<resilience::TokenBucket>(guard.rate, guard.burst);
+      router_->use(resilience::middleware::rate_limit(rate_limit));
+    }
+    if (guard.max_in_flight > 0) {
+      bulkhead = std::make_shared<resilience::Bulkhead>(static_cast<std::size_t>(guard.max_in_flight));
+      router_->use(resilience::middleware::concurrency_limit(bulkhead));
+    }
     if (!guard.routes.empty()) router_->use(resilience::route_limits(guard.routes));
     router_->use(http::middleware::tracing());
     router_->use(http::middleware::request_id());
@@ -166,6 +175,7 @@ std::optional<int> App::init(int argc, const char* const* argv) {
     router_->use(http::middleware::recovery(logger_));
   }
   admin_router_ = std::make_unique<http::Router>();
+  if (!detail::loopback_host(admin_settings_.host)) admin_router_->use(detail::bearer_guard(admin_settings_.token));
   mount_admin(*admin_router_, {.registry = registry_,
                                .config = config_.get(),
                                .logger = logger_,
@@ -176,6 +186,15 @@ std::optional<int> App::init(int argc, const char* const* argv) {
                                .traffic = router_.get(),
                                .routes_json = routes_json_});
   mount_registry_debug();
+  if (admin_settings_.console)
+    detail::mount_console(*admin_router_, {.registry = registry_,
+                                           .logger = logger_,
+                                           .service = name,
+                                           .version = options_.version,
+                                           .shedder = shedder_,
+                                           .rate_limit = rate_limit,
+                                           .bulkhead = bulkhead,
+                                           .window = admin_settings_.console_window});
   return std::nullopt;
 }
 
@@ -278,8 +297,8 @@ Status App::start() {
   if (admin_server_) {
     admin_url = "http://" + display_host(admin_settings_.host) + ":" + std::to_string(admin_server_->port());
     std::fprintf(stderr,
-                 "%s: admin %s (/metrics /healthz /readyz /debug/config /debug/traces /debug/log-level /debug/routes "
-                 "/debug/registry)\n",
+                 "%s: admin %s (console at /; /metrics /healthz /readyz /debug/config /debug/traces /debug/log-level "
+                 "/debug/routes /debug/registry)\n",
                  options_.name.c_str(), admin_url.c_str());
   }
   logger_.info("service started", {{"service", options_.name},

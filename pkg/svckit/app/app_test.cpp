@@ -55,9 +55,10 @@ class AppTest : public ::testing::Test {
     return app.get();
   }
 
-  Result<http::ClientResponse> call(App& app, http::Method method, std::string url, std::string body = {}) {
+  Result<http::ClientResponse> call(App& app, http::Method method, std::string url, std::string body = {},
+                                    std::vector<std::pair<std::string, std::string>> headers = {}) {
     return app.runtime().block_on(
-        client(app).send(Context().with_timeout(5s), {.method = method, .url = url, .body = body}));
+        client(app).send(Context().with_timeout(5s), {.method = method, .url = url, .headers = headers, .body = body}));
   }
   http::Client& client(App& app) {
     if (!client_) client_ = std::make_unique<http::Client>(app.runtime());
@@ -128,17 +129,20 @@ TEST_F(AppTest, AdminPortServesHealthMetricsConfigTracesAndLogLevel) {
   EXPECT_EQ(none->body.find("traceId"), std::string::npos);
 
   EXPECT_EQ(call(*app, http::Method::kGet, admin(*app) + "/debug/log-level")->body, R"({"level":"info"})");
-  auto put = call(*app, http::Method::kPut, admin(*app) + "/debug/log-level", R"({"level":"error"})");
+  // State changes carry the CSRF token (console_test.cpp has the refusals).
+  std::string csrf = call(*app, http::Method::kGet, admin(*app) + "/debug/csrf")->body.substr(10, 64);
+  std::vector<std::pair<std::string, std::string>> with_csrf = {{"X-CSRF-Token", csrf}};
+  auto put = call(*app, http::Method::kPut, admin(*app) + "/debug/log-level", R"({"level":"error"})", with_csrf);
   EXPECT_EQ(put->status, 200);
   EXPECT_EQ(put->body, R"({"level":"error"})");
   EXPECT_EQ(app->logger().level(), log::Level::kError);
-  auto bad = call(*app, http::Method::kPut, admin(*app) + "/debug/log-level", "loud");
+  auto bad = call(*app, http::Method::kPut, admin(*app) + "/debug/log-level", "loud", with_csrf);
   EXPECT_EQ(bad->status, 400);
   EXPECT_NE(bad->body.find("BAD_LOG_LEVEL"), std::string::npos);
-  auto malformed = call(*app, http::Method::kPut, admin(*app) + "/debug/log-level", R"({"level":)");
+  auto malformed = call(*app, http::Method::kPut, admin(*app) + "/debug/log-level", R"({"level":)", with_csrf);
   EXPECT_EQ(malformed->status, 400);
   EXPECT_EQ(app->logger().level(), log::Level::kError);
-  EXPECT_EQ(call(*app, http::Method::kPut, admin(*app) + "/debug/log-level", "debug")->status, 200);
+  EXPECT_EQ(call(*app, http::Method::kPut, admin(*app) + "/debug/log-level", "debug", with_csrf)->status, 200);
   EXPECT_EQ(app->logger().level(), log::Level::kDebug);
   app->request_stop();
   app->wait();

@@ -21,6 +21,13 @@ void AdminSettings::describe(config::Binder<AdminSettings>& b) {
   b.field("readiness_interval", &AdminSettings::readiness_interval)
       .range(milliseconds(10), milliseconds(60000))
       .doc("how often readiness is re-checked for servers that publish it (gRPC health)");
+  b.field("token", &AdminSettings::token)
+      .secret()
+      .doc("bearer token for /debug/* and /debug/console; required when host is not loopback");
+  b.field("console", &AdminSettings::console).doc("the admin console at / (docs/admin.md)");
+  b.field("console_window", &AdminSettings::console_window)
+      .range(milliseconds(1000), milliseconds(600000))
+      .doc("the span of the console's rates and percentiles");
 }
 
 void OtlpSettings::describe(config::Binder<OtlpSettings>& b) {

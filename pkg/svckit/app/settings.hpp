@@ -2,7 +2,8 @@
 // The configuration sections of the app runtime itself (the modules declare their own: log:, http:,
 // trace:, db:, grpc:, resilience:):
 //   app:   { workers: 0, middleware: true, shutdown_delay: 0s, shutdown_timeout: 30s }
-//   admin: { enabled: true, host: 127.0.0.1, port: 8081, check_timeout: 2s }
+//   admin: { enabled: true, host: 127.0.0.1, port: 8081, check_timeout: 2s, token: "", console: true,
+//            console_window: 10s }
 //   otlp:  { logs: false, logs_endpoint: ..., metrics: false, metrics_endpoint: ..., metrics_interval: 30s,
 //            gzip: false, timeout: 10s }
 #include <chrono>
@@ -30,6 +31,11 @@ struct AdminSettings {
   std::chrono::milliseconds check_timeout{2000};  // per readiness check
   // How often readiness is checked for servers that report it themselves (gRPC health).
   std::chrono::milliseconds readiness_interval{1000};
+  // Bearer token for /debug/* and the console's JSON when `host` is not loopback (then required:
+  // start-up refuses without it). Set it from a file: admin.token_file.
+  std::string token;
+  bool console = true;                              // the console at `/` and GET /debug/console
+  std::chrono::milliseconds console_window{10000};  // what the console's RED figures cover
   static void describe(config::Binder<AdminSettings>& b);
 };
 

@@ -301,6 +301,10 @@ Result<std::shared_ptr<const Snapshot>> Config::build() const {
   for (auto& key : candidates) {
     std::string name = detail::env_name(options_.env_prefix, key);
     if (const char* v = std::getenv(name.c_str())) snap->values[key] = Entry{v, {}, false, Origin{"env " + name, 0}};
+    // SVCKIT_<KEY>_FILE is X_file from the environment: a mounted secret named in a Pod's env.
+    name += "_FILE";
+    if (const char* v = std::getenv(name.c_str()))
+      snap->values[key + "_file"] = Entry{v, {}, false, Origin{"env " + name, 0}};
   }
 
   for (auto& set : options_.sets) {

@@ -339,6 +339,18 @@ TEST_F(ConfigTest, SecretsFromFilesAndRedaction) {
   EXPECT_NE(printed.find("# default"), std::string::npos);
   EXPECT_NE(cfg.print(false).find("s3cr3t"), std::string::npos);
 
+  // The same from the environment: SVCKIT_DB_PASSWORD_FILE (a Pod's env naming a mounted Secret).
+  write("env-password.txt", "from-env\n");
+  write("base.yaml", "app:\n  name: users\n");
+  setenv("SVCKIT_DB_PASSWORD_FILE", (dir_ / "env-password.txt").string());
+  Config from_env(opts());
+  from_env.define<DbConfig>("db");
+  from_env.define<AppConfig>("app");
+  ASSERT_TRUE(from_env.load().ok());
+  EXPECT_EQ(from_env.get<DbConfig>("db")->password, "from-env");
+  EXPECT_NE(from_env.print().find("db.password = <redacted>"), std::string::npos);
+  ::unsetenv("SVCKIT_DB_PASSWORD_FILE");
+
   write("base.yaml", "app:\n  name: x\ndb:\n  password_file: /nonexistent/secret\n");
   Config bad(opts());
   bad.define<DbConfig>("db");

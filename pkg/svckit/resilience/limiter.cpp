@@ -36,6 +36,11 @@ Status TokenBucket::try_acquire() {
                       std::chrono::duration_cast<std::chrono::nanoseconds>(Seconds((1.0 - tokens_) / rate_)));
 }
 
+double TokenBucket::available() {
+  std::lock_guard lock(mu_);
+  return std::min(burst_, tokens_ + Seconds(now_() - last_).count() * rate_);
+}
+
 SlidingWindow::SlidingWindow(std::uint64_t limit, std::chrono::nanoseconds window, std::uint32_t buckets, NowFn now)
     : limit_(limit), now_(or_steady(std::move(now))), window_(window, buckets, now_()) {}
 

@@ -33,6 +33,10 @@ class TokenBucket final : public Limiter {
  public:
   TokenBucket(double rate_per_second, double burst, NowFn now = {});
   Status try_acquire() override;
+  // Tokens in the bucket now (what a burst could take at once), for dashboards.
+  double available();
+  double rate() const noexcept { return rate_; }
+  double burst() const noexcept { return burst_; }
 
  private:
   double rate_, burst_, tokens_;
@@ -110,6 +114,7 @@ class Bulkhead {
   explicit Bulkhead(std::size_t max) : max_(max) {}
   Result<Permit> try_acquire();
   std::size_t in_flight() const noexcept { return in_flight_.load(); }
+  std::size_t max() const noexcept { return max_; }
 
  private:
   std::size_t max_;
