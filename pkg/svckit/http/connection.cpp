@@ -55,35 +55,48 @@ struct ReadAwaiter {
   char* data;
   std::size_t size;
   bool speculate;  // Asio waits only: the poller's `ready` flag knows better
+  SSL* ssl;        // a TLS connection's session; null: plain reads
   std::error_code ec;
   std::size_t got = 0;
   bool done = false;
+  bool want_write = false;  // TLS: OpenSSL must write before it can read on (waits for writability)
 
+  std::size_t read_once() {
+    if (ssl) [[unlikely]] {
+      detail::TlsIo r = detail::tls_read(ssl, data, size);
+      want_write = r.want == detail::Want::kWrite;
+      ec = r.want != detail::Want::kNone ? std::error_code(asio::error::would_block) : r.ec;
+      return r.n;
+    }
+    return sock.read_some(asio::buffer(data, size), ec);
+  }
   // One read; false when it would block. A short read means the kernel had no more for us: wait for
   // the next edge instead of trying again (unless the peer's FIN is pending: that read must happen).
+  // Not so under TLS: a read returns one record, and OpenSSL may hold more (or the socket may).
   bool read() {
-    got = sock.read_some(asio::buffer(data, size), ec);
+    got = read_once();
     if (ec == asio::error::would_block) {
-      w.ready = false;
+      if (!want_write) w.ready = false;
       return false;
     }
-    if (!ec && got < size && !w.eof_pending) w.ready = false;
+    if (!ec && got < size && !w.eof_pending && !ssl) w.ready = false;
     return true;
   }
   bool await_ready() {
     if (poller) return w.ready && (done = read());
     // Speculative read: with pipelining and large bodies the bytes are often already there. Right
-    // after we answered, a keep-alive client cannot have sent more yet: skip the wasted syscall.
-    if (!speculate) return false;
-    got = sock.read_some(asio::buffer(data, size), ec);
+    // after we answered, a keep-alive client cannot have sent more yet: skip the wasted syscall
+    // (not under TLS: OpenSSL may hold bytes the socket no longer signals).
+    if (!speculate && !ssl) return false;
+    got = read_once();
     return ec != asio::error::would_block;
   }
   void await_suspend(std::coroutine_handle<> h) {
-    if (poller) {
+    if (poller && !want_write) {
       poller->wait(w, h);
       return;
     }
-    sock.async_wait(tcp::socket::wait_read, [this, h](const std::error_code& e) {
+    sock.async_wait(want_write ? tcp::socket::wait_write : tcp::socket::wait_read, [this, h](const std::error_code& e) {
       ec = e;
       h.resume();
     });
@@ -91,16 +104,16 @@ struct ReadAwaiter {
   // {error, bytes}; bytes == kRetry when readiness was spurious (nothing to read after all).
   static constexpr std::size_t kRetry = std::size_t(-1);
   std::pair<std::error_code, std::size_t> await_resume() {
-    if (poller) {
+    if (poller && !want_write) {
       if (done) return {ec, got};
       if (std::exchange(w.cancelled, false)) return {asio::error::operation_aborted, 0};
       if (!read()) return {std::error_code(), kRetry};
       return {ec, got};
     }
-    if (!ec && got == 0) {
-      got = sock.read_some(asio::buffer(data, size), ec);
-      if (ec == asio::error::would_block) return {std::error_code(), kRetry};
-    }
+    if (ec && ec != asio::error::would_block) return {ec, 0};
+    ec = {};
+    got = read_once();
+    if (ec == asio::error::would_block) return {std::error_code(), kRetry};
     return {ec, got};
   }
 };
@@ -109,6 +122,10 @@ struct ReadAwaiter {
 
 Task<void> Server::Conn::run() {
   open();
+  if (srv.tls_ && !co_await handshake()) {
+    close();
+    co_return;
+  }
   // A loop without a co_await in its condition: GCC 12's rule (docs/architecture.md).
   for (;;) {
     if (!co_await read_head()) break;
@@ -144,6 +161,7 @@ void Server::Conn::open() {
 
 void Server::Conn::close() {
   std::error_code ec;
+  if (ssl) detail::tls_close(ssl.get());
   if (poller) poller->remove(sock.native_handle(), rw);
   sock.shutdown(tcp::socket::shutdown_both, ec);
   sock.close(ec);
@@ -443,6 +461,7 @@ bool Server::Conn::encode_response() {
 
 // Writes `out` (and an optional large body) completely, or fails.
 Task<bool> Server::Conn::flush(std::string_view extra) {
+  if (ssl) co_return co_await tls_flush(extra);
   std::size_t off = 0, extra_off = 0;
   set_state(State::kWriting, srv.options_.write_timeout);
   while (off < out.size() || extra_off < extra.size()) {
@@ -463,6 +482,49 @@ Task<bool> Server::Conn::flush(std::string_view extra) {
   out.clear();
   deadline = 0;
   just_flushed = true;
+  co_return true;
+}
+
+Task<bool> Server::Conn::tls_flush(std::string_view extra) {
+  set_state(State::kWriting, srv.options_.write_timeout);
+  std::array<std::string_view, 2> parts{std::string_view(out), extra};
+  for (std::string_view part : parts) {
+    while (!part.empty()) {
+      detail::TlsIo r = detail::tls_write(ssl.get(), part.data(), part.size());
+      if (r.want != detail::Want::kNone) {
+        std::error_code ec = co_await detail::tls_wait(sock, r.want);
+        if (ec) co_return false;
+        continue;
+      }
+      if (r.ec) co_return false;
+      part.remove_prefix(r.n);
+    }
+  }
+  out.clear();
+  deadline = 0;
+  just_flushed = true;
+  co_return true;
+}
+
+// The server's side of the handshake, bounded by tls.handshake_timeout (the sweep cancels the wait).
+// The verified client certificate, if any, goes on every request of the connection.
+Task<bool> Server::Conn::handshake() {
+  ssl = srv.tls_->new_ssl(sock.native_handle());
+  if (!ssl) co_return false;
+  set_state(State::kHead, srv.options_.tls.handshake_timeout);
+  for (;;) {
+    detail::TlsIo r = detail::tls_handshake(ssl.get());
+    if (r.want == detail::Want::kNone && !r.ec) break;
+    std::error_code ec = r.ec;
+    if (!ec && !timed_out) ec = co_await detail::tls_wait(sock, r.want);
+    if (ec || timed_out) {
+      srv.counters_->tls_failed.fetch_add(1, std::memory_order_relaxed);
+      ssl.reset();  // nothing more goes out on a failed handshake
+      co_return false;
+    }
+  }
+  peer = detail::verified_peer(ssl.get());
+  req.set_tls(true, peer ? &*peer : nullptr);
   co_return true;
 }
 
@@ -505,7 +567,7 @@ bool Server::Conn::make_room(std::size_t want, std::size_t max_total) {
 // Reads once into data (a streaming handler's buffer after a 101): >0 bytes read, 0 on EOF or error.
 Task<std::size_t> Server::Conn::read_raw_into(char* data, std::size_t size) {
   for (;;) {
-    auto [err, n] = co_await ReadAwaiter{sock, poller, rw, data, size, false, {}};
+    auto [err, n] = co_await ReadAwaiter{sock, poller, rw, data, size, false, ssl.get(), {}};
     if (n == ReadAwaiter::kRetry) continue;
     if (err || n == 0) co_return 0;
     co_return n;
@@ -517,7 +579,7 @@ Task<std::size_t> Server::Conn::read_more() {
   bool speculate = !just_flushed;
   just_flushed = false;
   for (;;) {
-    auto [err, n] = co_await ReadAwaiter{sock, poller, rw, in.get() + end, cap - end, speculate, {}};
+    auto [err, n] = co_await ReadAwaiter{sock, poller, rw, in.get() + end, cap - end, speculate, ssl.get(), {}};
     speculate = false;
     if (n == ReadAwaiter::kRetry) continue;  // spurious wake-up
     if (err || n == 0) co_return 0;
