@@ -117,11 +117,13 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
     }
     // Copied: the set may change while the call is out.
     std::string id = picked->id;
-    auto hostport = picked->endpoint("http");
+    // An https endpoint first: a service that offers TLS is called over it.
+    auto secure = picked->endpoint("https");
+    auto hostport = secure ? secure : picked->endpoint("http");
     // Copied: `picked` and its endpoints go with the next update of the set (an ejection after the
     // try refreshes it).
     const std::string address = hostport ? std::string(*hostport) : std::string();
-    auto target = hostport ? parse_url("http://" + std::string(*hostport))
+    auto target = hostport ? parse_url((secure ? "https://" : "http://") + std::string(*hostport))
                            : Result<Url>(make_error(Code::kUnavailable,
                                                     "instance " + id + " of " + url.service + " has no http endpoint"));
     if (!target) {

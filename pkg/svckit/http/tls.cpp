@@ -7,6 +7,8 @@
 
 #include <asio/error.hpp>
 #include <cerrno>
+#include <csignal>
+#include <mutex>
 
 #include "svckit/config/binder.hpp"
 #include "svckit/http/detail/tls.hpp"
@@ -80,7 +82,19 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   return SSL_TLSEXT_ERR_OK;
 }
 
+// OpenSSL writes to its socket with write(), not send(MSG_NOSIGNAL) as Asio does: a peer that has
+// gone would raise SIGPIPE and kill the process. Ignored once, as Go's runtime and nginx do, unless
+// the program installed a handler of its own.
+void ignore_sigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
+  });
+}
+
 SslCtxPtr adopt(SSL_CTX* ctx) {
+  ignore_sigpipe();
   return SslCtxPtr(ctx, [](SSL_CTX* c) { SSL_CTX_free(c); });
 }
 
