@@ -164,12 +164,14 @@ Headers upstream_request_headers(const http::Request& req, const ForwardInfo& in
   if (!xff.empty()) xff += ", ";
   xff += peer;
   out.emplace_back("X-Forwarded-For", std::move(xff));
-  out.emplace_back("X-Forwarded-Proto", xfp.empty() ? std::string("http") : xfp);
+  const char* proto = req.tls() ? "https" : "http";  // how the client reached this gateway
+  out.emplace_back("X-Forwarded-Proto", xfp.empty() ? std::string(proto) : xfp);
   if (!xfh.empty() || !host.empty()) out.emplace_back("X-Forwarded-Host", xfh.empty() ? std::string(host) : xfh);
   if (!fwd.empty()) fwd += ", ";
   fwd += "for=" + forwarded_node(peer);
   if (!host.empty()) fwd += ";host=" + forwarded_value(host);
-  fwd += ";proto=http";
+  fwd += ";proto=";
+  fwd += proto;
   out.emplace_back("Forwarded", std::move(fwd));
   if (!info.request_id.empty()) out.emplace_back("X-Request-Id", std::string(info.request_id));
   if (info.identity) out.insert(out.end(), info.identity->begin(), info.identity->end());
