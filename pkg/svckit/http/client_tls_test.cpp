@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <string>
 
+#include "svckit/config/config.hpp"
 #include "svckit/http/client.hpp"
 #include "svckit/http/server.hpp"
+#include "svckit/http/settings.hpp"
 
 using namespace std::chrono_literals;
 
@@ -178,6 +180,41 @@ TEST_F(ClientTlsTest, MutualTlsBetweenSvckitClientAndServer) {
   EXPECT_EQ(slow.error().code(), Code::kDeadlineExceeded);
   EXPECT_LT(Clock::now() - start, 1500ms);
   rt_.block_on(server.drain());
+}
+
+// The http.tls keys as a service's YAML gives them, bound as the App binds them.
+TEST(TlsSettings, HttpTlsKeysBindAndValidate) {
+  auto bind = [](const std::string& yaml) {
+    auto layer = config::parse_yaml("http:\n  tls:\n" + yaml, "test.yaml");
+    EXPECT_TRUE(layer) << layer.error().to_string();
+    config::Snapshot snap;
+    snap.values = *layer;
+    return config::bind<ServerSettings>(snap, "http");
+  };
+  auto s = bind(
+      "    {cert_file: /tls/tls.crt, key_file: /tls/tls.key, client_ca_file: /tls/ca.crt, client_auth: require,\n"
+      "     min_version: '1.3', handshake_timeout: 3s, reload_interval: 0s}\n");
+  ASSERT_TRUE(s) << s.error().to_string();
+  EXPECT_TRUE(s->server.tls.enabled());
+  EXPECT_EQ(s->server.tls.key_file, "/tls/tls.key");
+  EXPECT_EQ(s->server.tls.client_auth, "require");
+  EXPECT_EQ(s->server.tls.min_version, "1.3");
+  EXPECT_EQ(s->server.tls.handshake_timeout, 3s);
+  EXPECT_EQ(s->server.tls.reload_interval, 0s);
+  EXPECT_FALSE(bind("    {client_auth: always}\n"));
+  EXPECT_FALSE(bind("    {min_version: '1.1'}\n"));
+  EXPECT_FALSE(bind("    {handshake_timeout: 1ms}\n"));
+}
+
+TEST(TlsSettings, BadFilesFailStartWithTheReason) {
+  Runtime rt({.workers = 1});
+  Router router;
+  ServerOptions o{.host = "127.0.0.1", .port = 0};
+  o.tls = {.cert_file = "/nonexistent/tls.crt", .key_file = "/nonexistent/tls.key"};
+  Server server(rt, router, o, log::Logger({.level = log::Level::kOff}));
+  Status st = server.start();
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.to_string().find("/nonexistent/tls.crt"), std::string::npos) << st.to_string();
 }
 
 }  // namespace
