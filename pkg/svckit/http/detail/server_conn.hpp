@@ -223,11 +223,18 @@ struct Server::Conn {
   Task<bool> tls_flush(std::string_view extra);
 
   // Helpers of the phases.
+  // Not coroutines: each picks its plain or TLS form, so that a plain connection's coroutines hold
+  // no trace of TLS.
   Task<bool> flush(std::string_view extra);
+  Task<bool> plain_flush(std::string_view extra);
   Task<std::size_t> read_raw_into(char* data, std::size_t size);
+  template <bool kTls>
+  Task<std::size_t> read_raw_as(char* data, std::size_t size);
   Task<void> refuse(int status, std::string_view why);
   bool make_room(std::size_t want, std::size_t max_total);
   Task<std::size_t> read_more();
+  template <bool kTls>
+  Task<std::size_t> read_more_as();
   void reparse_head();
   Task<bool> send_continue();
   void set_state(State s, std::chrono::nanoseconds timeout);
