@@ -2,9 +2,10 @@
 # svckit's TLS listener against clients nobody here wrote (curl, Python's ssl module, openssl
 # s_client): HTTP/1.1 over TLS with ALPN, old protocol versions refused, mutual TLS and the identity a
 # handler sees, certificate rotation (new connections get the new certificate, an open one goes on,
-# a broken replacement is refused), plaintext on the TLS port and a client that stalls mid-handshake.
+# a broken replacement is refused), plaintext on the TLS port and a client that stalls mid-handshake;
+# then an App (hello) with http.tls set reloading its certificate on SIGHUP.
 set -euo pipefail
-server=$1 src=$2
+server=$1 src=$2 hello=${3:-}
 tmp=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
@@ -115,4 +116,33 @@ curl -s -o /dev/null --cacert "$c/ca.pem" "https://localhost:$mtls/whoami" || co
 out=$(curl -s --cacert "$c/ca.pem" --cert "$c/client.pem" --key "$c/client.key" "https://localhost:$mtls/whoami")
 grep -q '"uris":\["spiffe://svckit.test/ns/gov/sa/orders"\]' <<<"$out" || { echo "curl mTLS: $out"; exit 1; }
 echo "mutual TLS: ok"
+
+# ---- an App: http.tls from configuration, the certificate reloaded on SIGHUP -------------------------
+if [ -n "$hello" ]; then
+  mkdir "$tmp/app"
+  cp "$c/server.pem" "$c/server.key" "$tmp/app/"
+  "$hello" --config-dir "$src/configs" --set log.async=false --set http.port=0 --set http.host=127.0.0.1 \
+    --set admin.port=0 --set http.tls.cert_file="$tmp/app/server.pem" --set http.tls.key_file="$tmp/app/server.key" \
+    --set http.tls.reload_interval=0s >"$tmp/hello.out" 2>"$tmp/hello.err" &
+  pids+=($!)
+  hello_pid=$!
+  . "$src/tests/lib.sh"
+  wait_service "$tmp/hello.err" hello
+  case "$svc_url" in https://*) ;; *) echo "hello serves $svc_url, not https"; exit 1 ;; esac
+  app_port=${svc_url##*:}
+  [ "$(py serial "$app_port" "$c" | head -1)" = "$old" ]
+  cp "$c/server2.key" "$tmp/app/server.key" && cp "$c/server2.pem" "$tmp/app/server.pem"
+  sleep 0.5
+  [ "$(py serial "$app_port" "$c" | head -1)" = "$old" ] || { echo "reloaded without SIGHUP (reload_interval 0)"; exit 1; }
+  kill -HUP "$hello_pid"
+  got=
+  for _ in $(seq 50); do
+    got=$(py serial "$app_port" "$c" | head -1)
+    [ "$got" = "$new" ] && break
+    sleep 0.1
+  done
+  [ "$got" = "$new" ] || { echo "SIGHUP: still $got"; cat "$tmp/hello.err"; exit 1; }
+  kill -0 "$hello_pid"  # SIGHUP did not stop it
+  echo "App SIGHUP reload: ok"
+fi
 echo "http tls test: ok"
