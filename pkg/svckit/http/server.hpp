@@ -4,6 +4,8 @@
 // pipelining (responses to pipelined requests go out in one write), chunked request bodies,
 // Expect: 100-continue, per-route body limits, header/body/idle timeouts (408 for a slow head), a
 // connection cap, and a graceful drain that finishes in-flight requests and closes idle connections.
+// With ServerOptions::tls the listener speaks TLS (svckit/http/tls.hpp): same cycle, its reads and
+// writes through OpenSSL, the certificate reloaded for new connections.
 //
 // ```cpp
 //   http::Router router;
