@@ -27,7 +27,8 @@ test_pkgs=(
   python3-jwt python3-cryptography      # PyJWT: a JWT library nobody here wrote (auth interop)
   golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev  # bench-grpc's Go peer
   python3-jmespath                      # deploy/alloy's JSON stage expressions, evaluated by tests/deploy
-  buildah podman runc openssl           # the images built and run (tests/image); the licence key made
+  buildah podman runc openssl           # the images built and run (tests/image); the licence key made;
+                                        # the TLS tests' throwaway CA and certificates (tests/http/make_certs.sh)
   nginx                                 # the reference the HTTP/1.1 conformance cases compare with
   chromium                              # the admin console's browser test (headless, driven by playwright-core)
 )

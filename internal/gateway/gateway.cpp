@@ -78,6 +78,8 @@ Gateway::Gateway(Runtime& rt, GatewayOptions options)
   co.discovery_attempts = 1;  // the gateway makes its own tries (route retry policy)
   co.user_agent.clear();      // the client's User-Agent goes through as sent
   co.propagate_deadline = true;
+  co.tls = options_.settings.upstream_tls;
+  for (const UpstreamTls& u : options_.settings.upstream_tls_hosts) co.tls_hosts[u.address] = u.tls;
   client_ = std::make_unique<http::Client>(rt_, std::move(co));
   mirrors_ = std::make_unique<Mirrors>(rt_, *client_, metrics_->mirror);
   if (options_.auth) {

@@ -251,6 +251,11 @@ Result<RoutesFile> parse_routes(std::string_view yaml, const std::string& source
   return bind_routes(std::move(*layer));
 }
 
+void UpstreamTls::describe(config::Binder<UpstreamTls>& b) {
+  b.field("address", &UpstreamTls::address).non_empty().doc("host:port of an https upstream");
+  b.section("", &UpstreamTls::tls);
+}
+
 void GatewaySettings::describe(config::Binder<GatewaySettings>& b) {
   b.field("routes_file", &GatewaySettings::routes_file).non_empty().doc("relative paths from the service root");
   b.field("reload_interval", &GatewaySettings::reload_interval).range(10ms, 1h);
@@ -258,6 +263,9 @@ void GatewaySettings::describe(config::Binder<GatewaySettings>& b) {
   b.field("upstream_max_connections", &GatewaySettings::upstream_max_connections).range(1, 100000);
   b.field("upstream_max_idle", &GatewaySettings::upstream_max_idle).range(0, 100000);
   b.field("upstream_idle_timeout", &GatewaySettings::upstream_idle_timeout).range(1ms, 1h);
+  b.section("upstream_tls", &GatewaySettings::upstream_tls);
+  b.field("upstream_tls_hosts", &GatewaySettings::upstream_tls_hosts)
+      .doc("per upstream address: {address: host:port, ca_file, cert_file, key_file, server_name, verify}");
   b.field("auth_cache_size", &GatewaySettings::auth_cache_size).range(0, 10000000).doc("verified tokens remembered");
   b.field("auth_cache_ttl", &GatewaySettings::auth_cache_ttl).range(1s, 24h).doc("longest a token stays verified");
   b.field("auth_retry_after", &GatewaySettings::auth_retry_after)

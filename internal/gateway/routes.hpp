@@ -14,6 +14,7 @@
 #include "svckit/config/binder.hpp"
 #include "svckit/config/units.hpp"
 #include "svckit/core/status.hpp"
+#include "svckit/http/tls.hpp"
 
 namespace svckit::gateway {
 
@@ -108,6 +109,14 @@ struct RoutesFile {
 Result<RoutesFile> load_routes(const std::string& path);
 Result<RoutesFile> parse_routes(std::string_view yaml, const std::string& source_name);
 
+// TLS to one upstream address (an https:// upstream's host:port, or an instance's https endpoint):
+// its CA, the gateway's client certificate for mutual TLS, the name checked.
+struct UpstreamTls {
+  std::string address;  // host:port, as in the upstream URL
+  http::ClientTlsOptions tls;
+  static void describe(config::Binder<UpstreamTls>& b);
+};
+
 // The `gateway:` section of the service's configuration.
 struct GatewaySettings {
   std::string routes_file = "configs/routes.yaml";  // relative: from the service's root
@@ -116,6 +125,10 @@ struct GatewaySettings {
   std::size_t upstream_max_connections = 512;       // per upstream address and event loop
   std::size_t upstream_max_idle = 64;
   std::chrono::milliseconds upstream_idle_timeout{60000};
+  // https:// upstreams: the CA (the system's by default) and client certificate for all of them, and
+  // per address in upstream_tls_hosts.
+  http::ClientTlsOptions upstream_tls;
+  std::vector<UpstreamTls> upstream_tls_hosts;
   // The verified-token cache of auth: jwt routes (edge_auth.hpp); the verifier itself is gateway_auth.
   std::size_t auth_cache_size = 10000;  // tokens remembered; 0: every request is verified
   std::chrono::seconds auth_cache_ttl{300};

@@ -52,7 +52,7 @@ std::pair<std::string, int> host_port(const std::string& s) {
 }
 
 // The discovery name an upstream list is called through: a discovery:/// upstream's own service, or
-// `static_name` under which the gateway registers the http:// URLs (ids `id_prefix`-N, into `out`).
+// `static_name` under which the gateway registers the http:// and https:// URLs (ids `id_prefix`-N, into `out`).
 Result<std::string> upstream_service(const std::vector<std::string>& list, std::string static_name,
                                      const std::string& id_prefix, std::vector<discovery::Instance>& out) {
   auto first = http::parse_url(list.front());
@@ -64,7 +64,7 @@ Result<std::string> upstream_service(const std::vector<std::string>& list, std::
     discovery::Instance inst;
     inst.id = id_prefix + "-" + std::to_string(k);
     inst.name = static_name;
-    inst.endpoints = {"http://" + u->host + ":" + std::to_string(u->port)};
+    inst.endpoints = {(u->tls ? "https://" : "http://") + u->host + ":" + std::to_string(u->port)};
     out.push_back(std::move(inst));
   }
   return static_name;

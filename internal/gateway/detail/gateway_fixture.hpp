@@ -130,10 +130,11 @@ class GatewayFixture : public ::testing::Test {
     trace::Tracer::set_global(nullptr);
   }
   // An svckit upstream on a free port.
-  std::uint16_t start_upstream(http::Router& router) {  // router: one of up_routers_
+  std::uint16_t start_upstream(http::Router& router, http::ServerTlsOptions tls = {}) {  // router: one of up_routers_
     http::ServerOptions o;
     o.host = "127.0.0.1";
     o.port = 0;
+    o.tls = std::move(tls);
     o.limits.max_body = 8ull << 30;  // routes set their own limits
     upstreams_.push_back(std::make_unique<http::Server>(rt_, router, o, log::Logger({.level = log::Level::kOff})));
     EXPECT_TRUE(upstreams_.back()->start().ok());
@@ -162,6 +163,7 @@ class GatewayFixture : public ::testing::Test {
     http::ServerOptions o;
     o.host = "127.0.0.1";
     o.port = 0;
+    o.tls = front_tls_;
     front_ = std::make_unique<http::Server>(rt_, front_router_, o, log::Logger({.level = log::Level::kOff}));
     ASSERT_TRUE(front_->start().ok());
     port_ = front_->port();
@@ -177,6 +179,7 @@ class GatewayFixture : public ::testing::Test {
   std::vector<std::unique_ptr<http::Server>> upstreams_;
   std::shared_ptr<discovery::Discovery> discovery_;  // set before start_gateway: discovery:/// names
   std::optional<auth::VerifierSettings> auth_;       // set before start_gateway: the gateway_auth section
+  http::ServerTlsOptions front_tls_;                 // set before start_gateway: TLS on the public port
   std::unique_ptr<Gateway> gateway_;
   http::Router front_router_;
   std::unique_ptr<http::Server> front_;

@@ -187,7 +187,8 @@ void upstream_request_headers(const http::Request& req, const ForwardInfo& info,
   }
   out += peer;
   out += "\r\n";
-  append_field(out, "X-Forwarded-Proto", xfp.empty() ? std::string_view("http") : xfp);
+  const std::string_view proto = req.tls() ? "https" : "http";  // how the client reached this gateway
+  append_field(out, "X-Forwarded-Proto", xfp.empty() ? proto : xfp);
   if (!xfh.empty() || !host.empty()) append_field(out, "X-Forwarded-Host", xfh.empty() ? host : xfh);
   out += "Forwarded: ";
   if (!fwd.empty()) {
@@ -200,7 +201,9 @@ void upstream_request_headers(const http::Request& req, const ForwardInfo& info,
     out += ";host=";
     append_forwarded_value(out, host);
   }
-  out += ";proto=http\r\n";
+  out += ";proto=";
+  out += proto;
+  out += "\r\n";
   if (!info.request_id.empty()) append_field(out, "X-Request-Id", info.request_id);
   if (info.identity)
     for (const auto& [k, v] : *info.identity) append_field(out, k, v);

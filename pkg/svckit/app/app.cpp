@@ -254,6 +254,14 @@ namespace {
 std::string display_host(const std::string& host) {
   return host == "0.0.0.0" ? "127.0.0.1" : host;
 }
+
+// SIGHUP: the traffic port's certificate files read again, on the blocking pool.
+Task<void> reload_tls(http::Server* server, log::Logger logger) {
+  auto reload = [server] { return server->reload_tls(); };
+  auto st = co_await run_blocking(reload);
+  if (st && st->ok()) logger.info("tls certificate reloaded on SIGHUP");  // a refusal is logged by the server
+}
+
 }  // namespace
 
 Status App::start() {
@@ -265,6 +273,10 @@ Status App::start() {
     http_options.drain_on_stop = false;  // the stop sequence drains after readiness went down
     server_ = std::make_unique<http::Server>(*runtime_, *router_, http_options, logger_);
     if (auto st = server_->start(); !st.ok()) return st;
+    if (http_options.tls.enabled())
+      runtime_->on_signal(SIGHUP, [this] {
+        if (server_) runtime_->spawn(reload_tls(server_.get(), logger_));
+      });
   }
   if (admin_settings_.enabled) {
     http::ServerOptions admin_options{.host = admin_settings_.host,
@@ -290,7 +302,8 @@ Status App::start() {
   if (register_self_ && self_) spawn_background(register_when_ready());
   std::string url;
   if (server_) {
-    url = "http://" + display_host(http_settings.server.host) + ":" + std::to_string(server_->port());
+    url = (http_settings.server.tls.enabled() ? "https://" : "http://") + display_host(http_settings.server.host) +
+          ":" + std::to_string(server_->port());
     std::fprintf(stderr, "%s: serving %s\n", options_.name.c_str(), url.c_str());
   }
   std::string admin_url;

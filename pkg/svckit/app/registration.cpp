@@ -190,9 +190,9 @@ void App::describe_self() {
   } else {
     i.id = id_safe(s.instance_id);
   }
-  if (server_)
-    i.endpoints.push_back("http://" + url_host(advertise(http_settings.server.host)) + ":" +
-                          std::to_string(server_->port()));
+  if (server_)  // https:// for a TLS listener: discovery:/// calls to it then speak TLS
+    i.endpoints.push_back((http_settings.server.tls.enabled() ? "https://" : "http://") +
+                          url_host(advertise(http_settings.server.host)) + ":" + std::to_string(server_->port()));
   for (const auto& served : served_)
     i.endpoints.push_back(served.name + "://" + url_host(advertise(served.host)) + ":" + std::to_string(served.port()));
   if (admin_server_)

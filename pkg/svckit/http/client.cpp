@@ -39,10 +39,17 @@ Result<Url> parse_url(std::string_view url) {
     return u;
   }
   constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme)
+  constexpr std::string_view kTlsScheme = "https://";
+  if (url.substr(0, kTlsScheme.size()) == kTlsScheme) {
+    u.tls = true;
+    u.port = 443;
+    url.remove_prefix(kTlsScheme.size());
+  } else if (url.substr(0, kScheme.size()) == kScheme) {
+    url.remove_prefix(kScheme.size());
+  } else {
     return make_error(Code::kInvalidArgument,
-                      "unsupported URL \"" + std::string(url) + "\" (http:// or discovery:/// only)");
-  url.remove_prefix(kScheme.size());
+                      "unsupported URL \"" + std::string(url) + "\" (http://, https:// or discovery:/// only)");
+  }
   auto slash = url.find_first_of("/?");
   std::string_view authority = url.substr(0, slash);
   std::string_view rest = slash == std::string_view::npos ? std::string_view() : url.substr(slash);

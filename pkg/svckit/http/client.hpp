@@ -34,6 +34,7 @@
 #include "svckit/discovery/outlier.hpp"
 #include "svckit/discovery/registry.hpp"
 #include "svckit/http/parser.hpp"
+#include "svckit/http/tls.hpp"
 #include "svckit/trace/otlp.hpp"
 
 namespace svckit::http {
@@ -68,6 +69,11 @@ struct ClientOptions {
   // Passive health per loop: instances whose calls fail in a row (connection errors or 5xx) are
   // left out for a while (discovery/outlier.hpp).
   discovery::OutlierOptions outlier;
+  // https:// URLs (svckit/http/tls.hpp): the CA bundle, client certificate (mutual TLS) and name
+  // checks for every TLS upstream, or for one "host:port" in tls_hosts. Connections are pooled per
+  // scheme and host like plain ones: a TLS session is set up once and reused by later calls.
+  ClientTlsOptions tls;
+  std::map<std::string, ClientTlsOptions, std::less<>> tls_hosts;
 };
 
 struct ClientConn;  // detail/client_exchange.hpp
@@ -96,7 +102,7 @@ struct ClientResponse;
 
 struct ClientRequest {
   Method method = Method::kGet;
-  std::string url;  // http://host[:port]/path?query, or discovery:///service/path?query (https is not supported yet)
+  std::string url;  // http[s]://host[:port]/path?query, or discovery:///service/path?query
   std::vector<std::pair<std::string, std::string>> headers;
   // More fields, already in wire form ("Name: value\r\n" each), sent as they are after `headers`:
   // how a proxy forwards the fields it received without a string pair per field. Not owned: they
@@ -150,11 +156,12 @@ struct ClientStats {
   std::uint64_t ejections = 0;         // instances left out by passive health checks
 };
 
-// Splits "http://host:port/path?q" (or "discovery:///service/path?q") into its parts;
+// Splits "http://host:port/path?q" ("https://...", "discovery:///service/path?q") into its parts;
 // INVALID_ARGUMENT for anything else.
 struct Url {
   std::string host;
-  std::uint16_t port = 80;
+  std::uint16_t port = 80;   // 443 for https without a port
+  bool tls = false;          // https
   std::string target = "/";  // path and query
   std::string service;       // discovery:/// URLs: the service; host and port come from an instance
 };

@@ -118,7 +118,9 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
     }
     // Copied: the set may change while the call is out.
     std::string id = picked->id;
-    auto hostport = picked->endpoint("http");
+    // An https endpoint first: a service that offers TLS is called over it.
+    auto secure = picked->endpoint("https");
+    auto hostport = secure ? secure : picked->endpoint("http");
     // Copied: `picked` and its endpoints go with the next update of the set (an ejection after the
     // try refreshes it).
     const std::string address = hostport ? std::string(*hostport) : std::string();
@@ -126,7 +128,7 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
     const bool parsed = known != (*lb)->endpoints.end();
     Result<Url> target = parsed ? Result<Url>(known->second)
                          : hostport
-                             ? parse_url("http://" + address)
+                             ? parse_url((secure ? "https://" : "http://") + address)
                              : Result<Url>(make_error(Code::kUnavailable, "instance " + id + " of " + url.service +
                                                                               " has no http endpoint"));
     if (!parsed && target) (*lb)->endpoints.emplace(id, *target);

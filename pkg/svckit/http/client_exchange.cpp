@@ -113,7 +113,7 @@ Client::Exchange::Exchange(Impl& i, Loop& l, const ClientRequest& r, const Url& 
       request(r),
       url(u),
       call(c),
-      key(u.host + ":" + std::to_string(u.port)),
+      key((u.tls ? "https://" : "") + u.host + ":" + std::to_string(u.port)),
       pool(i.pools[l.index()][key]),
       streaming(static_cast<bool>(r.body_stream) || static_cast<bool>(r.body_source)),
       bytes(take_head_buffer()) {}
@@ -174,7 +174,7 @@ void Client::Exchange::encode(const Context& caller) {
   if (!has_host) {  // a proxy forwards the client's Host instead
     head += "Host: ";
     head += url.host;
-    if (url.port != 80) {
+    if (url.port != (url.tls ? 443 : 80)) {
       head += ':';
       append_decimal(head, url.port);
     }
@@ -302,9 +302,56 @@ Task<Status> Client::Exchange::connect_new() {
   }
   c->sock.non_blocking(true, e);
   c->sock.set_option(tcp::no_delay(true), e);
+  if (url.tls) {
+    if (Status st = co_await handshake(*c); !st.ok()) {
+      --pool.open;
+      co_return st;
+    }
+  }
   impl.opened.fetch_add(1, std::memory_order_relaxed);
   conn = std::move(c);
   co_return Status();
+}
+
+// The client's side of a TLS handshake on a connected socket, within the call's deadline.
+Task<Status> Client::Exchange::handshake(ClientConn& c) {
+  const std::string hostport = url.host + ":" + std::to_string(url.port);
+  const std::string ctx_key = impl.options.tls_hosts.contains(hostport) ? hostport : std::string();
+  const ClientTlsOptions& o = impl.tls_options(hostport);
+  detail::SslCtxPtr ctx;
+  {
+    std::lock_guard lock(impl.tls_mu);
+    if (auto it = impl.tls_contexts.find(ctx_key); it != impl.tls_contexts.end()) {
+      if (!it->second) co_return it->second.error();
+      ctx = *it->second;
+    }
+  }
+  if (!ctx) {
+    auto make = [&o] { return detail::make_client_context(o); };  // reads the CA bundle: off the loop
+    auto made = co_await run_blocking(call, make);
+    if (!made && !call.err().ok()) co_return made.error();
+    std::lock_guard lock(impl.tls_mu);
+    auto [it, fresh] = impl.tls_contexts.try_emplace(ctx_key, made);
+    if (!it->second) co_return it->second.error();
+    ctx = *it->second;
+  }
+  auto ssl = detail::new_client_ssl(ctx.get(), o, url.host, c.sock.native_handle());
+  if (!ssl) co_return ssl.error();
+  c.ssl = std::move(*ssl);
+  for (;;) {
+    detail::TlsIo r = detail::tls_handshake(c.ssl.get());
+    if (r.want == detail::Want::kNone && !r.ec) co_return Status();
+    std::error_code e = r.ec;
+    if (!e) e = co_await detail::tls_wait(c.sock, r.want);
+    if (e) {
+      long verify = SSL_get_verify_result(c.ssl.get());
+      std::string why = verify != X509_V_OK
+                            ? std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify)
+                            : "handshake failed: " + e.message();
+      c.ssl.reset();
+      co_return ended("TLS_HANDSHAKE_FAILED", "tls " + key + ": " + why);
+    }
+  }
 }
 
 void Client::Exchange::give_up() {
@@ -319,9 +366,10 @@ Task<std::error_code> Client::Exchange::write_all(std::string_view data) {
   ClientConn& c = *conn;
   while (!data.empty()) {
     std::error_code e;
-    std::size_t n = c.sock.write_some(asio::buffer(data.data(), data.size()), e);
+    ClientConn::Wait want;
+    std::size_t n = c.write_some(data.data(), data.size(), e, want);
     if (e == asio::error::would_block) {
-      e = co_await svckit::detail::WaitAwaiter{c.sock, tcp::socket::wait_write};
+      e = co_await svckit::detail::WaitAwaiter{c.sock, want};
       if (e) co_return e;
       continue;
     }
@@ -334,6 +382,13 @@ Task<std::error_code> Client::Exchange::write_all(std::string_view data) {
 Task<std::error_code> Client::Exchange::write_gather(std::string_view a, std::string_view b, std::string_view c3) {
   ClientConn& c = *conn;
   std::array<std::string_view, 3> parts{a, b, c3};
+  if (c.ssl) {  // no writev under TLS: one record (or more) per part
+    for (std::string_view p : parts) {
+      std::error_code e = co_await write_all(p);
+      if (e) co_return e;
+    }
+    co_return std::error_code();
+  }
   for (;;) {
     std::array<asio::const_buffer, 3> bufs{asio::buffer(parts[0].data(), parts[0].size()),
                                            asio::buffer(parts[1].data(), parts[1].size()),
@@ -429,9 +484,10 @@ Task<std::size_t> Client::Exchange::read_some() {
   }
   for (;;) {
     std::error_code e;
-    std::size_t n = c.sock.read_some(asio::buffer(c.buf.get() + c.end, c.cap - c.end), e);
+    ClientConn::Wait want;
+    std::size_t n = c.read_some(c.buf.get() + c.end, c.cap - c.end, e, want);
     if (e == asio::error::would_block) {
-      e = co_await svckit::detail::WaitAwaiter{c.sock, tcp::socket::wait_read};
+      e = co_await svckit::detail::WaitAwaiter{c.sock, want};
       if (e) {
         ec = e;
         co_return 0;
@@ -636,9 +692,10 @@ Task<Result<std::size_t>> UpgradedConnection::read(std::span<char> buf) {
   }
   for (;;) {
     std::error_code e;
-    std::size_t n = c.sock.read_some(asio::buffer(buf.data(), buf.size()), e);
+    ClientConn::Wait want;
+    std::size_t n = c.read_some(buf.data(), buf.size(), e, want);
     if (e == asio::error::would_block) {
-      e = co_await svckit::detail::WaitAwaiter{c.sock, tcp::socket::wait_read};
+      e = co_await svckit::detail::WaitAwaiter{c.sock, want};
       if (cancelled_) co_return std::unexpected(Status(Code::kCancelled, "cancelled"));
       if (e) co_return std::unexpected(Status(Code::kUnavailable, "upgraded connection: " + e.message()));
       continue;
@@ -653,9 +710,10 @@ Task<Status> UpgradedConnection::write(std::string_view data) {
   ClientConn& c = *conn_;
   while (!data.empty()) {
     std::error_code e;
-    std::size_t n = c.sock.write_some(asio::buffer(data.data(), data.size()), e);
+    ClientConn::Wait want;
+    std::size_t n = c.write_some(data.data(), data.size(), e, want);
     if (e == asio::error::would_block) {
-      e = co_await svckit::detail::WaitAwaiter{c.sock, tcp::socket::wait_write};
+      e = co_await svckit::detail::WaitAwaiter{c.sock, want};
       if (cancelled_) co_return Status(Code::kCancelled, "cancelled");
       if (e) co_return Status(Code::kUnavailable, "upgraded connection: " + e.message());
       continue;

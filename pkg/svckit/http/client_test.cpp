@@ -284,7 +284,13 @@ TEST(UrlTest, Parse) {
   EXPECT_EQ(parse_url("http://h")->target, "/");
   EXPECT_EQ(parse_url("http://h?x=1")->target, "/?x=1");
   EXPECT_EQ(parse_url("http://[::1]:9/x")->host, "::1");
-  EXPECT_FALSE(parse_url("https://h/"));
+  EXPECT_FALSE(u->tls);
+  auto s = parse_url("https://h/x");
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->tls);
+  EXPECT_EQ(s->port, 443);
+  EXPECT_EQ(parse_url("https://h:8443/")->port, 8443);
+  EXPECT_FALSE(parse_url("ftp://h/"));
   EXPECT_FALSE(parse_url("http://h:0/"));
   EXPECT_FALSE(parse_url("http://h:99999/"));
   EXPECT_FALSE(parse_url("http://user@h/"));

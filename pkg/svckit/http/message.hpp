@@ -15,6 +15,7 @@
 #include "svckit/core/context.hpp"
 #include "svckit/core/status.hpp"
 #include "svckit/http/parser.hpp"
+#include "svckit/http/tls.hpp"
 #include "svckit/json/json.hpp"
 #include "svckit/trace/context.hpp"
 
@@ -79,6 +80,10 @@ class Request {
   // .stream_body()), the response, or the bytes after a 101 (svckit/http/stream.hpp). Set by the
   // server; null for a Request a test builds by hand.
   Stream* stream() const noexcept { return stream_; }
+  // Whether the request came over TLS, and the client certificate the server verified (mutual TLS,
+  // svckit/http/tls.hpp): its subject, serial and SANs, such as a SPIFFE id; null without one.
+  bool tls() const noexcept { return tls_; }
+  const PeerCertificate* peer_certificate() const noexcept { return peer_; }
 
   // The request's server span when it is sampled (set by the tracing middleware), else null: the
   // metrics middleware keeps its ids as the exemplar of the request's latency.
@@ -96,6 +101,10 @@ class Request {
   void set_route(std::string_view route) noexcept { route_ = route; }
   void set_remote_address(std::string_view a) noexcept { remote_address_ = a; }
   void set_stream(Stream* s) noexcept { stream_ = s; }
+  void set_tls(bool on, const PeerCertificate* peer) noexcept {
+    tls_ = on;
+    peer_ = peer;
+  }
   void set_client_ip(std::string ip) { client_ip_ = std::move(ip); }
   void clear_params() noexcept { param_count_ = 0; }
   void truncate_params(std::size_t n) noexcept {
@@ -123,6 +132,8 @@ class Request {
   Stream* stream_ = nullptr;
   trace::SpanContext sampled_span_;  // ids only: trace_state stays empty
   bool sampled_ = false;
+  const PeerCertificate* peer_ = nullptr;
+  bool tls_ = false;
   Param params_[kMaxParams];
   std::size_t param_count_ = 0;
 };

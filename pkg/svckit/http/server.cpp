@@ -38,8 +38,24 @@ Server::~Server() {
 
 ServerStats Server::stats() const noexcept {
   auto& c = *counters_;
-  return ServerStats{c.accepted.load(), c.rejected.load(), c.requests.load(),
-                     c.bad.load(),      c.timeouts.load(), c.exceptions.load()};
+  return ServerStats{c.accepted.load(),   c.rejected.load(),          c.requests.load(),
+                     c.bad.load(),        c.timeouts.load(),          c.exceptions.load(),
+                     c.tls_failed.load(), tls_ ? tls_->reloads() : 0, tls_ ? tls_->reload_failures() : 0};
+}
+
+Status Server::reload_tls() {
+  if (!tls_) return Status(Code::kFailedPrecondition, "the server does not speak TLS");
+  return tls_->reload(true);
+}
+
+// Certificate rotation (cert-manager, a renewal cron) replaces the files in place: new connections
+// take the new pair from the check after the change.
+Task<void> Server::tls_watch_loop() {
+  while ((co_await sleep_for(stop_ctx_, options_.tls.reload_interval)).ok()) {
+    auto check = [t = tls_.get()] { return t->reload(false); };
+    static_cast<void>(co_await run_blocking(check));
+  }
+  loops_running_.fetch_sub(1);
 }
 
 namespace {
@@ -63,6 +79,14 @@ std::error_code claim_port(const asio::ip::address& address, std::uint16_t port)
 Status Server::start() {
   if (started_.exchange(true)) return Status(Code::kFailedPrecondition, "server already started");
   router_.freeze();
+  if (options_.tls.enabled() && !tls_) {
+    auto made = detail::ServerTlsContext::create(options_.tls, logger_);
+    if (!made) {
+      started_ = false;
+      return made.error();
+    }
+    tls_ = std::move(*made);
+  }
   std::error_code ec;
   auto address = asio::ip::make_address(options_.host, ec);
   if (ec) return Status(Code::kInvalidArgument, "invalid listen host \"" + options_.host + "\": " + ec.message());
@@ -108,9 +132,14 @@ Status Server::start() {
     ls->loop->spawn(accept_loop(*ls));
     ls->loop->spawn(sweep_loop(*ls));
   }
+  if (tls_ && options_.tls.reload_interval.count() > 0) {
+    ++loops_running_;
+    loops_.front()->loop->spawn(tls_watch_loop());
+  }
   if (options_.drain_on_stop) rt_.on_stop([this]() -> Task<void> { co_await drain(); });
-  logger_.info("http server listening",
-               {{"address", options_.host + ":" + std::to_string(port_)}, {"loops", loops_.size()}});
+  logger_.info(
+      "http server listening",
+      {{"address", options_.host + ":" + std::to_string(port_)}, {"loops", loops_.size()}, {"tls", tls_ != nullptr}});
   return {};
 }
 

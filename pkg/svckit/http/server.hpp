@@ -4,6 +4,8 @@
 // pipelining (responses to pipelined requests go out in one write), chunked request bodies,
 // Expect: 100-continue, per-route body limits, header/body/idle timeouts (408 for a slow head), a
 // connection cap, and a graceful drain that finishes in-flight requests and closes idle connections.
+// With ServerOptions::tls the listener speaks TLS (svckit/http/tls.hpp): same cycle, its reads and
+// writes through OpenSSL, the certificate reloaded for new connections.
 //
 // ```cpp
 //   http::Router router;
@@ -20,6 +22,7 @@
 #include "svckit/core/runtime.hpp"
 #include "svckit/http/parser.hpp"
 #include "svckit/http/router.hpp"
+#include "svckit/http/tls.hpp"
 #include "svckit/log/logger.hpp"
 
 namespace svckit::config {
@@ -28,6 +31,10 @@ class Binder;
 }
 
 namespace svckit::http {
+
+namespace detail {
+class ServerTlsContext;
+}
 
 struct ServerOptions {
   std::string host = "0.0.0.0";
@@ -52,6 +59,8 @@ struct ServerOptions {
   // this is set (and the kernel's rules allow it: same user): otherwise a port another process holds
   // fails start() with "address already in use", and a second copy cannot take half the traffic.
   bool share_port = false;
+  // TLS on the listener (svckit/http/tls.hpp): on when tls.cert_file is set.
+  ServerTlsOptions tls;
 
   // Its keys in configuration (the `http:` section, svckit/http/settings.hpp).
   static void describe(config::Binder<ServerOptions>& b);
@@ -64,6 +73,9 @@ struct ServerStats {
   std::uint64_t bad_requests;  // refused by the parser or a limit
   std::uint64_t timeouts;
   std::uint64_t handler_exceptions;
+  std::uint64_t tls_handshake_failures;  // refused, failed or timed out before the first request
+  std::uint64_t tls_reloads;             // certificate files loaded after the first
+  std::uint64_t tls_reload_failures;     // replacements refused (the certificate in force stayed)
 };
 
 class Server {
@@ -82,12 +94,16 @@ class Server {
   Task<void> drain();
   std::size_t connections() const noexcept { return active_.load(); }
   ServerStats stats() const noexcept;
+  // Loads the TLS certificate files again now (SIGHUP): new connections get them, open ones keep
+  // theirs; an error leaves the certificate in force. Blocking (file reads): call it off the loops.
+  Status reload_tls();
 
  private:
   struct LoopState;
   struct Conn;
   Task<void> accept_loop(LoopState& ls);
   Task<void> sweep_loop(LoopState& ls);
+  Task<void> tls_watch_loop();
   Task<void> serve(std::unique_ptr<Conn> conn);
   void close_idle(LoopState& ls, bool all);
   void take_backlog(LoopState& ls);
@@ -108,6 +124,7 @@ class Server {
   std::atomic<bool> drained_{false};
   struct Counters;
   std::unique_ptr<Counters> counters_;
+  std::unique_ptr<detail::ServerTlsContext> tls_;  // null: plain HTTP
 };
 
 }  // namespace svckit::http

@@ -29,6 +29,7 @@ void ServerOptions::describe(config::Binder<ServerOptions>& b) {
   b.field("backlog", &ServerOptions::backlog).range(1, 65535).doc("the kernel's accept queue per loop");
   b.field("share_port", &ServerOptions::share_port)
       .doc("let other processes listen on the same port (SO_REUSEPORT); off: a port in use fails start-up");
+  b.section("tls", &ServerOptions::tls);
 }
 
 void ServerSettings::describe(config::Binder<ServerSettings>& b) {

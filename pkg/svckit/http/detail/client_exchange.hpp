@@ -17,6 +17,7 @@
 
 #include "svckit/discovery/outlier.hpp"
 #include "svckit/http/client.hpp"
+#include "svckit/http/detail/tls.hpp"
 
 namespace svckit::http {
 
@@ -29,10 +30,35 @@ inline bool idempotent(Method m) {
 struct ClientConn {
   explicit ClientConn(asio::io_context& io) : sock(io) {}
   asio::ip::tcp::socket sock;
+  detail::SslPtr ssl;  // https: the TLS session over sock; null: plain
   std::unique_ptr<char[]> buf = std::unique_ptr<char[]>(new char[16 * 1024]);
   std::size_t cap = 16 * 1024, start = 0, end = 0;
   ResponseHead head;
   Clock::time_point idle_since;
+
+  // One read or write, plain or TLS: the bytes moved, or would_block with what to wait for in `want`.
+  using Wait = asio::ip::tcp::socket::wait_type;
+  std::size_t read_some(char* p, std::size_t n, std::error_code& e, Wait& want) {
+    want = asio::ip::tcp::socket::wait_read;
+    if (ssl) [[unlikely]]
+      return tls_result(detail::tls_read(ssl.get(), p, n), e, want);
+    return sock.read_some(asio::buffer(p, n), e);
+  }
+  std::size_t write_some(const char* p, std::size_t n, std::error_code& e, Wait& want) {
+    want = asio::ip::tcp::socket::wait_write;
+    if (ssl) [[unlikely]]
+      return tls_result(detail::tls_write(ssl.get(), p, n), e, want);
+    return sock.write_some(asio::buffer(p, n), e);
+  }
+  static std::size_t tls_result(const detail::TlsIo& r, std::error_code& e, Wait& want) {
+    if (r.want != detail::Want::kNone) {
+      e = asio::error::would_block;
+      want = r.want == detail::Want::kWrite ? asio::ip::tcp::socket::wait_write : asio::ip::tcp::socket::wait_read;
+      return 0;
+    }
+    e = r.ec;
+    return r.n;
+  }
 };
 
 struct HostPool {
@@ -77,6 +103,14 @@ struct Client::Impl {
   std::mutex views_mu;
   std::map<std::string, std::shared_ptr<ServiceView>, std::less<>> views;
   std::atomic<std::uint64_t> requests{0}, opened{0}, reused{0}, retries{0}, instance_retries{0}, ejections{0};
+  // TLS contexts by "host:port" (tls_hosts) or "" (options.tls), made on first use off the loop (they
+  // read the CA bundle); a context that failed to load is remembered as its error.
+  std::mutex tls_mu;
+  std::map<std::string, Result<detail::SslCtxPtr>, std::less<>> tls_contexts;
+  const ClientTlsOptions& tls_options(std::string_view hostport) const {
+    auto it = options.tls_hosts.find(hostport);
+    return it == options.tls_hosts.end() ? options.tls : it->second;
+  }
 
   Impl(Runtime& r, ClientOptions o) : rt(r), options(std::move(o)), pools(r.size()), balancers(r.size()) {}
   ~Impl() {
@@ -129,6 +163,7 @@ struct Client::Exchange {
 
  private:
   Task<Status> connect_new();
+  Task<Status> handshake(ClientConn& c);
   Task<std::error_code> write_all(std::string_view data);
   Task<std::error_code> write_gather(std::string_view a, std::string_view b, std::string_view c);
   Task<void> write_source();

@@ -19,6 +19,7 @@
 // clang-format on
 
 #include "svckit/http/detail/read_poller.hpp"
+#include "svckit/http/detail/tls.hpp"
 #include "svckit/http/server.hpp"
 #include "svckit/http/stream.hpp"
 
@@ -90,7 +91,7 @@ struct DisconnectWatch {
 }  // namespace detail
 
 struct Server::Counters {
-  std::atomic<std::uint64_t> accepted{0}, rejected{0}, requests{0}, bad{0}, timeouts{0}, exceptions{0};
+  std::atomic<std::uint64_t> accepted{0}, rejected{0}, requests{0}, bad{0}, timeouts{0}, exceptions{0}, tls_failed{0};
 };
 
 struct Server::LoopState {
@@ -117,6 +118,10 @@ struct Server::Conn {
   std::string remote;
   detail::ReadPoller* poller = nullptr;  // set when the loop's poller took the connection
   detail::ReadPoller::Waiter rw;
+  // TLS connections only: the session (null on a plain connection, whose reads and writes test only
+  // this pointer) and the client certificate it verified.
+  detail::SslPtr ssl;
+  std::optional<PeerCertificate> peer;
 
   // The input buffer: [start, end) holds bytes not yet consumed.
   std::unique_ptr<char[]> in;
@@ -212,12 +217,24 @@ struct Server::Conn {
   ConnStream stream{*this};
   std::shared_ptr<detail::DisconnectWatch> watch;  // while an async handler runs
 
+  // TLS: the handshake before the first request (false: refused, failed or timed out), and flush()'s
+  // form for a TLS connection.
+  Task<bool> handshake();
+  Task<bool> tls_flush(std::string_view extra);
+
   // Helpers of the phases.
+  // Not coroutines: each picks its plain or TLS form, so that a plain connection's coroutines hold
+  // no trace of TLS.
   Task<bool> flush(std::string_view extra);
+  Task<bool> plain_flush(std::string_view extra);
   Task<std::size_t> read_raw_into(char* data, std::size_t size);
+  template <bool kTls>
+  Task<std::size_t> read_raw_as(char* data, std::size_t size);
   Task<void> refuse(int status, std::string_view why);
   bool make_room(std::size_t want, std::size_t max_total);
   Task<std::size_t> read_more();
+  template <bool kTls>
+  Task<std::size_t> read_more_as();
   void reparse_head();
   Task<bool> send_continue();
   void set_state(State s, std::chrono::nanoseconds timeout);
