@@ -25,6 +25,13 @@
 namespace svckit::http {
 
 namespace detail {
+struct RaisedLimit {
+  std::uint64_t before, after;  // the soft RLIMIT_NOFILE
+  bool enough;
+};
+// Raises the soft limit on open files to `want` (at most the hard limit); enough: it is `want` or more.
+RaisedLimit raise_fd_limit(std::size_t want);
+
 inline std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
 }
@@ -98,6 +105,9 @@ struct Server::LoopState {
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor;
   std::unique_ptr<detail::ReadPoller> poller;  // every connection of this loop, for read waits
   std::vector<Conn*> conns;
+  int spare_fd = -1;  // given up to refuse a connection when the process is out of descriptors
+  std::uint64_t refused_without_fd = 0;
+  std::int64_t last_accept_warning = 0;  // steady ns
 };
 
 struct Server::Conn {
