@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "svckit/core/notifier.hpp"
@@ -105,6 +106,34 @@ TEST_F(StreamTest, ContentLengthBodyIsReadInBoundedPiecesAndTheConnectionIsReuse
   r = c.response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "after");
+}
+
+// body_timeout bounds a streamed body as a whole, as it bounds one the server reads: a client that
+// trickles a byte now and then is not kept for ever (a slow-body attack on a proxy).
+TEST_F(StreamTest, AStreamedBodyTrickledSlowlyEndsAtTheBodyTimeout) {
+  ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.body_timeout = 500ms;
+  Server server(rt_, router_, o, log::Logger({.level = log::Level::kOff}));
+  ASSERT_TRUE(server.start().ok());
+  RawClient c(server.port());
+  c.send("POST /count HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n");
+  std::atomic<bool> stop{false};
+  std::thread trickle([&] {
+    for (int i = 0; i < 90 && !stop; ++i) {
+      std::this_thread::sleep_for(100ms);
+      c.send("0123456789");
+    }
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = c.response(2500ms);
+  stop = true;
+  trickle.join();
+  ASSERT_TRUE(r) << "no answer within 2.5 s: the trickle keeps the body open";
+  EXPECT_EQ(r->status, 408);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+  rt_.block_on(server.drain());
 }
 
 TEST_F(StreamTest, ChunkedBodyIsDecodedAndAPipelinedRequestAfterItIsServed) {

@@ -213,9 +213,10 @@ struct Server::Conn {
       bool crlf_pending = false;     // the CRLF after the last chunk written goes out with the next bytes
       bool announced_close = false;  // the head written said Connection: close
     } f;
-    std::uint64_t in_left = 0;   // Content-Length bytes not yet read
-    std::uint64_t out_left = 0;  // Content-Length bytes not yet written
-    std::size_t pos = 0;         // unread body bytes start here in `in`
+    std::uint64_t in_left = 0;       // Content-Length bytes not yet read
+    std::uint64_t out_left = 0;      // Content-Length bytes not yet written
+    std::int64_t body_deadline = 0;  // steady ns: the whole streamed body by then
+    std::size_t pos = 0;             // unread body bytes start here in `in`
     std::optional<ChunkedDecoder> decoder;
     std::string piece;  // a decoded chunk
   };
