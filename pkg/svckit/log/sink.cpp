@@ -17,17 +17,20 @@
 namespace svckit::log {
 
 namespace {
-// Loops over short writes and EINTR; a sink that cannot write has nowhere to report it.
-void write_all(int fd, const char* p, std::size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
+// Loops over short writes and EINTR. Returns the errno of a failed write (0: all written) and in
+// `wrote` how much went out before it.
+int write_all(int fd, const char* p, std::size_t n, std::size_t* wrote = nullptr) {
+  std::size_t done = 0;
+  while (done < n) {
+    ssize_t w = ::write(fd, p + done, n - done);
     if (w < 0) {
       if (errno == EINTR) continue;
-      return;
+      if (wrote) *wrote = done;
+      return errno;
     }
-    p += w;
-    n -= static_cast<std::size_t>(w);
+    done += static_cast<std::size_t>(w);
   }
+  return 0;
 }
 }  // namespace
 
@@ -65,7 +68,31 @@ FileSink::~FileSink() {
 void FileSink::write(std::string_view line) {
   // O_APPEND makes each line one atomic append, so concurrent writers do not interleave.
   int fd = fd_.load(std::memory_order_acquire);
-  if (fd >= 0) write_all(fd, line.data(), line.size());
+  if (fd < 0) return;
+  if (unreported_.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    report_lost(fd);
+  std::size_t wrote = 0;
+  if (int err = write_all(fd, line.data(), line.size(), &wrote)) [[unlikely]] {
+    // A full disk (ENOSPC) or a failing one: the line is lost, never waited for. It is counted, and
+    // said in the file once a line can be written again.
+    lost_.fetch_add(1, std::memory_order_relaxed);
+    unreported_.fetch_add(1, std::memory_order_relaxed);
+    last_errno_.store(err, std::memory_order_relaxed);
+    if (wrote > 0) torn_.store(true, std::memory_order_relaxed);
+  }
+}
+
+void FileSink::report_lost(int fd) {
+  std::uint64_t n = unreported_.exchange(0, std::memory_order_relaxed);
+  if (n == 0) return;
+  // A line cut short by the failure is ended first, so that every line after it parses.
+  std::string line = torn_.exchange(false, std::memory_order_relaxed) ? "\n" : "";
+  line += R"({"level":"warn","msg":"log lines lost: the log file could not be written","lost":)";
+  line += std::to_string(n);
+  line += R"(,"error":")";
+  line += std::strerror(last_errno_.load(std::memory_order_relaxed));
+  line += "\"}\n";
+  if (write_all(fd, line.data(), line.size()) != 0) unreported_.fetch_add(n, std::memory_order_relaxed);
 }
 
 void FileSink::flush() {
