@@ -442,6 +442,15 @@ TEST(FileSinkTest, AFullDiskDropsAndCountsLinesAndSaysSoWhenSpaceReturns) {
   EXPECT_EQ(report["error"], std::string(std::strerror(ENOSPC)));
   EXPECT_EQ(json::parse(second)["msg"], "space again");
   EXPECT_EQ(logger.dropped(), 1000u);
+  // Behind an AsyncSink, which writes many lines at once, each line is counted.
+  std::filesystem::remove(path);
+  std::filesystem::create_symlink("/dev/full", path);
+  ASSERT_TRUE((*sink)->reopen().ok());
+  auto async = std::make_shared<AsyncSink>(*sink);
+  Logger batched({.sink = async});
+  for (int i = 0; i < 100; ++i) batched.info("batched", {{"i", i}});
+  async->flush();
+  EXPECT_EQ(batched.dropped(), 1100u);  // the FileSink's 1000 before, and these 100
   std::filesystem::remove_all(dir);
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
@@ -75,8 +76,11 @@ void FileSink::write(std::string_view line) {
   if (int err = write_all(fd, line.data(), line.size(), &wrote)) [[unlikely]] {
     // A full disk (ENOSPC) or a failing one: the line is lost, never waited for. It is counted, and
     // said in the file once a line can be written again.
-    lost_.fetch_add(1, std::memory_order_relaxed);
-    unreported_.fetch_add(1, std::memory_order_relaxed);
+    // An AsyncSink hands over many lines in one write: each is counted.
+    auto lines = static_cast<std::uint64_t>(std::count(line.begin(), line.end(), '\n'));
+    if (lines == 0) lines = 1;
+    lost_.fetch_add(lines, std::memory_order_relaxed);
+    unreported_.fetch_add(lines, std::memory_order_relaxed);
     last_errno_.store(err, std::memory_order_relaxed);
     if (wrote > 0) torn_.store(true, std::memory_order_relaxed);
   }
@@ -86,13 +90,20 @@ void FileSink::report_lost(int fd) {
   std::uint64_t n = unreported_.exchange(0, std::memory_order_relaxed);
   if (n == 0) return;
   // A line cut short by the failure is ended first, so that every line after it parses.
-  std::string line = torn_.exchange(false, std::memory_order_relaxed) ? "\n" : "";
+  const bool torn = torn_.load(std::memory_order_relaxed);
+  std::string line = torn ? "\n" : "";
   line += R"({"level":"warn","msg":"log lines lost: the log file could not be written","lost":)";
   line += std::to_string(n);
   line += R"(,"error":")";
   line += std::strerror(last_errno_.load(std::memory_order_relaxed));
   line += "\"}\n";
-  if (write_all(fd, line.data(), line.size()) != 0) unreported_.fetch_add(n, std::memory_order_relaxed);
+  std::size_t wrote = 0;
+  if (write_all(fd, line.data(), line.size(), &wrote) != 0) {
+    unreported_.fetch_add(n, std::memory_order_relaxed);  // still full: said next time
+    if (wrote > 0) torn_.store(true, std::memory_order_relaxed);
+    return;
+  }
+  if (torn) torn_.store(false, std::memory_order_relaxed);
 }
 
 void FileSink::flush() {
