@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -317,6 +318,54 @@ TEST_F(ServerTest, MaxConnectionsAnswers503) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503);
   EXPECT_TRUE(c.closed());
+}
+
+// A client pipelining without pause (reading its answers as fast as they come, so that the server's
+// writes never wait) must not hold its loop: another client on the same loop is answered meanwhile.
+TEST_F(ServerTest, APipeliningFloodDoesNotHoldTheLoopFromOtherClients) {
+  Runtime rt({.workers = 1});  // one loop: both clients on it
+  ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  Server server(rt, router_, o, log::Logger({.level = log::Level::kOff}));
+  ASSERT_TRUE(server.start().ok());
+  const std::uint16_t port = server.port();
+  int flood = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(flood, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    std::string batch;
+    for (int i = 0; i < 1000; ++i) batch += "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+    while (!stop && ::send(flood, batch.data(), batch.size(), MSG_NOSIGNAL) > 0) {
+    }
+  });
+  std::thread reader([&] {
+    std::vector<char> buf(1 << 20);
+    while (!stop && ::recv(flood, buf.data(), buf.size(), 0) > 0) {
+    }
+  });
+  std::this_thread::sleep_for(200ms);  // the flood is on
+  std::chrono::nanoseconds worst{0};
+  for (int i = 0; i < 40; ++i) {
+    RawClient c(port);
+    auto t0 = std::chrono::steady_clock::now();
+    c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r = c.response(3000ms);
+    worst = std::max(worst, std::chrono::steady_clock::now() - t0);
+    ASSERT_TRUE(r) << "no answer within 3 s behind the flood";
+    EXPECT_EQ(r->status, 200);
+  }
+  stop = true;
+  ::shutdown(flood, SHUT_RDWR);
+  writer.join();
+  reader.join();
+  ::close(flood);
+  EXPECT_LT(worst, 250ms);
+  rt.block_on(server.drain());
 }
 
 // Restores the process's open-files limit when a test is done with it.

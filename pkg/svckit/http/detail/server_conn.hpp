@@ -146,7 +146,8 @@ struct Server::Conn {
   std::string out;            // response bytes not yet written
   std::string_view big_body;  // a large response body, written from the Response without a copy
   std::string scratch;
-  bool just_flushed = false;  // the last thing done was a write: no point reading speculatively
+  bool just_flushed = false;             // the last thing done was a write: no point reading speculatively
+  std::uint32_t reads_without_wait = 0;  // reads in a row that found bytes waiting
 
  private:
   void open();
