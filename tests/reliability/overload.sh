@@ -27,7 +27,8 @@ trap cleanup EXIT
 . "$src/tests/lib.sh"
 cd "$src"
 ulimit -n 65536 2>/dev/null || true
-fail() { echo "FAIL: $*"; exit 1; }
+failures=()
+fail() { echo "FAIL: $*"; failures+=("$*"); }  # every level is measured; the verdict comes at the end
 val() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2" | head -1; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 
@@ -73,23 +74,27 @@ for mult in 2 5; do
   while kill -0 $load 2>/dev/null; do m=$(rss); [ "$m" -gt "$peak" ] && peak=$m; sleep 0.2; done
   wait $load
   r=$(head -1 "$tmp/load")
-  kill -0 "$pid" || fail "user-svc died at ${mult}x"
-  # Right after: a light load in 250 ms buckets; recovered when every later bucket is normal.
+  kill -0 "$pid" || { echo "FAIL: user-svc died at ${mult}x"; exit 1; }
+  # Right after: a light load in 250 ms buckets; back to normal at the first bucket from which four
+  # in a row (1 s) are normal (one slow bucket later is the shared machine, not the overload).
   after=$($OL open "$url" 200 4 250 | tail -1)
   recovered=$(awk -v n="$normal" -F'[=,]' '{
-    last = 0
-    for (i = 2; i < NF; i++) { split($i, b, "/"); if (b[1] > n || b[2] > 0) last = i - 1 }
-    printf "%.2f", last * 0.25 }' <<<"$after")
+    nb = 0
+    for (i = 2; i < NF; i++) { split($i, b, "/"); bad[nb++] = (b[1] > n || b[2] > 0) }
+    r = -1
+    for (i = 0; i + 3 < nb && r < 0; i++) if (!bad[i] && !bad[i + 1] && !bad[i + 2] && !bad[i + 3]) r = i
+    printf "%.2f", r < 0 ? 99 : r * 0.25 }' <<<"$after")
   echo "${mult}x ($rate req/s offered, $secs s): $r"
   echo "  RSS ${rss0} -> peak ${peak} MiB; back to normal (p99 <= $normal ms, no failure) after ${recovered} s; light load after: $after"
   admitted_ratio=$(awk -v a="$(val ok_p99_ms "$r")" -v b="$p99_0" 'BEGIN { printf "%.1f", a / b }')
   echo "  admitted p99 $(val ok_p99_ms "$r") ms = ${admitted_ratio}x the unloaded p99 ($p99_0 ms); shed p99 $(val shed_p99_ms "$r") ms"
   [ "$(val shed "$r")" = "$(val shed_with_retry_after "$r")" ] || fail "${mult}x: a shed answer without Retry-After"
-  if [ $mult = 2 ] && [ "$shed" != 0 ]; then
+  if [ $mult = 2 ]; then
     [ "$(val errors "$r")" = 0 ] || fail "2x: $(val errors "$r") requests neither answered nor shed (timeouts, resets)"
     [ "$(val shed "$r")" -gt 0 ] || fail "2x: nothing was shed"
   fi
   le "$recovered" 2 || fail "${mult}x: not back to normal within 2 s after the load dropped"
   [ "$peak" -le 256 ] || fail "${mult}x: RSS peaked at $peak MiB (bound: 256)"
 done
+[ ${#failures[@]} -eq 0 ] || { echo "overload: ${#failures[@]} rules broken"; exit 1; }
 echo "overload: ok"
