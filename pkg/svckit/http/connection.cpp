@@ -472,6 +472,9 @@ Task<bool> Server::Conn::flush(std::string_view extra) {
     std::error_code ec;
     std::size_t n = sock.write_some(bufs, ec);  // writev
     if (ec == asio::error::would_block) {
+      // Timed out already (the sweep cancels a connection once): a wait now would never end, as when
+      // the answer to a write that timed out is flushed on the way out.
+      if (timed_out) co_return false;
       ec = co_await svckit::detail::WaitAwaiter{sock, tcp::socket::wait_write};
       if (ec) co_return false;
       continue;
