@@ -3,6 +3,7 @@
 #   make test  - install missing packages, build (warnings are errors), run every test
 # make image  - the release binaries, then one container image per service (buildah, offline)
 # Extra: make test-asan (ASan+UBSan), make test-tsan (TSan), make lint (clang-tidy), make bench,
+# make chaos (the reliability scenarios' long forms, docs/reliability.md), make soak (30 min per database),
 # make fuzz (FUZZ_SECONDS=60), make coverage (-O0 build, per-module table, HTML, 90 % gate on pkg/), make fmt.
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
@@ -13,7 +14,7 @@ CTEST_FLAGS ?= -j $(JOBS)
 # libFuzzer targets with CMake; make fuzz builds and runs them with scripts/fuzz.sh.
 FUZZ_SECONDS ?= 60
 
-.PHONY: image lint fmt-check run test test-asan test-tsan coverage soak build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license bench-gateway fuzz deps fmt clean
+.PHONY: chaos image lint fmt-check run test test-asan test-tsan coverage soak build-release bench bench-log bench-json bench-metrics bench-http bench-db bench-chaos bench-grpc bench-discovery bench-auth bench-license bench-gateway fuzz deps fmt clean
 
 deps:
 	@bash scripts/deps.sh build test
@@ -41,6 +42,17 @@ test: deps
 	cmake --preset test $(CMAKE_FLAGS) >/dev/null
 	cmake --build --preset test -j $(JOBS)
 	ctest --preset test $(CTEST_FLAGS)
+
+# The long forms of the reliability scenarios (docs/reliability.md): hostile clients with the timeouts
+# at their defaults, a full disk held 60 s, overload at 2x and 5x capacity for 60 s each, with the
+# load shedder and without it (SHED=0, for comparison: expected to break the rules). About 15 minutes.
+chaos: deps
+	cmake --preset test $(CMAKE_FLAGS) >/dev/null
+	cmake --build --preset test -j $(JOBS) --target hello user-svc gateway
+	bash tests/reliability/hostile_clients.sh build/test . long
+	bash tests/reliability/disk_full.sh build/test . 60
+	bash tests/reliability/overload.sh build/test . 60
+	-SHED=0 bash tests/reliability/overload.sh build/test . 60
 
 test-asan: deps
 	cmake --preset asan $(CMAKE_FLAGS) >/dev/null

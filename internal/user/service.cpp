@@ -133,7 +133,7 @@ std::string etag(const User& u) {
 }
 
 void answer_error(http::Response& res, const Status& st) {
-  if (st.code() == Code::kUnavailable) res.set_header("Retry-After", "1");
+  if (st.code() == Code::kUnavailable || st.to_http() == 503) res.set_header("Retry-After", "1");  // a full disk too
   res.error(st);
 }
 

@@ -519,6 +519,36 @@ TEST_P(PgTest, ABadDsnIsRefusedAtOpen) {
 
 INSTANTIATE_TEST_SUITE_P(Postgres, PgTest, ::testing::Values("postgres"), [](const auto& info) { return info.param; });
 
+// A full disk (here: SQLite's page limit, which fails the same way with SQLITE_FULL) fails writes
+// with RESOURCE_EXHAUSTED / DISK_FULL answered 503, and reads go on.
+TEST(SqliteFull, WritesFailWithDiskFullAndReadsGoOn) {
+  Runtime rt({.workers = 1});
+  auto dir = std::filesystem::temp_directory_path() / ("svckit_full_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto opened = SqliteDatabase::open(rt, {.path = (dir / "full.db").string(), .max_connections = 1});
+  ASSERT_TRUE(opened) << opened.error().to_string();
+  auto db = *opened;
+  auto exec = [&](std::string sql) {
+    return rt.block_on([&]() -> Task<Status> { co_return co_await db->exec_script(Context(), sql); }());
+  };
+  auto query = [&](std::string sql) {
+    return rt.block_on([&]() -> Task<Result<Rows>> { co_return co_await db->query(Context(), sql); }());
+  };
+  ASSERT_TRUE(exec("CREATE TABLE t (x BLOB); INSERT INTO t VALUES (zeroblob(100))").ok());
+  ASSERT_TRUE(query("PRAGMA max_page_count = 8"));
+  Status full;
+  for (int i = 0; i < 100 && full.ok(); ++i) full = exec("INSERT INTO t VALUES (zeroblob(4000))");
+  ASSERT_FALSE(full.ok()) << "the page limit was never reached";
+  EXPECT_EQ(full.code(), Code::kResourceExhausted) << full.to_string();
+  EXPECT_EQ(full.reason(), "DISK_FULL");
+  EXPECT_EQ(full.to_http(), 503);
+  auto count = query("SELECT count(*) FROM t");
+  ASSERT_TRUE(count) << count.error().to_string();
+  EXPECT_GE(*(*count)[0].get<std::int64_t>(0), 1);
+  db->close();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Values, TimestampsUuidsAndOperations) {
   auto t = parse_timestamp("2026-11-27 11:52:15.5+01");
   ASSERT_TRUE(t);

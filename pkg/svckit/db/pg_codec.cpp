@@ -25,6 +25,8 @@ Status map_sqlstate(std::string_view state, std::string message) {
   if (is("40001")) return Status(Code::kAborted, "SERIALIZATION_FAILURE", std::move(message));
   if (is("40P01")) return Status(Code::kAborted, "DEADLOCK_DETECTED", std::move(message));
   if (is("57014")) return Status(Code::kDeadlineExceeded, "QUERY_CANCELED", std::move(message));
+  if (is("53100"))  // disk_full: as SQLite's, RESOURCE_EXHAUSTED answered 503
+    return Status(Code::kResourceExhausted, "DISK_FULL", "database disk full: " + message).with_http_status(503);
   if (starts("08") || is("57P01") || is("57P02") || is("57P03") || starts("53"))
     return Status(Code::kUnavailable, "DATABASE_UNAVAILABLE", std::move(message));
   if (starts("22")) return Status(Code::kInvalidArgument, "DATA_EXCEPTION", std::move(message));

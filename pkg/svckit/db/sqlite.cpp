@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <charconv>
 #include <condition_variable>
 #include <filesystem>
@@ -46,6 +47,10 @@ Status map_error(sqlite3* db, int rc, const Context* ctx = nullptr) {
     default:
       break;
   }
+  // A full disk is the service's resource, not a broken database: RESOURCE_EXHAUSTED, answered 503 (a
+  // client may retry later, reads still work). SQLite says SQLITE_FULL, or an I/O error with ENOSPC.
+  if ((rc & 0xff) == SQLITE_FULL || ((rc & 0xff) == SQLITE_IOERR && db && sqlite3_system_errno(db) == ENOSPC))
+    return Status(Code::kResourceExhausted, "DISK_FULL", "database disk full: " + msg).with_http_status(503);
   switch (rc & 0xff) {
     case SQLITE_CONSTRAINT:
       return Status(Code::kFailedPrecondition, "CONSTRAINT_VIOLATION", msg);
@@ -58,7 +63,6 @@ Status map_error(sqlite3* db, int rc, const Context* ctx = nullptr) {
       return Status(Code::kCancelled, "INTERRUPTED", msg);
     case SQLITE_CANTOPEN:
     case SQLITE_IOERR:
-    case SQLITE_FULL:
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
       return Status(Code::kUnavailable, "DATABASE_UNAVAILABLE", msg);

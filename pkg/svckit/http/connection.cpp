@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <asio/post.hpp>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -103,7 +104,7 @@ struct ReadAwaiter {
     // (not under TLS: OpenSSL may hold bytes the socket no longer signals).
     if (!speculate && !kTls) return false;
     got = read_once();
-    return ec != asio::error::would_block;
+    return (done = ec != asio::error::would_block);
   }
   void await_suspend(std::coroutine_handle<> h) {
     if (poller && (!kTls || !want_write)) {
@@ -132,6 +133,22 @@ struct ReadAwaiter {
   }
 };
 
+// Lets the loop run everything else that is ready before this connection goes on.
+struct YieldAwaiter {
+  tcp::socket& sock;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    asio::post(sock.get_executor(), [h] { h.resume(); });
+  }
+  void await_resume() const noexcept {}
+};
+
+// Reads in a row that found bytes waiting (16 KiB each at most) before the connection lets the other
+// connections of its loop go first: a client pipelining without pause would otherwise hold the loop
+// for as long as it keeps the socket full (the normal client's p99 went to 196 ms, its worst answer
+// to 1.9 s, behind 100 such clients).
+constexpr std::uint32_t kReadsBeforeYield = 4;
+
 }  // namespace
 
 Task<void> Server::Conn::run() {
@@ -153,6 +170,10 @@ Task<void> Server::Conn::run() {
     }
     // Pipelined requests already buffered: answer them before writing, unless the batch is large.
     if ((!big_body.empty() || out.size() > 64 * 1024 || start == end) && !co_await flush(big_body)) break;
+    if (reads_without_wait >= kReadsBeforeYield) [[unlikely]] {
+      reads_without_wait = 0;
+      co_await YieldAwaiter{sock};
+    }
   }
   close();
 }
@@ -496,6 +517,9 @@ Task<bool> Server::Conn::plain_flush(std::string_view extra) {
     std::error_code ec;
     std::size_t n = sock.write_some(bufs, ec);  // writev
     if (ec == asio::error::would_block) {
+      // Timed out already (the sweep cancels a connection once): a wait now would never end, as when
+      // the answer to a write that timed out is flushed on the way out.
+      if (timed_out) co_return false;
       ec = co_await svckit::detail::WaitAwaiter{sock, tcp::socket::wait_write};
       if (ec) co_return false;
       continue;
@@ -616,7 +640,9 @@ Task<std::size_t> Server::Conn::read_more_as() {
   bool speculate = !just_flushed;
   just_flushed = false;
   for (;;) {
-    auto [err, n] = co_await ReadAwaiter<kTls>{sock, poller, rw, in.get() + end, cap - end, speculate, ssl.get(), {}};
+    ReadAwaiter<kTls> reading{sock, poller, rw, in.get() + end, cap - end, speculate, ssl.get(), {}};
+    auto [err, n] = co_await reading;
+    reads_without_wait = reading.done ? reads_without_wait + 1 : 0;
     speculate = false;
     if (n == kRetry) continue;  // spurious wake-up
     if (err || n == 0) co_return 0;

@@ -36,6 +36,9 @@ bool Server::Conn::ConnStream::begin_body() {
   if (f.body_done) return true;
   in_left = h.chunked ? 0 : h.content_length;
   if (h.chunked) decoder.emplace(c.body_limit);
+  // body_timeout bounds the whole body, from now, as it does a body the server reads itself: a
+  // deadline per wait would let a client trickling a byte a second hold the handler for ever.
+  body_deadline = detail::now_ns() + c.srv.options_.body_timeout.count();
   // Room for the pieces after the head, made now: once the handler runs, its views of the head must
   // not move.
   std::size_t have = c.end - c.body_start;
@@ -126,7 +129,8 @@ Task<Result<std::string_view>> Server::Conn::ConnStream::read() {
       if (in_left == 0) body_ended(pos);
       co_return out;
     }
-    c.set_state(State::kBody, c.srv.options_.body_timeout);  // here: the longest wait for the next byte
+    c.state = State::kBody;
+    c.deadline = body_deadline;
     std::size_t got = co_await c.read_more();
     c.state = State::kHandling;
     c.deadline = 0;

@@ -1,6 +1,9 @@
 #include "svckit/http/server.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <asio/ip/tcp.hpp>
 #include <asio/socket_base.hpp>
@@ -74,11 +77,46 @@ std::error_code claim_port(const asio::ip::address& address, std::uint16_t port)
   return ec;
 }
 
+constexpr std::string_view kBusy =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 66\r\n"
+    "Connection: close\r\nRetry-After: 1\r\n\r\n"
+    "{\"code\":\"UNAVAILABLE\",\"message\":\"too many connections, retry later\"}";
+
+// Descriptors beyond the connections: listeners, the log file, database files, outgoing pools.
+constexpr rlim_t kFdHeadroom = 256;
+
 }  // namespace
+
+namespace detail {
+
+// A service started with the usual soft limit of 1024 descriptors cannot hold max_connections
+// (10,000 by default): accept fails with EMFILE and connections wait unanswered in the kernel's
+// queue. The soft limit is raised towards the hard one, as Go's runtime does at start-up.
+RaisedLimit raise_fd_limit(std::size_t want) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return {0, 0, false};
+  const rlim_t need = static_cast<rlim_t>(want);
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need) return {rl.rlim_cur, rl.rlim_cur, true};
+  const rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? need : std::min(need, rl.rlim_max);
+  if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) return {before, before, false};
+  return {before, rl.rlim_cur, rl.rlim_cur >= need};
+}
+
+}  // namespace detail
 
 Status Server::start() {
   if (started_.exchange(true)) return Status(Code::kFailedPrecondition, "server already started");
   router_.freeze();
+  const std::size_t want_fds = options_.max_connections + kFdHeadroom;
+  if (auto fds = detail::raise_fd_limit(want_fds); !fds.enough)
+    logger_.warn("http: the open-files limit is below max_connections; connections beyond it are refused",
+                 {{"limit", static_cast<std::uint64_t>(fds.after)},
+                  {"max_connections", options_.max_connections},
+                  {"wanted", want_fds}});
+  else if (fds.after != fds.before)
+    logger_.info("http: open-files limit raised",
+                 {{"from", static_cast<std::uint64_t>(fds.before)}, {"to", static_cast<std::uint64_t>(fds.after)}});
   if (options_.tls.enabled() && !tls_) {
     auto made = detail::ServerTlsContext::create(options_.tls, logger_);
     if (!made) {
@@ -104,6 +142,7 @@ Status Server::start() {
     ls->loop = &rt_.loop(i);
     ls->acceptor = std::make_unique<tcp::acceptor>(ls->loop->io());
     ls->poller = std::make_unique<detail::ReadPoller>(ls->loop->io());
+    ls->spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     tcp::endpoint ep(address, port);
     auto& a = *ls->acceptor;
     a.open(ep.protocol(), ec);
@@ -149,8 +188,13 @@ Task<void> Server::accept_loop(LoopState& ls) {
     std::error_code ec = co_await svckit::detail::AcceptAwaiter{*ls.acceptor, sock};
     if (ec) {
       if (ec == asio::error::operation_aborted || !ls.acceptor->is_open() || draining_) break;
-      // Out of descriptors or a transient error: back off instead of spinning.
-      logger_.warn("http accept failed", {{"error", ec.message()}});
+      if ((ec.value() == EMFILE || ec.value() == ENFILE) && refuse_without_fd(ls)) continue;
+      // Out of descriptors or a transient error: back off instead of spinning, and say so once a second.
+      if (std::int64_t now = now_ns(); now - ls.last_accept_warning > 1'000'000'000) {
+        ls.last_accept_warning = now;
+        logger_.warn("http accept failed", {{"error", ec.message()}, {"refused_since", ls.refused_without_fd}});
+        ls.refused_without_fd = 0;
+      }
       static_cast<void>(co_await sleep_for(stop_ctx_, std::chrono::milliseconds(10)));
       continue;
     }
@@ -163,10 +207,6 @@ Task<void> Server::accept_loop(LoopState& ls) {
     }
     if (active_.load(std::memory_order_relaxed) >= options_.max_connections) {
       counters_->rejected.fetch_add(1, std::memory_order_relaxed);
-      static constexpr std::string_view kBusy =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 66\r\n"
-          "Connection: close\r\nRetry-After: 1\r\n\r\n"
-          "{\"code\":\"UNAVAILABLE\",\"message\":\"too many connections, retry later\"}";
       sock.non_blocking(true, ec);
       sock.write_some(asio::buffer(kBusy.data(), kBusy.size()), ec);  // best effort, never blocks
       sock.close(ec);
@@ -176,6 +216,24 @@ Task<void> Server::accept_loop(LoopState& ls) {
     ls.loop->spawn(serve(std::make_unique<Conn>(*this, ls, std::move(sock))));
   }
   loops_running_.fetch_sub(1);
+}
+
+// Out of descriptors, the connection at the head of the kernel's queue would wait there unanswered
+// (and the accept would fail again at once). The loop's spare descriptor is given up for a moment to
+// take it, answer 503 and close it, so that a client beyond the limit hears at once, as one beyond
+// max_connections does.
+bool Server::refuse_without_fd(LoopState& ls) {
+  if (ls.spare_fd < 0) return false;
+  ::close(ls.spare_fd);
+  int fd = ::accept4(ls.acceptor->native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0) {
+    static_cast<void>(::send(fd, kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT));
+    ::close(fd);
+    counters_->rejected.fetch_add(1, std::memory_order_relaxed);
+    ++ls.refused_without_fd;
+  }
+  ls.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  return fd >= 0;
 }
 
 Task<void> Server::sweep_loop(LoopState& ls) {
@@ -191,6 +249,7 @@ Task<void> Server::sweep_loop(LoopState& ls) {
     }
   }
   ls.poller->close();  // every connection is gone: nothing waits on it any more
+  if (ls.spare_fd >= 0) ::close(std::exchange(ls.spare_fd, -1));
   loops_running_.fetch_sub(1);
 }
 

@@ -52,8 +52,10 @@ struct ServerOptions {
   // Drain as a runtime stop hook of its own. The app runtime turns this off to sequence the drain
   // after readiness has gone down.
   bool drain_on_stop = true;
-  std::size_t max_connections = 10000;  // beyond: 503 and close
-  std::string server_name = "svckit";   // the Server header; empty: none
+  // Beyond: 503 and close. start() raises the process's soft limit on open files to cover it (plus
+  // 256 for everything else), up to the hard limit; a connection beyond that limit gets the same 503.
+  std::size_t max_connections = 10000;
+  std::string server_name = "svckit";  // the Server header; empty: none
   int backlog = 1024;
   // Each loop listens on its own SO_REUSEPORT socket. Another process may join the port only when
   // this is set (and the kernel's rules allow it: same user): otherwise a port another process holds
@@ -107,6 +109,7 @@ class Server {
   Task<void> serve(std::unique_ptr<Conn> conn);
   void close_idle(LoopState& ls, bool all);
   void take_backlog(LoopState& ls);
+  bool refuse_without_fd(LoopState& ls);
   static void cancel_io(Conn& c);
 
   Runtime& rt_;

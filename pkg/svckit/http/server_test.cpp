@@ -1,12 +1,16 @@
 #include "svckit/http/server.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -361,6 +365,117 @@ TEST_F(ServerTest, MaxConnectionsAnswers503) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503);
   EXPECT_TRUE(c.closed());
+}
+
+// A client pipelining without pause (reading its answers as fast as they come, so that the server's
+// writes never wait) must not hold its loop: another client on the same loop is answered meanwhile.
+TEST_F(ServerTest, APipeliningFloodDoesNotHoldTheLoopFromOtherClients) {
+  Runtime rt({.workers = 1});  // one loop: both clients on it
+  ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  Server server(rt, router_, o, log::Logger({.level = log::Level::kOff}));
+  ASSERT_TRUE(server.start().ok());
+  const std::uint16_t port = server.port();
+  int flood = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(flood, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    std::string batch;
+    for (int i = 0; i < 1000; ++i) batch += "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+    while (!stop && ::send(flood, batch.data(), batch.size(), MSG_NOSIGNAL) > 0) {
+    }
+  });
+  std::thread reader([&] {
+    std::vector<char> buf(1 << 20);
+    while (!stop && ::recv(flood, buf.data(), buf.size(), 0) > 0) {
+    }
+  });
+  std::this_thread::sleep_for(200ms);  // the flood is on
+  std::chrono::nanoseconds worst{0};
+  for (int i = 0; i < 40; ++i) {
+    RawClient c(port);
+    auto t0 = std::chrono::steady_clock::now();
+    c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r = c.response(3000ms);
+    worst = std::max(worst, std::chrono::steady_clock::now() - t0);
+    ASSERT_TRUE(r) << "no answer within 3 s behind the flood";
+    EXPECT_EQ(r->status, 200);
+  }
+  stop = true;
+  ::shutdown(flood, SHUT_RDWR);
+  writer.join();
+  reader.join();
+  ::close(flood);
+  EXPECT_LT(worst, 250ms);
+  rt.block_on(server.drain());
+}
+
+// Restores the process's open-files limit when a test is done with it.
+struct FdLimitGuard {
+  rlimit saved{};
+  FdLimitGuard() { ::getrlimit(RLIMIT_NOFILE, &saved); }
+  ~FdLimitGuard() { ::setrlimit(RLIMIT_NOFILE, &saved); }
+  static rlim_t soft() {
+    rlimit rl{};
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+    return rl.rlim_cur;
+  }
+};
+
+TEST_F(ServerTest, StartRaisesTheOpenFilesLimitToHoldMaxConnections) {
+  FdLimitGuard guard;
+  if (guard.saved.rlim_max != RLIM_INFINITY && guard.saved.rlim_max < 3000) GTEST_SKIP() << "hard limit too low";
+  rlimit low{512, guard.saved.rlim_max};
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  ServerOptions o;
+  o.max_connections = 2500;
+  start(o);
+  EXPECT_GE(FdLimitGuard::soft(), rlim_t(2500));
+}
+
+TEST_F(ServerTest, OutOfDescriptorsAConnectionGets503InsteadOfWaiting) {
+  FdLimitGuard guard;
+  start();
+  // Sockets made while descriptors remain; then the limit drops to the highest one in use, so that the
+  // server's accept fails with EMFILE (connect needs no new descriptor).
+  std::vector<int> socks;
+  for (int i = 0; i < 3; ++i) socks.push_back(::socket(AF_INET, SOCK_STREAM, 0));
+  int highest = 0;
+  for (auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
+    highest = std::max(highest, std::stoi(e.path().filename()));
+  rlimit low{rlim_t(highest + 1), guard.saved.rlim_max};
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> fillers;  // the free numbers below the limit
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fillers.push_back(fd);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port_);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int fd : socks) {
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    std::string req = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), ssize_t(req.size()));
+    pollfd p{fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 2000), 1) << "no answer: the connection waits in the kernel's queue";
+    char buf[512];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    ASSERT_GT(n, 0);
+    EXPECT_TRUE(std::string_view(buf, static_cast<std::size_t>(n)).starts_with("HTTP/1.1 503")) << std::string(buf, n);
+    EXPECT_NE(std::string_view(buf, static_cast<std::size_t>(n)).find("Retry-After: 1"), std::string_view::npos);
+  }
+  ::setrlimit(RLIMIT_NOFILE, &guard.saved);
+  for (int fd : socks) ::close(fd);
+  for (int fd : fillers) ::close(fd);
+  RawClient ok(port_);  // descriptors back: served again
+  ok.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r = ok.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
 }
 
 TEST_F(ServerTest, GracefulDrainFinishesInFlightAndClosesIdle) {

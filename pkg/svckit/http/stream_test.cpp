@@ -4,7 +4,10 @@
 #include "svckit/http/stream.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
+#include <atomic>
 #include <thread>
 
 #include "svckit/core/notifier.hpp"
@@ -105,6 +108,75 @@ TEST_F(StreamTest, ContentLengthBodyIsReadInBoundedPiecesAndTheConnectionIsReuse
   r = c.response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "after");
+}
+
+// body_timeout bounds a streamed body as a whole, as it bounds one the server reads: a client that
+// trickles a byte now and then is not kept for ever (a slow-body attack on a proxy).
+TEST_F(StreamTest, AStreamedBodyTrickledSlowlyEndsAtTheBodyTimeout) {
+  ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.body_timeout = 500ms;
+  Server server(rt_, router_, o, log::Logger({.level = log::Level::kOff}));
+  ASSERT_TRUE(server.start().ok());
+  RawClient c(server.port());
+  c.send("POST /count HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n");
+  std::atomic<bool> stop{false};
+  std::thread trickle([&] {
+    for (int i = 0; i < 90 && !stop; ++i) {
+      std::this_thread::sleep_for(100ms);
+      c.send("0123456789");
+    }
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = c.response(2500ms);
+  stop = true;
+  trickle.join();
+  ASSERT_TRUE(r) << "no answer within 2.5 s: the trickle keeps the body open";
+  EXPECT_EQ(r->status, 408);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+  rt_.block_on(server.drain());
+}
+
+// A client that stops reading a streamed answer is dropped once a write waits write_timeout: the
+// handler's write fails, and the connection closes instead of waiting again to flush what is left.
+TEST_F(StreamTest, AReaderThatStopsReadingAStreamedAnswerIsDroppedAtTheWriteTimeout) {
+  Router router;  // the fixture's is frozen by its server
+  router.get("/endless", [](Request& req, Response& res) -> Task<void> {
+    res.status = 200;
+    if (!(co_await req.stream()->write_head(res, std::nullopt)).ok()) co_return;
+    const std::string piece(64 * 1024, 'z');
+    while ((co_await req.stream()->write(piece)).ok()) {
+    }
+  });
+  ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.write_timeout = 300ms;
+  Server server(rt_, router, o, log::Logger({.level = log::Level::kOff}));
+  ASSERT_TRUE(server.start().ok());
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(server.port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string req = "GET /endless HTTP/1.1\r\nHost: t\r\n\r\n";
+  ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), ssize_t(req.size()));
+  // Never reading. (The kernel may keep sending what was queued after the server closed; what
+  // counts is that the server let the connection go.)
+  for (int i = 0; i < 20 && server.connections() == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server.connections(), 1u);
+  bool closed = false;
+  for (int i = 0; i < 100 && !closed; ++i) {
+    std::this_thread::sleep_for(50ms);
+    closed = server.connections() == 0;
+  }
+  ::close(fd);
+  EXPECT_TRUE(closed) << "still open 5 s after the client stopped reading";
+  rt_.block_on(server.drain());
 }
 
 TEST_F(StreamTest, ChunkedBodyIsDecodedAndAPipelinedRequestAfterItIsServed) {

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -410,6 +411,46 @@ TEST(FileSinkTest, ReopenOnSighupFollowsRotation) {
   EXPECT_EQ(read(path + ".1").find("after rotation"), std::string::npos);
   EXPECT_NE(read(path).find("after rotation"), std::string::npos);
   EXPECT_FALSE(FileSink::open((dir / "no/such/dir/x.log").string()));
+  std::filesystem::remove_all(dir);
+}
+
+// A log file on a full disk (/dev/full answers every write with ENOSPC): lines are dropped and
+// counted at once, never waited for, and the loss is said in the file when space returns.
+TEST(FileSinkTest, AFullDiskDropsAndCountsLinesAndSaysSoWhenSpaceReturns) {
+  auto dir = std::filesystem::temp_directory_path() / ("svckit-logfull-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto path = (dir / "app.log").string();
+  std::filesystem::create_symlink("/dev/full", path);
+  auto sink = FileSink::open(path);
+  ASSERT_TRUE(sink) << sink.error().to_string();
+  Logger logger({.sink = *sink});
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) logger.info("on a full disk", {{"i", i}});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(logger.dropped(), 1000u);
+  // Space returns (here: the path becomes a real file again, reopened as after SIGHUP).
+  std::filesystem::remove(path);
+  ASSERT_TRUE((*sink)->reopen().ok());
+  logger.info("space again");
+  std::ifstream f(path);
+  std::string first, second;
+  std::getline(f, first);
+  std::getline(f, second);
+  json report = json::parse(first);
+  EXPECT_EQ(report["msg"], "log lines lost: the log file could not be written");
+  EXPECT_EQ(report["lost"], 1000);
+  EXPECT_EQ(report["error"], std::string(std::strerror(ENOSPC)));
+  EXPECT_EQ(json::parse(second)["msg"], "space again");
+  EXPECT_EQ(logger.dropped(), 1000u);
+  // Behind an AsyncSink, which writes many lines at once, each line is counted.
+  std::filesystem::remove(path);
+  std::filesystem::create_symlink("/dev/full", path);
+  ASSERT_TRUE((*sink)->reopen().ok());
+  auto async = std::make_shared<AsyncSink>(*sink);
+  Logger batched({.sink = async});
+  for (int i = 0; i < 100; ++i) batched.info("batched", {{"i", i}});
+  async->flush();
+  EXPECT_EQ(batched.dropped(), 1100u);  // the FileSink's 1000 before, and these 100
   std::filesystem::remove_all(dir);
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
@@ -17,17 +18,20 @@
 namespace svckit::log {
 
 namespace {
-// Loops over short writes and EINTR; a sink that cannot write has nowhere to report it.
-void write_all(int fd, const char* p, std::size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
+// Loops over short writes and EINTR. Returns the errno of a failed write (0: all written) and in
+// `wrote` how much went out before it.
+int write_all(int fd, const char* p, std::size_t n, std::size_t* wrote = nullptr) {
+  std::size_t done = 0;
+  while (done < n) {
+    ssize_t w = ::write(fd, p + done, n - done);
     if (w < 0) {
       if (errno == EINTR) continue;
-      return;
+      if (wrote) *wrote = done;
+      return errno;
     }
-    p += w;
-    n -= static_cast<std::size_t>(w);
+    done += static_cast<std::size_t>(w);
   }
+  return 0;
 }
 }  // namespace
 
@@ -65,7 +69,41 @@ FileSink::~FileSink() {
 void FileSink::write(std::string_view line) {
   // O_APPEND makes each line one atomic append, so concurrent writers do not interleave.
   int fd = fd_.load(std::memory_order_acquire);
-  if (fd >= 0) write_all(fd, line.data(), line.size());
+  if (fd < 0) return;
+  if (unreported_.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    report_lost(fd);
+  std::size_t wrote = 0;
+  if (int err = write_all(fd, line.data(), line.size(), &wrote)) [[unlikely]] {
+    // A full disk (ENOSPC) or a failing one: the line is lost, never waited for. It is counted, and
+    // said in the file once a line can be written again.
+    // An AsyncSink hands over many lines in one write: each is counted.
+    auto lines = static_cast<std::uint64_t>(std::count(line.begin(), line.end(), '\n'));
+    if (lines == 0) lines = 1;
+    lost_.fetch_add(lines, std::memory_order_relaxed);
+    unreported_.fetch_add(lines, std::memory_order_relaxed);
+    last_errno_.store(err, std::memory_order_relaxed);
+    if (wrote > 0) torn_.store(true, std::memory_order_relaxed);
+  }
+}
+
+void FileSink::report_lost(int fd) {
+  std::uint64_t n = unreported_.exchange(0, std::memory_order_relaxed);
+  if (n == 0) return;
+  // A line cut short by the failure is ended first, so that every line after it parses.
+  const bool torn = torn_.load(std::memory_order_relaxed);
+  std::string line = torn ? "\n" : "";
+  line += R"({"level":"warn","msg":"log lines lost: the log file could not be written","lost":)";
+  line += std::to_string(n);
+  line += R"(,"error":")";
+  line += std::strerror(last_errno_.load(std::memory_order_relaxed));
+  line += "\"}\n";
+  std::size_t wrote = 0;
+  if (write_all(fd, line.data(), line.size(), &wrote) != 0) {
+    unreported_.fetch_add(n, std::memory_order_relaxed);  // still full: said next time
+    if (wrote > 0) torn_.store(true, std::memory_order_relaxed);
+    return;
+  }
+  if (torn) torn_.store(false, std::memory_order_relaxed);
 }
 
 void FileSink::flush() {

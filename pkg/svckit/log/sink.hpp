@@ -1,7 +1,9 @@
 #pragma once
 // Where encoded log lines go. Each write() gets one whole line ending in '\n'.
 // - StreamSink: stdout/stderr, one write(2) per line.
-// - FileSink: appends to a file; reopen() (wired to SIGHUP) lets logrotate move the file away.
+// - FileSink: appends to a file; reopen() (wired to SIGHUP) lets logrotate move the file away. A line
+//   that cannot be written (a full disk) is dropped and counted, never retried or waited for; the
+//   count is said in the file when a line can be written again.
 // - AsyncSink: wraps another sink behind a bounded double buffer and a writer thread, so the thread
 //   that logs (an event loop) never blocks on I/O. When the buffer is full lines are dropped and
 //   counted; the count is reported as a log line of its own and through dropped().
@@ -51,12 +53,19 @@ class FileSink final : public Sink {
   void write(std::string_view line) override;
   void flush() override;
   Status reopen() override;
+  // Lines that could not be written (ENOSPC, EIO...).
+  std::uint64_t dropped() const noexcept override { return lost_.load(std::memory_order_relaxed); }
   const std::string& path() const noexcept { return path_; }
 
  private:
   explicit FileSink(std::string path) : path_(std::move(path)) {}
+  void report_lost(int fd);
   std::string path_;
   std::atomic<int> fd_{-1};
+  std::atomic<std::uint64_t> lost_{0};
+  std::atomic<std::uint64_t> unreported_{0};
+  std::atomic<int> last_errno_{0};
+  std::atomic<bool> torn_{false};  // a failed write left part of its line in the file
 };
 
 // Writes every line to each of several sinks (stdout and an OTLP exporter, say). flush, reopen and
@@ -100,7 +109,10 @@ class AsyncSink final : public Sink {
   // Blocks until everything written so far has reached the inner sink.
   void flush() override;
   Status reopen() override { return inner_->reopen(); }
-  std::uint64_t dropped() const noexcept override { return dropped_.load(std::memory_order_relaxed); }
+  // Its own drops (buffer full) and the inner sink's (a full disk under a FileSink).
+  std::uint64_t dropped() const noexcept override {
+    return dropped_.load(std::memory_order_relaxed) + inner_->dropped();
+  }
   // Builds the line that reports n dropped lines (the logger sets one in its own format).
   void set_drop_reporter(std::function<std::string(std::uint64_t)> reporter);
 

@@ -26,6 +26,13 @@
 namespace svckit::http {
 
 namespace detail {
+struct RaisedLimit {
+  std::uint64_t before, after;  // the soft RLIMIT_NOFILE
+  bool enough;
+};
+// Raises the soft limit on open files to `want` (at most the hard limit); enough: it is `want` or more.
+RaisedLimit raise_fd_limit(std::size_t want);
+
 inline std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
 }
@@ -99,6 +106,9 @@ struct Server::LoopState {
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor;
   std::unique_ptr<detail::ReadPoller> poller;  // every connection of this loop, for read waits
   std::vector<Conn*> conns;
+  int spare_fd = -1;  // given up to refuse a connection when the process is out of descriptors
+  std::uint64_t refused_without_fd = 0;
+  std::int64_t last_accept_warning = 0;  // steady ns
 };
 
 struct Server::Conn {
@@ -141,7 +151,8 @@ struct Server::Conn {
   std::string out;            // response bytes not yet written
   std::string_view big_body;  // a large response body, written from the Response without a copy
   std::string scratch;
-  bool just_flushed = false;  // the last thing done was a write: no point reading speculatively
+  bool just_flushed = false;             // the last thing done was a write: no point reading speculatively
+  std::uint32_t reads_without_wait = 0;  // reads in a row that found bytes waiting
 
  private:
   void open();
@@ -208,9 +219,10 @@ struct Server::Conn {
       bool crlf_pending = false;     // the CRLF after the last chunk written goes out with the next bytes
       bool announced_close = false;  // the head written said Connection: close
     } f;
-    std::uint64_t in_left = 0;   // Content-Length bytes not yet read
-    std::uint64_t out_left = 0;  // Content-Length bytes not yet written
-    std::size_t pos = 0;         // unread body bytes start here in `in`
+    std::uint64_t in_left = 0;       // Content-Length bytes not yet read
+    std::uint64_t out_left = 0;      // Content-Length bytes not yet written
+    std::int64_t body_deadline = 0;  // steady ns: the whole streamed body by then
+    std::size_t pos = 0;             // unread body bytes start here in `in`
     std::optional<ChunkedDecoder> decoder;
     std::string piece;  // a decoded chunk
   };
