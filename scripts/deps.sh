@@ -11,6 +11,7 @@ build_pkgs=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libssl-dev                            # svckit::auth's signatures (OpenSSL 3)
   libsodium-dev                         # identity's password hashes (argon2id) and sealed signing keys
+  libqrencode-dev                       # license-svc's QR codes (SVG drawn server-side)
 )
 test_pkgs=(
   libgtest-dev libgmock-dev nlohmann-json3-dev
@@ -30,6 +31,7 @@ test_pkgs=(
   buildah podman runc openssl           # the images built and run (tests/image); the licence key made
   nginx                                 # the reference the HTTP/1.1 conformance cases compare with
   chromium                              # the admin console's browser test (headless, driven by playwright-core)
+  zbar-tools                            # zbarimg: reads the licence QR codes back (license-svc's test, the portal's)
 )
 bench_pkgs=(
   libbenchmark-dev
