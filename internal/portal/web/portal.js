@@ -248,6 +248,11 @@ function attributesFromForm() {
   return out;
 }
 
+// 128 random bits as hex (crypto.randomUUID needs a secure context; plain-HTTP hosts are not one).
+function randomKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), b => b.toString(16).padStart(2, '0')).join('');
+}
+
 async function issue() {
   const body = {
     holder: $('issue-holder').value.trim(),
@@ -259,7 +264,7 @@ async function issue() {
   };
   // One key per filled form: a retried submission answers the same licence.
   const form = $('issue-form');
-  if (!form.dataset.key) form.dataset.key = crypto.randomUUID();
+  if (!form.dataset.key) form.dataset.key = randomKey();
   const r = await api('POST', '/v1/licenses', { body, headers: { 'Idempotency-Key': form.dataset.key } });
   if (r.status !== 201 && r.status !== 200) { notice('Not issued: ' + problem(r), true); return; }
   delete form.dataset.key;
