@@ -56,7 +56,8 @@ std::string zbar(const Raster& r, int scale) {
     out << "P5\n" << w << ' ' << w << "\n255\n";
     out.write(reinterpret_cast<const char*>(r.px.data()), static_cast<std::streamsize>(r.px.size()));
   }
-  std::string cmd = "zbarimg --quiet --raw '" + pgm + "' 2>&1";
+  // stderr aside: zbarimg may complain there about a missing D-Bus, which is no part of the result.
+  std::string cmd = "zbarimg --quiet --raw '" + pgm + "' 2>/dev/null";
   std::string text;
   if (FILE* p = ::popen(cmd.c_str(), "r")) {
     char buf[4096];

@@ -45,7 +45,7 @@ class PortalTest : public ::testing::Test {
   http::ClientResponse get(std::string path, std::vector<std::pair<std::string, std::string>> headers = {}) {
     http::ClientRequest req{.method = http::Method::kGet, .url = base_ + path, .headers = std::move(headers)};
     auto r = rt_.block_on(client_.send(Context().with_timeout(5s), std::move(req)));
-    EXPECT_TRUE(r.ok());
+    EXPECT_TRUE(r.has_value());
     return r ? *r : http::ClientResponse{};
   }
 
