@@ -53,7 +53,7 @@ t.check(await page.isVisible('#mine-empty'), 'no licences yet');
 // The tokens: the refresh token is HttpOnly (not in document.cookie), nothing token-like is stored.
 const stored = await page.evaluate(() => [document.cookie, JSON.stringify(localStorage), JSON.stringify(sessionStorage)].join(' '));
 t.check(!stored.includes('svckit_refresh') && !/eyJ[\w-]+\.eyJ/.test(stored), `no token readable from storage or cookies: ${stored}`);
-const cookies = await t.context.cookies(gw);
+const cookies = await t.context.cookies(gw + '/v1/auth/refresh');  // the cookie's path only
 const rc = cookies.find(c => c.name === 'svckit_refresh');
 t.check(rc && rc.httpOnly && rc.sameSite === 'Strict' && rc.path === '/v1/auth', `the refresh cookie: ${JSON.stringify(rc)}`);
 // A reload keeps the session: the access token comes back from the refresh cookie.

@@ -43,9 +43,13 @@ async function api(method, path, { body, headers = {}, bearer = true } = {}) {
     method, headers: h, credentials: 'same-origin', cache: 'no-store',
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  // The body is read to its end even when unused (a 204): the request is then finished, not left
+  // open to be cancelled by the next navigation.
+  const text = await r.text();
   let data = null;
-  const type = r.headers.get('Content-Type') || '';
-  if (type.includes('json')) data = await r.json().catch(() => null);
+  if ((r.headers.get('Content-Type') || '').includes('json')) {
+    try { data = JSON.parse(text); } catch (e) { data = null; }
+  }
   return { status: r.status, data, headers: r.headers };
 }
 
