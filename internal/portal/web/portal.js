@@ -181,6 +181,7 @@ async function showQr(l) {
   $('qr-title').textContent = 'QR code of ' + l.type.replace(/_/g, ' ') + ' ' + l.number;
   $('qr-text').textContent = l.qr;
   $('qr-panel').hidden = false;
+  $('qr-panel').scrollIntoView({ block: 'start' });
 }
 
 async function showMine() {
