@@ -177,11 +177,12 @@ async function showQr(l) {
   qrUrl = URL.createObjectURL(new Blob([blob], { type: 'image/svg+xml' }));
   const img = $('qr-image');
   img.dataset.id = l.id;
+  // Once drawn (its height known), the code is brought into view.
+  img.addEventListener('load', () => $('qr-panel').scrollIntoView({ block: 'start' }), { once: true });
   img.src = qrUrl;
   $('qr-title').textContent = 'QR code of ' + l.type.replace(/_/g, ' ') + ' ' + l.number;
   $('qr-text').textContent = l.qr;
   $('qr-panel').hidden = false;
-  $('qr-panel').scrollIntoView({ block: 'start' });
 }
 
 async function showMine() {
