@@ -11,6 +11,7 @@ build_pkgs=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libssl-dev                            # svckit::auth's signatures (OpenSSL 3)
   libsodium-dev                         # identity's password hashes (argon2id) and sealed signing keys
+  libqrencode-dev                       # license-svc's QR codes (SVG drawn server-side)
 )
 test_pkgs=(
   libgtest-dev libgmock-dev nlohmann-json3-dev
@@ -31,6 +32,7 @@ test_pkgs=(
                                         # the TLS tests' throwaway CA and certificates (tests/http/make_certs.sh)
   nginx                                 # the reference the HTTP/1.1 conformance cases compare with
   chromium                              # the admin console's browser test (headless, driven by playwright-core)
+  zbar-tools                            # zbarimg: reads the licence QR codes back (license-svc's test, the portal's)
 )
 bench_pkgs=(
   libbenchmark-dev

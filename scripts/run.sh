@@ -125,6 +125,7 @@ start chat-svc - $((base + 10)) "$build/cmd/chat-svc/chat-svc" --set grpc.port="
 echo "svckit: chat-svc    gRPC 127.0.0.1:$grpc_port (api/chat/v1/chat.proto: svckit.chat.v1.ChatService/BidirectionalChat)"
 cat <<TXT
 svckit: the platform is at $gateway_url   (the demo admin and clerk: $secrets/bootstrap.json)
+svckit: the web portal: open $gateway_url/ in a browser (docs/portal.md)
 svckit: try it: the citizen and clerk journey in README.md ("Try it"), e.g.
   curl $gateway_url/hello
   curl -X POST $gateway_url/v1/auth/register -H 'Content-Type: application/json' \\

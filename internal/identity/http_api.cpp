@@ -99,7 +99,9 @@ struct TokensOut {
     s.field("access_token", &TokensOut::access_token).required().describe("a JWT (typ at+jwt)");
     s.field("token_type", &TokensOut::token_type).required().one_of({"Bearer"});
     s.field("expires_in", &TokensOut::expires_in).required().describe("seconds");
-    s.field("refresh_token", &TokensOut::refresh_token).required().describe("opaque, rotated on every use");
+    s.field("refresh_token", &TokensOut::refresh_token)
+        .omit_empty()
+        .describe("opaque, rotated on every use; absent in cookie mode (X-Token-Delivery: cookie)");
     s.field("refresh_expires_in", &TokensOut::refresh_expires_in).required().describe("seconds");
     s.field("user_id", &TokensOut::user_id).required();
     s.field("roles", &TokensOut::roles).required();
@@ -181,15 +183,84 @@ bool body_too_large(http::Request& req, http::Response& res) {
   return true;
 }
 
-void answer_tokens(http::Response& res, const TokenPair& t) {
+// Cookie mode (docs/identity.md, "Cookie mode"): a browser asks with this header to have its refresh
+// token kept in an HttpOnly cookie that script cannot read, scoped to /v1/auth. The header is also the
+// CSRF defence of the calls the cookie authenticates: a cross-site form cannot send a custom header,
+// and a cross-origin fetch that sends one needs a CORS preflight that the platform does not grant.
+constexpr std::string_view kDeliveryHeader = "X-Token-Delivery";
+constexpr std::string_view kRefreshCookie = "svckit_refresh";
+
+bool cookie_mode(const http::Request& req) {
+  return req.header(kDeliveryHeader) == "cookie";
+}
+
+// Secure when the client's connection was TLS, as the gateway in front reports it.
+bool over_tls(const http::Request& req) {
+  return req.header("X-Forwarded-Proto") == "https";
+}
+
+void set_refresh_cookie(http::Response& res, const http::Request& req, std::string_view value, std::int64_t max_age) {
+  std::string c(kRefreshCookie);
+  c += '=';
+  c += value;
+  c += "; Path=/v1/auth; Max-Age=" + std::to_string(max_age) + "; HttpOnly; SameSite=Strict";
+  if (over_tls(req)) c += "; Secure";
+  res.add_header("Set-Cookie", c);
+}
+
+// The host part of an origin or a Host header ("https://a.example:8080" -> "a.example:8080").
+std::string_view host_of(std::string_view origin) {
+  if (auto p = origin.find("://"); p != std::string_view::npos) origin.remove_prefix(p + 3);
+  if (auto p = origin.find('/'); p != std::string_view::npos) origin = origin.substr(0, p);
+  return origin;
+}
+
+// A call the refresh cookie authenticates must come from the platform's own pages: the custom header,
+// and, where the browser says where the call came from, the same origin.
+Status same_site_call(const http::Request& req) {
+  if (!cookie_mode(req))
+    return Status(Code::kPermissionDenied, "CSRF_HEADER_REQUIRED",
+                  "a call authenticated by the refresh cookie must send X-Token-Delivery: cookie");
+  if (auto site = req.header("Sec-Fetch-Site"); !site.empty() && site != "same-origin")
+    return Status(Code::kPermissionDenied, "CROSS_SITE_REQUEST",
+                  "the refresh cookie is accepted from the same origin only");
+  if (auto origin = req.header("Origin"); !origin.empty()) {
+    std::string_view host = req.header("X-Forwarded-Host");
+    if (host.empty()) host = req.header("Host");
+    if (auto comma = host.find(','); comma != std::string_view::npos) host = host.substr(0, comma);
+    if (host_of(origin) != host)
+      return Status(Code::kPermissionDenied, "CROSS_SITE_REQUEST",
+                    "the refresh cookie is accepted from the same origin only");
+  }
+  return Status();
+}
+
+void answer_tokens(http::Response& res, const http::Request& req, const TokenPair& t) {
+  const bool cookie = cookie_mode(req);
   TokensOut out{.access_token = t.access_token,
                 .expires_in = t.expires_in.count(),
-                .refresh_token = t.refresh_token,
+                .refresh_token = cookie ? std::string() : t.refresh_token,
                 .refresh_expires_in = t.refresh_expires_in.count(),
                 .user_id = t.user_id,
                 .roles = t.roles};
   res.json(200, out);
+  if (cookie) set_refresh_cookie(res, req, t.refresh_token, t.refresh_expires_in.count());
   res.set_header("Cache-Control", "no-store");  // RFC 6749 §5.1
+}
+
+// The refresh token of a refresh or logout: the JSON body's, or in cookie mode (an empty body) the
+// cookie's, after the same-site checks.
+Result<std::string> refresh_token_of(http::Request& req) {
+  if (req.body().empty() && cookie_mode(req)) {
+    if (Status st = same_site_call(req); !st.ok()) return make_error(std::move(st));
+    auto c = req.cookie(kRefreshCookie);
+    if (!c || c->empty())
+      return make_error(Status(Code::kUnauthenticated, "REFRESH_TOKEN_MISSING", "no refresh cookie"));
+    return std::string(*c);
+  }
+  auto in = http::bind_json<RefreshBody>(req);
+  if (!in) return make_error(in.error());
+  return std::move(in->refresh_token);
 }
 
 void answer_account(http::Response& res, int code, const Credentials& c) {
@@ -205,6 +276,9 @@ Actor actor_of(const http::Request& req) {
 }  // namespace
 
 void mount(http::Router& router, std::shared_ptr<Identity> id) {
+  const std::string cookie_doc =
+      "cookie: the refresh token in an HttpOnly cookie (svckit_refresh, Path=/v1/auth, SameSite=Strict) instead "
+      "of the body; refresh and logout then take an empty body and the cookie, same-origin only";
   auto api = router.group("/v1/auth");
   api.post("/register",
            [id](http::Request& req, http::Response& res) -> Task<void> {
@@ -231,47 +305,56 @@ void mount(http::Router& router, std::shared_ptr<Identity> id) {
              const std::string client(req.client_ip());
              auto tokens = co_await id->login(req.ctx, in->email, in->password, client);
              if (!tokens) co_return answer_error(res, tokens.error());
-             answer_tokens(res, *tokens);
+             answer_tokens(res, req, *tokens);
            })
       .doc(http::RouteDoc()
                .summary("Log in: an access token and a refresh token")
                .tags({"auth"})
                .body<LoginBody>()
+               .header("X-Token-Delivery", cookie_doc)
                .example("ann", R"({"email":"ann@example.com","password":"correct-horse-battery"})")
                .returns<TokensOut>(200, "the tokens")
                .errors({401, 413, 429}));
   api.post("/refresh",
            [id](http::Request& req, http::Response& res) -> Task<void> {
              if (body_too_large(req, res)) co_return;
-             auto in = http::bind_json<RefreshBody>(req);
-             if (!in) co_return answer_error(res, in.error());
-             auto tokens = co_await id->refresh(req.ctx, in->refresh_token);
-             if (!tokens) co_return answer_error(res, tokens.error());
-             answer_tokens(res, *tokens);
+             auto token = refresh_token_of(req);
+             if (!token) co_return answer_error(res, token.error());
+             auto tokens = co_await id->refresh(req.ctx, *token);
+             if (!tokens) {
+               // A refused cookie is cleared, so the page starts signed out instead of retrying it.
+               if (cookie_mode(req) && tokens.error().code() == Code::kUnauthenticated)
+                 set_refresh_cookie(res, req, "", 0);
+               co_return answer_error(res, tokens.error());
+             }
+             answer_tokens(res, req, *tokens);
            })
       .doc(http::RouteDoc()
                .summary("A fresh pair of tokens; the refresh token rotates")
                .tags({"auth"})
                .body<RefreshBody>()
+               .header("X-Token-Delivery", cookie_doc)
                .example("refresh", R"({"refresh_token":"rt_8f2c0d1e"})")
                .returns<TokensOut>(200, "the tokens")
-               .errors({401, 413}));
+               .errors({401, 403, 413}));
   api.post("/logout",
            [id](http::Request& req, http::Response& res) -> Task<void> {
              if (body_too_large(req, res)) co_return;
-             auto in = http::bind_json<RefreshBody>(req);
-             if (!in) co_return answer_error(res, in.error());
-             Status st = co_await id->logout(req.ctx, in->refresh_token);
+             auto token = refresh_token_of(req);
+             if (!token) co_return answer_error(res, token.error());
+             Status st = co_await id->logout(req.ctx, *token);
              if (!st.ok()) co_return answer_error(res, st);
+             if (cookie_mode(req)) set_refresh_cookie(res, req, "", 0);
              res.status = 204;
            })
       .doc(http::RouteDoc()
                .summary("Log out: revoke a refresh token")
                .tags({"auth"})
                .body<RefreshBody>()
+               .header("X-Token-Delivery", cookie_doc)
                .example("logout", R"({"refresh_token":"rt_8f2c0d1e"})")
                .returns_empty(204, "revoked")
-               .errors({413}));
+               .errors({401, 403, 413}));
 
   // Signed in: who am I; admin: roles, keys, the audit trail.
   auto signed_in = api.group("");

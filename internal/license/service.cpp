@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "gate.hpp"
+#include "qr.hpp"
 #include "schema.hpp"
 #include "store.hpp"
 #include "svckit/auth/base64url.hpp"
@@ -424,6 +425,26 @@ class Handlers {
     res.json(200, licence_json(*l));
   }
 
+  // The licence's verification text as a QR code, for whoever may read the licence.
+  Task<void> qr(http::Request& req, http::Response& res) {
+    Caller c = caller_of(req.ctx);
+    std::string id(req.param("id"));
+    auto l = co_await licences_.get(*db_, req.ctx, id);
+    if (!l) co_return answer_error(res, l.error().code() == Code::kNotFound ? not_found(id) : l.error());
+    if (!c.sees(*l)) co_return answer_error(res, not_found(id));
+    auto sig = auth::base64url_decode(l->signature);
+    auto m = qr_encode(qr_text(l->canonical, sig ? *sig : std::string()));
+    if (!m) co_return answer_error(res, m.error());
+    res.status = 200;
+    res.set_header("Content-Type", "image/svg+xml");
+    // Shown as an image, never as a page: no script runs in it even when opened on its own.
+    res.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Cache-Control", "private, no-cache");
+    res.set_header("ETag", etag(l->version));
+    res.body = qr_svg(*m);
+  }
+
   Task<void> list(http::Request& req, http::Response& res) {
     Caller c = caller_of(req.ctx);
     auto limit = page_limit(req, o_);
@@ -640,6 +661,14 @@ void mount(http::Router& router, std::shared_ptr<db::Database> db, std::shared_p
                .bearer()
                .returns<LicenceDoc>(200)
                .errors({403, 404}));
+  l.get("/:id/qr.svg", [h](http::Request& req, http::Response& res) { return h->qr(req, res); })
+      .use(authn)
+      .doc(http::RouteDoc()
+               .summary("A licence's verification text as a QR code (SVG)")
+               .tags({"licenses"})
+               .bearer()
+               .returns_empty(200, "image/svg+xml: the QR code of the licence's qr text")
+               .errors({404}));
   l.post("/:id/revoke", [h](http::Request& req, http::Response& res) { return h->revoke(req, res); })
       .use(authn)
       .doc(http::RouteDoc()

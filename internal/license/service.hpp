@@ -39,7 +39,8 @@ struct Options {
 };
 
 // Registers GET /v1/license-types, POST/GET /v1/licenses, GET /v1/licenses/keys,
-// POST /v1/licenses/verify, GET /v1/licenses/:id, POST /v1/licenses/:id/revoke and GET /v1/audit.
+// POST /v1/licenses/verify, GET /v1/licenses/:id, GET /v1/licenses/:id/qr.svg, POST
+// /v1/licenses/:id/revoke and GET /v1/audit.
 // db, keys and verifier must outlive the router.
 void mount(http::Router& router, std::shared_ptr<db::Database> db, std::shared_ptr<const KeyRing> keys,
            std::shared_ptr<const auth::Verifier> verifier, log::Logger logger, Options options = {});

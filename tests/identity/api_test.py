@@ -133,6 +133,49 @@ check(s == 401 and err["reason"] == "REFRESH_TOKEN_REVOKED", f"refresh after log
 s, err, _ = call("POST", "/v1/auth/refresh", {"refresh_token": "made-up"})
 check(s == 401 and err["reason"] == "REFRESH_TOKEN_UNKNOWN", f"made-up refresh token: {s} {err}")
 
+# ---- cookie mode (the web portal): the refresh token only in an HttpOnly, SameSite=Strict cookie
+def cookie_of(h):
+    c = h.get("set-cookie", "")
+    name, _, rest = c.partition("=")
+    return name, rest.split(";")[0], [a.strip() for a in c.split(";")[1:]]
+
+
+portal = {"X-Token-Delivery": "cookie"}
+s, ctok, h = call("POST", "/v1/auth/login", {"email": "ann@example.com", "password": "tangerine-velvet-42"}, headers=portal)
+name, rt, attrs = cookie_of(h)
+check(s == 200 and "refresh_token" not in ctok and ctok["access_token"], f"cookie login: no refresh token in the body: {s} {ctok}")
+check(name == "svckit_refresh" and len(rt) > 20, f"cookie login: the refresh cookie: {h.get('set-cookie')}")
+check({"HttpOnly", "SameSite=Strict", "Path=/v1/auth"} <= set(attrs) and "Secure" not in attrs,
+      f"cookie attributes over plain HTTP: {attrs}")
+same = dict(portal, Cookie="svckit_refresh=" + rt, Origin="http://" + u.netloc, **{"Sec-Fetch-Site": "same-origin"})
+s, c2, h = call("POST", "/v1/auth/refresh", headers=same)
+_, rt2, _ = cookie_of(h)
+check(s == 200 and c2["access_token"] and "refresh_token" not in c2 and rt2 and rt2 != rt,
+      f"cookie refresh rotates the cookie: {s} {c2} {h.get('set-cookie')}")
+# Cross-site: the browser says so (Sec-Fetch-Site), or the Origin is another site, or the custom header is
+# missing (a plain form post): refused before the token is looked at, so the cookie still works after.
+same2 = dict(same, Cookie="svckit_refresh=" + rt2)
+for what, hdrs in [("Sec-Fetch-Site cross-site", dict(same2, **{"Sec-Fetch-Site": "cross-site"})),
+                   ("foreign Origin", dict(same2, Origin="https://evil.example", **{"Sec-Fetch-Site": ""})),
+                   ("no custom header", {"Cookie": same2["Cookie"], "Content-Type": "text/plain"})]:
+    hdrs = {k: v for k, v in hdrs.items() if v}
+    s, err, h = call("POST", "/v1/auth/refresh", headers=hdrs)
+    check(s in (400, 403, 415) and "set-cookie" not in h, f"cross-site refresh refused ({what}): {s} {err}")
+    check(s != 403 or err["reason"] in ("CROSS_SITE_REQUEST", "CSRF_HEADER_REQUIRED"), f"reason ({what}): {err}")
+s, c3, h = call("POST", "/v1/auth/refresh", headers=same2)
+_, rt3, _ = cookie_of(h)
+check(s == 200 and rt3, f"the cookie survives the refused cross-site calls: {s} {c3}")
+s, _, h = call("POST", "/v1/auth/refresh", headers=dict(same2, **{"X-Forwarded-Proto": "https"}))
+check(s == 401 and "Max-Age=0" in h.get("set-cookie", ""), f"a replayed cookie is refused and cleared: {s} {h}")
+s, ctok, h = call("POST", "/v1/auth/login", {"email": "ann@example.com", "password": "tangerine-velvet-42"},
+                  headers=dict(portal, **{"X-Forwarded-Proto": "https"}))
+name, rt, attrs = cookie_of(h)
+check("Secure" in attrs, f"Secure behind TLS: {attrs}")
+s, _, h = call("POST", "/v1/auth/logout", headers=dict(portal, Cookie="svckit_refresh=" + rt))
+check(s == 204 and "Max-Age=0" in h.get("set-cookie", ""), f"cookie logout clears it: {s} {h}")
+s, err, _ = call("POST", "/v1/auth/refresh", {"refresh_token": rt})
+check(s == 401 and err["reason"] == "REFRESH_TOKEN_REVOKED", f"cookie logout revoked the login: {s} {err}")
+
 # ---- roles: the bootstrapped admin grants clerk; a citizen cannot
 s, adm, _ = login("admin@gov.example", "bootstrap-admin-pass-1")
 check(s == 200 and adm["roles"] == ["admin"], f"bootstrapped admin: {s} {adm}")

@@ -94,6 +94,18 @@ check(s == 200, f"admin reads any: {s}")
 s, _, _ = call("GET", "/v1/licenses/no-such-id", token=root)
 check(s == 404, f"missing: {s}")
 
+# the QR code as SVG: for whoever may read the licence, inert on its own (the unit test decodes it)
+s, svg, r = call("GET", f"/v1/licenses/{lic['id']}/qr.svg", token=alice)
+svg = svg.decode() if isinstance(svg, bytes) else str(svg)
+check(s == 200 and r.getheader("Content-Type") == "image/svg+xml" and svg.startswith("<svg "), f"qr.svg: {s} {svg[:80]}")
+check("sandbox" in (r.getheader("Content-Security-Policy") or "") and r.getheader("X-Content-Type-Options") == "nosniff",
+      f"qr.svg is inert: {r.getheaders()}")
+check("<script" not in svg and svg.count("<path") == 1, "qr.svg: one path, no script")
+s, bad, _ = call("GET", f"/v1/licenses/{lic['id']}/qr.svg", token=bob)
+check(s == 404, f"qr.svg of another's licence: {s}")
+s, _, _ = call("GET", f"/v1/licenses/{lic['id']}/qr.svg")
+check(s == 401, f"qr.svg without a token: {s}")
+
 # authentication and roles
 s, bad, r = call("POST", "/v1/licenses", licence("A2"), alice)
 check(s == 403, f"citizen issues: {s} {bad}")
