@@ -126,7 +126,7 @@ void mount_http(svckit::http::Router& router, std::shared_ptr<const ItemService>
                .example("lamp", R"({"name":"lamp","description":"a desk lamp"})")
                .returns<Item>(201, "the item, with its ETag"));
   router.get("/v1/items", [h](Request& req, Response& res) { return h->list(req, res); })
-      .doc(RouteDoc().summary("List items, a page at a time").tags({"items"}).query<ListQuery>().returns<ItemPage>(200));
+      .doc(RouteDoc().summary("List items by page").tags({"items"}).query<ListQuery>().returns<ItemPage>(200));
   router.get("/v1/items/:id", [h](Request& req, Response& res) { return h->get(req, res); })
       .doc(RouteDoc().summary("Get an item").tags({"items"}).returns<Item>(200).errors({400, 404}));
   router.put("/v1/items/:id", [h](Request& req, Response& res) { return h->replace(req, res); })
