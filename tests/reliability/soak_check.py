@@ -12,7 +12,9 @@ def check(out):
     """The soak's rules after a warm-up of a fifth of the run: RSS grows by at most 5 %, open fds and
     threads stay flat, the p99 of the last fifth is within 10 % of the first fifth after warm-up (plus
     SOAK_P99_SLACK_MS, default 1 ms: on a shared 2-core machine a sub-millisecond p99 moves by more
-    than 10 % from scheduling noise alone), and no request fails."""
+    than 10 % from scheduling noise alone), and no request fails. SOAK_RSS_SLACK_MB (default 0) lets
+    RSS grow by that much when it is more than 5 %: in a short run the database's page caches (SQLite's
+    2 MiB a connection) are still filling as the table grows."""
     d = json.load(open(out))
     seconds, samples, lat = d["seconds"], d["samples"], d["latencies"]
     warm = seconds / 5
@@ -33,7 +35,8 @@ def check(out):
     broken = []
     if errors:
         broken.append(f"{errors} requests failed")
-    if growth > 5.0:
+    slack_kb = float(os.environ.get("SOAK_RSS_SLACK_MB", "0")) * 1024
+    if growth > 5.0 and rss_max - rss0 > slack_kb:
         broken.append(f"RSS grew {growth:.1f} % after warm-up")
     if max(fds) - min(fds) > 4:
         broken.append(f"open fds moved {min(fds)}..{max(fds)}")

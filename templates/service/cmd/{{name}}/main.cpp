@@ -41,7 +41,9 @@ int main(int argc, char** argv) {
   }
   auto items = std::make_shared<const {{name_snake}}::ItemService>({{name_snake}}::ItemRepository(*db, settings.cursor_secret));
   {{name_snake}}::mount_http(app.router(), items, live);
-  svckit::http::serve_openapi(app.router(), {.title = "{{name}}", .version = "0.1.0"});  // built once, at start
+  // Built once, at start, from the routes' .doc() and the structs' json_schema.
+  svckit::http::serve_openapi(app.router(),
+                              {.title = "{{name}}", .version = "0.1.0", .description = "The {{name}} service's API."});
 {{#grpc}}
 
   svckit::grpc::Service grpc_items("{{name_snake}}.v1.{{Name}}");
