@@ -33,7 +33,7 @@ run_on() {  # driver [--set ...]
   shift
   local root=$tmp/$driver
   mkdir -p "$root/internal/{{name}}"
-  cp -r "$src/configs" "$src/api" "$root/"
+  cp -r "$src/configs" "$root/"
   cp -r "$src/internal/{{name}}/migrations" "$root/internal/{{name}}/"
   "$bin" --config-dir "$root/configs" --env test --set http.host=127.0.0.1 --set http.port=0 --set admin.port=0 \
     --set log.async=false --set log.level=info --set db.driver="$driver" "$@" \
