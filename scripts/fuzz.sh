@@ -21,7 +21,8 @@ run_target() {
   echo "fuzz: $name ran ${seconds}s without a finding"
 }
 run_target http_parser pkg/svckit/http/parser_fuzz.cpp pkg/svckit/http/parser.cpp
-run_target json pkg/svckit/json/json_fuzz.cpp pkg/svckit/json/reader.cpp pkg/svckit/json/json.cpp
+json=(pkg/svckit/json/{reader,json,type_schema}.cpp)
+run_target json pkg/svckit/json/json_fuzz.cpp "${json[@]}"
 run_target dns_message pkg/svckit/discovery/dns_fuzz.cpp pkg/svckit/discovery/detail/dns_message.cpp
 run_target auth_token pkg/svckit/auth/auth_fuzz.cpp pkg/svckit/auth/{base64url,key,jwk,key_set,claims,jws,verifier}.cpp \
-  pkg/svckit/json/reader.cpp pkg/svckit/json/json.cpp pkg/svckit/core/{context,frame_pool}.cpp -lcrypto
+  "${json[@]}" pkg/svckit/core/{context,frame_pool,runtime}.cpp -lcrypto
