@@ -12,6 +12,9 @@
 set -euo pipefail
 build=$1 src=$2 secs=${3:-8}
 shed=${SHED:-16}
+# The loop's queueing delay the queue shedder holds (resilience.shed_queue_delay); off without shedding.
+queue_delay=${QUEUE_DELAY:-5ms}
+[ "$shed" = 0 ] && queue_delay=0
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
 pids=()
@@ -39,7 +42,7 @@ OL=$tmp/openloop
 
 "$build/cmd/user-svc/user-svc" --config-dir "$src/configs" --set http.port=0 --set http.host=127.0.0.1 --set admin.port=0 \
   --set log.level=warn --set discovery.backend=static --set http.access_log=false --set db.sqlite.path="$tmp/user.db" \
-  --set app.workers=1 --set resilience.max_in_flight=$shed >/dev/null 2>"$tmp/err" &
+  --set app.workers=1 --set resilience.max_in_flight=$shed --set resilience.shed_queue_delay=$queue_delay >/dev/null 2>"$tmp/err" &
 pid=$!
 pids+=($pid)
 wait_service "$tmp/err" user-svc

@@ -21,11 +21,33 @@
 #include "svckit/http/server.hpp"
 #include "svckit/http/settings.hpp"
 #include "svckit/log/settings.hpp"
+#include "svckit/resilience/queue_shedder.hpp"
 #include "svckit/resilience/settings.hpp"
 #include "svckit/resilience_http/middleware.hpp"
 #include "svckit/trace/settings.hpp"
 
 namespace svckit::app {
+
+namespace {
+// The queue shedder's per-loop state: the measured queueing delay and the refusal probability.
+void register_queue_shedder_metrics(metrics::Registry& r, std::shared_ptr<resilience::QueueShedder> q) {
+  r.add_collector([q](metrics::Emitter& e) {
+    std::vector<std::string> names(q->loops());
+    for (std::size_t i = 0; i < q->loops(); ++i) names[i] = std::to_string(i);
+    auto family = [&](std::string_view name, std::string_view help, auto value) {
+      e.begin(name, help, metrics::Type::kGauge);
+      for (std::size_t i = 0; i < q->loops(); ++i) {
+        std::pair<std::string_view, std::string_view> label{"loop", names[i]};
+        e.sample(name, std::span(&label, 1), value(i));
+      }
+    };
+    family("svckit_resilience_queue_delay_seconds", "The queueing delay the shedder's probe last measured on the loop.",
+           [&](std::size_t i) { return std::chrono::duration<double>(q->delay(i)).count(); });
+    family("svckit_resilience_queue_shed_probability", "The share of new requests the loop refuses now (PIE).",
+           [&](std::size_t i) { return q->probability(i); });
+  });
+}
+}  // namespace
 
 struct App::Telemetry {
   trace::TracingSetup tracing;
@@ -158,6 +180,13 @@ std::optional<int> App::init(int argc, const char* const* argv) {
       shedder_ =
           std::make_shared<resilience::Shedder>(resilience::ShedderSettings{.cpu_threshold = guard.shed_cpu_threshold});
       router_->use(resilience::middleware::shed(shedder_));
+    }
+    if (guard.shed_queue_delay.count() > 0) {
+      queue_shedder_ = std::make_shared<resilience::QueueShedder>(
+          resilience::QueueShedderSettings{.target = guard.shed_queue_delay}, runtime_->size());
+      queue_shedder_->start(*runtime_);
+      router_->use(resilience::middleware::shed_queue(queue_shedder_));
+      register_queue_shedder_metrics(*registry_, queue_shedder_);
     }
     if (guard.rate_limit) {
       rate_limit = std::make_shared<resilience::TokenBucket>(guard.rate, guard.burst);

@@ -58,6 +58,7 @@ struct DiscoverySettings;
 
 namespace svckit::resilience {
 class Shedder;
+class QueueShedder;
 }
 
 namespace svckit::app {
@@ -240,6 +241,7 @@ class App {
   std::mutex served_mu_;
   resilience::Upstreams upstreams_;
   std::shared_ptr<resilience::Shedder> shedder_;
+  std::shared_ptr<resilience::QueueShedder> queue_shedder_;
   AppSettings app_settings_;
   AdminSettings admin_settings_;
   bool started_ = false;

@@ -244,6 +244,45 @@ TEST_F(AppTest, TheTrafficPortsShedderIsSharedOnlyWhenSheddingIsOn) {
   app->wait();
 }
 
+// resilience.shed_queue_delay: while work hogs the one loop, requests are refused with 503 and
+// Retry-After; once it is free they are all served again. The controller's state is on /metrics.
+TEST_F(AppTest, TheQueueShedderRefusesWhileTheLoopIsLateAndAdmitsOnceItIsNot) {
+  auto app = make({"app.workers=1", "resilience.shed_queue_delay=2ms"});
+  app->router().get("/x", [](http::Request&, http::Response& res) { res.text(200, "x"); });
+  ASSERT_TRUE(app->start().ok());
+  std::string url = traffic(*app) + "/x";
+  std::atomic<bool> busy{true};
+  std::function<void()> hog = [&] {
+    auto until = std::chrono::steady_clock::now() + 20ms;
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    if (busy.load()) app->runtime().loop(0).post(hog);
+  };
+  app->runtime().loop(0).post(hog);
+  int ok = 0, refused = 0;
+  for (auto end = std::chrono::steady_clock::now() + 1500ms; std::chrono::steady_clock::now() < end;) {
+    auto r = call(*app, http::Method::kGet, url);
+    ASSERT_TRUE(r.has_value()) << r.error().to_string();
+    if (r->status == 503) {
+      ++refused;
+      EXPECT_EQ(r->header("Retry-After"), "1");
+      EXPECT_NE(r->body.find("OVERLOADED"), std::string::npos) << r->body;
+    } else {
+      EXPECT_EQ(r->status, 200);
+      ++ok;
+    }
+  }
+  busy = false;
+  EXPECT_GT(refused, 0) << ok << " served";
+  std::this_thread::sleep_for(300ms);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(call(*app, http::Method::kGet, url)->status, 200) << i;
+  auto metrics = call(*app, http::Method::kGet, admin(*app) + "/metrics");
+  EXPECT_NE(metrics->body.find(R"(svckit_resilience_queue_shed_probability{loop="0"} 0)"), std::string::npos);
+  EXPECT_NE(metrics->body.find(R"(svckit_resilience_queue_delay_seconds{loop="0"})"), std::string::npos);
+  app->request_stop();
+  app->wait();
+}
+
 TEST_F(AppTest, ResilienceSectionInstallsARateLimitOnTheTrafficPort) {
   auto app = make({"resilience.rate_limit=true", "resilience.rate=1", "resilience.burst=2"});
   app->router().get("/x", [](http::Request&, http::Response& res) { res.text(200, "x"); });

@@ -7,6 +7,9 @@ namespace svckit::resilience {
 void ResilienceSettings::describe(config::Binder<ResilienceSettings>& b) {
   b.field("shed", &ResilienceSettings::shed).doc("drop requests fast when CPU-bound and over the proven concurrency");
   b.field("shed_cpu_threshold", &ResilienceSettings::shed_cpu_threshold).range(0.1, 1.0);
+  b.field("shed_queue_delay", &ResilienceSettings::shed_queue_delay)
+      .range(std::chrono::nanoseconds(0), std::chrono::nanoseconds(std::chrono::seconds(10)))
+      .doc("refuse requests at random to hold each event loop's queueing delay here (PIE); 0: off");
   b.field("rate_limit", &ResilienceSettings::rate_limit).doc("a token bucket for the whole service");
   b.field("rate", &ResilienceSettings::rate).range(0.001, 1e9).doc("requests per second");
   b.field("burst", &ResilienceSettings::burst).range(1.0, 1e9);

@@ -4,12 +4,14 @@
 //   resilience:
 //     shed: false                # go-zero's CPU-based load shedder
 //     shed_cpu_threshold: 0.9
+//     shed_queue_delay: 0        # PIE on each event loop's queueing delay (queue_shedder.hpp); 0: off
 //     rate_limit: false          # a token bucket for the whole service
 //     rate: 1000
 //     burst: 2000
 //     max_in_flight: 0           # a bulkhead; 0: none
 //     routes:    [{method: GET, route: /v1/users/:id, rate: 100}]           (rules.hpp)
 //     upstreams: [{name: billing, timeout: 2s, breaker: gobreaker}]         (policy.hpp)
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,7 @@ namespace svckit::resilience {
 struct ResilienceSettings {
   bool shed = false;
   double shed_cpu_threshold = 0.9;
+  std::chrono::nanoseconds shed_queue_delay{0};  // the loop queueing delay held; 0: no queue shedding
   bool rate_limit = false;
   double rate = 1000;  // requests per second
   double burst = 2000;

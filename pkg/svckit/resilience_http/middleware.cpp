@@ -94,6 +94,18 @@ http::Middleware shed(std::shared_ptr<Shedder> shedder) {
   };
 }
 
+http::Middleware shed_queue(std::shared_ptr<QueueShedder> shedder) {
+  auto counter = rejected().with({"queue_delay"});
+  return [shedder, counter](http::Request& req, http::Response& res, http::Next next) -> Task<void> {
+    if (Status st = shedder->admit(); !st.ok()) {
+      counter.inc();
+      refuse(res, st);
+      co_return;
+    }
+    co_await next(req, res);
+  };
+}
+
 }  // namespace middleware
 
 http::Middleware route_limits(const std::vector<RouteRule>& rules) {

@@ -20,6 +20,7 @@
 
 #include "svckit/http/router.hpp"
 #include "svckit/resilience/limiter.hpp"
+#include "svckit/resilience/queue_shedder.hpp"
 #include "svckit/resilience/rules.hpp"
 #include "svckit/resilience/shedder.hpp"
 
@@ -31,6 +32,9 @@ http::Middleware rate_limit(std::shared_ptr<Limiter> limiter);
 http::Middleware pace(std::shared_ptr<Pacer> pacer);
 http::Middleware concurrency_limit(std::shared_ptr<Bulkhead> bulkhead);
 http::Middleware shed(std::shared_ptr<Shedder> shedder);
+// Refuses with the probability the shedder holds for the request's event loop (queue_shedder.hpp);
+// counted as svckit_resilience_rejected_total{kind="queue_delay"}.
+http::Middleware shed_queue(std::shared_ptr<QueueShedder> shedder);
 }  // namespace middleware
 
 // One middleware for all rules: it finds the request's rule by method and matched route template.
