@@ -4,7 +4,8 @@
 # make image  - the release binaries, then one container image per service (buildah, offline)
 # Extra: make test-asan (ASan+UBSan), make test-tsan (TSan), make lint (clang-tidy), make bench,
 # make chaos (the reliability scenarios' long forms, docs/reliability.md), make soak (30 min per database),
-# make fuzz (FUZZ_SECONDS=60), make coverage (-O0 build, per-module table, HTML, 90 % gate on pkg/), make fmt.
+# make fuzz (FUZZ_SECONDS=60), make coverage (make test-asan, then a per-module table, HTML and the 90 %
+# gate on pkg/), make fmt, make fmt-check.
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
@@ -54,9 +55,12 @@ chaos: deps
 	bash tests/reliability/overload.sh build/test . 60
 	-SHED=0 bash tests/reliability/overload.sh build/test . 60
 
+# The ASan+UBSan build (-O1 -g1) is instrumented for gcov as well: make coverage reads what its unit
+# and integration tests covered, so CI builds and runs the tree once for both.
 test-asan: deps
 	cmake --preset asan $(CMAKE_FLAGS) >/dev/null
 	cmake --build --preset asan -j $(JOBS)
+	find build/asan -name '*.gcda' -delete
 	ctest --preset asan $(CTEST_FLAGS)
 
 test-tsan: deps
@@ -64,17 +68,12 @@ test-tsan: deps
 	cmake --build --preset tsan -j $(JOBS)
 	ctest --preset tsan $(CTEST_FLAGS)
 
-# An unoptimised (-O0, the Debug build users step through) instrumented build, its unit, integration
-# and install tests, then scripts/coverage.sh: line and branch coverage per module, an HTML report in
-# build/coverage/coverage-report/, and exit 2 when lines of pkg/ fall under PKG_FLOOR (90) or lines of
-# internal/ under INTERNAL_FLOOR (80).
-coverage:
+# make test-asan, then scripts/coverage.sh over what its unit and integration tests covered: line and
+# branch coverage per module, an HTML report in build/asan/coverage-report/, and exit 2 when lines of
+# pkg/ fall under PKG_FLOOR (90) or lines of internal/ under INTERNAL_FLOOR (80).
+coverage: test-asan
 	@bash scripts/deps.sh coverage
-	cmake --preset coverage $(CMAKE_FLAGS) >/dev/null
-	cmake --build --preset coverage -j $(JOBS)
-	find build/coverage -name '*.gcda' -delete
-	ctest --preset coverage $(CTEST_FLAGS)
-	bash scripts/coverage.sh build/coverage
+	bash scripts/coverage.sh build/asan
 
 # The soak of docs/reliability.md: user-svc (release build) at half its capacity, mixed reads and
 # writes, SOAK_SECONDS (1800) on SQLite then on PostgreSQL; make test runs a 90 s form of each.

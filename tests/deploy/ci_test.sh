@@ -24,7 +24,7 @@ ci = open(f"{src}/.github/workflows/ci.yml").read()
 rel = yaml.safe_load(open(f"{src}/.github/workflows/release.yml"))
 gl = open(f"{src}/.gitlab-ci.yml").read()
 for text, where in ((ci, "ci.yml"), (gl, ".gitlab-ci.yml")):
-    for cmd in ("make test", "make coverage", "fuzz FUZZ_SECONDS=30", "test-asan", "test-tsan"):
+    for cmd in ("make test", "make fmt-check", "make lint", "make coverage", "fuzz FUZZ_SECONDS=30", "make test-tsan"):
         assert cmd in text, f"{where}: no {cmd}"
 img = rel["jobs"]["image"]["steps"][-1]["with"]
 assert img["platforms"] == "linux/amd64,linux/arm64" and img["push"] is True, img

@@ -59,7 +59,7 @@ struct DiscoverySettings;
 namespace svckit::resilience {
 class Shedder;
 class QueueShedder;
-}
+}  // namespace svckit::resilience
 
 namespace svckit::app {
 
