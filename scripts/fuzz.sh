@@ -37,3 +37,9 @@ run_target http_response "$short" pkg/svckit/http/response_fuzz.cpp pkg/svckit/h
 run_target http_chunked "$short" pkg/svckit/http/chunked_fuzz.cpp pkg/svckit/http/parser.cpp
 run_target router "$short" pkg/svckit/http/router_fuzz.cpp pkg/svckit/http/{router,message,parser}.cpp \
   "${json[@]}" pkg/svckit/core/{context,frame_pool,runtime}.cpp
+run_target config "$short" pkg/svckit/config/config_fuzz.cpp pkg/svckit/config/{layer,units,config,bind}.cpp \
+  pkg/svckit/core/redact.cpp -lyaml-cpp
+run_target trace_context "$short" pkg/svckit/trace/context_fuzz.cpp pkg/svckit/trace/context.cpp
+run_target metrics_exposition "$short" pkg/svckit/metrics/exposition_fuzz.cpp pkg/svckit/metrics/{cells,exemplars,metrics}.cpp
+run_target otlp_json "$short" pkg/svckit/trace/otlp_fuzz.cpp pkg/svckit/trace/{otlp,tracer,context}.cpp "${json[@]}" \
+  pkg/svckit/core/{context,frame_pool}.cpp -lz
