@@ -67,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t len
     std::string want = as_utf8(p);
     std::string encoded;
     json::append_string(encoded, p);
-    require(doc.find(encoded) != std::string::npos);
+    require(p.empty() || doc.find(encoded) != std::string::npos);  // empty fields may be left out
     auto back = json::decode<std::string>(encoded);
     require(back.has_value() && *back == want);
   }
