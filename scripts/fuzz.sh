@@ -27,7 +27,7 @@ run_target() {
     "$out/corpus/$name" "tests/fuzz/corpus/$name" 2>&1 | tail -15
   echo "fuzz: $name ran ${budget}s without a finding"
 }
-json=(pkg/svckit/json/reader.cpp pkg/svckit/json/json.cpp)
+json=(pkg/svckit/json/{reader,json,type_schema}.cpp)
 run_target http_parser "$seconds" pkg/svckit/http/parser_fuzz.cpp pkg/svckit/http/parser.cpp
 run_target json "$seconds" pkg/svckit/json/json_fuzz.cpp "${json[@]}"
 run_target dns_message "$seconds" pkg/svckit/discovery/dns_fuzz.cpp pkg/svckit/discovery/detail/dns_message.cpp
