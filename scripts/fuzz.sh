@@ -32,7 +32,7 @@ run_target http_parser "$seconds" pkg/svckit/http/parser_fuzz.cpp pkg/svckit/htt
 run_target json "$seconds" pkg/svckit/json/json_fuzz.cpp "${json[@]}"
 run_target dns_message "$seconds" pkg/svckit/discovery/dns_fuzz.cpp pkg/svckit/discovery/detail/dns_message.cpp
 run_target auth_token "$seconds" pkg/svckit/auth/auth_fuzz.cpp pkg/svckit/auth/{base64url,key,jwk,key_set,claims,jws,verifier}.cpp \
-  "${json[@]}" pkg/svckit/core/{context,frame_pool}.cpp -lcrypto
+  "${json[@]}" pkg/svckit/core/{context,frame_pool,runtime}.cpp -lcrypto
 run_target http_response "$short" pkg/svckit/http/response_fuzz.cpp pkg/svckit/http/parser.cpp
 run_target http_chunked "$short" pkg/svckit/http/chunked_fuzz.cpp pkg/svckit/http/parser.cpp
 run_target router "$short" pkg/svckit/http/router_fuzz.cpp pkg/svckit/http/{router,message,parser}.cpp \
