@@ -2,13 +2,13 @@
 # Builds the libFuzzer targets with clang (ASan+UBSan) and runs each for FUZZ_SECONDS (default 60)
 # from the checked-in seed corpus. New inputs go to build/fuzz/corpus/, never into the repository.
 # FUZZ_TARGETS="router config" runs only those. A smoke run (FUZZ_SECONDS under 60, as CI's 30) gives
-# the targets after the first four 10 s each, so that CI stays within a few minutes; 60 s and more is
+# the targets after the first four 5 s each, so that CI stays within a few minutes; 60 s and more is
 # the budget of every target (FUZZ_SECONDS=3600: one CPU-hour each, one target at a time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
 short=$seconds
-((seconds < 60 && short > 10)) && short=10
+((seconds < 60 && short > 5)) && short=5
 only=" ${FUZZ_TARGETS:-} "
 bash scripts/deps.sh fuzz
 out=build/fuzz
