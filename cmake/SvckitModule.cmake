@@ -4,7 +4,7 @@
 # helpers: *_test*.hpp, testdata/). Tests (*_test.cpp) and benchmarks (*_bench.cpp) beside the
 # sources are picked up automatically; a test whose name contains "concurrency" or that sets
 # LABELS via svckit_test_labels() is labelled for the TSan job. With SVCKIT_BUILD_FUZZ (preset fuzz)
-# a module's libFuzzer target (*_fuzz.cpp, one per module) is `svckit_<name>_fuzz`.
+# each libFuzzer target <parser>_fuzz.cpp of a module is `svckit_<name>_<parser>_fuzz`.
 function(svckit_module name)
   cmake_parse_arguments(M "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
   add_library(svckit_${name} ${M_SOURCES})
@@ -35,11 +35,12 @@ function(svckit_module name)
   endif()
   if(SVCKIT_BUILD_FUZZ)
     file(GLOB fuzzers CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_fuzz.cpp)
-    if(fuzzers)
-      add_executable(svckit_${name}_fuzz ${fuzzers})
-      target_link_libraries(svckit_${name}_fuzz PRIVATE svckit_${name})
-      target_link_options(svckit_${name}_fuzz PRIVATE -fsanitize=fuzzer)
-    endif()
+    foreach(fuzzer IN LISTS fuzzers)
+      get_filename_component(stem ${fuzzer} NAME_WE)
+      add_executable(svckit_${name}_${stem} ${fuzzer})
+      target_link_libraries(svckit_${name}_${stem} PRIVATE svckit_${name})
+      target_link_options(svckit_${name}_${stem} PRIVATE -fsanitize=fuzzer)
+    endforeach()
   endif()
   if(SVCKIT_BUILD_BENCH)
     file(GLOB benches CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_bench.cpp)

@@ -49,6 +49,7 @@ bench_pkgs=(
 fuzz_pkgs=(
   clang-16 libclang-rt-16-dev  # 16: clang 14 lacks the concepts level libstdc++ needs for std::expected
   libssl-dev                   # the auth token fuzzer links libcrypto
+  libyaml-cpp-dev zlib1g-dev   # the config fuzzer reads YAML; the OTLP encoder links zlib
 )
 
 etcd_pkgs=(etcd-server etcd-client curl)

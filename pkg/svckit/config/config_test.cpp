@@ -484,6 +484,29 @@ TEST(CommandLineTest, ParsesFlags) {
   EXPECT_FALSE(parse_command_line(2, bad3));
 }
 
+// Found by the config fuzzer: an alias inside its own anchor made flattening recurse until the stack
+// overflowed; nested aliases that multiply are refused too instead of expanding into billions of keys.
+TEST(YamlTest, RecursiveAndExpandingAliasesAreErrors) {
+  auto self = parse_yaml("svc: &a\n  host: *a\n", "self.yaml");
+  ASSERT_FALSE(self);
+  EXPECT_NE(self.error().message().find("self.yaml"), std::string::npos);
+  std::string laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'j'; ++c) {
+    std::string prev(1, static_cast<char>(c - 1));
+    laughs += std::string(1, c) + ": &" + c + " [*" + prev;
+    for (int i = 0; i < 9; ++i) laughs += ", *" + prev;
+    laughs += "]\n";
+  }
+  EXPECT_FALSE(parse_yaml(laughs, "laughs.yaml"));
+  std::string deep = "a:";
+  for (int i = 0; i < 40; ++i) deep += " [";
+  deep += "1";
+  for (int i = 0; i < 40; ++i) deep += "]";
+  auto ok = parse_yaml(deep + "\n", "deep.yaml");  // deep but finite documents still load
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(ok->size(), 1u);
+}
+
 TEST(UnitsTest, DurationsAndSizes) {
   EXPECT_EQ(*parse_duration("250ms"), 250ms);
   EXPECT_EQ(*parse_duration("1h30m"), 90min);

@@ -360,8 +360,11 @@ ParseResult parse_response_head(const char* data, std::size_t len, const ParserL
   std::string_view line(c, static_cast<std::size_t>(line_end - c));
   if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." || line[7] < '0' || line[7] > '9' || line[8] != ' ' ||
       line[9] < '1' || line[9] > '5' || line[10] < '0' || line[10] > '9' || line[11] < '0' || line[11] > '9' ||
-      (line.size() > 12 && line[12] != ' '))
+      (line.size() > 12 && line[12] != ' ') || line_end[1] != '\n')
     return fail(error, 502, "malformed status line");
+  // reason-phrase = *( HTAB / SP / VCHAR / obs-text ): no control characters reach the caller.
+  for (std::size_t i = 13; i < line.size(); ++i)
+    if (!kValueChar[static_cast<unsigned char>(line[i])]) return fail(error, 502, "invalid character in reason phrase");
   head.version_minor = line[7] - '0';
   head.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
   head.reason = line.size() > 13 ? line.substr(13) : std::string_view();

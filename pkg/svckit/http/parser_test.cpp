@@ -245,6 +245,27 @@ TEST(ResponseParserTest, SameStrictnessReportedAs502) {
   for (const char* raw : bad) EXPECT_EQ(parse_response(raw, head), 502) << raw;
 }
 
+// Found by the http_response fuzzer: a control character in the reason phrase reached the caller, and
+// a bare CR in the status line made the parser skip the byte after it and read on as a header field.
+TEST(ResponseParserTest, StatusLineHasNoControlCharactersOrBareCr) {
+  ResponseHead head;
+  std::size_t consumed = 0;
+  ParseError err;
+  const std::string bad[] = {
+      std::string("HTTP/1.1 100 Co\x88\x8e\0\0F\xd9OK\r\n\r\n", 27),
+      "HTTP/1.1 200 O\x01K\r\n\r\n",
+      "HTTP/1.1 200 O\rKX-Injected: 1\r\n\r\n",
+      "HTTP/1.1 200\rXX-Injected: 1\r\n\r\n",
+  };
+  for (const auto& raw : bad) {
+    EXPECT_EQ(parse_response_head(raw.data(), raw.size(), {}, head, consumed, err), ParseResult::kError) << raw;
+    EXPECT_EQ(err.status, 502);
+  }
+  std::string ok = "HTTP/1.1 200 Fine\t\xc3\xa9 \r\n\r\n";  // HTAB and obs-text are allowed
+  ASSERT_EQ(parse_response_head(ok.data(), ok.size(), {}, head, consumed, err), ParseResult::kComplete);
+  EXPECT_EQ(head.reason, "Fine\t\xc3\xa9 ");
+}
+
 std::pair<ParseResult, std::string> decode(const std::string& body, std::uint64_t max = 1 << 20,
                                            std::size_t* consumed_out = nullptr, ParseError* err_out = nullptr) {
   ChunkedDecoder d(max);

@@ -93,10 +93,14 @@ Route& Router::add(Method method, std::string_view pattern, std::vector<Middlewa
   Node* node = tree_.get();
   std::string_view rest = pattern.substr(1);
   bool at_root = rest.empty();
+  std::size_t params = 0;
   while (!at_root) {
     auto slash = rest.find('/');
     std::string_view seg = rest.substr(0, slash);
     bool last = slash == std::string_view::npos;
+    // A Request holds kMaxParams parameters: more would match and then read as missing.
+    if (!seg.empty() && (seg.front() == ':' || seg.front() == '*') && ++params > kMaxParams)
+      throw std::logic_error("more than " + std::to_string(kMaxParams) + " parameters in " + std::string(pattern));
     if (!seg.empty() && seg.front() == ':') {
       std::string_view name = seg.substr(1);
       if (name.empty()) throw std::logic_error("empty parameter name in " + std::string(pattern));

@@ -62,6 +62,25 @@ TEST(RouterTest, ConflictsAreProgrammerErrors) {
   EXPECT_THROW(r.get("/late", [](Request&, Response&) {}), std::logic_error);
 }
 
+// Found by the router fuzzer: a template with more parameters than a Request holds matched, and the
+// parameters past the 16th read as empty in the handler.
+TEST(RouterTest, MoreParametersThanARequestHoldsAreRefused) {
+  Router r;
+  std::string most, too_many, path;
+  for (std::size_t i = 0; i < kMaxParams; ++i) {
+    most += "/:p" + std::to_string(i);
+    path += "/v" + std::to_string(i);
+  }
+  too_many = "/x" + most + "/*rest";
+  r.get(most, [](Request&, Response&) {});
+  EXPECT_THROW(r.get(too_many, [](Request&, Response&) {}), std::logic_error);
+  Request req;
+  RequestHead head;
+  req.set_head(&head);
+  ASSERT_EQ(r.find(Method::kGet, path, req).status, 200);
+  EXPECT_EQ(req.param("p" + std::to_string(kMaxParams - 1)), "v" + std::to_string(kMaxParams - 1));
+}
+
 TEST(RouterTest, GroupsAndMiddlewareOrder) {
   Router r;
   std::string trace;

@@ -138,6 +138,19 @@ TEST(JsonReader, KindMismatchIsNotASyntaxError) {
   EXPECT_TRUE(r.finish());
 }
 
+// Found by the otlp_json fuzzer: a span attribute that was not UTF-8 (a request path, a user agent) was
+// written as it came, and the document was then refused by every reader, this one and the collector's.
+TEST(JsonWriter, TextThatIsNotUtf8IsWrittenWithReplacementCharacters) {
+  std::string out;
+  append_string(out, std::string("/p\xff\xfe\xc3\xa9 \xed\xa0\x80 \xf0\x9f\x98\x80 \xc3"));
+  EXPECT_EQ(
+      out, "\"/p\xEF\xBF\xBD\xEF\xBF\xBD\xc3\xa9 \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xf0\x9f\x98\x80 \xEF\xBF\xBD\"");
+  EXPECT_TRUE(valid_utf8(out));
+  auto back = decode<std::string>(encode(std::string("k\xc0\xaf")));
+  ASSERT_TRUE(back.has_value()) << back.error().message();
+  EXPECT_EQ(*back, "k\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
 TEST(JsonWriter, EscapesAndSeparates) {
   std::string out;
   Writer w(out);

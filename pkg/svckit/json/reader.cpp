@@ -459,10 +459,24 @@ void append_string(std::string& out, std::string_view s) {
     while (p < end) {
       unsigned char c = static_cast<unsigned char>(*p);
       if (c == '"' || c == '\\' || c < 0x20) break;
+      if (c >= 0x80) {
+        // JSON text is UTF-8 (RFC 8259 §8.1), and readers, ours included, refuse anything else: a byte
+        // that starts no sequence is written as U+FFFD.
+        std::size_t n =
+            utf8_sequence(reinterpret_cast<const unsigned char*>(p), reinterpret_cast<const unsigned char*>(end));
+        if (n == 0) break;
+        p += n;
+        continue;
+      }
       ++p;
     }
     out.append(run, static_cast<std::size_t>(p - run));
     if (p == end) break;
+    if (static_cast<unsigned char>(*p) >= 0x80) {
+      out += "\xEF\xBF\xBD";
+      ++p;
+      continue;
+    }
     char c = *p++;
     switch (c) {
       case '"':

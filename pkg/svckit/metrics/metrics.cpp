@@ -27,8 +27,43 @@ void append_value(std::string& out, double v) {
   out.append(buf, static_cast<std::size_t>(r.ptr - buf));
 }
 
+// The UTF-8 sequence at s[i] (its length), or U+FFFD for a byte that starts none: Prometheus refuses
+// a whole scrape that is not UTF-8, so a label value or help text from user input must not break it.
+std::size_t append_utf8(std::string& out, std::string_view s, std::size_t i) {
+  auto p = reinterpret_cast<const unsigned char*>(s.data()) + i;
+  auto end = reinterpret_cast<const unsigned char*>(s.data()) + s.size();
+  auto cont = [&](std::size_t k) { return p + k < end && (p[k] & 0xC0) == 0x80; };
+  unsigned char c = p[0];
+  std::size_t n = 0;
+  if (c >= 0xC2 && c <= 0xDF)
+    n = cont(1) ? 2 : 0;
+  else if (c == 0xE0)
+    n = p + 1 < end && p[1] >= 0xA0 && cont(1) && cont(2) ? 3 : 0;
+  else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
+    n = cont(1) && cont(2) ? 3 : 0;
+  else if (c == 0xED)
+    n = p + 1 < end && p[1] <= 0x9F && cont(1) && cont(2) ? 3 : 0;  // no surrogates
+  else if (c == 0xF0)
+    n = p + 1 < end && p[1] >= 0x90 && cont(1) && cont(2) && cont(3) ? 4 : 0;
+  else if (c >= 0xF1 && c <= 0xF3)
+    n = cont(1) && cont(2) && cont(3) ? 4 : 0;
+  else if (c == 0xF4)
+    n = p + 1 < end && p[1] <= 0x8F && cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (n == 0) {
+    out += "\xEF\xBF\xBD";
+    return 1;
+  }
+  out.append(s.substr(i, n));
+  return n;
+}
+
 void append_label_value(std::string& out, std::string_view v) {
-  for (char c : v) {
+  for (std::size_t i = 0; i < v.size();) {
+    char c = v[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      i += append_utf8(out, v, i);
+      continue;
+    }
     switch (c) {
       case '\\':
         out += "\\\\";
@@ -42,6 +77,7 @@ void append_label_value(std::string& out, std::string_view v) {
       default:
         out += c;
     }
+    ++i;
   }
 }
 
@@ -71,8 +107,11 @@ bool valid_label_name(std::string_view n) noexcept {
 namespace {
 
 void append_help(std::string& out, std::string_view help, Format f) {
-  for (char c : help) {
-    if (c == '\\')
+  for (std::size_t i = 0; i < help.size(); ++i) {
+    char c = help[i];
+    if (static_cast<unsigned char>(c) >= 0x80)
+      i += detail::append_utf8(out, help, i) - 1;
+    else if (c == '\\')
       out += "\\\\";
     else if (c == '\n')
       out += "\\n";

@@ -266,7 +266,9 @@ void register_runtime_metrics(Registry& registry, Runtime& rt,
 namespace detail {
 // Prometheus number formatting: integers without a fraction, NaN, +Inf, -Inf, else shortest.
 void append_value(std::string& out, double v);
-void append_label_value(std::string& out, std::string_view v);
+void append_label_value(std::string& out, std::string_view v);  // escaped, invalid UTF-8 as U+FFFD
+// Appends the UTF-8 sequence at s[i], or U+FFFD for a byte that starts none; returns the bytes read.
+std::size_t append_utf8(std::string& out, std::string_view s, std::size_t i);
 bool valid_metric_name(std::string_view name) noexcept;
 bool valid_label_name(std::string_view name) noexcept;
 }  // namespace detail

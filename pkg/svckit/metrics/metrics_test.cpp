@@ -340,6 +340,25 @@ void populate(Registry& r) {
   weird.with({"quote\" backslash\\ newline\n utf8 \xc3\xa9"}).inc();
 }
 
+// Found by the metrics_exposition fuzzer: label values and help text that were not UTF-8 went out as
+// they came, and Prometheus refuses a whole scrape that is not UTF-8.
+TEST(MetricsTest, TextThatIsNotUtf8IsWrittenWithReplacementCharacters) {
+  Registry r;
+  auto& vec = r.counter_vec({.name = "svckit_test_bytes_total", .help = "Bad \xff help \xc3\xa9."}, {"v"});
+  vec.with({"a\xff"
+            "b\xed\xa0\x80 \xe2\x82\xac \xc3"})
+      .inc();
+  for (Format f : {Format::kPrometheus, Format::kOpenMetrics}) {
+    std::string text = r.render(f);
+    EXPECT_NE(text.find(" Bad \xEF\xBF\xBD help \xc3\xa9.\n"), std::string::npos) << text;
+    // Each byte that starts no sequence is one U+FFFD; the euro sign is kept.
+    EXPECT_NE(text.find("{v=\"a\xEF\xBF\xBD"
+                        "b\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xe2\x82\xac \xEF\xBF\xBD\"}"),
+              std::string::npos)
+        << text;
+  }
+}
+
 TEST(MetricsInterop, PromtoolFindsNothingToLint) {
   if (run("command -v promtool").empty()) GTEST_SKIP() << "promtool not installed (make test installs it)";
   Registry r;
