@@ -116,9 +116,10 @@ Duration mirror_timeout(const RouteConfig& cfg) {
 void Gateway::begin_mirror(Call& c, std::string_view wire_headers, const std::string& target) {
   const CompiledRoute& r = *c.route;
   const RouteConfig& cfg = r.cfg;
+  if (r.mirror_base.empty() || c.upgrade) return;  // before the look-ups: most routes mirror nothing
   std::string_view request_id = c.res.header("X-Request-Id");
   if (request_id.empty()) request_id = c.req.header("X-Request-Id");
-  if (r.mirror_base.empty() || c.upgrade || !sampled(cfg, request_id)) return;
+  if (!sampled(cfg, request_id)) return;
   if (c.stream.has_body()) {
     auto length = c.stream.content_length();
     if ((length && *length > cfg.mirror_max_body) || c.prefetched.size() > cfg.mirror_max_body) {

@@ -1,6 +1,7 @@
 #include "svckit/core/context.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -9,27 +10,48 @@
 
 namespace svckit::detail {
 
+// One on_cancel registration: a callback, or a target held weakly with a function to call on it
+// (on_cancel_of; a child scope's link to its parent). A weak_ptr captured in a std::function would not
+// fit its inline buffer: a scope or a connection watched per call would cost an allocation.
+struct CancelEntry {
+  std::uint64_t id;
+  std::function<void(const Status&)> fn;
+  std::weak_ptr<void> target;
+  void (*target_fn)(const std::shared_ptr<void>&, const Status&) = nullptr;
+};
+
 // Shared by a context and the children that do not open a new cancellation scope.
 struct CancelState {
   std::mutex mu;
-  bool cancelled = false;
+  // Set (under mu, after reason) once cancelled; read without the lock by done() and err(), which a
+  // request asks several times and which then need no lock while nothing was cancelled.
+  std::atomic<bool> cancelled{false};
   Status reason;
   std::uint64_t next_id = 1;
-  std::vector<std::pair<std::uint64_t, std::function<void(const Status&)>>> callbacks;
+  // From the per-thread pools, as the scope itself: a request's scopes hold a registration or two.
+  std::vector<CancelEntry, PoolAllocator<CancelEntry>> callbacks;
   // Our registration in the parent's state, so that a parent's cancel reaches us.
   CancelRegistration parent_link;
   std::optional<Clock::time_point> deadline;
 
+  bool is_cancelled() const noexcept { return cancelled.load(std::memory_order_acquire); }
+
   void cancel(const Status& why) {
-    std::vector<std::pair<std::uint64_t, std::function<void(const Status&)>>> run;
+    std::vector<CancelEntry, PoolAllocator<CancelEntry>> run;
     {
       std::lock_guard lock(mu);
-      if (cancelled) return;
-      cancelled = true;
+      if (cancelled.load(std::memory_order_relaxed)) return;
       reason = why;
+      cancelled.store(true, std::memory_order_release);
       run.swap(callbacks);
     }
-    for (auto& [id, fn] : run) fn(why);
+    for (auto& e : run) {
+      if (e.fn) {
+        e.fn(why);
+      } else if (auto t = e.target.lock()) {
+        e.target_fn(t, why);
+      }
+    }
   }
 };
 
@@ -117,7 +139,7 @@ void CancelRegistration::reset() {
   if (auto state = state_.lock()) {
     std::lock_guard lock(state->mu);
     auto& cbs = state->callbacks;
-    cbs.erase(std::remove_if(cbs.begin(), cbs.end(), [&](auto& p) { return p.first == id_; }), cbs.end());
+    cbs.erase(std::remove_if(cbs.begin(), cbs.end(), [&](auto& e) { return e.id == id_; }), cbs.end());
   }
   id_ = 0;
   state_.reset();
@@ -133,9 +155,8 @@ Context Context::with_new_cancel_scope(std::optional<Clock::time_point> deadline
   if (parent_deadline && (!deadline || *parent_deadline < *deadline)) deadline = parent_deadline;
   state->deadline = deadline;
   if (node_->cancel) {
-    std::weak_ptr<CancelState> weak = state;
-    state->parent_link = on_cancel([weak](const Status& why) {
-      if (auto s = weak.lock()) s->cancel(why);
+    state->parent_link = on_cancel_target(state, [](const std::shared_ptr<void>& child, const Status& why) {
+      static_cast<CancelState*>(child.get())->cancel(why);
     });
   }
   node->cancel = std::move(state);
@@ -197,16 +218,15 @@ bool Context::done() const noexcept {
   auto& s = node_->cancel;
   if (!s) return false;
   if (s->deadline && Clock::now() >= *s->deadline) return true;
-  std::lock_guard lock(s->mu);
-  return s->cancelled;
+  return s->is_cancelled();
 }
 
 Status Context::err() const {
   auto& s = node_->cancel;
   if (!s) return {};
-  {
+  if (s->is_cancelled()) {
     std::lock_guard lock(s->mu);
-    if (s->cancelled) return s->reason;
+    return s->reason;
   }
   if (s->deadline && Clock::now() >= *s->deadline) return Status(Code::kDeadlineExceeded, "deadline exceeded");
   return {};
@@ -225,14 +245,32 @@ CancelRegistration Context::on_cancel(std::function<void(const Status&)> fn) con
   Status already;
   {
     std::lock_guard lock(s->mu);
-    if (!s->cancelled) {
+    if (!s->is_cancelled()) {
       auto id = s->next_id++;
-      s->callbacks.emplace_back(id, std::move(fn));
+      s->callbacks.push_back(detail::CancelEntry{id, std::move(fn), {}, nullptr});
       return CancelRegistration(s, id);
     }
     already = s->reason;
   }
   fn(already);
+  return {};
+}
+
+CancelRegistration Context::on_cancel_target(std::weak_ptr<void> target,
+                                             void (*fn)(const std::shared_ptr<void>&, const Status&)) const {
+  auto& s = node_->cancel;
+  if (!s) return {};
+  Status already;
+  {
+    std::lock_guard lock(s->mu);
+    if (!s->is_cancelled()) {
+      auto id = s->next_id++;
+      s->callbacks.push_back(detail::CancelEntry{id, nullptr, std::move(target), fn});
+      return CancelRegistration(s, id);
+    }
+    already = s->reason;
+  }
+  if (auto t = target.lock()) fn(t, already);
   return {};
 }
 

@@ -128,6 +128,13 @@ class Context {
   // that cancels. The deadline passing does not call it by itself: the runtime's timers do
   // (with_deadline, sleep_for). Keep the registration alive for as long as fn may run.
   [[nodiscard]] CancelRegistration on_cancel(std::function<void(const Status&)> fn) const;
+  // The same for a callback on an object owned elsewhere: Fn(target, reason) runs only if target is
+  // still alive then. No allocation (a std::function holding a weak_ptr would make one per call).
+  template <class T, void (*Fn)(const std::shared_ptr<T>&, const Status&)>
+  [[nodiscard]] CancelRegistration on_cancel_of(const std::shared_ptr<T>& target) const {
+    return on_cancel_target(
+        target, [](const std::shared_ptr<void>& p, const Status& why) { Fn(std::static_pointer_cast<T>(p), why); });
+  }
 
   template <class T>
   const T* value() const noexcept {
@@ -162,6 +169,8 @@ class Context {
   const void* value_impl(const void* key) const noexcept;
   void for_each_log_field_impl(void (*fn)(void*, std::string_view, std::string_view, bool), void* arg) const;
   Context with_new_cancel_scope(std::optional<Clock::time_point> deadline) const;
+  CancelRegistration on_cancel_target(std::weak_ptr<void> target,
+                                      void (*fn)(const std::shared_ptr<void>&, const Status&)) const;
 
   std::shared_ptr<const detail::ContextNode> node_;
 };

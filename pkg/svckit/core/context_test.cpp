@@ -83,6 +83,52 @@ TEST(ContextTest, OnCancelRunsOnceAndUnregisters) {
   EXPECT_EQ(late, 1);
 }
 
+struct Watched {
+  int calls = 0;
+  Code code = Code::kOk;
+};
+void note_cancel(const std::shared_ptr<Watched>& w, const Status& why) {
+  ++w->calls;
+  w->code = why.code();
+}
+
+TEST(ContextTest, OnCancelOfCallsBackOnlyWhileItsTargetLives) {
+  Context ctx = Context().with_cancel();
+  auto alive = std::make_shared<Watched>();
+  auto gone = std::make_shared<Watched>();
+  std::weak_ptr<Watched> gone_weak = gone;
+  auto unregistered = std::make_shared<Watched>();
+  auto reg = ctx.on_cancel_of<Watched, &note_cancel>(alive);
+  auto reg_gone = ctx.on_cancel_of<Watched, &note_cancel>(gone);
+  { auto reg_reset = ctx.on_cancel_of<Watched, &note_cancel>(unregistered); }
+  gone.reset();
+  EXPECT_TRUE(gone_weak.expired());  // the registration holds its target weakly
+  ctx.cancel(Status(Code::kAborted, "stop"));
+  ctx.cancel();
+  EXPECT_EQ(alive->calls, 1);
+  EXPECT_EQ(alive->code, Code::kAborted);
+  EXPECT_EQ(unregistered->calls, 0);
+  // Registering on a cancelled context runs at once, with the first reason.
+  auto late = std::make_shared<Watched>();
+  auto reg_late = ctx.on_cancel_of<Watched, &note_cancel>(late);
+  EXPECT_EQ(late->calls, 1);
+  EXPECT_EQ(late->code, Code::kAborted);
+}
+
+TEST(ContextTest, CancelReachesGrandchildrenThroughTheirScopes) {
+  Context root = Context().with_cancel();
+  Context child = root.with_timeout(1h);
+  Context grandchild = child.with_cancel().with_value(7);
+  Context sibling = root.with_cancel();
+  sibling.cancel();
+  EXPECT_FALSE(grandchild.done());
+  root.cancel(Status(Code::kAborted, "shutting down"));
+  EXPECT_TRUE(child.done());
+  EXPECT_TRUE(grandchild.done());
+  EXPECT_EQ(grandchild.err().code(), Code::kAborted);
+  EXPECT_EQ(sibling.err().code(), Code::kCancelled);  // its own reason came first
+}
+
 TEST(ContextTest, DestroyedChildrenDoNotAccumulateInParent) {
   Context root = Context().with_cancel();
   std::weak_ptr<int> probe;

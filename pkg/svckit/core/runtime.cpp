@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "svckit/core/detail/pool_allocator.hpp"
+
 namespace svckit {
 
 namespace {
@@ -383,7 +385,8 @@ DeadlineGuard::DeadlineGuard(const Context& ctx) {
   auto deadline = ctx.deadline();
   Loop* loop = Loop::current();
   if (!deadline || !loop) return;
-  state_ = std::make_shared<State>(loop->io());
+  // From the per-thread pools: a client call sets one up and drops it again.
+  state_ = std::allocate_shared<State>(PoolAllocator<State>(), loop->io());
   state_->timer.expires_at(*deadline);
   state_->timer.async_wait([ctx](const std::error_code& ec) {
     if (!ec) ctx.cancel(Status(Code::kDeadlineExceeded, "deadline exceeded"));

@@ -1,7 +1,10 @@
 #include "svckit/http/client.hpp"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <future>
+#include <span>
 #include <vector>
 
 #include "svckit/core/strings.hpp"
@@ -160,15 +163,24 @@ ClientSeries& client_series(std::string_view host, Method method, std::string_vi
   return slot;
 }
 
-// host:port of a URL, the label of its calls.
-std::string_view host_label(const Result<Url>& url, std::string& buf) {
+// host:port of a URL, the label of its calls: written into the caller's buffer (a name like
+// "gateway.hello:80" is past std::string's inline capacity), or into `heap` past that.
+std::string_view host_label(const Result<Url>& url, std::span<char> buf, std::string& heap) {
   if (!url) return "invalid";
-  buf = url->host;
-  buf += ':';
   char port[8];
   auto r = std::to_chars(port, port + sizeof port, url->port);
-  buf.append(port, r.ptr);
-  return buf;
+  const std::string_view digits(port, r.ptr);
+  const std::size_t n = url->host.size() + 1 + digits.size();
+  if (n > buf.size()) {
+    heap = url->host;
+    heap += ':';
+    heap += digits;
+    return heap;
+  }
+  char* out = std::copy(url->host.begin(), url->host.end(), buf.data());
+  *out++ = ':';
+  std::copy(digits.begin(), digits.end(), out);
+  return std::string_view(buf.data(), n);
 }
 
 }  // namespace
@@ -199,8 +211,9 @@ Task<Result<ClientResponse>> Client::send(const Context& ctx, ClientRequest requ
     }
     call = trace::with_span(ctx, span.context());
   }
-  std::string host_buf;
-  const std::string_view host = host_label(url, host_buf);
+  std::array<char, 64> host_buf;
+  std::string host_heap;
+  const std::string_view host = host_label(url, host_buf, host_heap);
 
   Task<Result<ClientResponse>> sending = send_untraced(call, std::move(request), std::move(url));
   Result<ClientResponse> res = co_await std::move(sending);

@@ -169,7 +169,7 @@ Task<Result<ClientResponse>> Client::send_discovered(const Context& call, const 
       refresh(now);
     }
     if (res) {
-      res->instance = id;
+      res->instance = std::move(id);  // not needed past here
       co_return res;
     }
     last = res.error();

@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <asio/post.hpp>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -49,7 +50,42 @@ namespace {
 // for the head (a call with its body in the head may grow one; a very large one is not kept).
 thread_local std::vector<std::string> t_head_buffers;
 
+// Response fields are parsed into vectors kept per thread the same way, strings and all
+// (ClientResponse's destructor gives them back): a response's fields are assigned into strings that
+// already have room for them. Lists with many or long fields are not kept.
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+struct HeaderLists {
+  std::vector<HeaderList> lists;
+  ~HeaderLists();
+};
+thread_local HeaderLists t_header_lists;
+// Trivially destructible, so still readable while the thread's other thread_locals are destroyed: a
+// response destroyed then keeps its fields.
+thread_local bool t_header_lists_gone = false;
+HeaderLists::~HeaderLists() {
+  t_header_lists_gone = true;
+}
+
+HeaderList take_header_list() {
+  auto& lists = t_header_lists.lists;
+  if (lists.empty()) return HeaderList();
+  HeaderList l = std::move(lists.back());
+  lists.pop_back();
+  return l;
+}
+
 }  // namespace
+
+ClientResponse::~ClientResponse() {
+  constexpr std::size_t kKept = 256, kMaxFields = 64, kLargest = 4096;
+  if (headers.capacity() == 0 || headers.capacity() > kMaxFields || t_header_lists_gone) return;
+  auto& lists = t_header_lists.lists;
+  if (lists.size() >= kKept) return;
+  std::size_t bytes = 0;
+  for (const auto& [k, v] : headers) bytes += k.capacity() + v.capacity();
+  if (bytes > kLargest) return;
+  lists.push_back(std::move(headers));
+}
 
 std::string take_head_buffer() {
   if (t_head_buffers.empty()) return std::string();
@@ -234,15 +270,20 @@ void Client::Exchange::encode(const Context& caller) {
 
 // ---- acquire -------------------------------------------------------------------------------------
 
-void Client::Exchange::watch_cancel(const std::shared_ptr<ClientConn>& c) {
-  cancel_reg = call.on_cancel([l = &loop, weak = std::weak_ptr<ClientConn>(c)](const Status&) {
-    l->post([weak] {
-      if (auto s = weak.lock()) {
-        std::error_code e;
-        s->sock.cancel(e);
-      }
-    });
+namespace {
+// Cancellation may come from any thread; the socket belongs to its loop (the one its executor runs).
+void cancel_conn(const std::shared_ptr<ClientConn>& c, const Status&) {
+  asio::post(c->sock.get_executor(), [weak = std::weak_ptr<ClientConn>(c)] {
+    if (auto s = weak.lock()) {
+      std::error_code e;
+      s->sock.cancel(e);
+    }
   });
+}
+}  // namespace
+
+void Client::Exchange::watch_cancel(const std::shared_ptr<ClientConn>& c) {
+  cancel_reg = call.on_cancel_of<ClientConn, &cancel_conn>(c);
 }
 
 Task<Status> Client::Exchange::acquire() {
@@ -543,9 +584,12 @@ Task<Result<ClientResponse>> Client::Exchange::read(bool& retry) {
   ClientResponse res;
   res.status = c.head.status;
   res.address = key;
-  res.headers.reserve(c.head.header_count);
-  for (std::size_t i = 0; i < c.head.header_count; ++i)
-    res.headers.emplace_back(std::string(c.head.headers[i].name), std::string(c.head.headers[i].value));
+  res.headers = take_header_list();
+  res.headers.resize(c.head.header_count);
+  for (std::size_t i = 0; i < c.head.header_count; ++i) {
+    res.headers[i].first.assign(c.head.headers[i].name);
+    res.headers[i].second.assign(c.head.headers[i].value);
+  }
   if (c.head.has_content_length) res.content_length = c.head.content_length;
   res.chunked = c.head.chunked;
   bool keep_alive = c.head.keep_alive;

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -38,6 +39,14 @@ class ClientTest : public ::testing::Test {
     });
     router_.get("/big", [](Request&, Response& res) { res.text(200, std::string(300000, 'z')); });
     router_.get("/sleep/:ms", sleepy);
+    // n fields X-Field-0.., each shorter than the one before
+    router_.get("/fields/:n", [](Request& req, Response& res) {
+      const int n = std::stoi(std::string(req.param("n")));
+      for (int i = 0; i < n; ++i)
+        res.set_header("X-Field-" + std::to_string(i),
+                       std::string(static_cast<std::size_t>(40 - 10 * i), static_cast<char>('a' + i)));
+      res.text(200, "ok");
+    });
     ServerOptions o;
     o.host = "127.0.0.1";
     o.port = 0;
@@ -72,6 +81,34 @@ TEST_F(ClientTest, GetReusesTheConnection) {
   EXPECT_EQ(client.stats().connections_opened, 1u);
   EXPECT_EQ(client.stats().connections_reused, 2u);
   EXPECT_EQ(client.idle_connections(), 1u);
+}
+
+// Responses on one thread take their fields' storage from the responses before them: each still
+// carries exactly its own fields, however many and however long the previous ones were.
+TEST_F(ClientTest, EachResponseCarriesExactlyItsOwnFields) {
+  Client client(rt_);
+  auto task = [&]() -> Task<bool> {
+    const std::array<int, 5> counts{3, 1, 0, 2, 3};
+    for (int n : counts) {
+      std::vector<std::pair<std::string, std::string>> fields;
+      {
+        const Context ctx;
+        const std::string url = base_ + "/fields/" + std::to_string(n);
+        auto r = co_await client.get(ctx, url);
+        if (!r || r->status != 200) co_return false;
+        for (const auto& [k, v] : r->headers)
+          if (k.starts_with("X-Field-")) fields.emplace_back(k, v);
+        if (r->header("X-Field-" + std::to_string(n)) != "") co_return false;  // none left from before
+      }
+      if (fields.size() != static_cast<std::size_t>(n)) co_return false;
+      for (int i = 0; i < n; ++i)
+        if (fields[i].first != "X-Field-" + std::to_string(i) ||
+            fields[i].second != std::string(static_cast<std::size_t>(40 - 10 * i), static_cast<char>('a' + i)))
+          co_return false;
+    }
+    co_return true;
+  };
+  EXPECT_TRUE(rt_.block_on(task()));
 }
 
 // Fields in wire form go out as they are, after the pairs; a Host or User-Agent among them stands in
