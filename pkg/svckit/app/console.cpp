@@ -19,52 +19,6 @@ constexpr std::string_view kCsp =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-std::string_view content_type(std::string_view path) {
-  auto ends = [&](std::string_view ext) { return path.ends_with(ext); };
-  if (ends(".html")) return "text/html; charset=utf-8";
-  if (ends(".js")) return "text/javascript; charset=utf-8";
-  if (ends(".css")) return "text/css; charset=utf-8";
-  if (ends(".svg")) return "image/svg+xml";
-  if (ends(".png")) return "image/png";
-  return "application/octet-stream";
-}
-
-std::string etag(std::string_view data) {
-  std::uint64_t h = 1469598103934665603ull;  // FNV-1a: the files change only with the binary
-  for (unsigned char c : data) h = (h ^ c) * 1099511628211ull;
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "\"%016llx\"", static_cast<unsigned long long>(h));
-  return buf;
-}
-
-void security_headers(http::Response& res) {
-  res.set_header("Content-Security-Policy", kCsp);
-  res.set_header("X-Content-Type-Options", "nosniff");
-  res.set_header("Referrer-Policy", "no-referrer");
-  res.set_header("X-Frame-Options", "DENY");
-}
-
-struct Served {
-  std::string_view data;
-  std::string_view type;
-  std::string tag;
-};
-
-void serve(const Served& f, http::Request& req, http::Response& res) {
-  security_headers(res);
-  // Revalidated on each load (cheap: an ETag match is a 304), so a new binary's page is never stale.
-  res.set_header("Cache-Control", "no-cache");
-  res.set_header("ETag", f.tag);
-  if (req.header("If-None-Match") == f.tag) {
-    res.status = 304;
-    res.body.clear();
-    return;
-  }
-  res.status = 200;
-  res.set_header("Content-Type", f.type);
-  res.body.assign(f.data);
-}
-
 std::string build_info() {
   std::string out = "g++ " __VERSION__;
 #ifdef __OPTIMIZE__
@@ -312,21 +266,14 @@ http::Middleware csrf_guard(std::string token) {
 }
 
 void mount_console(http::Router& admin, ConsoleParts parts) {
-  auto files = std::make_shared<std::vector<std::pair<std::string, Served>>>();
-  for (const auto& a : console_assets())
-    files->emplace_back(std::string(a.path), Served{a.data, content_type(a.path), etag(a.data)});
-  auto find = [files](std::string_view path) -> const Served* {
-    for (const auto& [p, f] : *files)
-      if (p == path) return &f;
-    return nullptr;
-  };
-  admin.get("/", [find](http::Request& req, http::Response& res) {
-    if (const Served* f = find("index.html")) return serve(*f, req, res);
-    res.error(Status(Code::kNotFound, "NO_CONSOLE", "the console's files are not in this binary"));
+  auto files = std::make_shared<http::EmbeddedFiles>(embedded::console_assets(), std::string(kCsp));
+  admin.get("/", [files](http::Request& req, http::Response& res) {
+    if (!files->serve("index.html", req, res))
+      res.error(Status(Code::kNotFound, "NO_CONSOLE", "the console's files are not in this binary"));
   });
-  admin.get("/console/*file", [find](http::Request& req, http::Response& res) {
-    if (const Served* f = find(req.param("file"))) return serve(*f, req, res);
-    res.error(Status(Code::kNotFound, "NOT_FOUND", "no such console file"));
+  admin.get("/console/*file", [files](http::Request& req, http::Response& res) {
+    if (!files->serve(req.param("file"), req, res))
+      res.error(Status(Code::kNotFound, "NOT_FOUND", "no such console file"));
   });
   auto state = std::make_shared<ConsoleState>(std::move(parts));
   admin.get("/debug/console", [state](http::Request&, http::Response& res) {

@@ -91,8 +91,9 @@ Client::Client(Runtime& rt, ClientOptions options) : impl_(std::make_unique<Impl
 Client::~Client() = default;
 
 ClientStats Client::stats() const noexcept {
-  return ClientStats{impl_->requests.load(), impl_->opened.load(),           impl_->reused.load(),
-                     impl_->retries.load(),  impl_->instance_retries.load(), impl_->ejections.load()};
+  return ClientStats{impl_->requests.load(),       impl_->opened.load(),           impl_->reused.load(),
+                     impl_->retries.load(),        impl_->instance_retries.load(), impl_->ejections.load(),
+                     impl_->tls_handshakes.load(), impl_->tls_resumed.load()};
 }
 
 std::size_t Client::idle_connections() const noexcept {

@@ -163,6 +163,8 @@ struct ClientStats {
   std::uint64_t retries = 0;           // requests re-sent after a reused connection turned out closed
   std::uint64_t instance_retries = 0;  // discovery:/// tries made again on another instance
   std::uint64_t ejections = 0;         // instances left out by passive health checks
+  std::uint64_t tls_handshakes = 0;    // TLS connections set up
+  std::uint64_t tls_resumed = 0;       // of which resumed an earlier session (no certificate exchange)
 };
 
 // Splits "http://host:port/path?q" ("https://...", "discovery:///service/path?q") into its parts;

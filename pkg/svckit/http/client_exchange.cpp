@@ -360,28 +360,61 @@ Task<Status> Client::Exchange::handshake(ClientConn& c) {
   const std::string ctx_key = impl.options.tls_hosts.contains(hostport) ? hostport : std::string();
   const ClientTlsOptions& o = impl.tls_options(hostport);
   detail::SslCtxPtr ctx;
+  std::shared_ptr<detail::ClientSessions> sessions;
+  std::string files;  // the fingerprint of the context in the map, when a look is due
+  bool have = false;
   {
     std::lock_guard lock(impl.tls_mu);
     if (auto it = impl.tls_contexts.find(ctx_key); it != impl.tls_contexts.end()) {
-      if (!it->second) co_return it->second.error();
-      ctx = *it->second;
+      if (std::chrono::steady_clock::now() - it->second.looked < std::chrono::seconds(1)) {
+        if (!it->second.ctx) co_return it->second.ctx.error();
+        ctx = *it->second.ctx;
+        sessions = it->second.sessions;
+      } else if (it->second.ctx) {
+        files = it->second.files;
+        have = true;
+      }
     }
   }
   if (!ctx) {
-    auto make = [&o] { return detail::make_client_context(o); };  // reads the CA bundle: off the loop
-    auto made = co_await run_blocking(call, make);
-    if (!made && !call.err().ok()) co_return made.error();
+    // Off the loop: stat the files, and read them again only when they changed or the last try failed.
+    struct Looked {
+      Impl::TlsContext fresh;
+      bool made = false;  // false: the files did not change, the context in the map stays
+    };
+    auto look = [&o, files, have] {
+      Looked l{{.ctx = detail::SslCtxPtr(),
+                .files = detail::client_files_fingerprint(o),
+                .looked = std::chrono::steady_clock::now()}};
+      if (!have || l.fresh.files != files) {
+        l.fresh.ctx = detail::make_client_context(o);
+        l.made = true;
+      }
+      return l;
+    };
+    auto looked = co_await run_blocking(call, look);
+    if (!looked) co_return looked.error();
     std::lock_guard lock(impl.tls_mu);
-    auto [it, fresh] = impl.tls_contexts.try_emplace(ctx_key, made);
-    if (!it->second) co_return it->second.error();
-    ctx = *it->second;
+    auto& entry = impl.tls_contexts[ctx_key];
+    if (looked->made)
+      entry = std::move(looked->fresh);
+    else
+      entry.looked = looked->fresh.looked;
+    if (!entry.ctx) co_return entry.ctx.error();
+    ctx = *entry.ctx;
+    sessions = entry.sessions;
   }
   auto ssl = detail::new_client_ssl(ctx.get(), o, url.host, c.sock.native_handle());
   if (!ssl) co_return ssl.error();
   c.ssl = std::move(*ssl);
+  detail::ClientSessions::prepare(sessions, c.ssl.get(), hostport);
   for (;;) {
     detail::TlsIo r = detail::tls_handshake(c.ssl.get());
-    if (r.want == detail::Want::kNone && !r.ec) co_return Status();
+    if (r.want == detail::Want::kNone && !r.ec) {
+      impl.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+      if (SSL_session_reused(c.ssl.get())) impl.tls_resumed.fetch_add(1, std::memory_order_relaxed);
+      co_return Status();
+    }
     std::error_code e = r.ec;
     if (!e) e = co_await detail::tls_wait(c.sock, r.want);
     if (e) {

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "svckit/config/config.hpp"
 #include "svckit/http/client.hpp"
@@ -102,6 +103,14 @@ TEST_F(ClientTlsTest, VerifiesThePythonServerAgainstTheCaAndReusesTheSession) {
   ASSERT_TRUE(again) << again.error().to_string();
   EXPECT_EQ(client.stats().connections_opened, 1u);
   EXPECT_EQ(client.stats().connections_reused, 1u);
+  // A new connection resumes the session of the first (Python's ssl issues TLS 1.3 tickets).
+  auto closed = rt_.block_on(client.send(
+      Context().with_timeout(5s), {.method = Method::kGet, .url = python_url(), .headers = {{"Connection", "close"}}}));
+  ASSERT_TRUE(closed) << closed.error().to_string();
+  auto resumed = rt_.block_on(client.get(Context().with_timeout(5s), python_url()));
+  ASSERT_TRUE(resumed) << resumed.error().to_string();
+  EXPECT_EQ(client.stats().tls_handshakes, 2u);
+  EXPECT_EQ(client.stats().tls_resumed, 1u);
   // By IP address: the certificate's IP SAN is what is checked.
   auto by_ip = get(client, python_url("127.0.0.1"));
   ASSERT_TRUE(by_ip) << by_ip.error().to_string();
@@ -141,6 +150,45 @@ TEST_F(ClientTlsTest, PresentsItsClientCertificateToAServerThatRequiresOne) {
   EXPECT_NE(res->body.find("subject=orders"), std::string::npos) << res->body;
 }
 
+// The client certificate's files are looked at again (once a second at most): a failed load is
+// tried again, and a rotated certificate is what the next connection presents.
+TEST_F(ClientTlsTest, ClientCertificateFilesAreReadAgainWhenTheyChangeAndAfterAFailedLoad) {
+  start_python(true);
+  const std::string crt = *dir_ + "/rotating.pem", key = *dir_ + "/rotating.key";
+  auto install = [&](const std::string& name) {
+    std::filesystem::copy_file(cert(name + ".pem"), crt, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(cert(name + ".key"), key, std::filesystem::copy_options::overwrite_existing);
+  };
+  ClientOptions o{.observe = false};
+  o.tls_hosts["localhost:" + std::to_string(peer_.port)] = {
+      .ca_file = cert("ca.pem"), .cert_file = crt, .key_file = key};
+  Client client(rt_, o);
+  // Connection: close, so that each call opens (and handshakes) a connection of its own.
+  auto call = [&] {
+    return rt_.block_on(
+        client.send(Context().with_timeout(5s),
+                    {.method = Method::kGet, .url = python_url(), .headers = {{"Connection", "close"}}}));
+  };
+  auto missing = call();
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().to_string().find("rotating.pem"), std::string::npos) << missing.error().to_string();
+  install("client");
+  EXPECT_FALSE(call()) << "a failed load is tried again once a second at most, not on every call";
+  std::this_thread::sleep_for(1100ms);
+  auto loaded = call();
+  ASSERT_TRUE(loaded) << loaded.error().to_string();
+  EXPECT_NE(loaded->body.find("subject=orders"), std::string::npos) << loaded->body;
+  // Rotated to a certificate from a CA the server does not trust: the next connection presents it.
+  install("rogue");
+  std::this_thread::sleep_for(1100ms);
+  EXPECT_FALSE(call()) << "the rotated certificate was not read";
+  install("client");
+  std::this_thread::sleep_for(1100ms);
+  auto back = call();
+  ASSERT_TRUE(back) << back.error().to_string();
+  EXPECT_EQ(client.stats().connections_reused, 0u);
+}
+
 TEST_F(ClientTlsTest, MutualTlsBetweenSvckitClientAndServer) {
   Router router;
   router.get("/whoami", [](Request& req, Response& res) {
@@ -165,6 +213,19 @@ TEST_F(ClientTlsTest, MutualTlsBetweenSvckitClientAndServer) {
   auto res = get(client, base + "/whoami");
   ASSERT_TRUE(res) << res.error().to_string();
   EXPECT_EQ(res->body, "spiffe://svckit.test/ns/gov/sa/orders");
+  // A second connection resumes the first one's session (a TLS 1.3 ticket) and the server still
+  // knows the client's certificate.
+  auto closing = [&](Client& c, const std::string& url) {
+    return rt_.block_on(
+        c.send(Context().with_timeout(5s), {.method = Method::kGet, .url = url, .headers = {{"Connection", "close"}}}));
+  };
+  for (int i = 0; i < 3; ++i) {
+    auto again = closing(client, base + "/whoami");
+    ASSERT_TRUE(again) << again.error().to_string();
+    EXPECT_EQ(again->body, "spiffe://svckit.test/ns/gov/sa/orders") << "call " << i;
+  }
+  EXPECT_EQ(client.stats().tls_handshakes, 3u);
+  EXPECT_EQ(client.stats().tls_resumed, 2u) << "the 2nd and 3rd connections resume a session";
   // A certificate from a CA the server does not trust: the handshake fails.
   Client rogue(
       rt_,

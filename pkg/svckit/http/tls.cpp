@@ -214,6 +214,7 @@ Result<SslCtxPtr> make_client_context(const ClientTlsOptions& o) {
   }
   static const unsigned char kHttp11[] = "\x08http/1.1";
   SSL_CTX_set_alpn_protos(c, kHttp11, sizeof kHttp11 - 1);  // 0 on success
+  ClientSessions::enable(c);
   return ctx;
 }
 
@@ -272,6 +273,14 @@ Result<std::unique_ptr<ServerTlsContext>> ServerTlsContext::create(const ServerT
   t->ctx_ = std::move(*ctx);
   t->loaded_ = std::move(fp);
   return t;
+}
+
+std::string client_files_fingerprint(const ClientTlsOptions& o) {
+  std::string fp;
+  add_file(fp, o.ca_file);
+  add_file(fp, o.cert_file);
+  add_file(fp, o.key_file);
+  return fp;
 }
 
 std::string ServerTlsContext::fingerprint() const {

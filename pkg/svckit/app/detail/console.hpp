@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "svckit/http/embedded.hpp"
 #include "svckit/http/router.hpp"
 #include "svckit/log/logger.hpp"
 #include "svckit/metrics/metrics.hpp"
@@ -18,13 +19,11 @@ class TokenBucket;
 class Bulkhead;
 }  // namespace svckit::resilience
 
-namespace svckit::app::detail {
+namespace svckit::embedded {
+std::span<const http::EmbeddedFile> console_assets();  // generated from pkg/svckit/app/console
+}
 
-struct EmbeddedAsset {
-  std::string_view path;  // relative to console/: "index.html", "console.js"
-  std::string_view data;
-};
-std::span<const EmbeddedAsset> console_assets();  // generated
+namespace svckit::app::detail {
 
 struct ConsoleParts {
   metrics::Registry* registry = nullptr;

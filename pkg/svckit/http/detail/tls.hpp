@@ -8,10 +8,12 @@
 #include <coroutine>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <system_error>
+#include <vector>
 #include <asio/ip/tcp.hpp>
 #include <openssl/ssl.h>
 // clang-format on
@@ -51,8 +53,32 @@ std::string openssl_error();
 
 // A client context: the CA bundle, the verification mode, the client certificate, ALPN http/1.1.
 Result<SslCtxPtr> make_client_context(const ClientTlsOptions& o);
+// Identity, size and modification time of the files make_client_context reads (blocking: stat).
+std::string client_files_fingerprint(const ClientTlsOptions& o);
 // A connection's SSL for `host` (SNI, and the name or IP address its certificate must carry).
 Result<SslPtr> new_client_ssl(SSL_CTX* ctx, const ClientTlsOptions& o, const std::string& host, int fd);
+
+// TLS sessions a client may resume (TLS 1.3 tickets, TLS 1.2 session ids) by "host:port", for one
+// client context: a resumed handshake skips the certificate exchange and its verification. A few
+// per host, each offered once (RFC 8446 C.4); at most kMaxHosts hosts. Thread-safe.
+class ClientSessions {
+ public:
+  static constexpr std::size_t kPerHost = 4, kMaxHosts = 1024;
+  ClientSessions() = default;
+  ClientSessions(const ClientSessions&) = delete;
+  ClientSessions& operator=(const ClientSessions&) = delete;
+  ~ClientSessions();
+  // Makes ctx hand the sessions its connections get to the ClientSessions they were prepared with.
+  static void enable(SSL_CTX* ctx);
+  // Before the handshake: offers a session held for `key`, and keeps those this connection gets.
+  static void prepare(const std::shared_ptr<ClientSessions>& self, SSL* ssl, const std::string& key);
+  std::size_t held(const std::string& key) const;
+  void put(const std::string& key, SSL_SESSION* session);  // keeps a copy
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::vector<SSL_SESSION*>, std::less<>> held_;
+};
 
 // The verified client certificate of a server-side connection, if it sent one.
 std::optional<PeerCertificate> verified_peer(SSL* ssl);
