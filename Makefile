@@ -10,7 +10,8 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= -j $(JOBS)
-# Build directories and flags are CMakePresets.json's (release, test, asan, tsan, bench): an IDE or a
+# Build directories and flags are CMakePresets.json's (release, test, asan, tsan, bench; debug, the -O0
+# build to step through, has no target): an IDE or a
 # bare `cmake --preset test` gets the same builds as these targets. The fuzz preset builds the
 # libFuzzer targets with CMake; make fuzz builds and runs them with scripts/fuzz.sh.
 FUZZ_SECONDS ?= 60

@@ -1,8 +1,8 @@
 # svckit_embed_assets(<target> <function> <dir> FILES <relative paths...>)
-# Compiles the files under <dir> into <target> as byte arrays, behind
+# Compiles the files under <dir> into <target> as byte arrays, with each file's path relative to
+# <dir>, behind
 #   std::span<const svckit::http::EmbeddedFile> svckit::embedded::<function>();
-# (svckit/http/embedded.hpp serves them).
-# with each file's path relative to <dir>. Plain CMake at build time (cmake/embed_assets.cmake): no
+# (svckit/http/embedded.hpp serves them). Plain CMake at build time (cmake/embed_assets.cmake): no
 # tool to install, and an edited file regenerates the source.
 set(SVCKIT_EMBED_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/embed_assets.cmake)
 function(svckit_embed_assets target function dir)

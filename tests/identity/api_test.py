@@ -245,7 +245,7 @@ mk, mu = statistics.median(known), statistics.median(unknown)
 ratio = mk / mu
 print(f"timing: wrong password median {mk*1000:.2f} ms, unknown account {mu*1000:.2f} ms, ratio {ratio:.3f}")
 if os.environ.get("SVCKIT_UNOPTIMISED"):
-    # -O0 (make coverage) multiplies the C++ around the password hash several times over: the rule is
+    # -O0 or a sanitizer (the asan and debug presets) multiplies the C++ around the password hash: the rule is
     # about the build that serves, checked by make test and the sanitizer-free runs.
     print("timing: not checked in an unoptimised build")
 else:

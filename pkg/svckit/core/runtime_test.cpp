@@ -30,7 +30,7 @@ TEST(RuntimeTest, TasksComposeAndPropagateExceptions) {
   EXPECT_EQ(rt.block_on(add(2, 3)), 5);
   // A deep await chain does not grow the stack without bound: by symmetric transfer in an optimised
   // build, and where that is not a tail call (-O0, the sanitizers) by bouncing through the loop once
-  // the stack is half used. The coverage build (make coverage) is -O0.
+  // the stack is half used. The debug preset is -O0.
   constexpr int kDepth = 100000;
   EXPECT_EQ(rt.block_on(chain(kDepth)), kDepth);
   EXPECT_THROW(rt.block_on(throws()), std::runtime_error);

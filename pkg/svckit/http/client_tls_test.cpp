@@ -114,6 +114,7 @@ TEST_F(ClientTlsTest, VerifiesThePythonServerAgainstTheCaAndReusesTheSession) {
   // By IP address: the certificate's IP SAN is what is checked.
   auto by_ip = get(client, python_url("127.0.0.1"));
   ASSERT_TRUE(by_ip) << by_ip.error().to_string();
+  EXPECT_EQ(client.stats().tls_resumed, 1u) << "a session is offered only to the host:port it came from";
 }
 
 TEST_F(ClientTlsTest, RefusesAWrongHostNameAndAnUntrustedCa) {
@@ -178,12 +179,29 @@ TEST_F(ClientTlsTest, ClientCertificateFilesAreReadAgainWhenTheyChangeAndAfterAF
   auto loaded = call();
   ASSERT_TRUE(loaded) << loaded.error().to_string();
   EXPECT_NE(loaded->body.find("subject=orders"), std::string::npos) << loaded->body;
-  // Rotated to a certificate from a CA the server does not trust: the next connection presents it.
+  // Rotated to a certificate from a CA the server does not trust. The first handshake a second later
+  // still uses the context in force and starts a look at the files in the background; the
+  // connections after it present the new certificate.
   install("rogue");
   std::this_thread::sleep_for(1100ms);
+  auto during = call();
+  ASSERT_TRUE(during) << during.error().to_string();
+  std::this_thread::sleep_for(300ms);
   EXPECT_FALSE(call()) << "the rotated certificate was not read";
-  install("client");
+  // A rotation caught half-written (a certificate and a key that do not match) is not loaded: the
+  // context in force stays, and the pair is read again a second later.
+  std::filesystem::copy_file(cert("client.pem"), crt, std::filesystem::copy_options::overwrite_existing);
   std::this_thread::sleep_for(1100ms);
+  EXPECT_FALSE(call());  // starts the look; the rogue context still serves
+  std::this_thread::sleep_for(300ms);
+  auto still = call();
+  ASSERT_FALSE(still);
+  EXPECT_EQ(still.error().code(), Code::kUnavailable)
+      << "the rogue context's handshake failure, not a load error: " << still.error().to_string();
+  std::filesystem::copy_file(cert("client.key"), key, std::filesystem::copy_options::overwrite_existing);
+  std::this_thread::sleep_for(1100ms);
+  (void)call();  // starts the look
+  std::this_thread::sleep_for(300ms);
   auto back = call();
   ASSERT_TRUE(back) << back.error().to_string();
   EXPECT_EQ(client.stats().connections_reused, 0u);

@@ -6,8 +6,14 @@
 // Content-Security-Policy, nosniff, no referrer, no framing. The admin console and the gateway's
 // portal serve their pages with it.
 //
-//   http::EmbeddedFiles files(svckit::embedded::console_assets(), "default-src 'self'");
-//   router.get("/", [&](http::Request& req, http::Response& res) { files.serve("index.html", req, res); });
+// ```cpp
+//   // svckit_embed_assets(target my_page dir FILES index.html) generates such a list: embedded::my_page()
+//   static constexpr http::EmbeddedFile kPage[] = {{"index.html", "<!doctype html><title>hi</title>"}};
+//   auto files = std::make_shared<http::EmbeddedFiles>(kPage, "default-src 'self'");
+//   router.get("/", [files](http::Request& req, http::Response& res) {
+//     if (!files->serve("index.html", req, res)) res.error(Status(Code::kNotFound, "no page in this binary"));
+//   });
+// ```
 #include <span>
 #include <string>
 #include <string_view>

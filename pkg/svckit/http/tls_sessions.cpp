@@ -47,6 +47,7 @@ void ClientSessions::prepare(const std::shared_ptr<ClientSessions>& self, SSL* s
     if (auto it = self->held_.find(key); it != self->held_.end() && !it->second.empty()) {
       offer = it->second.back();  // the newest: the least likely to have expired
       it->second.pop_back();
+      if (it->second.empty()) self->held_.erase(it);
     }
   }
   if (offer) {

@@ -14,6 +14,7 @@ struct alignas(64) State {
   std::atomic<std::int64_t> delay_ns{0};
   std::atomic<std::uint64_t> dropped{0};
   double old_delay_s = 0;
+  bool burst_allowed = true;
   std::uint64_t rng = 0;
 };
 
@@ -25,6 +26,7 @@ double seconds(std::chrono::nanoseconds d) {
 struct QueueShedder::Shared {
   QueueShedderSettings settings;
   std::unique_ptr<State[]> state;
+  std::atomic<const Runtime*> runtime{nullptr};  // start()'s: admit() judges only its loops
 };
 
 QueueShedder::QueueShedder(QueueShedderSettings settings, std::size_t loops)
@@ -46,11 +48,25 @@ void QueueShedder::update(std::size_t loop, std::chrono::nanoseconds delay) {
   double q = seconds(std::max(delay, std::chrono::nanoseconds::zero()));
   double target = seconds(s.target);
   double p = st.p.load(std::memory_order_relaxed);
+  st.delay_ns.store(delay.count(), std::memory_order_relaxed);
+  // RFC 8033's burst allowance, in the time of one update: a loop that was calm (not refusing, its
+  // queue under half the target twice in a row) lets one sample above target pass, so that one
+  // stall (a long handler, a page-fault storm) is a burst whose backlog is served, not an overload.
+  if (p == 0 && q < target / 2 && st.old_delay_s < target / 2) st.burst_allowed = true;
+  if (p == 0 && st.burst_allowed && q > target) {
+    st.burst_allowed = false;
+    st.old_delay_s = q;
+    return;
+  }
   // RFC 8033 §4.2: proportional to the error, plus the trend. Its auto-tuning (tiny steps while p is
   // tiny) is left out on purpose: a packet queue can afford a slow start, but a request queue at twice
   // its capacity grows by a second per second, and every millisecond of it is latency for what is
   // admitted.
+  const double before = p;
   p += s.alpha * (q - target) + s.beta * (q - st.old_delay_s);
+  // A queue that drains fast makes the trend term large and negative: at most halve per update, or a
+  // loop at twice its capacity swings between refusing everything and nothing.
+  p = std::max(p, before / 2);
   // Far above target the trend term alone is too slow to catch up (RFC 8033: over 250 ms, +2 %).
   if (q > 20 * target) p += 0.02;
   // A queue short twice in a row: decay geometrically. RFC 8033 decays by 2 % per update only at an
@@ -60,7 +76,6 @@ void QueueShedder::update(std::size_t loop, std::chrono::nanoseconds delay) {
   if (p < 1e-3) p = 0;
   st.p.store(std::clamp(p, 0.0, 1.0), std::memory_order_relaxed);
   st.old_delay_s = q;
-  st.delay_ns.store(delay.count(), std::memory_order_relaxed);
 }
 
 Status QueueShedder::admit(std::size_t loop) {
@@ -82,7 +97,8 @@ Status QueueShedder::admit(std::size_t loop) {
 
 Status QueueShedder::admit() {
   Loop* loop = Loop::current();
-  return loop ? admit(loop->index()) : Status();
+  if (!loop || &loop->runtime() != shared_->runtime.load(std::memory_order_relaxed)) return Status();
+  return admit(loop->index());
 }
 
 double QueueShedder::probability(std::size_t loop) const {
@@ -116,6 +132,7 @@ Task<void> probe(Runtime* rt, std::shared_ptr<QueueShedder> shedder, std::size_t
 
 void QueueShedder::start(Runtime& rt) {
   if (rt.size() != loops_) throw std::logic_error("QueueShedder::start: the runtime has a different number of loops");
+  shared_->runtime.store(&rt, std::memory_order_relaxed);
   // The probes hold a copy of this shedder's shared state, not `this`.
   auto self = std::make_shared<QueueShedder>(*this);
   for (std::size_t i = 0; i < loops_; ++i) rt.loop(i).spawn(probe(&rt, self, i));

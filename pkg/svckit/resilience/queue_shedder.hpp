@@ -31,8 +31,8 @@ struct QueueShedderSettings {
   std::chrono::nanoseconds interval{std::chrono::milliseconds(5)};  // between probes (RFC 8033's T_UPDATE)
   // Gains per second of delay, per update: forty times RFC 8033's (0.125 and 1.25), which are tuned
   // for packets every 15 ms. A request queue at twice its capacity grows by a second per second; with
-  // these (queue_shedder_test's simulated 2x load) the admitted requests' wait has a p99 of about twice
-  // the target while 45 % are admitted, against 50 % ideally.
+  // these (queue_shedder_test's simulated 2x load) the admitted requests' wait has a p90 of about the
+  // target while 42 % are admitted, against 50 % ideally.
   double alpha = 5;  // for the delay above target (the integral action)
   double beta = 50;  // for the delay's growth since the last update (the proportional action)
 };
@@ -46,7 +46,7 @@ class QueueShedder {
 
   // On loop `loop`'s thread, for a request that just arrived: OK to serve it, or OVERLOADED.
   Status admit(std::size_t loop);
-  // The same for the loop running on the calling thread; always OK off a loop thread.
+  // The same for the loop running on the calling thread; always OK off the loops of start()'s runtime.
   Status admit();
 
   // One delay sample for `loop`: the controller's update (the probe calls it every interval).

@@ -9,6 +9,8 @@ void ResilienceSettings::describe(config::Binder<ResilienceSettings>& b) {
   b.field("shed_cpu_threshold", &ResilienceSettings::shed_cpu_threshold).range(0.1, 1.0);
   b.field("shed_queue_delay", &ResilienceSettings::shed_queue_delay)
       .range(std::chrono::nanoseconds(0), std::chrono::nanoseconds(std::chrono::seconds(10)))
+      .check([](const std::chrono::nanoseconds& d) { return d.count() == 0 || d >= std::chrono::milliseconds(1); },
+             "0 (off) or at least 1ms: an idle loop's timers run up to a few hundred microseconds late")
       .doc("refuse requests at random to hold each event loop's queueing delay here (PIE); 0: off");
   b.field("rate_limit", &ResilienceSettings::rate_limit).doc("a token bucket for the whole service");
   b.field("rate", &ResilienceSettings::rate).range(0.001, 1e9).doc("requests per second");

@@ -94,6 +94,27 @@ struct LoopBalancer {
   std::map<std::string, Url, std::less<>> endpoints;
 };
 
+namespace detail {
+// TLS contexts by "host:port" (tls_hosts) or "" (options.tls), made on first use off the loop (they
+// read the CA bundle and the client certificate); a context that failed to load is remembered as
+// its error for a second, then loaded again. Once a second at most, a handshake that found a good
+// context starts a look at its files in the background (blocking pool): changed files that load (a
+// rotated certificate or CA bundle) become the context of the next connections; files that do not
+// load leave the context in force, and are tried again a second later. Shared with those looks,
+// which may outlive the client.
+struct ClientTlsContext {
+  Result<SslCtxPtr> ctx;
+  std::shared_ptr<ClientSessions> sessions = std::make_shared<detail::ClientSessions>();
+  std::string files;  // the files' fingerprint when ctx was made
+  std::chrono::steady_clock::time_point looked;
+  bool looking = false;  // a load or a look is under way
+};
+struct ClientTlsContexts {
+  std::mutex mu;
+  std::map<std::string, ClientTlsContext, std::less<>> by_key;
+};
+}  // namespace detail
+
 struct Client::Impl {
   Runtime& rt;
   ClientOptions options;
@@ -104,18 +125,7 @@ struct Client::Impl {
   std::map<std::string, std::shared_ptr<ServiceView>, std::less<>> views;
   std::atomic<std::uint64_t> requests{0}, opened{0}, reused{0}, retries{0}, instance_retries{0}, ejections{0};
   std::atomic<std::uint64_t> tls_handshakes{0}, tls_resumed{0};
-  // TLS contexts by "host:port" (tls_hosts) or "" (options.tls), made on first use off the loop (they
-  // read the CA bundle and the client certificate). Their files are looked at again at most once a
-  // second, off the loop: changed files (a rotated certificate or CA bundle) make a new context for
-  // the next connections, and a context that failed to load is tried again.
-  struct TlsContext {
-    Result<detail::SslCtxPtr> ctx;
-    std::shared_ptr<detail::ClientSessions> sessions = std::make_shared<detail::ClientSessions>();
-    std::string files;  // the files' fingerprint when ctx was made
-    std::chrono::steady_clock::time_point looked;
-  };
-  std::mutex tls_mu;
-  std::map<std::string, TlsContext, std::less<>> tls_contexts;
+  std::shared_ptr<detail::ClientTlsContexts> tls = std::make_shared<detail::ClientTlsContexts>();
   const ClientTlsOptions& tls_options(std::string_view hostport) const {
     auto it = options.tls_hosts.find(hostport);
     return it == options.tls_hosts.end() ? options.tls : it->second;
