@@ -3,7 +3,8 @@
 # (nginx returning a fixed 15-byte body), in one run, rounds alternating. Each proxy: one worker
 # pinned to CPU $PROXY_CPU, keep-alive to the upstream (nginx: `keepalive 64`, HTTP/1.1), access log
 # off (the gateway at log.level=warn writes no access line). wrk (-t1 -c$CONNS, keep-alive) and the
-# upstream share CPU $WRK_CPU. Prints requests/s, p50 and p99 per run and the gateway/nginx ratios.
+# upstream share CPU $WRK_CPU. Each round also calls the upstream directly. Prints requests/s, p50 and
+# p99 per run, the gateway/nginx ratios and the latency each proxy adds over the direct call.
 # TLS=1 terminates TLS at both proxies' public ports (an EC P-256 certificate from
 # tests/http/make_certs.sh, TLS 1.3, wrk over https with keep-alive), upstream still plain: the cost of
 # TLS at the edge, side by side.
@@ -69,7 +70,15 @@ run() {  # $1 name $2 command $3 port $4 round
 
 sleep 0.5
 echo "proxy,round,rps,p50,p99,non2xx" | tee "$OUT/raw.csv"
+# The upstream called directly (plain HTTP, no proxy): the baseline of the added-latency figures.
+direct() {  # $1 round
+  taskset -c "$WRK_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:9300/hello" >/dev/null
+  taskset -c "$WRK_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:9300/hello" >"$OUT/direct-r$1.txt"
+  awk -v r="$1" '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
+    END {printf "direct,%s,%s,%s,%s,%s\n", r, rps, p50, p99, bad+0}' "$OUT/direct-r$1.txt"
+}
 for r in $(seq 1 "$ROUNDS"); do
+  direct "$r" | tee -a "$OUT/raw.csv"
   run nginx "$nginx_cmd" 9301 "$r" | tee -a "$OUT/raw.csv"
   run gateway "$gw_cmd" 9302 "$r" | tee -a "$OUT/raw.csv"
 done
@@ -81,6 +90,8 @@ awk -F, 'function us(v){ if (v ~ /us$/) return v+0; if (v ~ /ms$/) return v*1000
   END { for (k in n) { for(i=1;i<=n[k];i++){a[i]=rps[k,i];b[i]=p50[k,i];c[i]=p99[k,i]}
           R[k]=med(a,n[k]); P[k]=med(b,n[k]); Q[k]=med(c,n[k])
           printf "%-8s median rps=%.0f p50=%.0fus p99=%.0fus\n", k, R[k], P[k], Q[k] }
-        if (R["nginx"]>0) printf "gateway/nginx: rps %.2f, p50 %.2f, p99 %.2f\n", R["gateway"]/R["nginx"], P["gateway"]/P["nginx"], Q["gateway"]/Q["nginx"] }' \
+        if (R["nginx"]>0) printf "gateway/nginx: rps %.2f, p50 %.2f, p99 %.2f\n", R["gateway"]/R["nginx"], P["gateway"]/P["nginx"], Q["gateway"]/Q["nginx"]
+        if (R["direct"]>0) printf "added over the upstream called directly: p50 nginx %+.0fus gateway %+.0fus; p99 nginx %+.0fus gateway %+.0fus\n",
+          P["nginx"]-P["direct"], P["gateway"]-P["direct"], Q["nginx"]-Q["direct"], Q["gateway"]-Q["direct"] }' \
   "$OUT/raw.csv" | tee "$OUT/summary.txt"
 echo "== raw wrk output in $OUT"
