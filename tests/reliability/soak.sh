@@ -3,6 +3,7 @@
 # on SQLite and on a PostgreSQL 15 started here. The load is tests/reliability/soakload (Go's net/http):
 # capacity is what it reaches closed loop (16 workers) on this machine; the rules are soak_check.py's.
 # usage: soak.sh BUILD_DIR SRC_DIR [SECONDS_PER_DATABASE]   (make test: 90 s each; make soak: 1800 s)
+#   SOAK_DATABASES="sqlite" (or "postgres") soaks one of the two.
 set -euo pipefail
 build=$1 src=$2 seconds=${3:-90}
 PY=/usr/bin/python3
@@ -46,7 +47,10 @@ soak() {  # label db-args...
   pid=
 }
 
-soak sqlite --set db.sqlite.path="$tmp/user.db"
-dsn=$(bash scripts/pg.sh start "$pg")
-soak postgres --set db.driver=postgres --set "db.postgres.dsn=$dsn"
+databases=" ${SOAK_DATABASES:-sqlite postgres} "
+[[ $databases == *" sqlite "* ]] && soak sqlite --set db.sqlite.path="$tmp/user.db"
+if [[ $databases == *" postgres "* ]]; then
+  dsn=$(bash scripts/pg.sh start "$pg")
+  soak postgres --set db.driver=postgres --set "db.postgres.dsn=$dsn"
+fi
 echo "soak: ok"
