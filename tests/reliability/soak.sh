@@ -39,9 +39,9 @@ soak() {  # label db-args...
   echo "$label: capacity $cap requests/s closed loop; soaking at $rate/s for $seconds s"
   "$tmp/soakload" run "$svc_url" "$pid" "$rate" "$seconds" "$tmp/$label.json"
   kill -0 "$pid" || { echo "$label: user-svc died"; exit 1; }
+  [ -z "${SOAK_KEEP:-}" ] || cp "$tmp/$label.json" "$SOAK_KEEP/"  # before the check: a failed run's samples too
   echo -n "$label: "
   $PY tests/reliability/soak_check.py "$tmp/$label.json"
-  [ -z "${SOAK_KEEP:-}" ] || cp "$tmp/$label.json" "$SOAK_KEEP/"
   kill -TERM "$pid"
   wait "$pid" 2>/dev/null || true
   pid=
