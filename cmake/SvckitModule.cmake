@@ -1,7 +1,7 @@
 # svckit_module(<name> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
 # One folder = one module = one static library `svckit_<name>`, aliased `svckit::<name>`, installed with
 # its headers under include/svckit/<name>/ (not those under detail/, which no user includes, nor test
-# helpers: *_test*.hpp, testdata/). Tests (*_test.cpp) and benchmarks (*_bench.cpp) beside the
+# helpers: *_test*.hpp, *_fuzz*.hpp, testdata/). Tests (*_test.cpp) and benchmarks (*_bench.cpp) beside the
 # sources are picked up automatically; a test whose name contains "concurrency" or that sets
 # LABELS via svckit_test_labels() is labelled for the TSan job. With SVCKIT_BUILD_FUZZ (preset fuzz)
 # each libFuzzer target <parser>_fuzz.cpp of a module is `svckit_<name>_<parser>_fuzz`.
@@ -21,7 +21,7 @@ function(svckit_module name)
   install(TARGETS svckit_${name} EXPORT svckitTargets
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
   install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/svckit/${name}
-    FILES_MATCHING PATTERN "*.hpp" PATTERN "*_test*" EXCLUDE PATTERN "*_bench*" EXCLUDE PATTERN "detail" EXCLUDE
+    FILES_MATCHING PATTERN "*.hpp" PATTERN "*_test*" EXCLUDE PATTERN "*_bench*" EXCLUDE PATTERN "*_fuzz*" EXCLUDE PATTERN "detail" EXCLUDE
     PATTERN "testdata" EXCLUDE)
 
   if(SVCKIT_BUILD_TESTS)

@@ -70,7 +70,7 @@ def public_headers(root):
     pkg = root / "pkg/svckit"
     for p in sorted(pkg.rglob("*.hpp")):
         rel = p.relative_to(pkg)
-        if "detail" in rel.parts or "testdata" in rel.parts or "_test" in p.name:
+        if "detail" in rel.parts or "testdata" in rel.parts or "_test" in p.name or "_fuzz" in p.name:
             continue
         yield p
 

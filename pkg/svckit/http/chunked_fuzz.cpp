@@ -9,22 +9,14 @@
 #include <string_view>
 
 #include "svckit/http/parser.hpp"
+#include "svckit/http/rfc9112_fuzz.hpp"
 
 using namespace svckit::http;
 
 namespace {
 
-void require(bool ok) {
-  if (!ok) std::abort();
-}
+using fuzz::require, fuzz::tchar, fuzz::value_char;
 
-bool tchar(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-bool value_char(unsigned char c) {
-  return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
 int hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;

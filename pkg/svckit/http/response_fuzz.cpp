@@ -10,22 +10,14 @@
 #include <vector>
 
 #include "svckit/http/parser.hpp"
+#include "svckit/http/rfc9112_fuzz.hpp"
 
 using namespace svckit::http;
 
 namespace {
 
-void require(bool ok) {
-  if (!ok) std::abort();
-}
+using fuzz::require, fuzz::tchar, fuzz::value_char;
 
-bool tchar(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-bool value_char(unsigned char c) {
-  return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out)
